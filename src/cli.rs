@@ -1,0 +1,137 @@
+//! The command line: clap derive types only, resolved into settings by `settings.rs`.
+//!
+//! clap conventions: explicit `short`, implicit `long`, upper-case `value_name`; doc comments are the
+//! help text. Defaults that depend on the cloud (region variables, endpoints) are resolved in
+//! `settings.rs`, not here, so that flag > environment > default stays in one place.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::env_vars::EnvVars;
+use crate::error::EXIT_CODES_HELP;
+use crate::provider::KNOWN;
+
+/// Start stopped cloud machines and wait until they are RUNNING.
+#[derive(Debug, Parser)]
+#[command(name = "cloudstart", version, after_help = EXIT_CODES_HELP)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+    /// Logging on stderr.
+    #[command(flatten)]
+    pub verbosity: Verbosity,
+}
+
+/// `-q` / `-v`, available on every subcommand.
+#[derive(Debug, Args)]
+pub struct Verbosity {
+    /// Print only errors on stderr.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// More detail on stderr: -v debug, -vv trace, -vvv trace including the HTTP stack.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start machines and wait until they are RUNNING.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Start(StartArgs),
+    /// Serve a local fake of the clouds' APIs on loopback, for tests and demos.
+    Sim(SimArgs),
+    /// Start machines on the built-in simulator through the normal code path.
+    Demo(DemoArgs),
+}
+
+/// `cloudstart start`.
+#[derive(Debug, Args)]
+pub struct StartArgs {
+    /// The cloud.
+    #[arg(short, long, env = EnvVars::CLOUDSTART_PROVIDER, value_name = "PROVIDER",
+          value_parser = clap::builder::PossibleValuesParser::new(KNOWN))]
+    pub provider: String,
+    /// The region (Tencent: else TENCENTCLOUD_REGION).
+    #[arg(short, long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// The zone (for clouds that need one).
+    #[arg(short, long, value_name = "ZONE")]
+    pub zone: Option<String>,
+    /// Base URL `scheme://host[:port]` replacing the cloud's real one
+    /// (else CLOUDSTART_<PROVIDER>_ENDPOINT, else CLOUDSTART_ENDPOINT).
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// Return once every start request is accepted, without waiting for RUNNING.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// One deadline for the whole batch, e.g. 90s, 10m.
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// First and shortest delay between polls.
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    pub poll_interval: Duration,
+    /// Longest delay between polls (jittered exponential backoff in between).
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = parse_duration)]
+    pub poll_max: Duration,
+    /// Report format on stdout.
+    #[arg(short, long, value_enum, value_name = "FORMAT", default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+    /// Instance ids to start.
+    #[arg(value_name = "ID", required = true)]
+    pub ids: Vec<String>,
+}
+
+/// `cloudstart sim`.
+#[derive(Debug, Args)]
+#[command(after_help = crate::sim::CREDENTIALS_HELP)]
+pub struct SimArgs {
+    /// Address of the first cloud's listener; with a fixed port, each further cloud takes the next.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
+    /// How long a started machine takes to reach RUNNING.
+    #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = parse_duration)]
+    pub boot_delay: Duration,
+    /// TOML file seeding machines with states and boot behaviour (see README).
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Append one JSON line per request to this file.
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+}
+
+/// `cloudstart demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Report format on stdout.
+    #[arg(short, long, value_enum, value_name = "FORMAT", default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+}
+
+/// How the report is printed on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// One line per machine.
+    Text,
+    /// One JSON document (schema in README).
+    Json,
+}
+
+fn parse_duration(value: &str) -> Result<Duration, String> {
+    humantime::parse_duration(value).map_err(|err| format!("{err} (examples: 500ms, 30s, 10m)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn verify_cli() {
+        Cli::command().debug_assert();
+    }
+}

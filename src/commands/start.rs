@@ -1,0 +1,430 @@
+//! `cloudstart start`: the one place that wires settings, provider, engine and report together.
+//!
+//! For each batch of ids: send the start; if the cloud refuses it for reasons that concern the
+//! machines (already running, starting, wrong state, not found), describe them to learn which
+//! machine is in which state, and send the start once more for the ones still stopped. Then poll
+//! the accepted machines until RUNNING. Every id gets exactly one record, whatever happens —
+//! including an interrupt, which stops the work and reports what was already requested.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use tokio::time::Instant;
+use tracing::{info, warn};
+
+use crate::error::{Error, ErrorKind};
+use crate::http::{ApiClient, CallError};
+use crate::output::{ErrorRecord, Outcome, Record, Report, SCHEMA_VERSION};
+use crate::poll::{self, Describe, Finish, PollEvent};
+use crate::provider::{ApiError, InstanceState, Phase};
+use crate::settings::StartSettings;
+
+/// Runs `start` and returns its report; interrupts (Ctrl-C, SIGTERM) end the run early with the
+/// unfinished machines marked `interrupted`.
+pub(super) async fn run(settings: &StartSettings) -> Result<Report, Error> {
+    let started = Instant::now();
+    let deadline = started + settings.timeout;
+    let client = ApiClient::new(
+        settings.provider,
+        &settings.credentials,
+        &settings.location,
+        &settings.endpoint,
+        settings.retry,
+        deadline,
+    )
+    .map_err(|err| Error::internal(format!("cannot set up the HTTP client: {err}")))?;
+    let tracker = Tracker::new(settings);
+    let work = async {
+        let accepted = start_all(&client, &tracker, &settings.ids).await;
+        if settings.wait {
+            let mut on_event = |event| tracker.apply(event);
+            poll::wait_until_running(&client, accepted, settings.poll, deadline, &mut on_event)
+                .await;
+        } else {
+            for id in accepted {
+                tracker.finish(&id, Outcome::Starting, None);
+            }
+        }
+    };
+    let was_interrupted = tokio::select! {
+        () = work => false,
+        () = interrupted() => true,
+    };
+    if was_interrupted {
+        warn!("interrupted: stopping and reporting what was requested");
+    }
+    Ok(tracker.into_report(started.elapsed().as_millis() as u64, was_interrupted))
+}
+
+/// Starts every id, batch by batch; returns the ids now on their way to RUNNING.
+async fn start_all(client: &ApiClient<'_>, tracker: &Tracker, ids: &[String]) -> Vec<String> {
+    let spec = client.provider().spec();
+    let mut accepted = Vec::new();
+    for batch in ids.chunks(spec.start_batch) {
+        accepted.extend(start_batch(client, tracker, batch.to_vec()).await);
+    }
+    accepted
+}
+
+/// Starts one batch, explaining a refusal by describing the machines; returns the accepted ids.
+async fn start_batch(client: &ApiClient<'_>, tracker: &Tracker, ids: Vec<String>) -> Vec<String> {
+    let mut accepted = Vec::new();
+    let mut batch = ids;
+    // A batch is sent at most twice: once whole, once more with only the machines that a
+    // describe showed still stopped after the cloud refused the batch for another machine's sake.
+    for may_resend in [true, false] {
+        let refusal = match client.start(&batch).await {
+            Ok(reply) => {
+                info!(
+                    "{} start accepted for {} machine{}",
+                    client.provider().name(),
+                    batch.len() - reply.refused.len(),
+                    plural(batch.len() - reply.refused.len())
+                );
+                let mut refused: HashMap<String, ApiError> = reply.refused.into_iter().collect();
+                for id in &batch {
+                    match refused.remove(id) {
+                        Some(err) => tracker.fail(id, record_api_error(&err), None),
+                        None => accepted.push(id.clone()),
+                    }
+                }
+                return accepted;
+            }
+            Err(err) => err,
+        };
+        let explainable = refusal
+            .api_error()
+            .is_some_and(|e| e.class.concerns_instances());
+        if !explainable {
+            for id in &batch {
+                tracker.fail(id, record_call_error(&refusal), None);
+            }
+            return accepted;
+        }
+        let states = match describe_all(client, &batch).await {
+            Ok(states) => states,
+            Err(err) => {
+                warn!("could not describe the machines to explain a refusal: {err}");
+                for id in &batch {
+                    tracker.fail(id, record_call_error(&refusal), None);
+                }
+                return accepted;
+            }
+        };
+        let mut still_stopped = Vec::new();
+        for id in &batch {
+            let state = states.get(id);
+            match state.map(|s| s.phase) {
+                None => tracker.fail(id, not_found(&refusal), None),
+                Some(Phase::Running) => {
+                    tracker.finish(id, Outcome::AlreadyRunning, state.map(|s| s.raw.clone()))
+                }
+                Some(Phase::Pending) => {
+                    tracker.seen(state.cloned());
+                    accepted.push(id.clone());
+                }
+                Some(Phase::Stopped) if may_resend && batch.len() > 1 => {
+                    still_stopped.push(id.clone())
+                }
+                Some(_) => tracker.fail(
+                    id,
+                    record_call_error(&refusal),
+                    state.map(|s| s.raw.clone()),
+                ),
+            }
+        }
+        // Resending makes sense only if the refusal was about some other machine of the batch.
+        if still_stopped.len() == batch.len() {
+            for id in &still_stopped {
+                tracker.fail(
+                    id,
+                    record_call_error(&refusal),
+                    states.get(id).map(|s| s.raw.clone()),
+                );
+            }
+            return accepted;
+        }
+        batch = still_stopped;
+        if batch.is_empty() {
+            break;
+        }
+    }
+    // Still refused on the second try: the refusal stands for what is left.
+    accepted
+}
+
+async fn describe_all(
+    client: &ApiClient<'_>,
+    ids: &[String],
+) -> Result<HashMap<String, InstanceState>, CallError> {
+    let mut states = HashMap::new();
+    for chunk in ids.chunks(client.batch_size()) {
+        for state in client.describe(chunk).await? {
+            states.insert(state.id.clone(), state);
+        }
+    }
+    Ok(states)
+}
+
+impl Describe for ApiClient<'_> {
+    fn batch_size(&self) -> usize {
+        self.provider().spec().describe_batch
+    }
+
+    async fn describe(&self, ids: &[String]) -> Result<Vec<InstanceState>, CallError> {
+        ApiClient::describe(self, ids).await
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn interrupted() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+fn record_api_error(err: &ApiError) -> ErrorRecord {
+    ErrorRecord {
+        kind: ErrorKind::Api,
+        code: Some(err.code.clone()),
+        message: err.message.clone(),
+        request_id: err.request_id.clone(),
+    }
+}
+
+fn record_call_error(err: &CallError) -> ErrorRecord {
+    ErrorRecord {
+        kind: err.kind(),
+        code: err.api_error().map(|e| e.code.clone()),
+        message: err.to_string(),
+        request_id: err.api_error().and_then(|e| e.request_id.clone()),
+    }
+}
+
+/// The record for a machine the cloud does not list; keeps the cloud's not-found error if it gave one.
+fn not_found(refusal: &CallError) -> ErrorRecord {
+    match refusal.api_error() {
+        Some(err) if err.class == crate::provider::ErrorClass::NotFound => record_api_error(err),
+        _ => ErrorRecord {
+            kind: ErrorKind::Api,
+            code: None,
+            message: "instance not found".into(),
+            request_id: None,
+        },
+    }
+}
+
+/// Every target's record as it stands; the single source of the report.
+struct Tracker {
+    provider: &'static str,
+    region: Option<String>,
+    slots: RefCell<Vec<Slot>>,
+    index: HashMap<String, usize>,
+}
+
+struct Slot {
+    id: String,
+    state: Option<String>,
+    end: Option<(Outcome, Option<ErrorRecord>)>,
+}
+
+impl Tracker {
+    fn new(settings: &StartSettings) -> Self {
+        Self {
+            provider: settings.provider.name(),
+            region: settings.location.region.clone(),
+            slots: RefCell::new(
+                settings
+                    .ids
+                    .iter()
+                    .map(|id| Slot {
+                        id: id.clone(),
+                        state: None,
+                        end: None,
+                    })
+                    .collect(),
+            ),
+            index: settings
+                .ids
+                .iter()
+                .enumerate()
+                .map(|(i, id)| (id.clone(), i))
+                .collect(),
+        }
+    }
+
+    fn with_slot(&self, id: &str, f: impl FnOnce(&mut Slot)) {
+        if let Some(&i) = self.index.get(id) {
+            f(&mut self.slots.borrow_mut()[i]);
+        }
+    }
+
+    fn seen(&self, state: Option<InstanceState>) {
+        if let Some(state) = state {
+            info!("{}: {}", state.id, state.raw);
+            self.with_slot(&state.id, |slot| slot.state = Some(state.raw));
+        }
+    }
+
+    fn finish(&self, id: &str, outcome: Outcome, state: Option<String>) {
+        info!("{id}: {}", outcome_word(outcome));
+        self.with_slot(id, |slot| {
+            if state.is_some() {
+                slot.state = state;
+            }
+            slot.end = Some((outcome, None));
+        });
+    }
+
+    fn fail(&self, id: &str, error: ErrorRecord, state: Option<String>) {
+        let outcome = if error.kind == ErrorKind::Timeout {
+            Outcome::Timeout
+        } else {
+            Outcome::Failed
+        };
+        warn!("{id}: {}", error.message);
+        self.with_slot(id, |slot| {
+            if state.is_some() {
+                slot.state = state;
+            }
+            slot.end = Some((outcome, Some(error)));
+        });
+    }
+
+    fn apply(&self, event: PollEvent) {
+        match event {
+            PollEvent::State(state) => self.seen(Some(state)),
+            PollEvent::Finished(id, finish) => match finish {
+                Finish::Running(state) => self.finish(&id, Outcome::Running, Some(state.raw)),
+                Finish::Failed(state) => self.fail(
+                    &id,
+                    ErrorRecord {
+                        kind: ErrorKind::FailedState,
+                        code: Some(state.raw.clone()),
+                        message: match &state.detail {
+                            Some(detail) => format!("entered {}: {detail}", state.raw),
+                            None => format!("entered failure state {}", state.raw),
+                        },
+                        request_id: None,
+                    },
+                    Some(state.raw),
+                ),
+                Finish::NotFound => self.fail(
+                    &id,
+                    ErrorRecord {
+                        kind: ErrorKind::Api,
+                        code: None,
+                        message: "instance no longer listed by the cloud".into(),
+                        request_id: None,
+                    },
+                    None,
+                ),
+                Finish::Error(err) => self.fail(&id, record_call_error(&err), None),
+                Finish::Timeout { polls, waited } => {
+                    let last = self
+                        .slots
+                        .borrow()
+                        .get(self.index[&id])
+                        .and_then(|s| s.state.clone())
+                        .unwrap_or_else(|| "unknown".into());
+                    self.fail(
+                        &id,
+                        ErrorRecord {
+                            kind: ErrorKind::Timeout,
+                            code: None,
+                            message: format!(
+                                "not RUNNING after {:.1}s and {polls} polls (last state {last})",
+                                waited.as_secs_f64()
+                            ),
+                            request_id: None,
+                        },
+                        None,
+                    )
+                }
+            },
+        }
+    }
+
+    /// The report. A machine without an outcome was cut off by an interrupt — or, without one,
+    /// is a bug, reported as such rather than dropped.
+    fn into_report(self, elapsed_ms: u64, interrupted: bool) -> Report {
+        let unfinished = if interrupted {
+            (
+                Outcome::Interrupted,
+                ErrorKind::Interrupted,
+                "interrupted before the machine was RUNNING",
+            )
+        } else {
+            (
+                Outcome::Failed,
+                ErrorKind::Internal,
+                "no outcome was recorded for this machine (a bug in cloudstart)",
+            )
+        };
+        let instances = self
+            .slots
+            .into_inner()
+            .into_iter()
+            .map(|slot| {
+                let (outcome, error) = slot.end.unwrap_or_else(|| {
+                    let (outcome, kind, message) = unfinished;
+                    let error = ErrorRecord {
+                        kind,
+                        code: None,
+                        message: message.into(),
+                        request_id: None,
+                    };
+                    (outcome, Some(error))
+                });
+                Record {
+                    provider: self.provider,
+                    region: self.region.clone(),
+                    id: slot.id,
+                    outcome,
+                    state: slot.state,
+                    error,
+                }
+            })
+            .collect();
+        Report {
+            schema_version: SCHEMA_VERSION,
+            elapsed_ms,
+            instances,
+        }
+    }
+}
+
+fn outcome_word(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Running => "RUNNING",
+        Outcome::Starting => "start accepted",
+        Outcome::AlreadyRunning => "already running",
+        Outcome::Failed => "failed",
+        Outcome::Timeout => "timed out",
+        Outcome::Interrupted => "interrupted",
+    }
+}

@@ -1,0 +1,179 @@
+//! Errors, their kinds, and the kind → exit code table.
+//!
+//! Every failure — of the whole run or of one target — carries an [`ErrorKind`] named by who must act.
+//! The kind decides the exit code; with several targets the most severe kind wins, by the order of
+//! [`ErrorKind::SEVERITY`]. The report shows the same kind in `error.kind`.
+
+use serde::Serialize;
+
+/// Who must act on a failure; decides the exit code and the report's `error.kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The caller: a bad flag, id, region, endpoint or config (exit 2).
+    Usage,
+    /// The caller's credentials: missing, unknown, wrong, or signed with a skewed clock (exit 3).
+    Auth,
+    /// The cloud refused: not found, wrong state, quota, capacity, balance (exit 4).
+    Api,
+    /// The network or the cloud's availability: still failing after retries (exit 5).
+    Transport,
+    /// The deadline passed before the machine was RUNNING (exit 6).
+    Timeout,
+    /// The machine entered a failure state (exit 7).
+    FailedState,
+    /// A bug in cloudstart (exit 1).
+    Internal,
+    /// The user interrupted the run (exit 130).
+    Interrupted,
+}
+
+impl ErrorKind {
+    /// Kinds from most to least severe: a run with several failed targets exits with the code of
+    /// the first kind here that any target has. Interrupts win because the user asked to stop; bugs
+    /// next; then what blocks every target (usage, credentials); then damage (a failure state);
+    /// then refusals, then conditions that may clear by themselves (network, timeout).
+    pub const SEVERITY: [ErrorKind; 8] = [
+        ErrorKind::Interrupted,
+        ErrorKind::Internal,
+        ErrorKind::Usage,
+        ErrorKind::Auth,
+        ErrorKind::FailedState,
+        ErrorKind::Api,
+        ErrorKind::Transport,
+        ErrorKind::Timeout,
+    ];
+
+    /// The process exit code for this kind.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            ErrorKind::Internal => 1,
+            ErrorKind::Usage => 2,
+            ErrorKind::Auth => 3,
+            ErrorKind::Api => 4,
+            ErrorKind::Transport => 5,
+            ErrorKind::Timeout => 6,
+            ErrorKind::FailedState => 7,
+            ErrorKind::Interrupted => 130,
+        }
+    }
+
+    /// Lower rank means more severe; see [`ErrorKind::SEVERITY`].
+    fn rank(self) -> usize {
+        Self::SEVERITY
+            .iter()
+            .position(|k| *k == self)
+            .unwrap_or(Self::SEVERITY.len())
+    }
+
+    /// The more severe of two kinds.
+    pub fn most_severe(self, other: ErrorKind) -> ErrorKind {
+        if other.rank() < self.rank() {
+            other
+        } else {
+            self
+        }
+    }
+}
+
+/// An error that ends the whole run before or outside any one target (bad flags, missing
+/// credentials, a simulator that cannot bind).
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+}
+
+impl Error {
+    /// A usage error (exit 2).
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self {
+            kind: ErrorKind::Usage,
+            message: message.into(),
+        }
+    }
+
+    /// A credentials error (exit 3).
+    pub fn auth(message: impl Into<String>) -> Self {
+        Self {
+            kind: ErrorKind::Auth,
+            message: message.into(),
+        }
+    }
+
+    /// An unexpected failure (exit 1).
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self {
+            kind: ErrorKind::Internal,
+            message: message.into(),
+        }
+    }
+
+    /// Who must act on this error.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+}
+
+/// Help text for the exit codes, shown by `--help` and kept in step with README.md.
+pub const EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0    every target is RUNNING, was already running, or (--no-wait) its start was accepted
+  1    internal error (a bug)
+  2    usage: bad flag, malformed id, unsupported provider, bad config
+  3    credentials missing or rejected (auth failure, signature mismatch, signature expired)
+  4    the cloud refused (not found, invalid state, quota, capacity, balance)
+  5    network errors, 5xx or throttling still failing after retries
+  6    timed out waiting for RUNNING
+  7    a machine entered a failure state
+  130  interrupted (Ctrl-C or SIGTERM)
+With several targets the most severe code wins: 130 > 1 > 2 > 3 > 7 > 4 > 5 > 6 > 0.";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_its_documented_exit_code() {
+        let table = [
+            (ErrorKind::Internal, 1),
+            (ErrorKind::Usage, 2),
+            (ErrorKind::Auth, 3),
+            (ErrorKind::Api, 4),
+            (ErrorKind::Transport, 5),
+            (ErrorKind::Timeout, 6),
+            (ErrorKind::FailedState, 7),
+            (ErrorKind::Interrupted, 130),
+        ];
+        for (kind, code) in table {
+            assert_eq!(kind.exit_code(), code, "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn severity_order_matches_the_help_text() {
+        let order: Vec<String> = ErrorKind::SEVERITY
+            .iter()
+            .map(|k| k.exit_code().to_string())
+            .collect();
+        let expected = format!("{} > 0.", order.join(" > "));
+        assert!(EXIT_CODES_HELP.ends_with(&expected), "{expected}");
+    }
+
+    #[test]
+    fn most_severe_picks_by_documented_order() {
+        assert_eq!(
+            ErrorKind::Timeout.most_severe(ErrorKind::Api),
+            ErrorKind::Api
+        );
+        assert_eq!(
+            ErrorKind::FailedState.most_severe(ErrorKind::Api),
+            ErrorKind::FailedState
+        );
+        assert_eq!(
+            ErrorKind::Auth.most_severe(ErrorKind::Interrupted),
+            ErrorKind::Interrupted
+        );
+    }
+}

@@ -1,0 +1,174 @@
+//! Waiting for RUNNING: the shared poller (the smithy waiter's acceptor loop).
+//!
+//! The poller knows only [`Phase`]: `Running` ends a machine's wait, `Failed` fails it, everything
+//! else keeps polling until the deadline. It asks for many machines per round, in batches as large
+//! as the cloud allows, and sleeps between rounds with jittered exponential backoff from
+//! `min_delay` to `max_delay`; the last sleep is trimmed so one final poll lands on the deadline.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::http::CallError;
+use crate::provider::{InstanceState, Phase};
+
+/// Polls before an id the cloud keeps leaving out of its answers counts as not found. One miss is
+/// tolerated because some clouds list a machine a moment after accepting its start.
+const MISSES_BEFORE_NOT_FOUND: u32 = 3;
+
+/// Delays between polls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PollConfig {
+    /// The first delay, and the shortest.
+    pub min_delay: Duration,
+    /// The longest delay.
+    pub max_delay: Duration,
+}
+
+impl PollConfig {
+    /// The sleep before poll number `poll` (0-based): exactly `min_delay` first, then a random delay
+    /// in the upper half of `min_delay·2^poll`, never below `min_delay` nor above `max_delay`.
+    pub fn delay(&self, poll: u32) -> Duration {
+        if poll == 0 {
+            return self.min_delay;
+        }
+        let ceiling = self
+            .min_delay
+            .saturating_mul(1 << poll.min(16))
+            .min(self.max_delay)
+            .max(self.min_delay);
+        let floor = (ceiling / 2).max(self.min_delay);
+        floor + (ceiling - floor).mul_f64(fastrand::f64())
+    }
+}
+
+/// Something that reports machine states in batches: the engine's API client, or a test script.
+pub trait Describe {
+    /// Most ids one call may carry.
+    fn batch_size(&self) -> usize;
+    /// The states of `ids`; ids the cloud does not know are absent from the answer.
+    fn describe(
+        &self,
+        ids: &[String],
+    ) -> impl Future<Output = Result<Vec<InstanceState>, CallError>>;
+}
+
+/// What the poller tells its caller as it goes.
+#[derive(Debug)]
+pub enum PollEvent {
+    /// A machine was seen in a state other than the one seen before.
+    State(InstanceState),
+    /// A machine's wait is over.
+    Finished(String, Finish),
+}
+
+/// How one machine's wait ended.
+#[derive(Debug)]
+pub enum Finish {
+    /// It reached RUNNING.
+    Running(InstanceState),
+    /// It entered a failure state.
+    Failed(InstanceState),
+    /// The cloud stopped listing it.
+    NotFound,
+    /// Describing it kept failing.
+    Error(CallError),
+    /// The deadline passed first.
+    Timeout {
+        /// Rounds of polling done.
+        polls: u32,
+        /// Time since polling began.
+        waited: Duration,
+    },
+}
+
+struct Waiting {
+    id: String,
+    last_raw: Option<String>,
+    misses: u32,
+}
+
+/// Polls `ids` until each is RUNNING, failed or gone, or `deadline` passes, reporting through
+/// `on_event`. Returns when every id has had its [`PollEvent::Finished`].
+pub async fn wait_until_running(
+    describer: &impl Describe,
+    ids: Vec<String>,
+    config: PollConfig,
+    deadline: Instant,
+    on_event: &mut dyn FnMut(PollEvent),
+) {
+    let started = Instant::now();
+    let mut waiting: Vec<Waiting> = ids
+        .into_iter()
+        .map(|id| Waiting {
+            id,
+            last_raw: None,
+            misses: 0,
+        })
+        .collect();
+    let mut polls = 0;
+    while !waiting.is_empty() {
+        let now = Instant::now();
+        if now >= deadline {
+            break;
+        }
+        // The last sleep is trimmed to the deadline so the final poll still happens.
+        tokio::time::sleep_until((now + config.delay(polls)).min(deadline)).await;
+        polls += 1;
+        let mut finished: HashMap<String, Finish> = HashMap::new();
+        for batch in waiting.chunks_mut(describer.batch_size().max(1)) {
+            let ids: Vec<String> = batch.iter().map(|w| w.id.clone()).collect();
+            let states = match describer.describe(&ids).await {
+                Ok(states) => states,
+                Err(err) if err.kind() == crate::error::ErrorKind::Timeout => break,
+                Err(err) => {
+                    for w in batch.iter() {
+                        finished.insert(w.id.clone(), Finish::Error(err.clone()));
+                    }
+                    continue;
+                }
+            };
+            let mut by_id: HashMap<String, InstanceState> =
+                states.into_iter().map(|s| (s.id.clone(), s)).collect();
+            for w in batch.iter_mut() {
+                let Some(state) = by_id.remove(&w.id) else {
+                    w.misses += 1;
+                    if w.misses >= MISSES_BEFORE_NOT_FOUND {
+                        finished.insert(w.id.clone(), Finish::NotFound);
+                    }
+                    continue;
+                };
+                w.misses = 0;
+                if w.last_raw.as_deref() != Some(state.raw.as_str()) {
+                    w.last_raw = Some(state.raw.clone());
+                    on_event(PollEvent::State(state.clone()));
+                }
+                match state.phase {
+                    Phase::Running => {
+                        finished.insert(w.id.clone(), Finish::Running(state));
+                    }
+                    Phase::Failed => {
+                        finished.insert(w.id.clone(), Finish::Failed(state));
+                    }
+                    Phase::Pending | Phase::Stopped | Phase::Unknown => {}
+                }
+            }
+        }
+        waiting.retain(|w| match finished.remove(&w.id) {
+            Some(finish) => {
+                on_event(PollEvent::Finished(w.id.clone(), finish));
+                false
+            }
+            None => true,
+        });
+    }
+    for w in waiting {
+        let finish = Finish::Timeout {
+            polls,
+            waited: started.elapsed(),
+        };
+        on_event(PollEvent::Finished(w.id, finish));
+    }
+}

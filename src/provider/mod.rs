@@ -1,0 +1,407 @@
+//! The [`Provider`] trait, the types it speaks in, and the [`PROVIDERS`] registry.
+//!
+//! A provider translates and does no I/O: it says what to send to start machines and to ask their
+//! state, how to sign a request, and how to read the answers. The engine (`http`, `poll`,
+//! `commands::start`) owns every `.await`, so the trait stays synchronous and object-safe and the
+//! registry is a plain slice of `&dyn Provider`. A new cloud is one module here plus one line in
+//! [`PROVIDERS`].
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+
+use crate::credentials::{CredentialVars, Credentials};
+
+pub mod tencent;
+
+pub use tencent::TencentCvm;
+
+/// Every cloud the command line names, implemented or not: the `--provider` contract.
+pub const KNOWN: [&str; 5] = [
+    "qingcloud",
+    "tencent",
+    "volcengine",
+    "zenlayer",
+    "compshare",
+];
+
+/// The implemented clouds, looked up by [`Provider::name`].
+pub static PROVIDERS: &[&dyn Provider] = &[&TencentCvm];
+
+/// The implemented provider called `name`, if any.
+pub fn find(name: &str) -> Option<&'static dyn Provider> {
+    PROVIDERS.iter().copied().find(|p| p.name() == name)
+}
+
+/// A cloud API: requests to build, sign and read. See the module docs for the division of labour.
+///
+/// Contract for implementors:
+/// - Building and signing are pure: the engine passes the time in, so the same inputs always give
+///   the same bytes, and vectors from the vendor's SDK can pin them down.
+/// - `parse_start` succeeds only when the cloud accepted the start; "already running", "already
+///   starting" and every other refusal come back as an [`ApiError`] whose [`ErrorClass`] tells the
+///   engine what to do next (describe, retry, or give up).
+/// - `parse_describe` maps every state name the cloud reports into a [`Phase`], using
+///   [`Phase::Unknown`] rather than failing on a name it does not know. Ids the cloud did not
+///   return are simply absent from the result.
+/// - A body that is not what the cloud documents is an `ApiError` of class
+///   [`ErrorClass::BadResponse`], never a panic.
+pub trait Provider: Sync {
+    /// The `--provider` value, e.g. `tencent`.
+    fn name(&self) -> &'static str;
+
+    /// Static facts about the cloud: batch limits and where its settings come from.
+    fn spec(&self) -> &'static ProviderSpec;
+
+    /// The production base URL (`https://host`) for `location`.
+    fn default_endpoint(&self, location: &Location) -> String;
+
+    /// Checks an instance id's shape before any request; `Err` says what shape was expected.
+    fn validate_id(&self, id: &str) -> Result<(), String>;
+
+    /// The call that starts `ids` (at most `spec().start_batch` of them).
+    fn start_call(&self, ids: &[String], location: &Location) -> ApiCall;
+
+    /// The call that reports the state of `ids` (at most `spec().describe_batch` of them).
+    fn describe_call(&self, ids: &[String], location: &Location) -> ApiCall;
+
+    /// Signs `call` for the endpoint host `host` at time `now`.
+    fn sign(
+        &self,
+        call: &ApiCall,
+        host: &str,
+        credentials: &Credentials,
+        now: DateTime<Utc>,
+    ) -> SignedRequest;
+
+    /// Reads the answer to a start call.
+    fn parse_start(&self, response: &HttpResponse) -> Result<StartAccepted, ApiError>;
+
+    /// Reads the answer to a describe call.
+    fn parse_describe(&self, response: &HttpResponse) -> Result<Vec<InstanceState>, ApiError>;
+}
+
+impl fmt::Debug for dyn Provider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Static facts about one cloud, read by the settings resolver and the engine.
+#[derive(Debug)]
+pub struct ProviderSpec {
+    /// Most ids one start call may carry.
+    pub start_batch: usize,
+    /// Most ids one describe call may carry.
+    pub describe_batch: usize,
+    /// Whether `--region` is needed, and the environment variables that can supply it.
+    pub region: Requirement,
+    /// Whether `--zone` is needed, and the environment variables that can supply it.
+    pub zone: Requirement,
+    /// Where credentials come from.
+    pub credentials: CredentialVars,
+    /// The per-cloud endpoint override variable, e.g. `CLOUDSTART_TENCENT_ENDPOINT`.
+    pub endpoint_var: &'static str,
+}
+
+/// Whether a location setting is needed, and the environment variables that can supply it.
+#[derive(Debug)]
+pub enum Requirement {
+    /// Must be given by flag or one of these variables.
+    Required(&'static [&'static str]),
+    /// Accepted and ignored.
+    Unused,
+}
+
+/// Where the machines live: the region and zone a target was resolved to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Location {
+    /// The region, for clouds that need one.
+    pub region: Option<String>,
+    /// The zone, for clouds that need one.
+    pub zone: Option<String>,
+}
+
+/// HTTP methods the clouds use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// `GET`
+    Get,
+    /// `POST`
+    Post,
+}
+
+impl Method {
+    /// The method as sent on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+        }
+    }
+}
+
+/// One API call before signing: what to send, not yet how to authenticate it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiCall {
+    /// The cloud's action name, for messages and logs (`StartInstances`).
+    pub action: &'static str,
+    /// The HTTP method.
+    pub method: Method,
+    /// The request path, e.g. `/`.
+    pub path: String,
+    /// Query parameters in sending order, not yet encoded.
+    pub query: Vec<(String, String)>,
+    /// Headers that carry no secret (action, version, region, content type).
+    pub headers: Vec<(String, String)>,
+    /// The body bytes.
+    pub body: Vec<u8>,
+}
+
+/// A request ready to send: the call plus its authentication.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedRequest {
+    /// The HTTP method.
+    pub method: Method,
+    /// Path and encoded query string, e.g. `/?a=b`.
+    pub path_and_query: String,
+    /// Every header to send.
+    pub headers: Vec<Header>,
+    /// The body bytes.
+    pub body: Vec<u8>,
+}
+
+/// One HTTP header; sensitive ones are hidden from logs and `Debug` output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Header {
+    /// Header name.
+    pub name: String,
+    /// Header value.
+    pub value: String,
+    /// True for `Authorization`, tokens and anything else derived from a secret.
+    pub sensitive: bool,
+}
+
+impl Header {
+    /// A header that may be logged.
+    pub fn plain(name: impl Into<String>, value: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            value: value.into(),
+            sensitive: false,
+        }
+    }
+
+    /// A header that must never be logged.
+    pub fn sensitive(name: impl Into<String>, value: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            value: value.into(),
+            sensitive: true,
+        }
+    }
+}
+
+impl fmt::Debug for Header {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let value = if self.sensitive {
+            "(redacted)"
+        } else {
+            &self.value
+        };
+        write!(f, "{}: {}", self.name, value)
+    }
+}
+
+/// An HTTP answer as the engine read it (body already capped in size).
+#[derive(Debug, Clone, Default)]
+pub struct HttpResponse {
+    /// The status code.
+    pub status: u16,
+    /// Response headers, names lower-cased.
+    pub headers: Vec<(String, String)>,
+    /// The body bytes.
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A start the cloud accepted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StartAccepted {
+    /// The cloud's request id.
+    pub request_id: Option<String>,
+    /// Ids the cloud refused inside an otherwise accepted batch, for clouds that report
+    /// per-instance results; every other id of the call was accepted.
+    pub refused: Vec<(String, ApiError)>,
+}
+
+/// Coarse state of a machine: what the poller needs to know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Up: the wait is over.
+    Running,
+    /// On its way up (or in another transition): keep waiting.
+    Pending,
+    /// Stopped: not started yet, or started and not moving yet.
+    Stopped,
+    /// A state it will not leave by itself for RUNNING: the wait fails.
+    Failed,
+    /// A state name the provider does not know: treated as pending until the deadline.
+    Unknown,
+}
+
+/// One machine's state as the cloud reported it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceState {
+    /// The instance id.
+    pub id: String,
+    /// The cloud's own state name, e.g. `STARTING`.
+    pub raw: String,
+    /// What that state means for a start-and-wait.
+    pub phase: Phase,
+    /// Why the state is a failure, when the cloud says (e.g. the failed operation's message).
+    pub detail: Option<String>,
+}
+
+/// What an error from the cloud means for the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// The machine is already running: success.
+    AlreadyRunning,
+    /// The machine is already starting: wait for it.
+    AlreadyStarting,
+    /// The machine's state forbids starting it now; a describe tells which state.
+    WrongState,
+    /// The machine does not exist.
+    NotFound,
+    /// The cloud throttled us: retry later.
+    Throttled,
+    /// A transient cloud fault (5xx, internal error, a lock held by another operation): retry.
+    Transient,
+    /// Credentials unknown or the signature did not verify.
+    Auth,
+    /// The signature's timestamp is too far from the cloud's clock.
+    ClockSkew,
+    /// Any other refusal: quota, capacity, balance, bad parameter.
+    Refused,
+    /// The answer could not be read (not JSON, missing fields).
+    BadResponse,
+}
+
+impl ErrorClass {
+    /// Whether the request may be sent again.
+    pub fn is_retryable(self) -> bool {
+        matches!(
+            self,
+            ErrorClass::Throttled | ErrorClass::Transient | ErrorClass::BadResponse
+        )
+    }
+
+    /// Whether the refusal is about particular machines, so describing them explains it.
+    pub fn concerns_instances(self) -> bool {
+        matches!(
+            self,
+            ErrorClass::AlreadyRunning
+                | ErrorClass::AlreadyStarting
+                | ErrorClass::WrongState
+                | ErrorClass::NotFound
+        )
+    }
+}
+
+/// An error the cloud answered with (or an answer that could not be read).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct ApiError {
+    /// The cloud's error code, e.g. `InvalidInstanceId.NotFound`.
+    pub code: String,
+    /// The cloud's message.
+    pub message: String,
+    /// The cloud's request id, for support tickets.
+    pub request_id: Option<String>,
+    /// The HTTP status it came with.
+    pub http_status: u16,
+    /// What it means for the engine.
+    pub class: ErrorClass,
+}
+
+impl ApiError {
+    /// An answer that is not what the cloud documents.
+    pub fn bad_response(action: &str, response: &HttpResponse, what: impl fmt::Display) -> Self {
+        Self {
+            code: "BadResponse".into(),
+            message: format!(
+                "unreadable {action} answer (HTTP {}, {}): {what}",
+                response.status,
+                body_excerpt(&response.body)
+            ),
+            request_id: None,
+            http_status: response.status,
+            class: ErrorClass::BadResponse,
+        }
+    }
+}
+
+/// The error an HTTP status alone implies, for answers that carry no error envelope the provider
+/// could read: 429 is throttling, 5xx transient, any other non-2xx a refusal. `None` for 2xx.
+pub(crate) fn http_status_error(action: &str, response: &HttpResponse) -> Option<ApiError> {
+    let class = match response.status {
+        200..=299 => return None,
+        429 => ErrorClass::Throttled,
+        500..=599 => ErrorClass::Transient,
+        _ => ErrorClass::Refused,
+    };
+    Some(ApiError {
+        code: format!("HTTP {}", response.status),
+        message: format!("{action} answered {}", body_excerpt(&response.body)),
+        request_id: None,
+        http_status: response.status,
+        class,
+    })
+}
+
+/// The start of a body as one short printable line, for error messages about odd answers.
+pub(crate) fn body_excerpt(body: &[u8]) -> String {
+    const MAX: usize = 120;
+    let text = String::from_utf8_lossy(&body[..body.len().min(MAX * 4)]);
+    let line: String = text
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX)
+        .collect();
+    if line.is_empty() {
+        "an empty body".into()
+    } else {
+        format!("`{line}`")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_registered_provider_is_a_known_name() {
+        for provider in PROVIDERS {
+            assert!(KNOWN.contains(&provider.name()), "{}", provider.name());
+        }
+    }
+
+    #[test]
+    fn sensitive_headers_are_redacted_in_debug_output() {
+        let header = Header::sensitive("Authorization", "TC3 Signature=abc");
+        assert_eq!(format!("{header:?}"), "Authorization: (redacted)");
+    }
+}

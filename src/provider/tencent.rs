@@ -1,0 +1,575 @@
+//! Tencent Cloud CVM, API 3.0 version 2017-03-12: `StartInstances` and `DescribeInstances`,
+//! signed with TC3-HMAC-SHA256.
+//!
+//! Wire protocol: `../shared/providers/tencent.md` (from the official Python SDK); vendor docs:
+//! <https://www.tencentcloud.com/document/api/213/33224> (signature v3). Errors come as HTTP 200
+//! with `Response.Error`, so the body, not the status, decides success.
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use super::{
+    http_status_error, ApiCall, ApiError, ErrorClass, Header, HttpResponse, InstanceState,
+    Location, Method, Phase, Provider, ProviderSpec, Requirement, SignedRequest, StartAccepted,
+};
+use crate::credentials::{CredentialVars, Credentials};
+use crate::env_vars::EnvVars;
+use crate::sign::{hex_hmac_sha256, hex_sha256, hmac_sha256};
+
+/// The TC3 service name, part of the host and of the credential scope.
+pub const SERVICE: &str = "cvm";
+/// The CVM API version every call is made against.
+pub const VERSION: &str = "2017-03-12";
+/// The signature algorithm name, first word of the `Authorization` header.
+pub const ALGORITHM: &str = "TC3-HMAC-SHA256";
+/// The only content type cloudstart sends (exact string, no charset: it is signed).
+pub const CONTENT_TYPE: &str = "application/json";
+
+const PROVIDER: &str = "tencent";
+
+/// Tencent Cloud CVM.
+#[derive(Debug)]
+pub struct TencentCvm;
+
+static SPEC: ProviderSpec = ProviderSpec {
+    start_batch: 100,
+    describe_batch: 100,
+    region: Requirement::Required(&[EnvVars::TENCENTCLOUD_REGION]),
+    zone: Requirement::Unused,
+    credentials: CredentialVars {
+        key_id: &[EnvVars::TENCENTCLOUD_SECRET_ID],
+        secret: &[EnvVars::TENCENTCLOUD_SECRET_KEY],
+        token: &[EnvVars::TENCENTCLOUD_SECURITY_TOKEN],
+    },
+    endpoint_var: EnvVars::CLOUDSTART_TENCENT_ENDPOINT,
+};
+
+impl Provider for TencentCvm {
+    fn name(&self) -> &'static str {
+        PROVIDER
+    }
+
+    fn spec(&self) -> &'static ProviderSpec {
+        &SPEC
+    }
+
+    fn default_endpoint(&self, _location: &Location) -> String {
+        // The global host routes by the X-TC-Region header; the SDK uses it by default.
+        format!("https://{SERVICE}.tencentcloudapi.com")
+    }
+
+    fn validate_id(&self, id: &str) -> Result<(), String> {
+        let valid = id.strip_prefix("ins-").is_some_and(|rest| {
+            rest.len() == 8
+                && rest
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        });
+        if valid {
+            Ok(())
+        } else {
+            Err("expected `ins-` and 8 lowercase letters or digits, e.g. ins-r8hr2upy".into())
+        }
+    }
+
+    fn start_call(&self, ids: &[String], location: &Location) -> ApiCall {
+        let body = serde_json::json!({ "InstanceIds": ids });
+        call("StartInstances", location, body)
+    }
+
+    fn describe_call(&self, ids: &[String], location: &Location) -> ApiCall {
+        // DescribeInstances rather than DescribeInstancesStatus: only it carries
+        // LatestOperationState, which is how a failed start shows. Limit defaults to 20.
+        let body = serde_json::json!({ "InstanceIds": ids, "Limit": ids.len().max(1) });
+        call("DescribeInstances", location, body)
+    }
+
+    fn sign(
+        &self,
+        call: &ApiCall,
+        host: &str,
+        credentials: &Credentials,
+        now: DateTime<Utc>,
+    ) -> SignedRequest {
+        let timestamp = now.timestamp();
+        let query = crate::sign::encode_query(&call.query);
+        let signature = tc3_sign(
+            &Tc3Request {
+                method: call.method.as_str(),
+                canonical_query: &query,
+                content_type: header_value(call, "Content-Type").unwrap_or(CONTENT_TYPE),
+                host,
+                body: &call.body,
+                timestamp,
+            },
+            &credentials.key_id,
+            credentials.secret.expose(),
+        );
+        let mut headers: Vec<Header> = call
+            .headers
+            .iter()
+            .map(|(name, value)| Header::plain(name, value))
+            .collect();
+        headers.push(Header::plain("Host", host));
+        headers.push(Header::plain("X-TC-Timestamp", timestamp.to_string()));
+        if let Some(token) = &credentials.token {
+            headers.push(Header::sensitive("X-TC-Token", token.expose()));
+        }
+        headers.push(Header::sensitive("Authorization", signature.authorization));
+        let path_and_query = if query.is_empty() {
+            call.path.clone()
+        } else {
+            format!("{}?{query}", call.path)
+        };
+        SignedRequest {
+            method: call.method,
+            path_and_query,
+            headers,
+            body: call.body.clone(),
+        }
+    }
+
+    fn parse_start(&self, response: &HttpResponse) -> Result<StartAccepted, ApiError> {
+        let body = parse_response("StartInstances", response)?;
+        Ok(StartAccepted {
+            request_id: body.request_id,
+            refused: Vec::new(),
+        })
+    }
+
+    fn parse_describe(&self, response: &HttpResponse) -> Result<Vec<InstanceState>, ApiError> {
+        let body = parse_response("DescribeInstances", response)?;
+        let Some(instances) = body.instance_set else {
+            return Err(ApiError::bad_response(
+                "DescribeInstances",
+                response,
+                "no Response.InstanceSet",
+            ));
+        };
+        Ok(instances.into_iter().map(InstanceState::from).collect())
+    }
+}
+
+fn call(action: &'static str, location: &Location, body: serde_json::Value) -> ApiCall {
+    let mut headers = vec![
+        ("Content-Type".to_string(), CONTENT_TYPE.to_string()),
+        ("X-TC-Action".to_string(), action.to_string()),
+        ("X-TC-Version".to_string(), VERSION.to_string()),
+        // English messages, for the operators who read them.
+        ("X-TC-Language".to_string(), "en-US".to_string()),
+    ];
+    if let Some(region) = &location.region {
+        headers.push(("X-TC-Region".to_string(), region.clone()));
+    }
+    ApiCall {
+        action,
+        method: Method::Post,
+        path: "/".into(),
+        query: Vec::new(),
+        headers,
+        body: body.to_string().into_bytes(),
+    }
+}
+
+fn header_value<'a>(call: &'a ApiCall, name: &str) -> Option<&'a str> {
+    call.headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// The inputs of a TC3-HMAC-SHA256 signature, besides the credentials.
+#[derive(Debug, Clone, Copy)]
+pub struct Tc3Request<'a> {
+    /// `POST` or `GET`.
+    pub method: &'a str,
+    /// The query string exactly as sent (`""` for POST); TC3 signs it unsorted.
+    pub canonical_query: &'a str,
+    /// The `Content-Type` value exactly as sent.
+    pub content_type: &'a str,
+    /// The `Host` value exactly as sent, port included when it is not the scheme's default.
+    pub host: &'a str,
+    /// The body bytes exactly as sent.
+    pub body: &'a [u8],
+    /// Unix seconds, also sent as `X-TC-Timestamp`.
+    pub timestamp: i64,
+}
+
+/// Every stage of a TC3 signature, so a failing vector names the step that broke.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tc3Signature {
+    /// Step 2: the canonical request.
+    pub canonical_request: String,
+    /// `<date>/cvm/tc3_request`.
+    pub credential_scope: String,
+    /// Step 4: the string to sign.
+    pub string_to_sign: String,
+    /// Step 5: the hex signature.
+    pub signature: String,
+    /// Step 6: the `Authorization` header value.
+    pub authorization: String,
+}
+
+/// Signs a request with TC3-HMAC-SHA256, following `../shared/providers/tencent.md` §2 step by step.
+pub fn tc3_sign(request: &Tc3Request<'_>, secret_id: &str, secret_key: &str) -> Tc3Signature {
+    // 1–2. Only content-type and host are signed; their block ends with "\n", so a blank line follows.
+    let canonical_request = format!(
+        "{}\n/\n{}\ncontent-type:{}\nhost:{}\n\ncontent-type;host\n{}",
+        request.method,
+        request.canonical_query,
+        request.content_type,
+        request.host,
+        hex_sha256(request.body)
+    );
+    // 3. The UTC date of the timestamp: local time breaks signatures near midnight.
+    let date = DateTime::from_timestamp(request.timestamp, 0)
+        .unwrap_or_default()
+        .format("%Y-%m-%d")
+        .to_string();
+    let credential_scope = format!("{date}/{SERVICE}/tc3_request");
+    // 4.
+    let string_to_sign = format!(
+        "{ALGORITHM}\n{}\n{credential_scope}\n{}",
+        request.timestamp,
+        hex_sha256(canonical_request.as_bytes())
+    );
+    // 5. kDate = HMAC("TC3" + key, date); kService = HMAC(kDate, "cvm"); kSigning = HMAC(kService, "tc3_request").
+    let k_date = hmac_sha256(format!("TC3{secret_key}").as_bytes(), date.as_bytes());
+    let k_service = hmac_sha256(&k_date, SERVICE.as_bytes());
+    let k_signing = hmac_sha256(&k_service, b"tc3_request");
+    let signature = hex_hmac_sha256(&k_signing, string_to_sign.as_bytes());
+    // 6.
+    let authorization = format!(
+        "{ALGORITHM} Credential={secret_id}/{credential_scope}, SignedHeaders=content-type;host, Signature={signature}"
+    );
+    Tc3Signature {
+        canonical_request,
+        credential_scope,
+        string_to_sign,
+        signature,
+        authorization,
+    }
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    #[serde(rename = "Response")]
+    response: ResponseBody,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ResponseBody {
+    request_id: Option<String>,
+    error: Option<WireError>,
+    instance_set: Option<Vec<WireInstance>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct WireError {
+    code: String,
+    #[serde(default)]
+    message: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct WireInstance {
+    instance_id: String,
+    instance_state: String,
+    latest_operation: Option<String>,
+    latest_operation_state: Option<String>,
+    latest_operation_error_msg: Option<String>,
+}
+
+/// Reads the envelope; an `Error` inside it (whatever the HTTP status) becomes an [`ApiError`].
+fn parse_response(action: &str, response: &HttpResponse) -> Result<ResponseBody, ApiError> {
+    let envelope: Envelope = match serde_json::from_slice(&response.body) {
+        Ok(envelope) => envelope,
+        Err(err) => {
+            return Err(http_status_error(action, response)
+                .unwrap_or_else(|| ApiError::bad_response(action, response, err)))
+        }
+    };
+    let body = envelope.response;
+    if let Some(error) = body.error {
+        return Err(ApiError {
+            class: classify(&error.code),
+            code: error.code,
+            message: error.message,
+            request_id: body.request_id,
+            http_status: response.status,
+        });
+    }
+    if let Some(err) = http_status_error(action, response) {
+        return Err(err);
+    }
+    Ok(body)
+}
+
+/// Maps a CVM error code to what the engine does about it (reference §5).
+fn classify(code: &str) -> ErrorClass {
+    match code {
+        "UnsupportedOperation.InstanceStateRunning" => ErrorClass::AlreadyRunning,
+        "UnsupportedOperation.InstanceStateStarting" => ErrorClass::AlreadyStarting,
+        // Locks held by another operation clear by themselves.
+        "OperationDenied.InstanceOperationInProgress"
+        | "MutexOperation.TaskRunning"
+        | "UnsupportedOperation.InstanceStateStopping"
+        | "UnsupportedOperation.InstanceStateRebooting"
+        | "UnsupportedOperation.InstanceStatePending" => ErrorClass::Transient,
+        "InvalidInstanceId.NotFound" | "ResourceNotFound.InvalidInstanceIdNotFound" => {
+            ErrorClass::NotFound
+        }
+        "AuthFailure.SignatureExpire" => ErrorClass::ClockSkew,
+        "InternalError" | "InternalServerError" | "ServiceUnavailable" => ErrorClass::Transient,
+        _ if code.starts_with("RequestLimitExceeded") => ErrorClass::Throttled,
+        _ if code.starts_with("AuthFailure") || code.starts_with("UnauthorizedOperation") => {
+            ErrorClass::Auth
+        }
+        _ if code.starts_with("InternalError.") => ErrorClass::Transient,
+        _ if code.starts_with("UnsupportedOperation.InstanceState") => ErrorClass::WrongState,
+        _ => ErrorClass::Refused,
+    }
+}
+
+impl From<WireInstance> for InstanceState {
+    fn from(wire: WireInstance) -> Self {
+        let start_failed = wire.latest_operation.as_deref() == Some("StartInstances")
+            && wire.latest_operation_state.as_deref() == Some("FAILED");
+        let phase = match wire.instance_state.as_str() {
+            "RUNNING" => Phase::Running,
+            // A failed start leaves the machine STOPPED with the operation marked FAILED.
+            "STOPPED" if start_failed => Phase::Failed,
+            "STOPPED" => Phase::Stopped,
+            "PENDING"
+            | "STARTING"
+            | "STOPPING"
+            | "REBOOTING"
+            | "ENTER_SERVICE_LIVE_MIGRATE"
+            | "SERVICE_LIVE_MIGRATE"
+            | "EXIT_SERVICE_LIVE_MIGRATE" => Phase::Pending,
+            "LAUNCH_FAILED" | "SHUTDOWN" | "TERMINATING" | "ENTER_RESCUE_MODE" | "RESCUE_MODE"
+            | "EXIT_RESCUE_MODE" => Phase::Failed,
+            _ => Phase::Unknown,
+        };
+        let detail = (phase == Phase::Failed && start_failed).then(|| {
+            let message = wire.latest_operation_error_msg.unwrap_or_default();
+            format!("StartInstances FAILED {message}")
+                .trim_end()
+                .to_string()
+        });
+        InstanceState {
+            id: wire.instance_id,
+            raw: wire.instance_state,
+            phase,
+            detail,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(body: &str) -> HttpResponse {
+        HttpResponse {
+            status: 200,
+            headers: Vec::new(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn error_codes_map_to_classes() {
+        let table = [
+            (
+                "UnsupportedOperation.InstanceStateRunning",
+                ErrorClass::AlreadyRunning,
+            ),
+            (
+                "UnsupportedOperation.InstanceStateStarting",
+                ErrorClass::AlreadyStarting,
+            ),
+            (
+                "UnsupportedOperation.InstanceStateShutdown",
+                ErrorClass::WrongState,
+            ),
+            (
+                "UnsupportedOperation.InstanceStateTerminating",
+                ErrorClass::WrongState,
+            ),
+            (
+                "UnsupportedOperation.InstanceStateStopping",
+                ErrorClass::Transient,
+            ),
+            (
+                "OperationDenied.InstanceOperationInProgress",
+                ErrorClass::Transient,
+            ),
+            ("MutexOperation.TaskRunning", ErrorClass::Transient),
+            ("InvalidInstanceId.NotFound", ErrorClass::NotFound),
+            (
+                "ResourceNotFound.InvalidInstanceIdNotFound",
+                ErrorClass::NotFound,
+            ),
+            ("InvalidInstanceId.Malformed", ErrorClass::Refused),
+            ("InvalidParameterValue.LimitExceeded", ErrorClass::Refused),
+            ("AuthFailure.SignatureFailure", ErrorClass::Auth),
+            ("AuthFailure.SecretIdNotFound", ErrorClass::Auth),
+            ("UnauthorizedOperation", ErrorClass::Auth),
+            ("AuthFailure.SignatureExpire", ErrorClass::ClockSkew),
+            ("RequestLimitExceeded", ErrorClass::Throttled),
+            (
+                "RequestLimitExceeded.UinLimitExceeded",
+                ErrorClass::Throttled,
+            ),
+            ("InternalError", ErrorClass::Transient),
+            ("InternalServerError", ErrorClass::Transient),
+            ("ServiceUnavailable", ErrorClass::Transient),
+            ("InvalidAccount.InsufficientBalance", ErrorClass::Refused),
+            (
+                "ResourceInsufficient.CloudDiskUnavailable",
+                ErrorClass::Refused,
+            ),
+            ("InvalidRegion.NotFound", ErrorClass::Refused),
+        ];
+        for (code, class) in table {
+            assert_eq!(classify(code), class, "{code}");
+        }
+    }
+
+    #[test]
+    fn states_map_to_phases() {
+        let table = [
+            ("RUNNING", Phase::Running),
+            ("STARTING", Phase::Pending),
+            ("PENDING", Phase::Pending),
+            ("STOPPING", Phase::Pending),
+            ("REBOOTING", Phase::Pending),
+            ("SERVICE_LIVE_MIGRATE", Phase::Pending),
+            ("STOPPED", Phase::Stopped),
+            ("LAUNCH_FAILED", Phase::Failed),
+            ("SHUTDOWN", Phase::Failed),
+            ("TERMINATING", Phase::Failed),
+            ("RESCUE_MODE", Phase::Failed),
+            ("SOMETHING_NEW", Phase::Unknown),
+        ];
+        for (raw, phase) in table {
+            let body = format!(
+                r#"{{"Response":{{"RequestId":"r","InstanceSet":[{{"InstanceId":"ins-aaaaaaaa","InstanceState":"{raw}"}}]}}}}"#
+            );
+            let states = TencentCvm.parse_describe(&response(&body)).unwrap();
+            assert_eq!(states[0].phase, phase, "{raw}");
+            assert_eq!(states[0].raw, raw);
+        }
+    }
+
+    #[test]
+    fn failed_start_operation_on_a_stopped_machine_is_a_failure() {
+        let body = r#"{"Response":{"RequestId":"r","InstanceSet":[{"InstanceId":"ins-aaaaaaaa",
+            "InstanceState":"STOPPED","LatestOperation":"StartInstances",
+            "LatestOperationState":"FAILED","LatestOperationErrorMsg":"no capacity"}]}}"#;
+        let states = TencentCvm.parse_describe(&response(body)).unwrap();
+        assert_eq!(states[0].phase, Phase::Failed);
+        assert_eq!(
+            states[0].detail.as_deref(),
+            Some("StartInstances FAILED no capacity")
+        );
+    }
+
+    #[test]
+    fn error_envelope_with_http_200_is_an_api_error() {
+        let body = r#"{"Response":{"Error":{"Code":"InvalidInstanceId.NotFound","Message":"gone"},"RequestId":"req-1"}}"#;
+        let err = TencentCvm.parse_start(&response(body)).unwrap_err();
+        assert_eq!(err.code, "InvalidInstanceId.NotFound");
+        assert_eq!(err.message, "gone");
+        assert_eq!(err.request_id.as_deref(), Some("req-1"));
+        assert_eq!(err.class, ErrorClass::NotFound);
+    }
+
+    #[test]
+    fn accepted_start_keeps_the_request_id() {
+        let accepted = TencentCvm
+            .parse_start(&response(r#"{"Response":{"RequestId":"req-2"}}"#))
+            .unwrap();
+        assert_eq!(accepted.request_id.as_deref(), Some("req-2"));
+        assert!(accepted.refused.is_empty());
+    }
+
+    #[test]
+    fn unreadable_answers_are_errors_not_panics() {
+        for body in [
+            "",
+            "<html>502 Bad Gateway</html>",
+            r#"{"Response":"#,
+            r#"{"Response":{"RequestId":"r"}}"#,
+            r#"{"Response":{"InstanceSet":[{"InstanceId":"ins-aaaaaaaa"}]}}"#,
+        ] {
+            let err = TencentCvm.parse_describe(&response(body)).unwrap_err();
+            assert_eq!(err.class, ErrorClass::BadResponse, "{body}");
+        }
+    }
+
+    #[test]
+    fn server_errors_without_an_envelope_are_retryable() {
+        let mut reply = response("<html>bad gateway</html>");
+        reply.status = 502;
+        let err = TencentCvm.parse_start(&reply).unwrap_err();
+        assert_eq!(err.class, ErrorClass::Transient);
+        reply.status = 429;
+        let err = TencentCvm.parse_start(&reply).unwrap_err();
+        assert_eq!(err.class, ErrorClass::Throttled);
+    }
+
+    #[test]
+    fn ids_are_validated_by_shape() {
+        assert!(TencentCvm.validate_id("ins-r8hr2upy").is_ok());
+        for bad in [
+            "",
+            "ins-",
+            "ins-R8HR2UPY",
+            "ins-r8hr2up",
+            "ins-r8hr2upyy",
+            "i-r8hr2upy",
+            "ins-r8hr 2up",
+        ] {
+            assert!(TencentCvm.validate_id(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn describe_asks_for_as_many_results_as_ids() {
+        let ids: Vec<String> = (0..30).map(|i| format!("ins-{i:08}")).collect();
+        let call = TencentCvm.describe_call(&ids, &Location::default());
+        let body: serde_json::Value = serde_json::from_slice(&call.body).unwrap();
+        assert_eq!(body["Limit"], 30);
+        assert_eq!(body["InstanceIds"].as_array().unwrap().len(), 30);
+    }
+
+    #[test]
+    fn signed_request_carries_token_and_hides_secrets() {
+        let credentials = Credentials {
+            key_id: "AKIDexample".into(),
+            secret: crate::credentials::Secret::new("secret-key"),
+            token: Some(crate::credentials::Secret::new("session-token")),
+        };
+        let location = Location {
+            region: Some("ap-guangzhou".into()),
+            zone: None,
+        };
+        let call = TencentCvm.start_call(&["ins-r8hr2upy".into()], &location);
+        let now = DateTime::from_timestamp(1_741_996_770, 0).unwrap();
+        let signed = TencentCvm.sign(&call, "127.0.0.1:8080", &credentials, now);
+        let find = |name: &str| signed.headers.iter().find(|h| h.name == name).unwrap();
+        assert_eq!(find("X-TC-Token").value, "session-token");
+        assert!(find("X-TC-Token").sensitive);
+        assert!(find("Authorization").sensitive);
+        assert_eq!(find("X-TC-Timestamp").value, "1741996770");
+        assert_eq!(find("X-TC-Region").value, "ap-guangzhou");
+        assert_eq!(find("Host").value, "127.0.0.1:8080");
+        let printed = format!("{signed:?}");
+        assert!(!printed.contains("session-token") && !printed.contains("Signature="));
+    }
+}

@@ -1,0 +1,445 @@
+//! `cloudstart sim`: a stateful local fake of the clouds' APIs, served on loopback.
+//!
+//! Each cloud's dialect listens on its own port and speaks that cloud's wire protocol: it verifies
+//! every signature with fixed test credentials and answers in the cloud's real error envelope.
+//! Machines it has not seen exist as stopped; a start moves them to starting and, after the boot
+//! delay, to running (or to a failure, if the state file says so). The lifecycle lives here once;
+//! a dialect only translates it into its cloud's names and envelopes.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use serde::Deserialize;
+use tokio::net::TcpListener;
+use tokio::time::Instant;
+use tracing::{debug, warn};
+
+use crate::error::Error;
+
+mod tencent;
+
+pub use tencent::{SIM_SECRET_ID as TENCENT_SECRET_ID, SIM_SECRET_KEY as TENCENT_SECRET_KEY};
+
+/// The simulator's dialects, one per cloud, each on its own port in this order.
+static DIALECTS: &[&dyn Dialect] = &[&tencent::TencentDialect];
+
+/// The fixed test credentials, for `sim --help`; README.md lists the same.
+pub const CREDENTIALS_HELP: &str = "\
+Test credentials the simulator accepts (and nothing else):
+  tencent  TENCENTCLOUD_SECRET_ID=AKIDcloudstartSIMULATOR0001
+           TENCENTCLOUD_SECRET_KEY=cloudstart-simulator-secret-key
+
+Prints one line per cloud on stdout, `<provider> http://127.0.0.1:PORT`, then serves until
+interrupted. Point `cloudstart start --endpoint` (or CLOUDSTART_<PROVIDER>_ENDPOINT) at it.";
+
+/// Largest request body the simulator reads.
+const MAX_REQUEST_BYTES: usize = 1024 * 1024;
+
+/// How the simulator is set up.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// Address of the first dialect; with a non-zero port, each further dialect takes the next.
+    pub listen: SocketAddr,
+    /// Time from an accepted start to RUNNING.
+    pub boot_delay: Duration,
+    /// Seeded machines, by cloud and id.
+    pub seed: Seed,
+    /// Where to append one JSON line per request.
+    pub log: Option<PathBuf>,
+}
+
+/// Machines seeded from the `--state` file: cloud → id → settings.
+pub type Seed = HashMap<String, HashMap<String, SeedMachine>>;
+
+/// One seeded machine.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedMachine {
+    /// The cloud's state name to start in, or `not_found`.
+    pub state: Option<String>,
+    /// What happens when it is started.
+    #[serde(default)]
+    pub boot: Boot,
+}
+
+/// What a started machine does after the boot delay.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Boot {
+    /// Reaches RUNNING.
+    #[default]
+    Normal,
+    /// Falls back to stopped with the start operation marked failed.
+    Fail,
+    /// Stays starting forever.
+    Never,
+}
+
+/// Reads a `--state` file.
+pub fn load_seed(path: &Path) -> Result<Seed, Error> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|err| Error::usage(format!("cannot read {}: {err}", path.display())))?;
+    let seed: Seed = toml::from_str(&text)
+        .map_err(|err| Error::usage(format!("invalid state file {}: {err}", path.display())))?;
+    for cloud in seed.keys() {
+        if !DIALECTS.iter().any(|d| d.name() == cloud) {
+            return Err(Error::usage(format!(
+                "invalid state file {}: the simulator has no `{cloud}` dialect",
+                path.display()
+            )));
+        }
+    }
+    Ok(seed)
+}
+
+/// A running simulator: the address of each cloud's dialect.
+#[derive(Debug)]
+pub struct Simulator {
+    /// `(provider name, address)` per dialect.
+    pub endpoints: Vec<(&'static str, SocketAddr)>,
+}
+
+impl Simulator {
+    /// `http://ADDR` of `provider`'s dialect.
+    pub fn url(&self, provider: &str) -> Option<String> {
+        self.endpoints
+            .iter()
+            .find(|(name, _)| *name == provider)
+            .map(|(_, addr)| format!("http://{addr}"))
+    }
+}
+
+/// Binds every dialect and serves them on the current runtime until it shuts down.
+pub async fn spawn(config: SimConfig) -> Result<Simulator, Error> {
+    if !config.listen.ip().is_loopback() {
+        return Err(Error::usage(format!(
+            "the simulator listens on loopback only, not {}",
+            config.listen.ip()
+        )));
+    }
+    let log = match &config.log {
+        Some(path) => Some(Arc::new(Mutex::new(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|err| Error::usage(format!("cannot open {}: {err}", path.display())))?,
+        ))),
+        None => None,
+    };
+    let mut endpoints = Vec::new();
+    for (i, &dialect) in DIALECTS.iter().enumerate() {
+        let mut addr = config.listen;
+        if addr.port() != 0 {
+            addr.set_port(addr.port() + i as u16);
+        }
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|err| Error::usage(format!("cannot listen on {addr}: {err}")))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|err| Error::internal(format!("no local address: {err}")))?;
+        let mut fleet = Fleet::new(config.boot_delay);
+        for (id, machine) in config.seed.get(dialect.name()).into_iter().flatten() {
+            fleet.seed(dialect, id, machine)?;
+        }
+        let server = Arc::new(Server {
+            dialect,
+            fleet: Mutex::new(fleet),
+            log: log.clone(),
+        });
+        tokio::spawn(accept_loop(listener, server));
+        endpoints.push((dialect.name(), addr));
+    }
+    Ok(Simulator { endpoints })
+}
+
+async fn accept_loop(listener: TcpListener, server: Arc<Server>) {
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(err) => {
+                warn!("simulator accept failed: {err}");
+                continue;
+            }
+        };
+        let server = server.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |request| {
+                let server = server.clone();
+                async move { Ok::<_, Infallible>(server.handle(request).await) }
+            });
+            let io = TokioIo::new(stream);
+            if let Err(err) = hyper::server::conn::http1::Builder::new()
+                .serve_connection(io, service)
+                .await
+            {
+                debug!("simulator connection ended: {err}");
+            }
+        });
+    }
+}
+
+/// One dialect's listener state.
+struct Server {
+    dialect: &'static dyn Dialect,
+    fleet: Mutex<Fleet>,
+    log: Option<Arc<Mutex<std::fs::File>>>,
+}
+
+impl Server {
+    async fn handle(&self, request: Request<Incoming>) -> Response<Full<Bytes>> {
+        let (parts, body) = request.into_parts();
+        let body = match Limited::new(body, MAX_REQUEST_BYTES).collect().await {
+            Ok(collected) => collected.to_bytes().to_vec(),
+            Err(_) => return plain_response(413, "request body too large or unreadable"),
+        };
+        let request = SimRequest {
+            method: parts.method.as_str().to_string(),
+            path: parts.uri.path().to_string(),
+            query: parts.uri.query().unwrap_or("").to_string(),
+            headers: parts
+                .headers
+                .iter()
+                .map(|(name, value)| {
+                    (
+                        name.as_str().to_string(),
+                        String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                    )
+                })
+                .collect(),
+            body,
+        };
+        let reply = {
+            let mut fleet = self
+                .fleet
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            self.dialect.handle(&request, &mut fleet)
+        };
+        self.log(&reply);
+        Response::builder()
+            .status(reply.status)
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(reply.body.to_string())))
+            .unwrap_or_else(|_| plain_response(500, "cannot build the answer"))
+    }
+
+    fn log(&self, reply: &SimReply) {
+        let Some(log) = &self.log else { return };
+        let line = serde_json::json!({
+            "time": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "cloud": self.dialect.name(),
+            "action": reply.action,
+            "ids": reply.ids,
+            "signature": reply.signature.as_str(),
+            "status": reply.status,
+            "error_code": reply.error_code,
+        });
+        let mut file = log.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Err(err) = writeln!(file, "{line}") {
+            warn!("cannot write the simulator log: {err}");
+        }
+    }
+}
+
+fn plain_response(status: u16, message: &str) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(message.to_string())));
+    *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or_default();
+    response
+}
+
+/// A request as a dialect sees it.
+pub(crate) struct SimRequest {
+    pub(crate) method: String,
+    pub(crate) path: String,
+    pub(crate) query: String,
+    /// Header names are lower-case.
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Vec<u8>,
+}
+
+impl SimRequest {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A dialect's answer plus what the request log records about it.
+pub(crate) struct SimReply {
+    pub(crate) status: u16,
+    pub(crate) body: serde_json::Value,
+    pub(crate) action: String,
+    pub(crate) ids: Vec<String>,
+    pub(crate) signature: SignatureCheck,
+    pub(crate) error_code: Option<String>,
+}
+
+/// Whether a request's signature verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SignatureCheck {
+    /// Verified.
+    Ok,
+    /// Present and wrong (unknown key, mismatch, stale time).
+    Failed,
+    /// Not checked: the request was rejected before (missing headers, bad method).
+    Missing,
+}
+
+impl SignatureCheck {
+    fn as_str(self) -> &'static str {
+        match self {
+            SignatureCheck::Ok => "ok",
+            SignatureCheck::Failed => "failed",
+            SignatureCheck::Missing => "missing",
+        }
+    }
+}
+
+/// One cloud's wire protocol, over the shared [`Fleet`].
+pub(crate) trait Dialect: Sync {
+    /// The `--provider` value this dialect imitates.
+    fn name(&self) -> &'static str;
+    /// The phase a seeded state name means, or `None` if the cloud has no such state.
+    fn seed_phase(&self, state: &str) -> Option<MachinePhase>;
+    /// Answers one request.
+    fn handle(&self, request: &SimRequest, fleet: &mut Fleet) -> SimReply;
+}
+
+/// Where a simulated machine is in its life.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum MachinePhase {
+    Stopped,
+    Starting {
+        since: Instant,
+    },
+    Running,
+    /// Stopped again because the last start failed.
+    StartFailed,
+    /// A seeded state the lifecycle does not move, by the cloud's own name.
+    Other(String),
+}
+
+/// A simulated machine.
+#[derive(Debug, Clone)]
+pub(crate) struct Machine {
+    pub(crate) phase: MachinePhase,
+    pub(crate) boot: Boot,
+    /// The request id of the last accepted start.
+    pub(crate) start_request_id: Option<String>,
+}
+
+/// One cloud's machines and their shared lifecycle.
+pub(crate) struct Fleet {
+    machines: HashMap<String, Machine>,
+    absent: Vec<String>,
+    boot_delay: Duration,
+    requests: u64,
+}
+
+impl Fleet {
+    fn new(boot_delay: Duration) -> Self {
+        Self {
+            machines: HashMap::new(),
+            absent: Vec::new(),
+            boot_delay,
+            requests: 0,
+        }
+    }
+
+    fn seed(&mut self, dialect: &dyn Dialect, id: &str, seed: &SeedMachine) -> Result<(), Error> {
+        let phase = match seed.state.as_deref() {
+            None => MachinePhase::Stopped,
+            Some("not_found") => {
+                self.absent.push(id.to_string());
+                return Ok(());
+            }
+            Some(state) => dialect.seed_phase(state).ok_or_else(|| {
+                Error::usage(format!(
+                    "invalid state file: {} has no state `{state}` (machine {id})",
+                    dialect.name()
+                ))
+            })?,
+        };
+        self.machines.insert(
+            id.to_string(),
+            Machine {
+                phase,
+                boot: seed.boot,
+                start_request_id: None,
+            },
+        );
+        Ok(())
+    }
+
+    /// The machine `id`, brought up to date; unseen ids exist as stopped, seeded-absent ones do not.
+    pub(crate) fn get(&mut self, id: &str) -> Option<&mut Machine> {
+        if self.absent.iter().any(|a| a == id) {
+            return None;
+        }
+        let boot_delay = self.boot_delay;
+        let machine = self.machines.entry(id.to_string()).or_insert(Machine {
+            phase: MachinePhase::Stopped,
+            boot: Boot::Normal,
+            start_request_id: None,
+        });
+        if let MachinePhase::Starting { since } = machine.phase {
+            if since.elapsed() >= boot_delay {
+                match machine.boot {
+                    Boot::Normal => machine.phase = MachinePhase::Running,
+                    Boot::Fail => machine.phase = MachinePhase::StartFailed,
+                    Boot::Never => {}
+                }
+            }
+        }
+        Some(machine)
+    }
+
+    /// Marks `id` as starting because of request `request_id`.
+    pub(crate) fn start(&mut self, id: &str, request_id: &str) {
+        if let Some(machine) = self.machines.get_mut(id) {
+            machine.phase = MachinePhase::Starting {
+                since: Instant::now(),
+            };
+            machine.start_request_id = Some(request_id.to_string());
+        }
+    }
+
+    /// A fresh request id in UUID form.
+    pub(crate) fn request_id(&mut self) -> String {
+        self.requests += 1;
+        format!("5e1a0000-0000-4000-8000-{:012x}", self.requests)
+    }
+}
+
+/// `cloudstart sim`: serve until interrupted.
+pub async fn run(args: &crate::cli::SimArgs) -> Result<u8, Error> {
+    let seed = match &args.state {
+        Some(path) => load_seed(path)?,
+        None => Seed::new(),
+    };
+    let simulator = spawn(SimConfig {
+        listen: args.listen,
+        boot_delay: args.boot_delay,
+        seed,
+        log: args.log.clone(),
+    })
+    .await?;
+    crate::output::print_endpoints(&simulator.endpoints)
+        .map_err(|err| Error::internal(format!("cannot write to stdout: {err}")))?;
+    let _ = tokio::signal::ctrl_c().await;
+    Ok(0)
+}

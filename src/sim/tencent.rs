@@ -1,0 +1,324 @@
+//! The simulator's Tencent CVM dialect: TC3 verification, `StartInstances`, `DescribeInstances`,
+//! and CVM's HTTP-200 error envelope, as in `../shared/providers/tencent.md`.
+
+use serde_json::{json, Value};
+
+use super::{Dialect, Fleet, MachinePhase, SignatureCheck, SimReply, SimRequest};
+use crate::provider::tencent::{tc3_sign, Tc3Request, ALGORITHM, SERVICE, VERSION};
+use crate::provider::Provider;
+use crate::sign::constant_time_eq;
+
+/// The only SecretId the simulator knows.
+pub const SIM_SECRET_ID: &str = "AKIDcloudstartSIMULATOR0001";
+/// Its SecretKey.
+pub const SIM_SECRET_KEY: &str = "cloudstart-simulator-secret-key";
+
+/// CVM's allowed clock skew, either way.
+const MAX_SKEW_SECONDS: i64 = 300;
+/// CVM's batch limit for ids, and its maximum `Limit`.
+const MAX_IDS: usize = 100;
+
+pub(crate) struct TencentDialect;
+
+/// A request that ends in CVM's error envelope.
+struct Refusal {
+    code: &'static str,
+    message: String,
+}
+
+fn refuse(code: &'static str, message: impl Into<String>) -> Refusal {
+    Refusal {
+        code,
+        message: message.into(),
+    }
+}
+
+impl Dialect for TencentDialect {
+    fn name(&self) -> &'static str {
+        "tencent"
+    }
+
+    fn seed_phase(&self, state: &str) -> Option<MachinePhase> {
+        Some(match state {
+            "STOPPED" => MachinePhase::Stopped,
+            "RUNNING" => MachinePhase::Running,
+            "STARTING" => MachinePhase::Starting {
+                since: tokio::time::Instant::now(),
+            },
+            "PENDING" | "LAUNCH_FAILED" | "STOPPING" | "REBOOTING" | "SHUTDOWN" | "TERMINATING"
+            | "ENTER_RESCUE_MODE" | "RESCUE_MODE" | "EXIT_RESCUE_MODE" => {
+                MachinePhase::Other(state.to_string())
+            }
+            _ => return None,
+        })
+    }
+
+    fn handle(&self, request: &SimRequest, fleet: &mut Fleet) -> SimReply {
+        let request_id = fleet.request_id();
+        let action = request.header("x-tc-action").unwrap_or("").to_string();
+        let mut reply = SimReply {
+            status: 200,
+            body: Value::Null,
+            action: action.clone(),
+            ids: Vec::new(),
+            signature: SignatureCheck::Missing,
+            error_code: None,
+        };
+        let result = verify(request, &mut reply.signature).and_then(|params| {
+            reply.ids = string_list(&params, "InstanceIds").unwrap_or_default();
+            match action.as_str() {
+                "StartInstances" => start(&params, fleet, &request_id),
+                "DescribeInstances" => describe(&params, fleet),
+                _ => Err(refuse(
+                    "InvalidAction",
+                    format!("the action `{action}` does not exist"),
+                )),
+            }
+        });
+        let mut body = match result {
+            Ok(body) => body,
+            Err(refusal) => {
+                reply.error_code = Some(refusal.code.to_string());
+                json!({ "Error": { "Code": refusal.code, "Message": refusal.message } })
+            }
+        };
+        body["RequestId"] = json!(request_id);
+        reply.body = json!({ "Response": body });
+        reply
+    }
+}
+
+/// Checks the request's form and TC3 signature; returns the JSON parameters.
+fn verify(request: &SimRequest, signature: &mut SignatureCheck) -> Result<Value, Refusal> {
+    if request.method != "POST" || request.path != "/" {
+        return Err(refuse(
+            "UnsupportedProtocol",
+            "the simulator takes POST / only",
+        ));
+    }
+    let header = |name: &'static str| {
+        request
+            .header(name)
+            .ok_or_else(|| refuse("MissingParameter", format!("the header {name} is missing")))
+    };
+    header("x-tc-action")?;
+    let version = header("x-tc-version")?;
+    header("x-tc-region")?;
+    let timestamp = header("x-tc-timestamp")?;
+    let authorization = request.header("authorization").ok_or_else(|| {
+        refuse(
+            "AuthFailure.SignatureFailure",
+            "the Authorization header is missing",
+        )
+    })?;
+    let content_type = header("content-type")?;
+    let host = header("host")?;
+    *signature = SignatureCheck::Failed;
+    let timestamp: i64 = timestamp.parse().map_err(|_| {
+        refuse(
+            "AuthFailure.InvalidAuthorization",
+            "X-TC-Timestamp is not a number",
+        )
+    })?;
+    let fields = parse_authorization(authorization).ok_or_else(|| {
+        refuse(
+            "AuthFailure.InvalidAuthorization",
+            "the Authorization header is malformed",
+        )
+    })?;
+    if fields.secret_id != SIM_SECRET_ID {
+        return Err(refuse(
+            "AuthFailure.SecretIdNotFound",
+            "the SecretId is not found; use the simulator's test credentials",
+        ));
+    }
+    let skew = chrono::Utc::now().timestamp() - timestamp;
+    if skew.abs() > MAX_SKEW_SECONDS {
+        return Err(refuse(
+            "AuthFailure.SignatureExpire",
+            format!("the signature expired: the timestamp is {skew} s from server time"),
+        ));
+    }
+    let expected = tc3_sign(
+        &Tc3Request {
+            method: &request.method,
+            canonical_query: &request.query,
+            content_type,
+            host,
+            body: &request.body,
+            timestamp,
+        },
+        SIM_SECRET_ID,
+        SIM_SECRET_KEY,
+    );
+    if !constant_time_eq(&expected.authorization, authorization) {
+        return Err(refuse(
+            "AuthFailure.SignatureFailure",
+            "the provided credentials could not be validated; check the SecretKey and the signing steps",
+        ));
+    }
+    *signature = SignatureCheck::Ok;
+    if version != VERSION {
+        return Err(refuse(
+            "NoSuchVersion",
+            format!("the version `{version}` does not exist for cvm"),
+        ));
+    }
+    if content_type != crate::provider::tencent::CONTENT_TYPE {
+        return Err(refuse(
+            "InvalidParameter",
+            format!("unsupported Content-Type `{content_type}`"),
+        ));
+    }
+    let params: Value = serde_json::from_slice(&request.body)
+        .map_err(|err| refuse("InvalidParameter", format!("the body is not JSON: {err}")))?;
+    if !params.is_object() {
+        return Err(refuse("InvalidParameter", "the body is not a JSON object"));
+    }
+    Ok(params)
+}
+
+struct AuthorizationFields<'a> {
+    secret_id: &'a str,
+}
+
+/// `TC3-HMAC-SHA256 Credential=<id>/<date>/cvm/tc3_request, SignedHeaders=…, Signature=…`.
+fn parse_authorization(value: &str) -> Option<AuthorizationFields<'_>> {
+    let rest = value.strip_prefix(ALGORITHM)?.strip_prefix(' ')?;
+    let credential = rest.split(", ").next()?.strip_prefix("Credential=")?;
+    let mut scope = credential.split('/');
+    let secret_id = scope.next()?;
+    let (_date, service) = (scope.next()?, scope.next()?);
+    (service == SERVICE).then_some(AuthorizationFields { secret_id })
+}
+
+fn string_list(params: &Value, name: &str) -> Option<Vec<String>> {
+    params[name]
+        .as_array()?
+        .iter()
+        .map(|v| v.as_str().map(str::to_string))
+        .collect()
+}
+
+/// Ids from `InstanceIds`, checked the way CVM checks them.
+fn instance_ids(params: &Value) -> Result<Vec<String>, Refusal> {
+    if params.get("InstanceIds").is_none() {
+        return Err(refuse(
+            "MissingParameter",
+            "the parameter InstanceIds is missing",
+        ));
+    }
+    let ids = string_list(params, "InstanceIds").ok_or_else(|| {
+        refuse(
+            "InvalidParameter",
+            "InstanceIds must be an array of strings",
+        )
+    })?;
+    if ids.len() > MAX_IDS {
+        return Err(refuse(
+            "InvalidParameterValue.LimitExceeded",
+            format!("InstanceIds takes at most {MAX_IDS} ids, got {}", ids.len()),
+        ));
+    }
+    if let Some(bad) = ids
+        .iter()
+        .find(|id| crate::provider::TencentCvm.validate_id(id).is_err())
+    {
+        return Err(refuse(
+            "InvalidInstanceId.Malformed",
+            format!("the instance id `{bad}` is malformed"),
+        ));
+    }
+    Ok(ids)
+}
+
+fn start(params: &Value, fleet: &mut Fleet, request_id: &str) -> Result<Value, Refusal> {
+    let ids = instance_ids(params)?;
+    if ids.is_empty() {
+        return Err(refuse("InvalidParameterValue", "InstanceIds is empty"));
+    }
+    // CVM refuses the whole batch if any one machine cannot be started.
+    let missing: Vec<&String> = ids.iter().filter(|id| fleet.get(id).is_none()).collect();
+    if !missing.is_empty() {
+        return Err(refuse(
+            "InvalidInstanceId.NotFound",
+            format!("the instances {missing:?} are not found"),
+        ));
+    }
+    for id in &ids {
+        let phase = fleet.get(id).map(|m| m.phase.clone());
+        let refusal = match phase {
+            Some(MachinePhase::Stopped | MachinePhase::StartFailed) | None => continue,
+            Some(MachinePhase::Running) => "UnsupportedOperation.InstanceStateRunning",
+            Some(MachinePhase::Starting { .. }) => "UnsupportedOperation.InstanceStateStarting",
+            Some(MachinePhase::Other(state)) => state_refusal(&state),
+        };
+        return Err(refuse(
+            refusal,
+            format!("the instance {id} is in a state that cannot be started"),
+        ));
+    }
+    for id in &ids {
+        fleet.start(id, request_id);
+    }
+    Ok(json!({}))
+}
+
+/// The `UnsupportedOperation.InstanceState…` code for a seeded state.
+fn state_refusal(state: &str) -> &'static str {
+    match state {
+        "PENDING" => "UnsupportedOperation.InstanceStatePending",
+        "STOPPING" => "UnsupportedOperation.InstanceStateStopping",
+        "REBOOTING" => "UnsupportedOperation.InstanceStateRebooting",
+        "SHUTDOWN" => "UnsupportedOperation.InstanceStateShutdown",
+        "TERMINATING" => "UnsupportedOperation.InstanceStateTerminating",
+        "ENTER_RESCUE_MODE" | "RESCUE_MODE" | "EXIT_RESCUE_MODE" => {
+            "UnsupportedOperation.InstanceStateRescueMode"
+        }
+        _ => "InvalidInstance.NotSupported",
+    }
+}
+
+fn describe(params: &Value, fleet: &mut Fleet) -> Result<Value, Refusal> {
+    let ids = instance_ids(params)?;
+    let limit = match params.get("Limit") {
+        None => 20,
+        Some(limit) => limit
+            .as_u64()
+            .filter(|l| (1..=MAX_IDS as u64).contains(l))
+            .ok_or_else(|| {
+                refuse(
+                    "InvalidParameterValue.LimitExceeded",
+                    format!("Limit must be 1 to {MAX_IDS}"),
+                )
+            })? as usize,
+    };
+    let mut set = Vec::new();
+    for id in &ids {
+        let Some(machine) = fleet.get(id) else {
+            continue;
+        };
+        let (state, operation) = match &machine.phase {
+            MachinePhase::Stopped => ("STOPPED", None),
+            MachinePhase::Starting { .. } => ("STARTING", Some("OPERATING")),
+            MachinePhase::Running => ("RUNNING", Some("SUCCESS")),
+            MachinePhase::StartFailed => ("STOPPED", Some("FAILED")),
+            MachinePhase::Other(state) => (state.as_str(), None),
+        };
+        // Only a start this simulator accepted leaves a LatestOperation behind.
+        let operation = operation.filter(|_| machine.start_request_id.is_some());
+        let mut entry = json!({ "InstanceId": id, "InstanceState": state });
+        if let Some(operation) = operation {
+            entry["LatestOperation"] = json!("StartInstances");
+            entry["LatestOperationState"] = json!(operation);
+            entry["LatestOperationRequestId"] = json!(machine.start_request_id);
+            if operation == "FAILED" {
+                entry["LatestOperationErrorMsg"] = json!("simulated boot failure");
+            }
+        }
+        set.push(entry);
+    }
+    let total = set.len();
+    set.truncate(limit);
+    Ok(json!({ "TotalCount": total, "InstanceSet": set }))
+}
