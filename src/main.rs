@@ -3,7 +3,13 @@
 
 use std::process::ExitCode;
 
+use std::fmt;
+
 use clap::Parser;
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::EnvFilter;
 
 use cloudstart::cli::{Cli, Verbosity};
@@ -47,7 +53,35 @@ fn init_logging(verbosity: &Verbosity) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_target(verbosity.verbose > 0)
-        .without_time()
+        .with_ansi(false)
+        .event_format(StderrLines)
         .init();
+}
+
+/// Log lines for people: progress as plain sentences, `warning:`/`error:` prefixes, and the level
+/// and module only on debug and trace lines.
+struct StderrLines;
+
+impl<S, N> FormatEvent<S, N> for StderrLines
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        let metadata = event.metadata();
+        match *metadata.level() {
+            Level::ERROR => write!(writer, "error: ")?,
+            Level::WARN => write!(writer, "warning: ")?,
+            Level::INFO => {}
+            Level::DEBUG => write!(writer, "debug {}: ", metadata.target())?,
+            Level::TRACE => write!(writer, "trace {}: ", metadata.target())?,
+        }
+        ctx.field_format().format_fields(writer.by_ref(), event)?;
+        writeln!(writer)
+    }
 }

@@ -291,7 +291,10 @@ impl Tracker {
     }
 
     fn finish(&self, id: &str, outcome: Outcome, state: Option<String>) {
-        info!("{id}: {}", outcome_word(outcome));
+        // RUNNING was already logged as a state change.
+        if outcome != Outcome::Running {
+            info!("{id}: {}", outcome_word(outcome));
+        }
         self.with_slot(id, |slot| {
             if state.is_some() {
                 slot.state = state;
