@@ -172,3 +172,182 @@ pub async fn wait_until_running(
         on_event(PollEvent::Finished(w.id, finish));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::collections::VecDeque;
+
+    use super::*;
+
+    /// Answers each describe with the next scripted round and records when it was asked.
+    struct Script {
+        rounds: RefCell<VecDeque<Vec<(&'static str, &'static str, Phase)>>>,
+        asked_at: RefCell<Vec<Instant>>,
+    }
+
+    impl Script {
+        fn new(rounds: Vec<Vec<(&'static str, &'static str, Phase)>>) -> Self {
+            Self {
+                rounds: RefCell::new(rounds.into()),
+                asked_at: RefCell::new(Vec::new()),
+            }
+        }
+    }
+
+    impl Describe for Script {
+        fn batch_size(&self) -> usize {
+            100
+        }
+
+        async fn describe(&self, _ids: &[String]) -> Result<Vec<InstanceState>, CallError> {
+            self.asked_at.borrow_mut().push(Instant::now());
+            let mut rounds = self.rounds.borrow_mut();
+            // The last round repeats forever.
+            let round = if rounds.len() > 1 {
+                rounds.pop_front().unwrap()
+            } else {
+                rounds.front().cloned().unwrap_or_default()
+            };
+            Ok(round
+                .into_iter()
+                .map(|(id, raw, phase)| InstanceState {
+                    id: id.into(),
+                    raw: raw.into(),
+                    phase,
+                    detail: None,
+                })
+                .collect())
+        }
+    }
+
+    const CONFIG: PollConfig = PollConfig {
+        min_delay: Duration::from_secs(1),
+        max_delay: Duration::from_secs(4),
+    };
+
+    async fn wait(script: &Script, ids: &[&str], max_wait: Duration) -> Vec<(String, Finish)> {
+        let mut finished = Vec::new();
+        let mut on_event = |event| {
+            if let PollEvent::Finished(id, finish) = event {
+                finished.push((id, finish));
+            }
+        };
+        let ids = ids.iter().map(|id| id.to_string()).collect();
+        wait_until_running(
+            script,
+            ids,
+            CONFIG,
+            Instant::now() + max_wait,
+            &mut on_event,
+        )
+        .await;
+        finished
+    }
+
+    fn starting() -> Vec<(&'static str, &'static str, Phase)> {
+        vec![("a", "STARTING", Phase::Pending)]
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn five_polls_then_success() {
+        let mut rounds = vec![starting(); 4];
+        rounds.push(vec![("a", "RUNNING", Phase::Running)]);
+        let script = Script::new(rounds);
+        let finished = wait(&script, &["a"], Duration::from_secs(600)).await;
+        assert_eq!(script.asked_at.borrow().len(), 5);
+        assert!(matches!(finished[..], [(_, Finish::Running(_))]));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn first_poll_comes_one_min_delay_after_the_start() {
+        let script = Script::new(vec![vec![("a", "RUNNING", Phase::Running)]]);
+        let began = Instant::now();
+        wait(&script, &["a"], Duration::from_secs(600)).await;
+        assert_eq!(script.asked_at.borrow()[0] - began, CONFIG.min_delay);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn exceed_max_wait_time() {
+        let script = Script::new(vec![starting()]);
+        let began = Instant::now();
+        let finished = wait(&script, &["a"], Duration::from_secs(30)).await;
+        let asked = script.asked_at.borrow();
+        // The last sleep is trimmed so the final poll lands exactly on the deadline.
+        assert_eq!(*asked.last().unwrap() - began, Duration::from_secs(30));
+        let gaps: Vec<Duration> = asked.windows(2).map(|w| w[1] - w[0]).collect();
+        assert!(gaps.iter().all(|gap| *gap <= CONFIG.max_delay), "{gaps:?}");
+        match &finished[..] {
+            [(_, Finish::Timeout { polls, .. })] => assert_eq!(*polls as usize, asked.len()),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn failure_state_ends_the_wait_at_once() {
+        let script = Script::new(vec![
+            starting(),
+            vec![("a", "LAUNCH_FAILED", Phase::Failed)],
+        ]);
+        let finished = wait(&script, &["a"], Duration::from_secs(600)).await;
+        assert_eq!(script.asked_at.borrow().len(), 2);
+        assert!(matches!(finished[..], [(_, Finish::Failed(_))]));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn unknown_states_keep_polling() {
+        let script = Script::new(vec![
+            vec![("a", "SOMETHING_NEW", Phase::Unknown)],
+            vec![("a", "RUNNING", Phase::Running)],
+        ]);
+        let finished = wait(&script, &["a"], Duration::from_secs(600)).await;
+        assert!(matches!(finished[..], [(_, Finish::Running(_))]));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_machine_left_out_three_times_is_not_found() {
+        let b_starting = vec![("b", "STARTING", Phase::Pending)];
+        let script = Script::new(vec![
+            b_starting.clone(),
+            b_starting.clone(),
+            b_starting,
+            vec![("b", "RUNNING", Phase::Running)],
+        ]);
+        let finished = wait(&script, &["a", "b"], Duration::from_secs(600)).await;
+        assert!(matches!(&finished[0], (id, Finish::NotFound) if id == "a"));
+        assert!(matches!(&finished[1], (id, Finish::Running(_)) if id == "b"));
+        assert_eq!(script.asked_at.borrow().len(), 4);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn each_machine_finishes_once_on_its_own_schedule() {
+        let script = Script::new(vec![
+            vec![
+                ("a", "STARTING", Phase::Pending),
+                ("b", "STARTING", Phase::Pending),
+            ],
+            vec![
+                ("a", "RUNNING", Phase::Running),
+                ("b", "STARTING", Phase::Pending),
+            ],
+            vec![("b", "RUNNING", Phase::Running)],
+        ]);
+        let finished = wait(&script, &["a", "b"], Duration::from_secs(600)).await;
+        let order: Vec<&str> = finished.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(order, ["a", "b"]);
+    }
+
+    #[test]
+    fn delays_grow_within_bounds() {
+        for poll in 0..40 {
+            let delay = CONFIG.delay(poll);
+            assert!(
+                delay >= CONFIG.min_delay && delay <= CONFIG.max_delay,
+                "{poll}: {delay:?}"
+            );
+        }
+        assert_eq!(CONFIG.delay(0), CONFIG.min_delay);
+        // From the third poll on the ceiling is max_delay, so delays sit in its upper half.
+        assert!(CONFIG.delay(10) >= CONFIG.max_delay / 2);
+    }
+}

@@ -1,0 +1,207 @@
+//! The simulator holds requests to the cloud's rules: hand-made requests over raw HTTP on loopback,
+//! signed with the library's signer and then broken one way at a time.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::Value;
+
+use cloudstart::credentials::{Credentials, Secret};
+use cloudstart::provider::{Location, Provider, SignedRequest, TencentCvm};
+use support::{Sim, SECRET_ID, SECRET_KEY};
+
+fn credentials(id: &str, key: &str) -> Credentials {
+    Credentials {
+        key_id: id.into(),
+        secret: Secret::new(key),
+        token: None,
+    }
+}
+
+fn location() -> Location {
+    Location {
+        region: Some("ap-guangzhou".into()),
+        zone: None,
+    }
+}
+
+fn ids(ids: &[&str]) -> Vec<String> {
+    ids.iter().map(|id| id.to_string()).collect()
+}
+
+fn signed_describe(sim: &Sim, ids: &[String], now: DateTime<Utc>, key: &str) -> SignedRequest {
+    let call = TencentCvm.describe_call(ids, &location());
+    TencentCvm.sign(&call, host(sim), &credentials(SECRET_ID, key), now)
+}
+
+fn host(sim: &Sim) -> &str {
+    sim.url.strip_prefix("http://").unwrap()
+}
+
+/// Sends `request` over a fresh connection and returns the status and the JSON body.
+fn send(sim: &Sim, request: &SignedRequest) -> (u16, Value) {
+    let mut stream = TcpStream::connect(host(sim)).unwrap();
+    let mut head = format!(
+        "{} {} HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n",
+        request.method.as_str(),
+        request.path_and_query,
+        request.body.len()
+    );
+    for header in &request.headers {
+        head.push_str(&format!("{}: {}\r\n", header.name, header.value));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(&request.body).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let status = answer[9..12].parse().unwrap();
+    let body = answer.split_once("\r\n\r\n").unwrap().1;
+    (status, serde_json::from_str(body).unwrap())
+}
+
+fn error_code(body: &Value) -> &str {
+    body["Response"]["Error"]["Code"].as_str().unwrap_or("")
+}
+
+#[test]
+fn a_correctly_signed_request_is_answered() {
+    let sim = Sim::start("");
+    let request = signed_describe(&sim, &ids(&["ins-aaaaaaaa"]), Utc::now(), SECRET_KEY);
+    let (status, body) = send(&sim, &request);
+    assert_eq!(status, 200);
+    assert_eq!(error_code(&body), "", "{body}");
+    assert_eq!(
+        body["Response"]["InstanceSet"][0]["InstanceState"],
+        "STOPPED"
+    );
+    assert!(body["Response"]["RequestId"].is_string());
+    assert_eq!(sim.requests()[0]["signature"], "ok");
+}
+
+#[test]
+fn a_stale_timestamp_is_refused_as_expired() {
+    let sim = Sim::start("");
+    let stale = Utc::now() - Duration::minutes(10);
+    let request = signed_describe(&sim, &ids(&["ins-aaaaaaaa"]), stale, SECRET_KEY);
+    let (status, body) = send(&sim, &request);
+    assert_eq!(status, 200, "CVM reports errors with HTTP 200");
+    assert_eq!(error_code(&body), "AuthFailure.SignatureExpire");
+    assert_eq!(sim.requests()[0]["signature"], "failed");
+}
+
+#[test]
+fn a_wrong_key_or_unknown_id_is_refused() {
+    let sim = Sim::start("");
+    let request = signed_describe(&sim, &ids(&["ins-aaaaaaaa"]), Utc::now(), "wrong");
+    assert_eq!(
+        error_code(&send(&sim, &request).1),
+        "AuthFailure.SignatureFailure"
+    );
+
+    let call = TencentCvm.describe_call(&ids(&["ins-aaaaaaaa"]), &location());
+    let request = TencentCvm.sign(
+        &call,
+        host(&sim),
+        &credentials("AKIDother", SECRET_KEY),
+        Utc::now(),
+    );
+    assert_eq!(
+        error_code(&send(&sim, &request).1),
+        "AuthFailure.SecretIdNotFound"
+    );
+}
+
+#[test]
+fn a_body_changed_after_signing_is_refused() {
+    let sim = Sim::start("");
+    let mut request = signed_describe(&sim, &ids(&["ins-aaaaaaaa"]), Utc::now(), SECRET_KEY);
+    request.body = br#"{"InstanceIds":["ins-bbbbbbbb"],"Limit":1}"#.to_vec();
+    assert_eq!(
+        error_code(&send(&sim, &request).1),
+        "AuthFailure.SignatureFailure"
+    );
+}
+
+#[test]
+fn a_missing_header_is_refused() {
+    let sim = Sim::start("");
+    let mut request = signed_describe(&sim, &ids(&["ins-aaaaaaaa"]), Utc::now(), SECRET_KEY);
+    request.headers.retain(|h| h.name != "X-TC-Timestamp");
+    let (_, body) = send(&sim, &request);
+    assert_eq!(error_code(&body), "MissingParameter");
+    assert_eq!(sim.requests()[0]["signature"], "missing");
+}
+
+#[test]
+fn a_malformed_body_is_refused_even_when_signed() {
+    let sim = Sim::start("");
+    let mut call = TencentCvm.describe_call(&ids(&["ins-aaaaaaaa"]), &location());
+    call.body = b"{not json".to_vec();
+    let request = TencentCvm.sign(
+        &call,
+        host(&sim),
+        &credentials(SECRET_ID, SECRET_KEY),
+        Utc::now(),
+    );
+    assert_eq!(error_code(&send(&sim, &request).1), "InvalidParameter");
+}
+
+#[test]
+fn more_than_one_hundred_ids_are_refused() {
+    let sim = Sim::start("");
+    let many: Vec<String> = (0..101).map(|i| format!("ins-{i:08}")).collect();
+    let call = TencentCvm.start_call(&many, &location());
+    let request = TencentCvm.sign(
+        &call,
+        host(&sim),
+        &credentials(SECRET_ID, SECRET_KEY),
+        Utc::now(),
+    );
+    assert_eq!(
+        error_code(&send(&sim, &request).1),
+        "InvalidParameterValue.LimitExceeded"
+    );
+}
+
+#[test]
+fn describe_returns_at_most_limit_results() {
+    let sim = Sim::start("");
+    let thirty: Vec<String> = (0..30).map(|i| format!("ins-{i:08}")).collect();
+    let mut call = TencentCvm.describe_call(&thirty, &location());
+    call.body = serde_json::to_vec(&serde_json::json!({ "InstanceIds": thirty })).unwrap();
+    let request = TencentCvm.sign(
+        &call,
+        host(&sim),
+        &credentials(SECRET_ID, SECRET_KEY),
+        Utc::now(),
+    );
+    let (_, body) = send(&sim, &request);
+    // CVM's default Limit is 20: a client that forgets Limit loses machines.
+    assert_eq!(
+        body["Response"]["InstanceSet"].as_array().unwrap().len(),
+        20
+    );
+    assert_eq!(body["Response"]["TotalCount"], 30);
+}
+
+#[test]
+fn an_unknown_action_is_refused() {
+    let sim = Sim::start("");
+    let mut call = TencentCvm.describe_call(&ids(&["ins-aaaaaaaa"]), &location());
+    for (name, value) in &mut call.headers {
+        if name == "X-TC-Action" {
+            *value = "RebootInstances".into();
+        }
+    }
+    let request = TencentCvm.sign(
+        &call,
+        host(&sim),
+        &credentials(SECRET_ID, SECRET_KEY),
+        Utc::now(),
+    );
+    assert_eq!(error_code(&send(&sim, &request).1), "InvalidAction");
+}
