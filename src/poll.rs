@@ -180,14 +180,17 @@ mod tests {
 
     use super::*;
 
+    /// One describe answer: `(id, raw state, phase)` per machine listed.
+    type Round = Vec<(&'static str, &'static str, Phase)>;
+
     /// Answers each describe with the next scripted round and records when it was asked.
     struct Script {
-        rounds: RefCell<VecDeque<Vec<(&'static str, &'static str, Phase)>>>,
+        rounds: RefCell<VecDeque<Round>>,
         asked_at: RefCell<Vec<Instant>>,
     }
 
     impl Script {
-        fn new(rounds: Vec<Vec<(&'static str, &'static str, Phase)>>) -> Self {
+        fn new(rounds: Vec<Round>) -> Self {
             Self {
                 rounds: RefCell::new(rounds.into()),
                 asked_at: RefCell::new(Vec::new()),
@@ -245,7 +248,7 @@ mod tests {
         finished
     }
 
-    fn starting() -> Vec<(&'static str, &'static str, Phase)> {
+    fn starting() -> Round {
         vec![("a", "STARTING", Phase::Pending)]
     }
 
