@@ -3,32 +3,32 @@
 #![allow(dead_code)] // each test binary uses its own part of this module
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command as StdCommand, Stdio};
 
 use assert_cmd::Command;
 use serde_json::Value;
 use tempfile::TempDir;
 
-/// The simulator's fixed Tencent credentials (README documents the same).
-pub const SECRET_ID: &str = "AKIDcloudstartSIMULATOR0001";
-pub const SECRET_KEY: &str = "cloudstart-simulator-secret-key";
+pub(crate) use cloudstart::sim::{
+    TENCENT_SECRET_ID as SECRET_ID, TENCENT_SECRET_KEY as SECRET_KEY,
+};
 
 /// A `cloudstart sim` child process, killed on drop, with its own request log.
-pub struct Sim {
+pub(crate) struct Sim {
     child: Child,
-    pub url: String,
+    pub(crate) url: String,
     dir: TempDir,
 }
 
 impl Sim {
     /// Starts the simulator with zero boot delay and `state` (TOML) as its seed file.
-    pub fn start(state: &str) -> Self {
+    pub(crate) fn start(state: &str) -> Self {
         Self::start_with(state, &["--boot-delay", "0s"])
     }
 
     /// Starts the simulator with extra flags.
-    pub fn start_with(state: &str, flags: &[&str]) -> Self {
+    pub(crate) fn start_with(state: &str, flags: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let state_path = dir.path().join("state.toml");
         std::fs::write(&state_path, state).unwrap();
@@ -57,7 +57,7 @@ impl Sim {
     }
 
     /// Every request the simulator logged so far.
-    pub fn requests(&self) -> Vec<Value> {
+    pub(crate) fn requests(&self) -> Vec<Value> {
         let path = self.dir.path().join("requests.jsonl");
         std::fs::read_to_string(path)
             .unwrap_or_default()
@@ -67,7 +67,7 @@ impl Sim {
     }
 
     /// How many requests of `action` the simulator received.
-    pub fn count(&self, action: &str) -> usize {
+    pub(crate) fn count(&self, action: &str) -> usize {
         self.requests()
             .iter()
             .filter(|r| r["action"] == action)
@@ -76,14 +76,14 @@ impl Sim {
 
     /// `cloudstart start -p tencent -r ap-guangzhou --endpoint <sim>` with the simulator's
     /// credentials, fast polling, and nothing else from the outside environment.
-    pub fn start_cmd(&self, ids: &[&str]) -> Command {
+    pub(crate) fn start_cmd(&self, ids: &[&str]) -> Command {
         let mut cmd = Command::from_std(self.start_std_cmd(ids));
         cmd.timeout(std::time::Duration::from_secs(60));
         cmd
     }
 
     /// [`Sim::start_cmd`] as a plain `std::process::Command`, for tests that signal the child.
-    pub fn start_std_cmd(&self, ids: &[&str]) -> StdCommand {
+    pub(crate) fn start_std_cmd(&self, ids: &[&str]) -> StdCommand {
         let mut cmd = cloudstart_std(self.dir.path());
         cmd.env("TENCENTCLOUD_SECRET_ID", SECRET_ID)
             .env("TENCENTCLOUD_SECRET_KEY", SECRET_KEY)
@@ -94,7 +94,7 @@ impl Sim {
         cmd
     }
 
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         self.dir.path()
     }
 }
@@ -107,7 +107,7 @@ impl Drop for Sim {
 }
 
 /// The binary with an empty environment, its own HOME, and retries without delays.
-pub fn cloudstart(home: &Path) -> Command {
+pub(crate) fn cloudstart(home: &Path) -> Command {
     let mut cmd = Command::from_std(cloudstart_std(home));
     cmd.timeout(std::time::Duration::from_secs(60));
     cmd
@@ -122,18 +122,11 @@ fn cloudstart_std(home: &Path) -> StdCommand {
 }
 
 /// Parses stdout as the JSON report.
-pub fn report(output: &std::process::Output) -> Value {
+pub(crate) fn report(output: &std::process::Output) -> Value {
     serde_json::from_slice(&output.stdout).unwrap_or_else(|err| {
         panic!(
             "stdout is not one JSON document ({err}):\n{}",
             String::from_utf8_lossy(&output.stdout)
         )
     })
-}
-
-/// A path inside a fresh temporary directory that lives as long as the returned guard.
-pub fn temp_path(name: &str) -> (TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(name);
-    (dir, path)
 }
