@@ -272,9 +272,13 @@ impl<'a> ApiClient<'a> {
             if remaining.is_zero() {
                 return Err(give_up(Failure::Deadline));
             }
-            let signed =
-                self.provider
-                    .sign(&call, self.endpoint.host(), self.credentials, Utc::now());
+            let signed = self.provider.sign(
+                &call,
+                self.endpoint.host(),
+                self.location,
+                self.credentials,
+                Utc::now(),
+            );
             let timeout = remaining.min(self.retry.request_timeout);
             let failure = match self.send(&signed, timeout).await {
                 Ok(response) => match parse(&response) {

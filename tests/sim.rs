@@ -34,7 +34,13 @@ fn ids(ids: &[&str]) -> Vec<String> {
 
 fn signed_describe(sim: &Sim, ids: &[String], now: DateTime<Utc>, key: &str) -> SignedRequest {
     let call = TencentCvm.describe_call(ids, &location());
-    TencentCvm.sign(&call, host(sim), &credentials(SECRET_ID, key), now)
+    TencentCvm.sign(
+        &call,
+        host(sim),
+        &location(),
+        &credentials(SECRET_ID, key),
+        now,
+    )
 }
 
 fn host(sim: &Sim) -> &str {
@@ -106,6 +112,7 @@ fn a_wrong_key_or_unknown_id_is_refused() {
     let request = TencentCvm.sign(
         &call,
         host(&sim),
+        &location(),
         &credentials("AKIDother", SECRET_KEY),
         Utc::now(),
     );
@@ -144,6 +151,7 @@ fn a_malformed_body_is_refused_even_when_signed() {
     let request = TencentCvm.sign(
         &call,
         host(&sim),
+        &location(),
         &credentials(SECRET_ID, SECRET_KEY),
         Utc::now(),
     );
@@ -158,6 +166,7 @@ fn more_than_one_hundred_ids_are_refused() {
     let request = TencentCvm.sign(
         &call,
         host(&sim),
+        &location(),
         &credentials(SECRET_ID, SECRET_KEY),
         Utc::now(),
     );
@@ -176,6 +185,7 @@ fn describe_returns_at_most_limit_results() {
     let request = TencentCvm.sign(
         &call,
         host(&sim),
+        &location(),
         &credentials(SECRET_ID, SECRET_KEY),
         Utc::now(),
     );
@@ -200,6 +210,7 @@ fn an_unknown_action_is_refused() {
     let request = TencentCvm.sign(
         &call,
         host(&sim),
+        &location(),
         &credentials(SECRET_ID, SECRET_KEY),
         Utc::now(),
     );

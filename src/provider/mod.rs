@@ -65,11 +65,13 @@ pub trait Provider: Sync {
     /// The call that reports the state of `ids` (at most `spec().describe_batch` of them).
     fn describe_call(&self, ids: &[String], location: &Location) -> ApiCall;
 
-    /// Signs `call` for the endpoint host `host` at time `now`.
+    /// Signs `call` for the endpoint host `host` (the `Host` value sent) at time `now`; `location`
+    /// is there for schemes whose credential scope names the region.
     fn sign(
         &self,
         call: &ApiCall,
         host: &str,
+        location: &Location,
         credentials: &Credentials,
         now: DateTime<Utc>,
     ) -> SignedRequest;

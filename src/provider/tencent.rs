@@ -88,6 +88,7 @@ impl Provider for TencentCvm {
         &self,
         call: &ApiCall,
         host: &str,
+        _location: &Location,
         credentials: &Credentials,
         now: DateTime<Utc>,
     ) -> SignedRequest {
@@ -561,7 +562,7 @@ mod tests {
         };
         let call = TencentCvm.start_call(&["ins-r8hr2upy".into()], &location);
         let now = DateTime::from_timestamp(1_741_996_770, 0).unwrap();
-        let signed = TencentCvm.sign(&call, "127.0.0.1:8080", &credentials, now);
+        let signed = TencentCvm.sign(&call, "127.0.0.1:8080", &location, &credentials, now);
         let find = |name: &str| signed.headers.iter().find(|h| h.name == name).unwrap();
         assert_eq!(find("X-TC-Token").value, "session-token");
         assert!(find("X-TC-Token").sensitive);
