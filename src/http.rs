@@ -19,6 +19,7 @@ use crate::provider::{
     ApiCall, ApiError, ErrorClass, HttpResponse, InstanceState, Location, Method, Provider,
     SignedRequest, StartAccepted,
 };
+use crate::settings::StartSettings;
 
 /// Most bytes of an answer that are read; a larger answer is an error, not a memory spike.
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -194,7 +195,7 @@ impl fmt::Display for CallError {
 
 /// One cloud, one region, one set of credentials: sends signed calls and reads the answers.
 pub struct ApiClient<'a> {
-    provider: &'a dyn Provider,
+    provider: &'static dyn Provider,
     credentials: &'a Credentials,
     location: &'a Location,
     endpoint: &'a Endpoint,
@@ -204,33 +205,26 @@ pub struct ApiClient<'a> {
 }
 
 impl<'a> ApiClient<'a> {
-    /// A client for `provider` at `endpoint`; no call may outlive `deadline`.
-    pub fn new(
-        provider: &'a dyn Provider,
-        credentials: &'a Credentials,
-        location: &'a Location,
-        endpoint: &'a Endpoint,
-        retry: RetryConfig,
-        deadline: Instant,
-    ) -> Result<Self, reqwest::Error> {
+    /// A client for the cloud, place and credentials of `settings`; no call may outlive `deadline`.
+    pub fn new(settings: &'a StartSettings, deadline: Instant) -> Result<Self, reqwest::Error> {
         let client = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .connect_timeout(Duration::from_secs(10))
-            .https_only(endpoint.base().starts_with("https://"))
+            .https_only(settings.endpoint.base().starts_with("https://"))
             .build()?;
         Ok(Self {
-            provider,
-            credentials,
-            location,
-            endpoint,
-            retry,
+            provider: settings.provider,
+            credentials: &settings.credentials,
+            location: &settings.location,
+            endpoint: &settings.endpoint,
+            retry: settings.retry,
             deadline,
             client,
         })
     }
 
     /// The provider this client speaks for.
-    pub fn provider(&self) -> &'a dyn Provider {
+    pub fn provider(&self) -> &'static dyn Provider {
         self.provider
     }
 

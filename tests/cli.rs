@@ -8,6 +8,19 @@ use std::time::Duration;
 use serde::Deserialize;
 use support::{cloudstart, report, Sim, SECRET_ID};
 
+/// Runs `start` with `--output json` and `extra` flags, checks the exit code, and returns the
+/// report and stderr.
+fn start_json(sim: &Sim, ids: &[&str], extra: &[&str], code: i32) -> (serde_json::Value, String) {
+    let output = sim
+        .start_cmd(ids)
+        .args(["-o", "json"])
+        .args(extra)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(code), "{}", stderr(&output));
+    (report(&output), stderr(&output))
+}
+
 fn stdout(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
@@ -59,13 +72,8 @@ fn two_hundred_fifty_ids_take_exactly_three_start_requests() {
 #[test]
 fn already_running_exits_zero() {
     let sim = Sim::start("[tencent.ins-aaaaaaaa]\nstate = \"RUNNING\"\n");
-    let output = sim
-        .start_cmd(&["ins-aaaaaaaa"])
-        .args(["-o", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    let record = &report(&output)["instances"][0];
+    let (json, _) = start_json(&sim, &["ins-aaaaaaaa"], &[], 0);
+    let record = &json["instances"][0];
     assert_eq!(record["outcome"], "already_running");
     assert_eq!(record["state"], "RUNNING");
     assert!(record["error"].is_null());
@@ -79,44 +87,33 @@ fn already_starting_is_waited_for() {
         "[tencent.ins-aaaaaaaa]\nstate = \"STARTING\"\n",
         &["--boot-delay", "1s"],
     );
-    let output = sim
-        .start_cmd(&["ins-aaaaaaaa"])
-        .args(["-o", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    assert_eq!(report(&output)["instances"][0]["outcome"], "running");
+    let (json, _) = start_json(&sim, &["ins-aaaaaaaa"], &[], 0);
+    assert_eq!(json["instances"][0]["outcome"], "running");
     assert_eq!(sim.count("StartInstances"), 1);
 }
 
 #[test]
 fn not_found_exits_four() {
     let sim = Sim::start("[tencent.ins-0000dead]\nstate = \"not_found\"\n");
-    let output = sim
-        .start_cmd(&["ins-0000dead"])
-        .args(["-o", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
-    let record = &report(&output)["instances"][0];
+    let (json, err) = start_json(&sim, &["ins-0000dead"], &[], 4);
+    let record = &json["instances"][0];
     assert_eq!(record["outcome"], "failed");
     assert_eq!(record["error"]["kind"], "api");
     assert_eq!(record["error"]["code"], "InvalidInstanceId.NotFound");
     assert!(record["error"]["request_id"].is_string());
-    assert!(stderr(&output).contains("1 of 1 machine did not start"));
+    assert!(err.contains("1 of 1 machine did not start"), "{err}");
 }
 
 #[test]
 fn one_missing_machine_does_not_stop_the_rest_of_its_batch() {
     let sim = Sim::start("[tencent.ins-0000dead]\nstate = \"not_found\"\n");
-    let output = sim
-        .start_cmd(&["ins-aaaaaaaa", "ins-0000dead", "ins-bbbbbbbb"])
-        .args(["-o", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
-    let report = report(&output);
-    let outcomes: Vec<&str> = report["instances"]
+    let (json, _) = start_json(
+        &sim,
+        &["ins-aaaaaaaa", "ins-0000dead", "ins-bbbbbbbb"],
+        &[],
+        4,
+    );
+    let outcomes: Vec<&str> = json["instances"]
         .as_array()
         .unwrap()
         .iter()
@@ -137,7 +134,8 @@ fn wrong_secret_exits_three() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
-    let record = &report(&output)["instances"][0];
+    let json = report(&output);
+    let record = &json["instances"][0];
     assert_eq!(record["error"]["kind"], "auth");
     assert_eq!(record["error"]["code"], "AuthFailure.SignatureFailure");
     // Auth failures are never retried.
@@ -165,13 +163,8 @@ fn missing_credentials_exit_three_naming_the_variables() {
 #[test]
 fn boot_failure_exits_seven() {
     let sim = Sim::start("[tencent.ins-aaaaaaaa]\nboot = \"fail\"\n");
-    let output = sim
-        .start_cmd(&["ins-aaaaaaaa"])
-        .args(["-o", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(7), "{}", stderr(&output));
-    let record = &report(&output)["instances"][0];
+    let (json, _) = start_json(&sim, &["ins-aaaaaaaa"], &[], 7);
+    let record = &json["instances"][0];
     assert_eq!(record["outcome"], "failed");
     assert_eq!(record["state"], "STOPPED");
     assert_eq!(record["error"]["kind"], "failed_state");
@@ -180,13 +173,8 @@ fn boot_failure_exits_seven() {
 #[test]
 fn machine_in_a_terminal_state_is_refused_with_exit_four() {
     let sim = Sim::start("[tencent.ins-aaaaaaaa]\nstate = \"SHUTDOWN\"\n");
-    let output = sim
-        .start_cmd(&["ins-aaaaaaaa"])
-        .args(["-o", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
-    let record = &report(&output)["instances"][0];
+    let (json, _) = start_json(&sim, &["ins-aaaaaaaa"], &[], 4);
+    let record = &json["instances"][0];
     assert_eq!(record["state"], "SHUTDOWN");
     assert_eq!(
         record["error"]["code"],
@@ -197,13 +185,8 @@ fn machine_in_a_terminal_state_is_refused_with_exit_four() {
 #[test]
 fn never_running_times_out_with_exit_six() {
     let sim = Sim::start("[tencent.ins-aaaaaaaa]\nboot = \"never\"\n");
-    let output = sim
-        .start_cmd(&["ins-aaaaaaaa"])
-        .args(["--timeout", "300ms", "-o", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(6), "{}", stderr(&output));
-    let record = &report(&output)["instances"][0];
+    let (json, _) = start_json(&sim, &["ins-aaaaaaaa"], &["--timeout", "300ms"], 6);
+    let record = &json["instances"][0];
     assert_eq!(record["outcome"], "timeout");
     assert_eq!(record["state"], "STARTING");
     assert_eq!(record["error"]["kind"], "timeout");
@@ -212,13 +195,8 @@ fn never_running_times_out_with_exit_six() {
 #[test]
 fn no_wait_returns_once_the_start_is_accepted() {
     let sim = Sim::start_with("", &["--boot-delay", "1h"]);
-    let output = sim
-        .start_cmd(&["ins-aaaaaaaa"])
-        .args(["--no-wait", "-o", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    assert_eq!(report(&output)["instances"][0]["outcome"], "starting");
+    let (json, _) = start_json(&sim, &["ins-aaaaaaaa"], &["--no-wait"], 0);
+    assert_eq!(json["instances"][0]["outcome"], "starting");
     assert_eq!(sim.count("DescribeInstances"), 0);
 }
 
@@ -240,7 +218,8 @@ fn unreachable_endpoint_exits_five_after_retries() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(5), "{}", stderr(&output));
-    let record = &report(&output)["instances"][0];
+    let json = report(&output);
+    let record = &json["instances"][0];
     assert_eq!(record["error"]["kind"], "transport");
     let message = record["error"]["message"].as_str().unwrap();
     assert!(message.contains("after 5 attempts"), "{message}");
@@ -324,13 +303,8 @@ fn region_and_provider_come_from_the_environment() {
 #[test]
 fn duplicate_ids_are_started_and_reported_once() {
     let sim = Sim::start("");
-    let output = sim
-        .start_cmd(&["ins-aaaaaaaa", "ins-aaaaaaaa"])
-        .args(["-o", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    assert_eq!(report(&output)["instances"].as_array().unwrap().len(), 1);
+    let (json, _) = start_json(&sim, &["ins-aaaaaaaa", "ins-aaaaaaaa"], &[], 0);
+    assert_eq!(json["instances"].as_array().unwrap().len(), 1);
     assert_eq!(sim.requests()[0]["ids"].as_array().unwrap().len(), 1);
 }
 
@@ -478,7 +452,8 @@ fn interrupt_reports_what_was_requested_and_exits_130() {
     }
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(130), "{}", stderr(&output));
-    let record = &report(&output)["instances"][0];
+    let json = report(&output);
+    let record = &json["instances"][0];
     assert_eq!(record["outcome"], "interrupted");
     assert_eq!(record["state"], "STARTING");
     assert_eq!(record["error"]["kind"], "interrupted");

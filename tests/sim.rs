@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 
 use cloudstart::credentials::{Credentials, Secret};
-use cloudstart::provider::{Location, Provider, SignedRequest, TencentCvm};
+use cloudstart::provider::{ApiCall, Location, Provider, SignedRequest, TencentCvm};
 use support::{Sim, SECRET_ID, SECRET_KEY};
 
 fn credentials(id: &str, key: &str) -> Credentials {
@@ -40,6 +40,17 @@ fn signed_describe(sim: &Sim, ids: &[String], now: DateTime<Utc>, key: &str) -> 
         &location(),
         &credentials(SECRET_ID, key),
         now,
+    )
+}
+
+/// Signs `call` with the simulator's credentials, now.
+fn sign(sim: &Sim, call: &ApiCall) -> SignedRequest {
+    TencentCvm.sign(
+        call,
+        host(sim),
+        &location(),
+        &credentials(SECRET_ID, SECRET_KEY),
+        Utc::now(),
     )
 }
 
@@ -148,13 +159,7 @@ fn a_malformed_body_is_refused_even_when_signed() {
     let sim = Sim::start("");
     let mut call = TencentCvm.describe_call(&ids(&["ins-aaaaaaaa"]), &location());
     call.body = b"{not json".to_vec();
-    let request = TencentCvm.sign(
-        &call,
-        host(&sim),
-        &location(),
-        &credentials(SECRET_ID, SECRET_KEY),
-        Utc::now(),
-    );
+    let request = sign(&sim, &call);
     assert_eq!(error_code(&send(&sim, &request).1), "InvalidParameter");
 }
 
@@ -163,13 +168,7 @@ fn more_than_one_hundred_ids_are_refused() {
     let sim = Sim::start("");
     let many: Vec<String> = (0..101).map(|i| format!("ins-{i:08}")).collect();
     let call = TencentCvm.start_call(&many, &location());
-    let request = TencentCvm.sign(
-        &call,
-        host(&sim),
-        &location(),
-        &credentials(SECRET_ID, SECRET_KEY),
-        Utc::now(),
-    );
+    let request = sign(&sim, &call);
     assert_eq!(
         error_code(&send(&sim, &request).1),
         "InvalidParameterValue.LimitExceeded"
@@ -182,13 +181,7 @@ fn describe_returns_at_most_limit_results() {
     let thirty: Vec<String> = (0..30).map(|i| format!("ins-{i:08}")).collect();
     let mut call = TencentCvm.describe_call(&thirty, &location());
     call.body = serde_json::to_vec(&serde_json::json!({ "InstanceIds": thirty })).unwrap();
-    let request = TencentCvm.sign(
-        &call,
-        host(&sim),
-        &location(),
-        &credentials(SECRET_ID, SECRET_KEY),
-        Utc::now(),
-    );
+    let request = sign(&sim, &call);
     let (_, body) = send(&sim, &request);
     // CVM's default Limit is 20: a client that forgets Limit loses machines.
     assert_eq!(
@@ -207,12 +200,6 @@ fn an_unknown_action_is_refused() {
             *value = "RebootInstances".into();
         }
     }
-    let request = TencentCvm.sign(
-        &call,
-        host(&sim),
-        &location(),
-        &credentials(SECRET_ID, SECRET_KEY),
-        Utc::now(),
-    );
+    let request = sign(&sim, &call);
     assert_eq!(error_code(&send(&sim, &request).1), "InvalidAction");
 }

@@ -24,15 +24,8 @@ use crate::settings::StartSettings;
 pub(super) async fn run(settings: &StartSettings) -> Result<Report, Error> {
     let started = Instant::now();
     let deadline = started + settings.timeout;
-    let client = ApiClient::new(
-        settings.provider,
-        &settings.credentials,
-        &settings.location,
-        &settings.endpoint,
-        settings.retry,
-        deadline,
-    )
-    .map_err(|err| Error::internal(format!("cannot set up the HTTP client: {err}")))?;
+    let client = ApiClient::new(settings, deadline)
+        .map_err(|err| Error::internal(format!("cannot set up the HTTP client: {err}")))?;
     let tracker = Tracker::new(settings);
     let work = async {
         let accepted = start_all(&client, &tracker, &settings.ids).await;
