@@ -6,6 +6,7 @@
 //! is safe to retry — connection failures, 5xx, throttling and the cloud's own transient codes — with
 //! full-jitter exponential backoff, never past the run's deadline. Polling is `poll.rs`'s job.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::time::Duration;
 
@@ -17,7 +18,7 @@ use crate::credentials::Credentials;
 use crate::error::ErrorKind;
 use crate::provider::{
     ApiCall, ApiError, ErrorClass, HttpResponse, InstanceState, Location, Method, Provider,
-    SignedRequest, StartAccepted,
+    SignedRequest,
 };
 use crate::settings::StartSettings;
 
@@ -228,14 +229,33 @@ impl<'a> ApiClient<'a> {
         self.provider
     }
 
-    /// Starts `ids` (one start call's worth).
+    /// Starts `ids` (one start call's worth). `Ok` holds the machines the cloud refused one by one
+    /// inside an accepted call (empty when it took them all).
     ///
     /// A start is not retried after a request timeout: the cloud may have acted on it. Every other
     /// retry is safe because a repeated start of a starting machine is refused, not repeated.
-    pub async fn start(&self, ids: &[String]) -> Result<StartAccepted, CallError> {
+    pub async fn start(&self, ids: &[String]) -> Result<HashMap<String, CallError>, CallError> {
         let call = self.provider.start_call(ids, self.location);
-        self.call(call, false, |r| self.provider.parse_start(r))
-            .await
+        let action = call.action;
+        let accepted = self
+            .call(call, false, |r| self.provider.parse_start(r))
+            .await?;
+        if let Some(request_id) = &accepted.request_id {
+            debug!("{action} accepted, request id {request_id}");
+        }
+        Ok(accepted
+            .refused
+            .into_iter()
+            .map(|(id, err)| {
+                let err = CallError {
+                    action,
+                    failure: Failure::Api(err),
+                    attempts: 1,
+                    elapsed: Duration::ZERO,
+                };
+                (id, err)
+            })
+            .collect())
     }
 
     /// The current state of `ids` (one describe call's worth).

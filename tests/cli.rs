@@ -125,6 +125,21 @@ fn one_missing_machine_does_not_stop_the_rest_of_its_batch() {
 }
 
 #[test]
+fn a_running_machine_in_a_batch_is_already_running_and_the_rest_start() {
+    let sim = Sim::start("[tencent.ins-bbbbbbbb]\nstate = \"RUNNING\"\n");
+    let (json, _) = start_json(&sim, &["ins-aaaaaaaa", "ins-bbbbbbbb"], &[], 0);
+    assert_eq!(json["instances"][0]["outcome"], "running");
+    assert_eq!(json["instances"][1]["outcome"], "already_running");
+    let starts: Vec<usize> = sim
+        .requests()
+        .iter()
+        .filter(|r| r["action"] == "StartInstances")
+        .map(|r| r["ids"].as_array().unwrap().len())
+        .collect();
+    assert_eq!(starts, [2, 1]);
+}
+
+#[test]
 fn wrong_secret_exits_three() {
     let sim = Sim::start("");
     let output = sim

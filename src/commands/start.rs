@@ -16,7 +16,7 @@ use crate::error::{Error, ErrorKind};
 use crate::http::{ApiClient, CallError};
 use crate::output::{ErrorRecord, Outcome, Record, Report, SCHEMA_VERSION};
 use crate::poll::{self, Describe, Finish, PollEvent};
-use crate::provider::{ApiError, InstanceState, Phase};
+use crate::provider::{ErrorClass, InstanceState, Phase};
 use crate::settings::StartSettings;
 
 /// Runs `start` and returns its report; interrupts (Ctrl-C, SIGTERM) end the run early with the
@@ -59,91 +59,100 @@ async fn start_all(client: &ApiClient<'_>, tracker: &Tracker, ids: &[String]) ->
     accepted
 }
 
-/// Starts one batch, explaining a refusal by describing the machines; returns the accepted ids.
+/// Starts one batch; returns the ids the cloud accepted (or that were already starting).
 async fn start_batch(client: &ApiClient<'_>, tracker: &Tracker, ids: Vec<String>) -> Vec<String> {
     let mut accepted = Vec::new();
     let mut batch = ids;
-    // A batch is sent at most twice: once whole, once more with only the machines that a
-    // describe showed still stopped after the cloud refused the batch for another machine's sake.
+    // A batch the cloud refused as a whole for some of its machines is sent once more with the
+    // machines still stopped; a second refusal stands.
     for may_resend in [true, false] {
-        let refusal = match client.start(&batch).await {
-            Ok(reply) => {
+        let (refused, whole_batch) = match client.start(&batch).await {
+            Ok(mut refused) => {
+                let (each, taken): (Vec<_>, Vec<_>) = batch
+                    .iter()
+                    .map(|id| (id.clone(), refused.remove(id)))
+                    .partition(|(_, err)| err.is_some());
                 info!(
                     "{} start accepted for {} machine{}",
                     client.provider().name(),
-                    batch.len() - reply.refused.len(),
-                    plural(batch.len() - reply.refused.len())
+                    taken.len(),
+                    plural(taken.len())
                 );
-                let mut refused: HashMap<String, ApiError> = reply.refused.into_iter().collect();
-                for id in &batch {
-                    match refused.remove(id) {
-                        Some(err) => tracker.fail(id, record_api_error(&err), None),
-                        None => accepted.push(id.clone()),
-                    }
-                }
-                return accepted;
+                accepted.extend(taken.into_iter().map(|(id, _)| id));
+                let each = each.into_iter().filter_map(|(id, err)| Some((id, err?)));
+                (each.collect(), false)
             }
-            Err(err) => err,
-        };
-        let explainable = refusal
-            .api_error()
-            .is_some_and(|e| e.class.concerns_instances());
-        if !explainable {
-            for id in &batch {
-                tracker.fail(id, record_call_error(&refusal), None);
-            }
-            return accepted;
-        }
-        let states = match describe_all(client, &batch).await {
-            Ok(states) => states,
             Err(err) => {
-                warn!("could not describe the machines to explain a refusal: {err}");
-                for id in &batch {
-                    tracker.fail(id, record_call_error(&refusal), None);
-                }
-                return accepted;
+                let all = batch.iter().map(|id| (id.clone(), err.clone()));
+                (all.collect(), true)
             }
         };
-        let mut still_stopped = Vec::new();
-        for id in &batch {
-            let state = states.get(id);
-            match state.map(|s| s.phase) {
-                None => tracker.fail(id, not_found(&refusal), None),
-                Some(Phase::Running) => {
-                    tracker.finish(id, Outcome::AlreadyRunning, state.map(|s| s.raw.clone()))
-                }
-                Some(Phase::Pending) => {
-                    tracker.seen(state.cloned());
-                    accepted.push(id.clone());
-                }
-                Some(Phase::Stopped) if may_resend && batch.len() > 1 => {
-                    still_stopped.push(id.clone())
-                }
-                Some(_) => tracker.fail(
-                    id,
-                    record_call_error(&refusal),
-                    state.map(|s| s.raw.clone()),
-                ),
-            }
-        }
-        // Resending makes sense only if the refusal was about some other machine of the batch.
-        if still_stopped.len() == batch.len() {
-            for id in &still_stopped {
-                tracker.fail(
-                    id,
-                    record_call_error(&refusal),
-                    states.get(id).map(|s| s.raw.clone()),
-                );
-            }
-            return accepted;
-        }
-        batch = still_stopped;
+        batch = explain_refusals(
+            client,
+            tracker,
+            refused,
+            may_resend && whole_batch,
+            &mut accepted,
+        )
+        .await;
         if batch.is_empty() {
             break;
         }
     }
-    // Still refused on the second try: the refusal stands for what is left.
     accepted
+}
+
+/// Settles refused machines. A refusal that concerns machines — already running, starting, wrong
+/// state, not found — is explained by describing them: RUNNING is `already_running`, a transition
+/// is waited for (pushed to `accepted`), an absent machine is not found. With `may_resend`, the
+/// machines still stopped are returned to be sent again — unless all of them are, which means the
+/// refusal was about them after all. Every other refusal stands.
+async fn explain_refusals(
+    client: &ApiClient<'_>,
+    tracker: &Tracker,
+    refused: Vec<(String, CallError)>,
+    may_resend: bool,
+    accepted: &mut Vec<String>,
+) -> Vec<String> {
+    let (explainable, standing): (Vec<_>, Vec<_>) = refused.into_iter().partition(|(_, err)| {
+        err.api_error()
+            .is_some_and(|e| e.class.concerns_instances())
+    });
+    for (id, err) in &standing {
+        tracker.fail(id, record_call_error(err), None);
+    }
+    if explainable.is_empty() {
+        return Vec::new();
+    }
+    let ids: Vec<String> = explainable.iter().map(|(id, _)| id.clone()).collect();
+    let states = match describe_all(client, &ids).await {
+        Ok(states) => states,
+        Err(err) => {
+            warn!("could not describe the machines to explain a refusal: {err}");
+            for (id, refusal) in &explainable {
+                tracker.fail(id, record_call_error(refusal), None);
+            }
+            return Vec::new();
+        }
+    };
+    let stopped = |id: &String| states.get(id).is_some_and(|s| s.phase == Phase::Stopped);
+    let resend = may_resend && !explainable.iter().all(|(id, _)| stopped(id));
+    let mut again = Vec::new();
+    for (id, refusal) in &explainable {
+        let state = states.get(id);
+        let raw = state.map(|s| s.raw.clone());
+        match state.map(|s| s.phase) {
+            None => tracker.fail(id, not_found(refusal), None),
+            Some(Phase::Running) => tracker.finish(id, Outcome::AlreadyRunning, raw),
+            Some(Phase::Pending) => {
+                tracker.seen(state.cloned());
+                accepted.push(id.clone());
+            }
+            Some(Phase::Stopped) if resend => again.push(id.clone()),
+            Some(_) => tracker.fail(id, record_call_error(refusal), raw),
+        }
+    }
+    again
 }
 
 async fn describe_all(
@@ -200,15 +209,6 @@ fn plural(n: usize) -> &'static str {
     }
 }
 
-fn record_api_error(err: &ApiError) -> ErrorRecord {
-    ErrorRecord {
-        kind: ErrorKind::Api,
-        code: Some(err.code.clone()),
-        message: err.message.clone(),
-        request_id: err.request_id.clone(),
-    }
-}
-
 fn record_call_error(err: &CallError) -> ErrorRecord {
     ErrorRecord {
         kind: err.kind(),
@@ -221,7 +221,7 @@ fn record_call_error(err: &CallError) -> ErrorRecord {
 /// The record for a machine the cloud does not list; keeps the cloud's not-found error if it gave one.
 fn not_found(refusal: &CallError) -> ErrorRecord {
     match refusal.api_error() {
-        Some(err) if err.class == crate::provider::ErrorClass::NotFound => record_api_error(err),
+        Some(err) if err.class == ErrorClass::NotFound => record_call_error(refusal),
         _ => ErrorRecord {
             kind: ErrorKind::Api,
             code: None,
