@@ -69,6 +69,9 @@ pub struct StartArgs {
     /// Return once every start request is accepted, without waiting for RUNNING.
     #[arg(long)]
     pub no_wait: bool,
+    /// Start GPU machines without their GPU, at a lower price (CompShare only).
+    #[arg(long)]
+    pub without_gpu: bool,
     /// One deadline for the whole batch, e.g. 90s, 10m.
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
     pub timeout: Duration,
@@ -88,7 +91,7 @@ pub struct StartArgs {
 
 /// `cloudstart sim`.
 #[derive(Debug, Args)]
-#[command(after_help = crate::sim::CREDENTIALS_HELP)]
+#[command(after_help = crate::sim::help())]
 pub struct SimArgs {
     /// Address of the first cloud's listener; with a fixed port, each further cloud takes the next.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]

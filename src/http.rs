@@ -18,7 +18,7 @@ use crate::credentials::Credentials;
 use crate::error::ErrorKind;
 use crate::provider::{
     ApiCall, ApiError, ErrorClass, HttpResponse, InstanceState, Location, Method, Provider,
-    SignedRequest,
+    SignedRequest, StartOptions,
 };
 use crate::settings::StartSettings;
 
@@ -94,6 +94,8 @@ pub struct RetryConfig {
     pub max_delay: Duration,
     /// Longest wait for one answer (also bounded by the run's deadline).
     pub request_timeout: Duration,
+    /// Wait between attempts while another operation holds the machine.
+    pub busy_delay: Duration,
 }
 
 impl Default for RetryConfig {
@@ -103,6 +105,7 @@ impl Default for RetryConfig {
             base_delay: Duration::from_millis(250),
             max_delay: Duration::from_secs(8),
             request_timeout: Duration::from_secs(30),
+            busy_delay: Duration::from_secs(5),
         }
     }
 }
@@ -148,6 +151,8 @@ impl CallError {
         match &self.failure {
             Failure::Api(err) => match err.class {
                 ErrorClass::Auth | ErrorClass::ClockSkew => ErrorKind::Auth,
+                // Only the deadline ends a wait for a lock.
+                ErrorClass::Busy => ErrorKind::Timeout,
                 ErrorClass::Throttled | ErrorClass::Transient | ErrorClass::BadResponse => {
                     ErrorKind::Transport
                 }
@@ -194,6 +199,15 @@ impl fmt::Display for CallError {
     }
 }
 
+/// What an accepted start call said.
+#[derive(Debug)]
+pub struct StartReply {
+    /// The cloud's asynchronous job for the start, where it reports one.
+    pub job_id: Option<String>,
+    /// Machines the cloud refused one by one inside the accepted call.
+    pub refused: HashMap<String, CallError>,
+}
+
 /// One cloud, one region, one set of credentials: sends signed calls and reads the answers.
 pub struct ApiClient<'a> {
     provider: &'static dyn Provider,
@@ -201,6 +215,7 @@ pub struct ApiClient<'a> {
     location: &'a Location,
     endpoint: &'a Endpoint,
     retry: RetryConfig,
+    without_gpu: bool,
     deadline: Instant,
     client: reqwest::Client,
 }
@@ -219,6 +234,7 @@ impl<'a> ApiClient<'a> {
             location: &settings.location,
             endpoint: &settings.endpoint,
             retry: settings.retry,
+            without_gpu: settings.without_gpu,
             deadline,
             client,
         })
@@ -229,13 +245,17 @@ impl<'a> ApiClient<'a> {
         self.provider
     }
 
-    /// Starts `ids` (one start call's worth). `Ok` holds the machines the cloud refused one by one
-    /// inside an accepted call (empty when it took them all).
+    /// Starts `ids` (one start call's worth).
     ///
     /// A start is not retried after a request timeout: the cloud may have acted on it. Every other
-    /// retry is safe because a repeated start of a starting machine is refused, not repeated.
-    pub async fn start(&self, ids: &[String]) -> Result<HashMap<String, CallError>, CallError> {
-        let call = self.provider.start_call(ids, self.location);
+    /// retry is safe because a repeated start of a starting machine is refused, not repeated —
+    /// and the call carries one client token through all its retries, for clouds that use one.
+    pub async fn start(&self, ids: &[String]) -> Result<StartReply, CallError> {
+        let options = StartOptions {
+            client_token: format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..)),
+            without_gpu: self.without_gpu,
+        };
+        let call = self.provider.start_call(ids, self.location, &options);
         let action = call.action;
         let accepted = self
             .call(call, false, |r| self.provider.parse_start(r))
@@ -243,7 +263,7 @@ impl<'a> ApiClient<'a> {
         if let Some(request_id) = &accepted.request_id {
             debug!("{action} accepted, request id {request_id}");
         }
-        Ok(accepted
+        let refused = accepted
             .refused
             .into_iter()
             .map(|(id, err)| {
@@ -255,7 +275,11 @@ impl<'a> ApiClient<'a> {
                 };
                 (id, err)
             })
-            .collect())
+            .collect();
+        Ok(StartReply {
+            job_id: accepted.job_id,
+            refused,
+        })
     }
 
     /// The current state of `ids` (one describe call's worth).
@@ -274,6 +298,7 @@ impl<'a> ApiClient<'a> {
         let action = call.action;
         let started = Instant::now();
         let mut attempts = 0;
+        let mut retries = 0;
         loop {
             attempts += 1;
             let give_up = |failure| CallError {
@@ -311,21 +336,39 @@ impl<'a> ApiClient<'a> {
                 }
                 Err(err) => Failure::Transport(format!("{action}: {err}")),
             };
-            if attempts > self.retry.max_retries {
-                return Err(give_up(failure));
-            }
-            let delay = self.retry.backoff(attempts);
+            // A lock held by another operation is waited out until the deadline; everything
+            // else retryable gets `max_retries` retries.
+            let delay = if let Failure::Api(ApiError {
+                class: ErrorClass::Busy,
+                ..
+            }) = &failure
+            {
+                info!(
+                    "{} {action}: {}; waiting {}ms for the other operation",
+                    self.provider.name(),
+                    FailureSummary(&failure),
+                    self.retry.busy_delay.as_millis()
+                );
+                self.retry.busy_delay
+            } else {
+                retries += 1;
+                if retries > self.retry.max_retries {
+                    return Err(give_up(failure));
+                }
+                let delay = self.retry.backoff(retries);
+                info!(
+                    "{} {action}: {}; retry {} of {} in {}ms",
+                    self.provider.name(),
+                    FailureSummary(&failure),
+                    retries,
+                    self.retry.max_retries,
+                    delay.as_millis()
+                );
+                delay
+            };
             if Instant::now() + delay >= self.deadline {
                 return Err(give_up(failure));
             }
-            info!(
-                "{} {action}: {}; retry {} of {} in {}ms",
-                self.provider.name(),
-                FailureSummary(&failure),
-                attempts,
-                self.retry.max_retries,
-                delay.as_millis()
-            );
             tokio::time::sleep(delay).await;
         }
     }
@@ -471,6 +514,7 @@ mod tests {
             base_delay: Duration::from_millis(100),
             max_delay: Duration::from_millis(500),
             request_timeout: Duration::from_secs(1),
+            busy_delay: Duration::from_secs(1),
         };
         for retry in 1..=10 {
             let cap =

@@ -39,6 +39,8 @@ pub struct Record {
     pub outcome: Outcome,
     /// The cloud's own state name as last seen.
     pub state: Option<String>,
+    /// The cloud's asynchronous job for the start, where it reports one (QingCloud).
+    pub job_id: Option<String>,
     /// Why it failed; `null` on success.
     pub error: Option<ErrorRecord>,
 }
@@ -88,6 +90,15 @@ pub struct ErrorRecord {
 }
 
 impl Report {
+    /// One report of several runs that went on side by side.
+    pub fn merge(reports: Vec<Report>) -> Report {
+        Report {
+            schema_version: SCHEMA_VERSION,
+            elapsed_ms: reports.iter().map(|r| r.elapsed_ms).max().unwrap_or(0),
+            instances: reports.into_iter().flat_map(|r| r.instances).collect(),
+        }
+    }
+
     /// The exit code: 0 when every machine succeeded, else the most severe error kind's code.
     pub fn exit_code(&self) -> u8 {
         self.instances
@@ -184,6 +195,7 @@ mod tests {
             id: id.into(),
             outcome,
             state: Some("RUNNING".into()),
+            job_id: None,
             error: error.map(|kind| ErrorRecord {
                 kind,
                 code: Some("Code".into()),

@@ -48,6 +48,8 @@ impl PollConfig {
 pub trait Describe {
     /// Most ids one call may carry.
     fn batch_size(&self) -> usize;
+    /// Whether a machine seen in a transition and then stopped has failed to start.
+    fn stopped_after_starting_fails(&self) -> bool;
     /// The states of `ids`; ids the cloud does not know are absent from the answer.
     fn describe(
         &self,
@@ -88,6 +90,8 @@ struct Waiting {
     id: String,
     last_raw: Option<String>,
     misses: u32,
+    /// Seen in a transition (starting) since the wait began.
+    was_pending: bool,
 }
 
 /// Polls `ids` until each is RUNNING, failed or gone, or `deadline` passes, reporting through
@@ -106,9 +110,11 @@ pub async fn wait_until_running(
             id,
             last_raw: None,
             misses: 0,
+            was_pending: false,
         })
         .collect();
     let mut polls = 0;
+    let fallback_fails = describer.stopped_after_starting_fails();
     while !waiting.is_empty() {
         let now = Instant::now();
         if now >= deadline {
@@ -152,7 +158,16 @@ pub async fn wait_until_running(
                     Phase::Failed => {
                         finished.insert(w.id.clone(), Finish::Failed(state));
                     }
-                    Phase::Pending | Phase::Stopped | Phase::Unknown => {}
+                    Phase::Stopped if w.was_pending && fallback_fails => {
+                        let detail = format!("fell back to {} after starting", state.raw);
+                        let state = InstanceState {
+                            detail: Some(detail),
+                            ..state
+                        };
+                        finished.insert(w.id.clone(), Finish::Failed(state));
+                    }
+                    Phase::Pending => w.was_pending = true,
+                    Phase::Stopped | Phase::Unknown => {}
                 }
             }
         }
@@ -201,6 +216,10 @@ mod tests {
     impl Describe for Script {
         fn batch_size(&self) -> usize {
             100
+        }
+
+        fn stopped_after_starting_fails(&self) -> bool {
+            true
         }
 
         async fn describe(&self, _ids: &[String]) -> Result<Vec<InstanceState>, CallError> {
@@ -295,6 +314,26 @@ mod tests {
         let finished = wait(&script, &["a"], Duration::from_secs(600)).await;
         assert_eq!(script.asked_at.borrow().len(), 2);
         assert!(matches!(finished[..], [(_, Finish::Failed(_))]));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn falling_back_to_stopped_after_starting_is_a_failure() {
+        let script = Script::new(vec![
+            vec![("a", "STOPPED", Phase::Stopped)],
+            starting(),
+            vec![("a", "STOPPED", Phase::Stopped)],
+        ]);
+        let finished = wait(&script, &["a"], Duration::from_secs(600)).await;
+        assert_eq!(script.asked_at.borrow().len(), 3);
+        match &finished[..] {
+            [(_, Finish::Failed(state))] => {
+                assert_eq!(
+                    state.detail.as_deref(),
+                    Some("fell back to STOPPED after starting")
+                )
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[tokio::test(start_paused = true)]

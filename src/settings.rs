@@ -37,6 +37,8 @@ pub struct StartSettings {
     pub poll: PollConfig,
     /// Request retries.
     pub retry: RetryConfig,
+    /// Start GPU machines without their GPU (`--without-gpu`).
+    pub without_gpu: bool,
     /// Report format.
     pub output: OutputFormat,
 }
@@ -86,10 +88,16 @@ impl StartSettings {
         if args.timeout.is_zero() {
             return Err(Error::usage("--timeout must be above zero"));
         }
+        if args.without_gpu && !spec.without_gpu {
+            return Err(Error::usage(format!(
+                "--without-gpu is for GPU clouds (compshare), not {name}"
+            )));
+        }
         let credentials = spec.credentials.resolve(name, env)?;
         let mut retry = RetryConfig::default();
         if env(EnvVars::CLOUDSTART_TEST_NO_RETRY_DELAY).is_some() {
             retry.base_delay = Duration::ZERO;
+            retry.busy_delay = Duration::from_millis(10);
         }
         Ok(Self {
             provider,
@@ -104,6 +112,7 @@ impl StartSettings {
                 max_delay: args.poll_max,
             },
             retry,
+            without_gpu: args.without_gpu,
             output: args.output,
         })
     }

@@ -4,12 +4,25 @@
 //! scheme — which strings are joined, in which order, with which key — lives in that cloud's
 //! provider module, as a pure function of the request, the credentials and the time.
 
+use base64::Engine;
 use hmac::{Hmac, Mac};
+use md5::Md5;
+use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
 /// Lower-case hex SHA-256 of `data`.
 pub fn hex_sha256(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
+}
+
+/// Lower-case hex MD5 of `data` (QingCloud hashes the body with it).
+pub fn hex_md5(data: &[u8]) -> String {
+    hex::encode(Md5::digest(data))
+}
+
+/// Lower-case hex SHA-1 of `data` (UCloud's parameter signature).
+pub fn hex_sha1(data: &[u8]) -> String {
+    hex::encode(Sha1::digest(data))
 }
 
 /// Raw HMAC-SHA256 of `data` under `key`, for key-derivation chains.
@@ -25,6 +38,37 @@ pub fn hex_hmac_sha256(key: &[u8], data: &[u8]) -> String {
     hex::encode(hmac_sha256(key, data))
 }
 
+/// Standard (padded) base64 of HMAC-SHA256 of `data` under `key`.
+pub fn base64_hmac_sha256(key: &[u8], data: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(hmac_sha256(key, data))
+}
+
+/// The SigV4-shaped canonical request that TC3, ZC2 and Volcengine's signer share:
+/// `METHOD\nPATH\nQUERY\n` + one `name:value\n` per signed header (names lower-case, in the
+/// order given) + `\n` + the `;`-joined names + `\n` + the payload hash. The header block ends with
+/// `\n`, so a blank line follows it.
+pub fn canonical_request(
+    method: &str,
+    path: &str,
+    query: &str,
+    headers: &[(&str, &str)],
+    payload_hash: &str,
+) -> String {
+    let mut out = format!("{method}\n{path}\n{query}\n");
+    for (name, value) in headers {
+        out.push_str(name);
+        out.push(':');
+        out.push_str(value);
+        out.push('\n');
+    }
+    out.push('\n');
+    let names: Vec<&str> = headers.iter().map(|(name, _)| *name).collect();
+    out.push_str(&names.join(";"));
+    out.push('\n');
+    out.push_str(payload_hash);
+    out
+}
+
 /// Compares two strings in time independent of where they differ, for signature checks.
 pub fn constant_time_eq(a: &str, b: &str) -> bool {
     a.len() == b.len()
@@ -35,11 +79,36 @@ pub fn constant_time_eq(a: &str, b: &str) -> bool {
 }
 
 /// Percent-encodes `value` keeping only RFC 3986 unreserved characters (`A-Z a-z 0-9 - _ . ~`),
-/// upper-case hex, space as `%20`.
+/// upper-case hex, space as `%20`: Python's `quote(v, safe="-_.~")`, which Volcengine signs with.
 pub fn percent_encode_unreserved(value: &str) -> String {
+    percent_encode(value, b"")
+}
+
+/// Python's `quote(v)` with its default `safe="/"`: unreserved characters and `/` kept, space as
+/// `%20`. QingCloud's canonical query uses it.
+pub fn percent_encode_keep_slash(value: &str) -> String {
+    percent_encode(value, b"/")
+}
+
+/// Python's `quote_plus(v)` (form encoding): unreserved characters kept, space as `+`, everything
+/// else `%XX`. Form bodies (CompShare) and QingCloud's first encoding of its signature use it.
+pub fn form_encode(value: &str) -> String {
+    percent_encode_with(value, b"", "+")
+}
+
+fn percent_encode(value: &str, also_keep: &[u8]) -> String {
+    percent_encode_with(value, also_keep, "%20")
+}
+
+fn percent_encode_with(value: &str, also_keep: &[u8], space: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+        if byte == b' ' {
+            out.push_str(space);
+        } else if byte.is_ascii_alphanumeric()
+            || matches!(byte, b'-' | b'_' | b'.' | b'~')
+            || also_keep.contains(&byte)
+        {
             out.push(byte as char);
         } else {
             out.push_str(&format!("%{byte:02X}"));
@@ -92,6 +161,43 @@ mod tests {
         assert_eq!(
             encode_query(&params),
             "InstanceIds.0=ins-a%20b%2Fc&T=2025-03-14T23%3A59%3A30Z~"
+        );
+    }
+
+    #[test]
+    fn python_quote_variants_agree_with_python() {
+        // Expected values from Python 3.11's urllib.parse.
+        let raw = "a b/c:d+e=f@g~h";
+        assert_eq!(
+            percent_encode_unreserved(raw),
+            "a%20b%2Fc%3Ad%2Be%3Df%40g~h"
+        );
+        assert_eq!(percent_encode_keep_slash(raw), "a%20b/c%3Ad%2Be%3Df%40g~h");
+        assert_eq!(form_encode(raw), "a+b%2Fc%3Ad%2Be%3Df%40g~h");
+    }
+
+    #[test]
+    fn digests_match_known_values() {
+        assert_eq!(hex_md5(b""), "d41d8cd98f00b204e9800998ecf8427e");
+        assert_eq!(hex_sha1(b"abc"), "a9993e364706816aba3e25717850c26c9cd0d89d");
+        assert_eq!(
+            base64_hmac_sha256(b"key", b"The quick brown fox jumps over the lazy dog"),
+            "97yD9DBThCSxMpjmqm+xQ+9NWaFJRhdZl0edvC0aPNg="
+        );
+    }
+
+    #[test]
+    fn canonical_request_ends_its_header_block_with_a_blank_line() {
+        let canonical = canonical_request(
+            "POST",
+            "/",
+            "",
+            &[("content-type", "application/json"), ("host", "h")],
+            "abc",
+        );
+        assert_eq!(
+            canonical,
+            "POST\n/\n\ncontent-type:application/json\nhost:h\n\ncontent-type;host\nabc"
         );
     }
 

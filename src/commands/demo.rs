@@ -1,23 +1,22 @@
-//! `cloudstart demo`: the simulator in-process on an ephemeral port, and a real `start` against it.
+//! `cloudstart demo`: the simulator in-process on ephemeral ports, and a real `start` of one
+//! machine on each of its clouds.
 //!
-//! Nothing is faked on the client side: the request is signed with the simulator's test
+//! Nothing is faked on the client side: every request is signed with the simulator's test
 //! credentials, sent over HTTP on loopback, verified by the simulator, and polled until RUNNING.
 
 use std::time::Duration;
 
+use futures_util::future::try_join_all;
 use tracing::info;
 
 use crate::cli::DemoArgs;
-use crate::credentials::{Credentials, Secret};
 use crate::error::Error;
 use crate::http::{Endpoint, RetryConfig};
+use crate::output::Report;
 use crate::poll::PollConfig;
-use crate::provider::{Location, TencentCvm};
+use crate::provider::{self, Location};
 use crate::settings::StartSettings;
-use crate::sim::{self, SimConfig};
-
-/// Machines the demo starts.
-const DEMO_IDS: [&str; 2] = ["ins-demo0001", "ins-demo0002"];
+use crate::sim::{self, Profile, SimConfig};
 
 /// Runs the demo and returns its exit code.
 pub(super) async fn run(args: &DemoArgs) -> Result<u8, Error> {
@@ -28,23 +27,40 @@ pub(super) async fn run(args: &DemoArgs) -> Result<u8, Error> {
         log: None,
     })
     .await?;
-    let url = simulator
-        .url("tencent")
-        .ok_or_else(|| Error::internal("the simulator has no tencent dialect"))?;
-    info!("simulator listening at {url}");
-    let settings = StartSettings {
-        provider: &TencentCvm,
+    let settings = sim::profiles()
+        .map(|profile| {
+            let url = simulator
+                .url(profile.provider)
+                .ok_or_else(|| Error::internal("the simulator lost a dialect"))?;
+            info!("{} simulator at {url}", profile.provider);
+            demo_settings(profile, &url, args)
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    let reports = try_join_all(settings.iter().map(super::start::run)).await?;
+    let report = Report::merge(reports);
+    report
+        .print(args.output)
+        .map_err(|err| Error::internal(format!("cannot write the report: {err}")))?;
+    Ok(report.exit_code())
+}
+
+/// Settings that start one machine on `profile`'s cloud at `url`, as a user would.
+fn demo_settings(profile: &Profile, url: &str, args: &DemoArgs) -> Result<StartSettings, Error> {
+    let provider = provider::find(profile.provider)
+        .ok_or_else(|| Error::internal(format!("no provider for {}", profile.provider)))?;
+    let credentials = provider
+        .spec()
+        .credentials
+        .resolve(profile.provider, &|var| profile.credential(var))?;
+    Ok(StartSettings {
+        provider,
         location: Location {
-            region: Some("ap-guangzhou".into()),
-            zone: None,
+            region: profile.region.map(str::to_string),
+            zone: profile.zone.map(str::to_string),
         },
-        endpoint: Endpoint::parse(&url).map_err(Error::internal)?,
-        credentials: Credentials {
-            key_id: sim::TENCENT_SECRET_ID.into(),
-            secret: Secret::new(sim::TENCENT_SECRET_KEY),
-            token: None,
-        },
-        ids: DEMO_IDS.iter().map(|id| id.to_string()).collect(),
+        endpoint: Endpoint::parse(url).map_err(Error::internal)?,
+        credentials,
+        ids: vec![(profile.example_id)(1)],
         wait: true,
         timeout: Duration::from_secs(60),
         poll: PollConfig {
@@ -52,7 +68,7 @@ pub(super) async fn run(args: &DemoArgs) -> Result<u8, Error> {
             max_delay: Duration::from_secs(1),
         },
         retry: RetryConfig::default(),
+        without_gpu: false,
         output: args.output,
-    };
-    super::report(&settings).await
+    })
 }

@@ -9,6 +9,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
+use futures_util::{stream, StreamExt};
 use tokio::time::Instant;
 use tracing::{info, warn};
 
@@ -49,14 +50,19 @@ pub(super) async fn run(settings: &StartSettings) -> Result<Report, Error> {
     Ok(tracker.into_report(started.elapsed().as_millis() as u64, was_interrupted))
 }
 
-/// Starts every id, batch by batch; returns the ids now on their way to RUNNING.
+/// Start calls in flight at once. Clouds with one machine per call (CompShare) need it; for the
+/// others it overlaps a few batches.
+const START_PARALLELISM: usize = 8;
+
+/// Starts every id, [`START_PARALLELISM`] batches at a time; returns the ids now on their way
+/// to RUNNING.
 async fn start_all(client: &ApiClient<'_>, tracker: &Tracker, ids: &[String]) -> Vec<String> {
     let spec = client.provider().spec();
-    let mut accepted = Vec::new();
-    for batch in ids.chunks(spec.start_batch) {
-        accepted.extend(start_batch(client, tracker, batch.to_vec()).await);
-    }
-    accepted
+    stream::iter(ids.chunks(spec.start_batch))
+        .map(|batch| start_batch(client, tracker, batch.to_vec()))
+        .buffer_unordered(START_PARALLELISM)
+        .concat()
+        .await
 }
 
 /// Starts one batch; returns the ids the cloud accepted (or that were already starting).
@@ -67,7 +73,8 @@ async fn start_batch(client: &ApiClient<'_>, tracker: &Tracker, ids: Vec<String>
     // machines still stopped; a second refusal stands.
     for may_resend in [true, false] {
         let (refused, whole_batch) = match client.start(&batch).await {
-            Ok(mut refused) => {
+            Ok(reply) => {
+                let mut refused = reply.refused;
                 let (each, taken): (Vec<_>, Vec<_>) = batch
                     .iter()
                     .map(|id| (id.clone(), refused.remove(id)))
@@ -78,6 +85,9 @@ async fn start_batch(client: &ApiClient<'_>, tracker: &Tracker, ids: Vec<String>
                     taken.len(),
                     plural(taken.len())
                 );
+                for (id, _) in &taken {
+                    tracker.job(id, reply.job_id.as_deref());
+                }
                 accepted.extend(taken.into_iter().map(|(id, _)| id));
                 let each = each.into_iter().filter_map(|(id, err)| Some((id, err?)));
                 (each.collect(), false)
@@ -173,6 +183,10 @@ impl Describe for ApiClient<'_> {
         self.provider().spec().describe_batch
     }
 
+    fn stopped_after_starting_fails(&self) -> bool {
+        self.provider().spec().stopped_after_starting_fails
+    }
+
     async fn describe(&self, ids: &[String]) -> Result<Vec<InstanceState>, CallError> {
         ApiClient::describe(self, ids).await
     }
@@ -242,6 +256,7 @@ struct Tracker {
 struct Slot {
     id: String,
     state: Option<String>,
+    job_id: Option<String>,
     end: Option<(Outcome, Option<ErrorRecord>)>,
 }
 
@@ -257,6 +272,7 @@ impl Tracker {
                     .map(|id| Slot {
                         id: id.clone(),
                         state: None,
+                        job_id: None,
                         end: None,
                     })
                     .collect(),
@@ -273,6 +289,12 @@ impl Tracker {
     fn with_slot(&self, id: &str, f: impl FnOnce(&mut Slot)) {
         if let Some(&i) = self.index.get(id) {
             f(&mut self.slots.borrow_mut()[i]);
+        }
+    }
+
+    fn job(&self, id: &str, job_id: Option<&str>) {
+        if let Some(job_id) = job_id {
+            self.with_slot(id, |slot| slot.job_id = Some(job_id.to_string()));
         }
     }
 
@@ -402,6 +424,7 @@ impl Tracker {
                     id: slot.id,
                     outcome,
                     state: slot.state,
+                    job_id: slot.job_id,
                     error,
                 }
             })

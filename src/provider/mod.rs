@@ -60,7 +60,7 @@ pub trait Provider: Sync {
     fn validate_id(&self, id: &str) -> Result<(), String>;
 
     /// The call that starts `ids` (at most `spec().start_batch` of them).
-    fn start_call(&self, ids: &[String], location: &Location) -> ApiCall;
+    fn start_call(&self, ids: &[String], location: &Location, options: &StartOptions) -> ApiCall;
 
     /// The call that reports the state of `ids` (at most `spec().describe_batch` of them).
     fn describe_call(&self, ids: &[String], location: &Location) -> ApiCall;
@@ -104,6 +104,22 @@ pub struct ProviderSpec {
     pub credentials: CredentialVars,
     /// The per-cloud endpoint override variable, e.g. `CLOUDSTART_TENCENT_ENDPOINT`.
     pub endpoint_var: &'static str,
+    /// Whether a machine seen starting and then stopped again has failed to start. True where
+    /// the cloud reports a transitional state; false where a stopped machine may still be about
+    /// to start (QingCloud EHPC reports none).
+    pub stopped_after_starting_fails: bool,
+    /// Whether the cloud can start a GPU machine without its GPU (`--without-gpu`).
+    pub without_gpu: bool,
+}
+
+/// Per-run choices a start call carries besides the ids.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StartOptions {
+    /// A token unique to this start call, for clouds that de-duplicate retried requests with it;
+    /// the engine builds the call once, so every retry carries the same token.
+    pub client_token: String,
+    /// Start without the GPU (only where `ProviderSpec::without_gpu`).
+    pub without_gpu: bool,
 }
 
 /// Whether a location setting is needed, and the environment variables that can supply it.
@@ -241,6 +257,8 @@ impl HttpResponse {
 pub struct StartAccepted {
     /// The cloud's request id.
     pub request_id: Option<String>,
+    /// The asynchronous job the cloud created for the start, where it reports one (QingCloud).
+    pub job_id: Option<String>,
     /// Ids the cloud refused inside an otherwise accepted batch, for clouds that report
     /// per-instance results; every other id of the call was accepted.
     pub refused: Vec<(String, ApiError)>,
@@ -287,8 +305,11 @@ pub enum ErrorClass {
     NotFound,
     /// The cloud throttled us: retry later.
     Throttled,
-    /// A transient cloud fault (5xx, internal error, a lock held by another operation): retry.
+    /// A transient cloud fault (5xx, internal error): retry a few times.
     Transient,
+    /// Another operation holds the machine (an operation lock): retry with backoff until the
+    /// deadline, however long the lock lasts.
+    Busy,
     /// Credentials unknown or the signature did not verify.
     Auth,
     /// The signature's timestamp is too far from the cloud's clock.
@@ -304,7 +325,10 @@ impl ErrorClass {
     pub fn is_retryable(self) -> bool {
         matches!(
             self,
-            ErrorClass::Throttled | ErrorClass::Transient | ErrorClass::BadResponse
+            ErrorClass::Throttled
+                | ErrorClass::Transient
+                | ErrorClass::Busy
+                | ErrorClass::BadResponse
         )
     }
 

@@ -11,10 +11,11 @@ use serde::Deserialize;
 use super::{
     http_status_error, ApiCall, ApiError, ErrorClass, Header, HttpResponse, InstanceState,
     Location, Method, Phase, Provider, ProviderSpec, Requirement, SignedRequest, StartAccepted,
+    StartOptions,
 };
 use crate::credentials::{CredentialVars, Credentials};
 use crate::env_vars::EnvVars;
-use crate::sign::{hex_hmac_sha256, hex_sha256, hmac_sha256};
+use crate::sign::{canonical_request, hex_hmac_sha256, hex_sha256, hmac_sha256};
 
 /// The TC3 service name, part of the host and of the credential scope.
 pub const SERVICE: &str = "cvm";
@@ -42,6 +43,8 @@ static SPEC: ProviderSpec = ProviderSpec {
         token: &[EnvVars::TENCENTCLOUD_SECURITY_TOKEN],
     },
     endpoint_var: EnvVars::CLOUDSTART_TENCENT_ENDPOINT,
+    stopped_after_starting_fails: true,
+    without_gpu: false,
 };
 
 impl Provider for TencentCvm {
@@ -72,7 +75,7 @@ impl Provider for TencentCvm {
         }
     }
 
-    fn start_call(&self, ids: &[String], location: &Location) -> ApiCall {
+    fn start_call(&self, ids: &[String], location: &Location, _options: &StartOptions) -> ApiCall {
         let body = serde_json::json!({ "InstanceIds": ids });
         call("StartInstances", location, body)
     }
@@ -134,6 +137,7 @@ impl Provider for TencentCvm {
         let body = parse_response("StartInstances", response)?;
         Ok(StartAccepted {
             request_id: body.request_id,
+            job_id: None,
             refused: Vec::new(),
         })
     }
@@ -213,14 +217,16 @@ pub struct Tc3Signature {
 
 /// Signs a request with TC3-HMAC-SHA256, following `../shared/providers/tencent.md` §2 step by step.
 pub fn tc3_sign(request: &Tc3Request<'_>, secret_id: &str, secret_key: &str) -> Tc3Signature {
-    // 1–2. Only content-type and host are signed; their block ends with "\n", so a blank line follows.
-    let canonical_request = format!(
-        "{}\n/\n{}\ncontent-type:{}\nhost:{}\n\ncontent-type;host\n{}",
+    // 1–2. The path is always `/`; only content-type and host are signed.
+    let canonical_request = canonical_request(
         request.method,
+        "/",
         request.canonical_query,
-        request.content_type,
-        request.host,
-        hex_sha256(request.body)
+        &[
+            ("content-type", request.content_type),
+            ("host", request.host),
+        ],
+        &hex_sha256(request.body),
     );
     // 3. The UTC date of the timestamp: local time breaks signatures near midnight.
     let date = DateTime::from_timestamp(request.timestamp, 0)
@@ -319,7 +325,7 @@ fn classify(code: &str) -> ErrorClass {
         | "MutexOperation.TaskRunning"
         | "UnsupportedOperation.InstanceStateStopping"
         | "UnsupportedOperation.InstanceStateRebooting"
-        | "UnsupportedOperation.InstanceStatePending" => ErrorClass::Transient,
+        | "UnsupportedOperation.InstanceStatePending" => ErrorClass::Busy,
         "InvalidInstanceId.NotFound" | "ResourceNotFound.InvalidInstanceIdNotFound" => {
             ErrorClass::NotFound
         }
@@ -403,13 +409,13 @@ mod tests {
             ),
             (
                 "UnsupportedOperation.InstanceStateStopping",
-                ErrorClass::Transient,
+                ErrorClass::Busy,
             ),
             (
                 "OperationDenied.InstanceOperationInProgress",
-                ErrorClass::Transient,
+                ErrorClass::Busy,
             ),
-            ("MutexOperation.TaskRunning", ErrorClass::Transient),
+            ("MutexOperation.TaskRunning", ErrorClass::Busy),
             ("InvalidInstanceId.NotFound", ErrorClass::NotFound),
             (
                 "ResourceNotFound.InvalidInstanceIdNotFound",
@@ -560,7 +566,11 @@ mod tests {
             region: Some("ap-guangzhou".into()),
             zone: None,
         };
-        let call = TencentCvm.start_call(&["ins-r8hr2upy".into()], &location);
+        let call = TencentCvm.start_call(
+            &["ins-r8hr2upy".into()],
+            &location,
+            &StartOptions::default(),
+        );
         let now = DateTime::from_timestamp(1_741_996_770, 0).unwrap();
         let signed = TencentCvm.sign(&call, "127.0.0.1:8080", &location, &credentials, now);
         let find = |name: &str| signed.headers.iter().find(|h| h.name == name).unwrap();

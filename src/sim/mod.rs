@@ -28,19 +28,61 @@ use crate::error::Error;
 
 mod tencent;
 
-pub use tencent::{SIM_SECRET_ID as TENCENT_SECRET_ID, SIM_SECRET_KEY as TENCENT_SECRET_KEY};
-
 /// The simulator's dialects, one per cloud, each on its own port in this order.
 static DIALECTS: &[&dyn Dialect] = &[&tencent::TencentDialect];
 
-/// The fixed test credentials, for `sim --help`; README.md lists the same.
-pub const CREDENTIALS_HELP: &str = "\
-Test credentials the simulator accepts (and nothing else):
-  tencent  TENCENTCLOUD_SECRET_ID=AKIDcloudstartSIMULATOR0001
-           TENCENTCLOUD_SECRET_KEY=cloudstart-simulator-secret-key
+/// How a client reaches one dialect: the simulator's fixed test credentials, a location it
+/// accepts, and the cloud's names for its states. `demo`, the tests and `sim --help` read it.
+#[derive(Debug)]
+pub struct Profile {
+    /// The `--provider` value.
+    pub provider: &'static str,
+    /// Environment variables and values holding the only credentials the dialect accepts.
+    pub credentials: &'static [(&'static str, &'static str)],
+    /// A region to pass, for clouds that need one.
+    pub region: Option<&'static str>,
+    /// A zone to pass, for clouds that need one.
+    pub zone: Option<&'static str>,
+    /// The cloud's name for a running machine, for `--state` files.
+    pub running_state: &'static str,
+    /// The cloud's name for a starting machine, for `--state` files.
+    pub starting_state: &'static str,
+    /// A well-formed instance id, different for each `n`.
+    pub example_id: fn(usize) -> String,
+}
 
-Prints one line per cloud on stdout, `<provider> http://127.0.0.1:PORT`, then serves until
-interrupted. Point `cloudstart start --endpoint` (or CLOUDSTART_<PROVIDER>_ENDPOINT) at it.";
+impl Profile {
+    /// The test credential variable named `name`, if this profile sets it.
+    pub fn credential(&self, name: &str) -> Option<String> {
+        self.credentials
+            .iter()
+            .find(|(var, _)| *var == name)
+            .map(|(_, value)| value.to_string())
+    }
+}
+
+/// Every dialect's profile, in listening order.
+pub fn profiles() -> impl Iterator<Item = &'static Profile> {
+    DIALECTS.iter().map(|dialect| dialect.profile())
+}
+
+/// Help text for `sim`: what it prints and the credentials it accepts; README.md lists the same.
+pub fn help() -> String {
+    let mut text = String::from(
+        "Prints one line per cloud on stdout, `<provider> http://127.0.0.1:PORT`, then serves until\n\
+         interrupted. Point `cloudstart start --endpoint` (or CLOUDSTART_<PROVIDER>_ENDPOINT) at it.\n\n\
+         Test credentials the simulator accepts (and nothing else):\n",
+    );
+    for profile in profiles() {
+        let vars: Vec<String> = profile
+            .credentials
+            .iter()
+            .map(|(var, value)| format!("{var}={value}"))
+            .collect();
+        text.push_str(&format!("  {:11}{}\n", profile.provider, vars.join(" ")));
+    }
+    text
+}
 
 /// Largest request body the simulator reads.
 const MAX_REQUEST_BYTES: usize = 1024 * 1024;
@@ -92,7 +134,7 @@ pub fn load_seed(path: &Path) -> Result<Seed, Error> {
     let seed: Seed = toml::from_str(&text)
         .map_err(|err| Error::usage(format!("invalid state file {}: {err}", path.display())))?;
     for cloud in seed.keys() {
-        if !DIALECTS.iter().any(|d| d.name() == cloud) {
+        if !profiles().any(|p| p.provider == cloud) {
             return Err(Error::usage(format!(
                 "invalid state file {}: the simulator has no `{cloud}` dialect",
                 path.display()
@@ -150,7 +192,12 @@ pub async fn spawn(config: SimConfig) -> Result<Simulator, Error> {
             .local_addr()
             .map_err(|err| Error::internal(format!("no local address: {err}")))?;
         let mut fleet = Fleet::new(config.boot_delay);
-        for (id, machine) in config.seed.get(dialect.name()).into_iter().flatten() {
+        for (id, machine) in config
+            .seed
+            .get(dialect.profile().provider)
+            .into_iter()
+            .flatten()
+        {
             fleet.seed(dialect, id, machine)?;
         }
         let server = Arc::new(Server {
@@ -159,7 +206,7 @@ pub async fn spawn(config: SimConfig) -> Result<Simulator, Error> {
             log: log.clone(),
         });
         tokio::spawn(accept_loop(listener, server));
-        endpoints.push((dialect.name(), addr));
+        endpoints.push((dialect.profile().provider, addr));
     }
     Ok(Simulator { endpoints })
 }
@@ -239,7 +286,7 @@ impl Server {
         let Some(log) = &self.log else { return };
         let line = serde_json::json!({
             "time": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            "cloud": self.dialect.name(),
+            "cloud": self.dialect.profile().provider,
             "action": reply.action,
             "ids": reply.ids,
             "signature": reply.signature.as_str(),
@@ -311,8 +358,8 @@ impl SignatureCheck {
 
 /// One cloud's wire protocol, over the shared [`Fleet`].
 pub(crate) trait Dialect: Sync {
-    /// The `--provider` value this dialect imitates.
-    fn name(&self) -> &'static str;
+    /// How clients reach this dialect; `profile().provider` names the cloud it imitates.
+    fn profile(&self) -> &'static Profile;
     /// The phase a seeded state name means, or `None` if the cloud has no such state.
     fn seed_phase(&self, state: &str) -> Option<MachinePhase>;
     /// Answers one request.
@@ -370,7 +417,7 @@ impl Fleet {
             Some(state) => dialect.seed_phase(state).ok_or_else(|| {
                 Error::usage(format!(
                     "invalid state file: {} has no state `{state}` (machine {id})",
-                    dialect.name()
+                    dialect.profile().provider
                 ))
             })?,
         };

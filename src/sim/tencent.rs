@@ -3,15 +3,29 @@
 
 use serde_json::{json, Value};
 
-use super::{Dialect, Fleet, MachinePhase, SignatureCheck, SimReply, SimRequest};
+use super::{Dialect, Fleet, MachinePhase, Profile, SignatureCheck, SimReply, SimRequest};
+use crate::env_vars::EnvVars;
 use crate::provider::tencent::{tc3_sign, Tc3Request, ALGORITHM, SERVICE, VERSION};
 use crate::provider::Provider;
 use crate::sign::constant_time_eq;
 
 /// The only SecretId the simulator knows.
-pub const SIM_SECRET_ID: &str = "AKIDcloudstartSIMULATOR0001";
+const SIM_SECRET_ID: &str = "AKIDcloudstartSIMULATOR0001";
 /// Its SecretKey.
-pub const SIM_SECRET_KEY: &str = "cloudstart-simulator-secret-key";
+const SIM_SECRET_KEY: &str = "cloudstart-simulator-secret-key";
+
+static PROFILE: Profile = Profile {
+    provider: "tencent",
+    credentials: &[
+        (EnvVars::TENCENTCLOUD_SECRET_ID, SIM_SECRET_ID),
+        (EnvVars::TENCENTCLOUD_SECRET_KEY, SIM_SECRET_KEY),
+    ],
+    region: Some("ap-guangzhou"),
+    zone: None,
+    running_state: "RUNNING",
+    starting_state: "STARTING",
+    example_id: |n| format!("ins-{n:08}"),
+};
 
 /// CVM's allowed clock skew, either way.
 const MAX_SKEW_SECONDS: i64 = 300;
@@ -34,8 +48,8 @@ fn refuse(code: &'static str, message: impl Into<String>) -> Refusal {
 }
 
 impl Dialect for TencentDialect {
-    fn name(&self) -> &'static str {
-        "tencent"
+    fn profile(&self) -> &'static Profile {
+        &PROFILE
     }
 
     fn seed_phase(&self, state: &str) -> Option<MachinePhase> {

@@ -2,6 +2,7 @@
 //! explicit environment.
 #![allow(dead_code)] // each test binary uses its own part of this module
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command as StdCommand, Stdio};
@@ -10,14 +11,17 @@ use assert_cmd::Command;
 use serde_json::Value;
 use tempfile::TempDir;
 
-pub(crate) use cloudstart::sim::{
-    TENCENT_SECRET_ID as SECRET_ID, TENCENT_SECRET_KEY as SECRET_KEY,
-};
+pub(crate) use cloudstart::sim::{profiles, Profile};
+
+/// The Tencent dialect's profile, for tests about the command line rather than a cloud.
+pub(crate) fn tencent() -> &'static Profile {
+    profiles().find(|p| p.provider == "tencent").unwrap()
+}
 
 /// A `cloudstart sim` child process, killed on drop, with its own request log.
 pub(crate) struct Sim {
     child: Child,
-    pub(crate) url: String,
+    urls: HashMap<String, String>,
     dir: TempDir,
 }
 
@@ -44,16 +48,21 @@ impl Sim {
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .strip_prefix("tencent ")
-            .unwrap_or_else(|| panic!("unexpected first line from sim: {line:?}"))
-            .trim()
-            .to_string();
-        Self { child, url, dir }
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut urls = HashMap::new();
+        for _ in profiles() {
+            let line = lines.next().unwrap().unwrap();
+            let (provider, url) = line
+                .split_once(' ')
+                .unwrap_or_else(|| panic!("unexpected line from sim: {line:?}"));
+            urls.insert(provider.to_string(), url.to_string());
+        }
+        Self { child, urls, dir }
+    }
+
+    /// The base URL of `provider`'s dialect.
+    pub(crate) fn url(&self, provider: &str) -> &str {
+        &self.urls[provider]
     }
 
     /// Every request the simulator logged so far.
@@ -66,31 +75,36 @@ impl Sim {
             .collect()
     }
 
-    /// How many requests of `action` the simulator received.
-    pub(crate) fn count(&self, action: &str) -> usize {
+    /// The logged requests of `provider` for `action`.
+    pub(crate) fn calls(&self, provider: &str, action: &str) -> Vec<Value> {
         self.requests()
-            .iter()
-            .filter(|r| r["action"] == action)
-            .count()
+            .into_iter()
+            .filter(|r| r["cloud"] == provider && r["action"] == action)
+            .collect()
     }
 
-    /// `cloudstart start -p tencent -r ap-guangzhou --endpoint <sim>` with the simulator's
-    /// credentials, fast polling, and nothing else from the outside environment.
-    pub(crate) fn start_cmd(&self, ids: &[&str]) -> Command {
-        let mut cmd = Command::from_std(self.start_std_cmd(ids));
+    /// `cloudstart start` on `profile`'s cloud at this simulator, with its test credentials,
+    /// location and fast polling, and nothing else from the outside environment.
+    pub(crate) fn start_cmd(&self, profile: &Profile, ids: &[&str]) -> Command {
+        let mut cmd = Command::from_std(self.start_std_cmd(profile, ids));
         cmd.timeout(std::time::Duration::from_secs(60));
         cmd
     }
 
     /// [`Sim::start_cmd`] as a plain `std::process::Command`, for tests that signal the child.
-    pub(crate) fn start_std_cmd(&self, ids: &[&str]) -> StdCommand {
+    pub(crate) fn start_std_cmd(&self, profile: &Profile, ids: &[&str]) -> StdCommand {
         let mut cmd = cloudstart_std(self.dir.path());
-        cmd.env("TENCENTCLOUD_SECRET_ID", SECRET_ID)
-            .env("TENCENTCLOUD_SECRET_KEY", SECRET_KEY)
-            .args(["start", "-p", "tencent", "-r", "ap-guangzhou", "--endpoint"])
-            .arg(&self.url)
-            .args(["--poll-interval", "5ms", "--poll-max", "20ms"])
-            .args(ids);
+        cmd.envs(profile.credentials.iter().copied())
+            .args(["start", "-p", profile.provider, "--endpoint"])
+            .arg(self.url(profile.provider))
+            .args(["--poll-interval", "5ms", "--poll-max", "20ms"]);
+        if let Some(region) = profile.region {
+            cmd.args(["--region", region]);
+        }
+        if let Some(zone) = profile.zone {
+            cmd.args(["--zone", zone]);
+        }
+        cmd.args(ids);
         cmd
     }
 
@@ -129,4 +143,37 @@ pub(crate) fn report(output: &std::process::Output) -> Value {
             String::from_utf8_lossy(&output.stdout)
         )
     })
+}
+
+pub(crate) fn stdout(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub(crate) fn stderr(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Runs `start` on `profile`'s cloud with `--output json` and `extra` flags, checks the exit
+/// code, and returns the report and stderr.
+pub(crate) fn start_json(
+    sim: &Sim,
+    profile: &Profile,
+    ids: &[&str],
+    extra: &[&str],
+    code: i32,
+) -> (Value, String) {
+    let output = sim
+        .start_cmd(profile, ids)
+        .args(["-o", "json"])
+        .args(extra)
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "{}: {}",
+        profile.provider,
+        stderr(&output)
+    );
+    (report(&output), stderr(&output))
 }

@@ -1,5 +1,5 @@
-//! The simulator holds requests to the cloud's rules: hand-made requests over raw HTTP on loopback,
-//! signed with the library's signer and then broken one way at a time.
+//! The simulator's Tencent dialect holds requests to CVM's rules: hand-made requests over raw HTTP
+//! on loopback, signed with the library's signer and then broken one way at a time.
 
 mod support;
 
@@ -10,8 +10,11 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 
 use cloudstart::credentials::{Credentials, Secret};
-use cloudstart::provider::{ApiCall, Location, Provider, SignedRequest, TencentCvm};
-use support::{Sim, SECRET_ID, SECRET_KEY};
+use cloudstart::provider::{ApiCall, Location, Provider, SignedRequest, StartOptions, TencentCvm};
+use support::{tencent, Sim};
+
+const SECRET_ID: &str = "AKIDcloudstartSIMULATOR0001";
+const SECRET_KEY: &str = "cloudstart-simulator-secret-key";
 
 fn credentials(id: &str, key: &str) -> Credentials {
     Credentials {
@@ -55,7 +58,7 @@ fn sign(sim: &Sim, call: &ApiCall) -> SignedRequest {
 }
 
 fn host(sim: &Sim) -> &str {
-    sim.url.strip_prefix("http://").unwrap()
+    sim.url("tencent").strip_prefix("http://").unwrap()
 }
 
 /// Sends `request` over a fresh connection and returns the status and the JSON body.
@@ -82,6 +85,18 @@ fn send(sim: &Sim, request: &SignedRequest) -> (u16, Value) {
 
 fn error_code(body: &Value) -> &str {
     body["Response"]["Error"]["Code"].as_str().unwrap_or("")
+}
+
+#[test]
+fn the_profile_s_credentials_are_the_ones_verified() {
+    assert_eq!(
+        tencent().credential("TENCENTCLOUD_SECRET_ID").as_deref(),
+        Some(SECRET_ID)
+    );
+    assert_eq!(
+        tencent().credential("TENCENTCLOUD_SECRET_KEY").as_deref(),
+        Some(SECRET_KEY)
+    );
 }
 
 #[test]
@@ -167,7 +182,7 @@ fn a_malformed_body_is_refused_even_when_signed() {
 fn more_than_one_hundred_ids_are_refused() {
     let sim = Sim::start("");
     let many: Vec<String> = (0..101).map(|i| format!("ins-{i:08}")).collect();
-    let call = TencentCvm.start_call(&many, &location());
+    let call = TencentCvm.start_call(&many, &location(), &StartOptions::default());
     let request = sign(&sim, &call);
     assert_eq!(
         error_code(&send(&sim, &request).1),

@@ -1,0 +1,413 @@
+//! One contract for every cloud: each test walks the simulator's profiles (one per registered
+//! provider) and drives the real binary against the real simulator over loopback.
+
+mod support;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use cloudstart::provider::{self, Location, Provider, StartOptions, PROVIDERS};
+use support::{profiles, report, start_json, stderr, stdout, Profile, Sim};
+
+fn provider_of(profile: &Profile) -> &'static dyn Provider {
+    provider::find(profile.provider).unwrap()
+}
+
+/// A `--state` file seeding one machine of `profile`'s cloud.
+fn seed(profile: &Profile, id: &str, line: &str) -> String {
+    format!("[{}.\"{id}\"]\n{line}\n", profile.provider)
+}
+
+fn id(profile: &Profile, n: usize) -> String {
+    (profile.example_id)(n)
+}
+
+#[test]
+fn every_provider_has_a_simulator_dialect() {
+    let simulated: Vec<&str> = profiles().map(|p| p.provider).collect();
+    for provider in PROVIDERS {
+        assert!(simulated.contains(&provider.name()), "{}", provider.name());
+    }
+    assert_eq!(simulated.len(), PROVIDERS.len());
+}
+
+#[test]
+fn start_one_reaches_running() {
+    let sim = Sim::start("");
+    for profile in profiles() {
+        let id = id(profile, 1);
+        let output = sim.start_cmd(profile, &[&id]).output().unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}: {}",
+            profile.provider,
+            stderr(&output)
+        );
+        let out = stdout(&output);
+        assert_eq!(out.lines().count(), 1, "{out}");
+        assert!(out.starts_with(&format!("{id}  running  ")), "{out}");
+        assert!(out.contains(profile.running_state), "{out}");
+        let requests: Vec<Value> = sim
+            .requests()
+            .into_iter()
+            .filter(|r| r["cloud"] == profile.provider)
+            .collect();
+        assert!(!requests.is_empty(), "{}", profile.provider);
+        assert!(
+            requests.iter().all(|r| r["signature"] == "ok"),
+            "{requests:?}"
+        );
+    }
+}
+
+#[test]
+fn many_ids_respect_the_batch_limits() {
+    let sim = Sim::start("");
+    for profile in profiles() {
+        let spec = provider_of(profile).spec();
+        let count = 2 * spec.start_batch + 1;
+        let ids: Vec<String> = (0..count).map(|n| id(profile, n)).collect();
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let (json, _) = start_json(&sim, profile, &ids, &[], 0);
+        let instances = json["instances"].as_array().unwrap();
+        assert_eq!(instances.len(), count, "{}", profile.provider);
+        assert!(
+            instances.iter().all(|r| r["outcome"] == "running"),
+            "{json}"
+        );
+        let start_action = provider_of(profile)
+            .start_call(
+                &[id(profile, 0)],
+                &Location::default(),
+                &StartOptions::default(),
+            )
+            .action;
+        let starts = sim.calls(profile.provider, start_action);
+        assert_eq!(starts.len(), 3, "{}: {starts:?}", profile.provider);
+        let started: usize = starts
+            .iter()
+            .map(|r| r["ids"].as_array().unwrap().len())
+            .sum();
+        assert_eq!(started, count, "{}", profile.provider);
+        for request in sim
+            .requests()
+            .iter()
+            .filter(|r| r["cloud"] == profile.provider)
+        {
+            let ids = request["ids"].as_array().unwrap().len();
+            let limit = if request["action"] == start_action {
+                spec.start_batch
+            } else {
+                spec.describe_batch
+            };
+            assert!(ids <= limit, "{}: {request}", profile.provider);
+        }
+    }
+}
+
+#[test]
+fn already_running_exits_zero() {
+    for profile in profiles() {
+        let id = id(profile, 7);
+        let state = format!("state = \"{}\"", profile.running_state);
+        let sim = Sim::start(&seed(profile, &id, &state));
+        let (json, _) = start_json(&sim, profile, &[&id], &[], 0);
+        let record = &json["instances"][0];
+        assert_eq!(record["outcome"], "already_running", "{}", profile.provider);
+        assert_eq!(record["state"], profile.running_state);
+        assert!(record["error"].is_null());
+    }
+}
+
+#[test]
+fn already_starting_is_waited_for() {
+    for profile in profiles() {
+        let id = id(profile, 7);
+        let state = format!("state = \"{}\"", profile.starting_state);
+        // The seeded machine finishes booting 1 s after the simulator starts: the start lands
+        // well before, is refused, and the machine is then polled to RUNNING.
+        let sim = Sim::start_with(&seed(profile, &id, &state), &["--boot-delay", "1s"]);
+        let (json, _) = start_json(&sim, profile, &[&id], &[], 0);
+        assert_eq!(
+            json["instances"][0]["outcome"], "running",
+            "{}",
+            profile.provider
+        );
+    }
+}
+
+#[test]
+fn not_found_exits_four() {
+    for profile in profiles() {
+        let id = id(profile, 13);
+        let sim = Sim::start(&seed(profile, &id, "state = \"not_found\""));
+        let (json, err) = start_json(&sim, profile, &[&id], &[], 4);
+        let record = &json["instances"][0];
+        assert_eq!(record["outcome"], "failed", "{}", profile.provider);
+        assert_eq!(record["error"]["kind"], "api", "{}", profile.provider);
+        assert!(err.contains("1 of 1 machine did not start"), "{err}");
+    }
+}
+
+#[test]
+fn one_missing_machine_does_not_stop_the_others() {
+    for profile in profiles() {
+        let (a, missing, b) = (id(profile, 1), id(profile, 2), id(profile, 3));
+        let sim = Sim::start(&seed(profile, &missing, "state = \"not_found\""));
+        let (json, _) = start_json(&sim, profile, &[&a, &missing, &b], &[], 4);
+        let outcomes: Vec<&str> = json["instances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["outcome"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            outcomes,
+            ["running", "failed", "running"],
+            "{}",
+            profile.provider
+        );
+    }
+}
+
+#[test]
+fn wrong_secret_exits_three_without_retrying() {
+    let sim = Sim::start("");
+    for profile in profiles() {
+        let secret_var = provider_of(profile).spec().credentials.secret[0];
+        let output = sim
+            .start_cmd(profile, &[&id(profile, 1)])
+            .env(secret_var, "not-the-right-secret")
+            .args(["-o", "json"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(3),
+            "{}: {}",
+            profile.provider,
+            stderr(&output)
+        );
+        let record = &report(&output)["instances"][0];
+        assert_eq!(record["error"]["kind"], "auth", "{}", profile.provider);
+        let requests: Vec<Value> = sim
+            .requests()
+            .into_iter()
+            .filter(|r| r["cloud"] == profile.provider)
+            .collect();
+        assert_eq!(
+            requests.len(),
+            1,
+            "{}: auth failures are not retried",
+            profile.provider
+        );
+        assert_eq!(requests[0]["signature"], "failed");
+    }
+}
+
+#[test]
+fn missing_credentials_exit_three_naming_the_variables() {
+    let sim = Sim::start("");
+    for profile in profiles() {
+        let spec = provider_of(profile).spec();
+        let mut cmd = sim.start_cmd(profile, &[&id(profile, 1)]);
+        for (var, _) in profile.credentials {
+            cmd.env_remove(var);
+        }
+        let output = cmd.output().unwrap();
+        assert_eq!(output.status.code(), Some(3), "{}", profile.provider);
+        let err = stderr(&output);
+        assert!(err.contains(spec.credentials.key_id[0]), "{err}");
+        assert!(err.contains(spec.credentials.secret[0]), "{err}");
+        assert!(output.stdout.is_empty());
+    }
+    assert!(sim.requests().is_empty());
+}
+
+#[test]
+fn boot_failure_exits_seven() {
+    for profile in profiles() {
+        let id = id(profile, 5);
+        let sim = Sim::start(&seed(profile, &id, "boot = \"fail\""));
+        let (json, _) = start_json(&sim, profile, &[&id], &[], 7);
+        let record = &json["instances"][0];
+        assert_eq!(record["outcome"], "failed", "{}", profile.provider);
+        assert_eq!(
+            record["error"]["kind"], "failed_state",
+            "{}",
+            profile.provider
+        );
+    }
+}
+
+#[test]
+fn never_running_times_out_with_exit_six() {
+    for profile in profiles() {
+        let id = id(profile, 6);
+        let sim = Sim::start(&seed(profile, &id, "boot = \"never\""));
+        let (json, _) = start_json(&sim, profile, &[&id], &["--timeout", "300ms"], 6);
+        let record = &json["instances"][0];
+        assert_eq!(record["outcome"], "timeout", "{}", profile.provider);
+        assert_eq!(record["error"]["kind"], "timeout");
+    }
+}
+
+#[test]
+fn no_wait_returns_once_the_start_is_accepted() {
+    let sim = Sim::start_with("", &["--boot-delay", "1h"]);
+    for profile in profiles() {
+        let (json, _) = start_json(&sim, profile, &[&id(profile, 1)], &["--no-wait"], 0);
+        assert_eq!(
+            json["instances"][0]["outcome"], "starting",
+            "{}",
+            profile.provider
+        );
+    }
+}
+
+/// The JSON report's schema, re-declared: any field added or renamed without a schema change fails.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonReport {
+    schema_version: u32,
+    #[allow(dead_code)]
+    elapsed_ms: u64,
+    instances: Vec<JsonRecord>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonRecord {
+    provider: String,
+    region: Option<String>,
+    id: String,
+    outcome: String,
+    state: Option<String>,
+    job_id: Option<String>,
+    error: Option<JsonError>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonError {
+    kind: String,
+    code: Option<String>,
+    message: String,
+    request_id: Option<String>,
+}
+
+#[test]
+fn json_report_matches_the_documented_schema() {
+    const OUTCOMES: [&str; 6] = [
+        "running",
+        "starting",
+        "already_running",
+        "failed",
+        "timeout",
+        "interrupted",
+    ];
+    const KINDS: [&str; 8] = [
+        "usage",
+        "auth",
+        "api",
+        "transport",
+        "timeout",
+        "failed_state",
+        "internal",
+        "interrupted",
+    ];
+    for profile in profiles() {
+        let (new, missing, running) = (id(profile, 1), id(profile, 2), id(profile, 3));
+        let state = format!(
+            "{}{}",
+            seed(profile, &missing, "state = \"not_found\""),
+            seed(
+                profile,
+                &running,
+                &format!("state = \"{}\"", profile.running_state)
+            )
+        );
+        let sim = Sim::start(&state);
+        let output = sim
+            .start_cmd(profile, &[&new, &missing, &running])
+            .args(["-o", "json"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(4),
+            "{}: {}",
+            profile.provider,
+            stderr(&output)
+        );
+        let text = stdout(&output);
+        assert_eq!(text.trim_end().lines().count(), 1, "one document: {text}");
+        let report: JsonReport = serde_json::from_str(&text).unwrap();
+        assert_eq!(report.schema_version, 1);
+        let ids: Vec<&str> = report.instances.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, [&new, &missing, &running]);
+        for record in &report.instances {
+            assert_eq!(record.provider, profile.provider);
+            assert_eq!(record.region.as_deref(), profile.region);
+            assert!(OUTCOMES.contains(&record.outcome.as_str()), "{record:?}");
+            if let Some(error) = &record.error {
+                assert!(KINDS.contains(&error.kind.as_str()), "{record:?}");
+                assert!(!error.message.is_empty());
+                assert_ne!(error.code.as_deref(), Some(""), "{record:?}");
+                assert_ne!(error.request_id.as_deref(), Some(""), "{record:?}");
+            }
+        }
+        assert_eq!(report.instances[0].outcome, "running");
+        assert_eq!(
+            report.instances[0].state.as_deref(),
+            Some(profile.running_state)
+        );
+        assert_eq!(report.instances[1].outcome, "failed");
+        assert_eq!(report.instances[1].error.as_ref().unwrap().kind, "api");
+        assert_eq!(report.instances[2].outcome, "already_running");
+        if profile.provider == "qingcloud" {
+            assert!(report.instances[0].job_id.is_some(), "{report:?}");
+        }
+    }
+}
+
+#[test]
+fn secrets_never_appear_in_any_output_even_at_trace() {
+    let sim = Sim::start("");
+    for profile in profiles() {
+        let credentials = &provider_of(profile).spec().credentials;
+        // A wrong secret makes every code path that handles it run, up to the auth failure.
+        let secret = "SENTINEL-SECRET-0d1e2f";
+        let output = sim
+            .start_cmd(profile, &[&id(profile, 1)])
+            .env(credentials.secret[0], secret)
+            .env("RUST_LOG", "trace")
+            .arg("-vvv")
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(3), "{}", profile.provider);
+        let all = format!("{}{}", stdout(&output), stderr(&output));
+        assert!(!all.contains(secret), "{}: {all}", profile.provider);
+
+        // A successful run at -vvv, with a session token where the cloud takes one.
+        let token = "SENTINEL-TOKEN-7f3a9c";
+        let mut cmd = sim.start_cmd(profile, &[&id(profile, 2)]);
+        if let Some(var) = credentials.token.first() {
+            cmd.env(var, token);
+        }
+        let output = cmd.args(["-vvv", "-o", "json"]).output().unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}: {}",
+            profile.provider,
+            stderr(&output)
+        );
+        let all = format!("{}{}", stdout(&output), stderr(&output));
+        assert!(all.contains("trace "), "{}: -vvv traces", profile.provider);
+        assert!(!all.contains(token), "{}", profile.provider);
+        let real_secret = profile.credential(credentials.secret[0]).unwrap();
+        assert!(!all.contains(&real_secret), "{}", profile.provider);
+    }
+}
