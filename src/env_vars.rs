@@ -11,12 +11,25 @@ impl EnvVars {
     pub const CLOUDSTART_PROVIDER: &'static str = "CLOUDSTART_PROVIDER";
     /// Default for `--endpoint`, for every cloud.
     pub const CLOUDSTART_ENDPOINT: &'static str = "CLOUDSTART_ENDPOINT";
+    /// QingCloud-only endpoint override; wins over `CLOUDSTART_ENDPOINT`, loses to `--endpoint`.
+    pub const CLOUDSTART_QINGCLOUD_ENDPOINT: &'static str = "CLOUDSTART_QINGCLOUD_ENDPOINT";
     /// Tencent-only endpoint override; wins over `CLOUDSTART_ENDPOINT`, loses to `--endpoint`.
     pub const CLOUDSTART_TENCENT_ENDPOINT: &'static str = "CLOUDSTART_TENCENT_ENDPOINT";
     /// Test knob (hidden): any non-empty value makes request retries wait no time between attempts.
     pub const CLOUDSTART_TEST_NO_RETRY_DELAY: &'static str = "CLOUDSTART_TEST_NO_RETRY_DELAY";
     /// Log filter in `tracing` syntax; wins over `-q`/`-v`.
     pub const RUST_LOG: &'static str = "RUST_LOG";
+
+    /// QingCloud access key id (the Terraform provider's name).
+    pub const QINGCLOUD_ACCESS_KEY: &'static str = "QINGCLOUD_ACCESS_KEY";
+    /// QingCloud secret access key (the Terraform provider's name).
+    pub const QINGCLOUD_SECRET_KEY: &'static str = "QINGCLOUD_SECRET_KEY";
+    /// QingCloud zone, used when `--zone` is not given (EHPC: e.g. `jinan1a`).
+    pub const QINGCLOUD_ZONE: &'static str = "QINGCLOUD_ZONE";
+    /// QingCloud access key id, qingcloud-cli's name; read if `QINGCLOUD_ACCESS_KEY` is unset.
+    pub const QY_ACCESS_KEY_ID: &'static str = "QY_ACCESS_KEY_ID";
+    /// QingCloud secret access key, qingcloud-cli's name; read if `QINGCLOUD_SECRET_KEY` is unset.
+    pub const QY_SECRET_ACCESS_KEY: &'static str = "QY_SECRET_ACCESS_KEY";
 
     /// Tencent Cloud SecretId (the SDK's and tccli's name).
     pub const TENCENTCLOUD_SECRET_ID: &'static str = "TENCENTCLOUD_SECRET_ID";

@@ -96,6 +96,37 @@ pub fn form_encode(value: &str) -> String {
     percent_encode_with(value, b"", "+")
 }
 
+/// Python's `unquote_plus(v)`, the inverse of [`form_encode`]: `+` as space, `%XX` as that byte;
+/// a `%` not followed by two hex digits stays as it is, and invalid UTF-8 becomes U+FFFD. The
+/// simulator decodes query strings with it (QingCloud's server decodes its query once).
+pub fn form_decode(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|pair| std::str::from_utf8(pair).ok())
+            .filter(|pair| pair.bytes().all(|b| b.is_ascii_hexdigit()))
+            .and_then(|pair| u8::from_str_radix(pair, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (b'+', _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 fn percent_encode(value: &str, also_keep: &[u8]) -> String {
     percent_encode_with(value, also_keep, "%20")
 }
@@ -174,6 +205,16 @@ mod tests {
         );
         assert_eq!(percent_encode_keep_slash(raw), "a%20b/c%3Ad%2Be%3Df%40g~h");
         assert_eq!(form_encode(raw), "a+b%2Fc%3Ad%2Be%3Df%40g~h");
+    }
+
+    #[test]
+    fn form_decode_inverts_form_encode() {
+        let raw = "a b/c:d+e=f@g~h%ü";
+        assert_eq!(form_decode(&form_encode(raw)), raw);
+        // Two rounds of encoding need two rounds of decoding (QingCloud's signature).
+        assert_eq!(form_decode("x%252By%253D"), "x%2By%3D");
+        assert_eq!(form_decode("100%"), "100%");
+        assert_eq!(form_decode("%zz%4"), "%zz%4");
     }
 
     #[test]

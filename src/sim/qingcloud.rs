@@ -1,0 +1,508 @@
+//! The simulator's QingCloud EHPC dialect: HmacSHA256 query-signature verification (the signature
+//! double-encoded, the timestamp within 60 s), `startCluster`, `cluster/list`, and EHPC's
+//! `ret_code` envelope with HTTP 200, as in `../shared/providers/qingcloud.md`.
+
+use chrono::{NaiveDateTime, Utc};
+use serde_json::{json, Value};
+
+use super::{Dialect, Fleet, MachinePhase, Profile, SignatureCheck, SimReply, SimRequest};
+use crate::env_vars::EnvVars;
+use crate::provider::qingcloud::{
+    qingcloud_sign, QingcloudRequest, LIST_ACTION, LIST_PATH, MAX_CLUSTERS, SIGNATURE_METHOD,
+    SIGNATURE_VERSION, START_ACTION, START_PATH, TIMESTAMP_FORMAT,
+};
+use crate::provider::{Provider, QingcloudEhpc};
+use crate::sign::{constant_time_eq, form_decode};
+
+/// The only access key id the simulator knows.
+const SIM_ACCESS_KEY_ID: &str = "QYcloudstartSIMULATOR0001";
+/// Its secret access key.
+const SIM_SECRET_KEY: &str = "cloudstartSIMULATOR-qingcloud-secret-key";
+
+static PROFILE: Profile = Profile {
+    provider: "qingcloud",
+    credentials: &[
+        (EnvVars::QINGCLOUD_ACCESS_KEY, SIM_ACCESS_KEY_ID),
+        (EnvVars::QINGCLOUD_SECRET_KEY, SIM_SECRET_KEY),
+    ],
+    region: None,
+    zone: Some("jinan1a"),
+    running_state: "active",
+    starting_state: "pending",
+    example_id: |n| format!("hpc-{n:08}"),
+};
+
+/// The documented window for `timestamp`, either way.
+const MAX_SKEW_SECONDS: i64 = 60;
+/// `cluster/list`'s page size when `limit` is not given.
+const DEFAULT_LIMIT: usize = 10;
+
+pub(crate) struct QingcloudDialect;
+
+/// A request that ends in EHPC's error envelope.
+struct Refusal {
+    code: u16,
+    message: String,
+}
+
+fn refuse(code: u16, message: impl Into<String>) -> Refusal {
+    Refusal {
+        code,
+        message: message.into(),
+    }
+}
+
+impl Dialect for QingcloudDialect {
+    fn profile(&self) -> &'static Profile {
+        &PROFILE
+    }
+
+    fn seed_phase(&self, state: &str) -> Option<MachinePhase> {
+        Some(match state {
+            "stopped" => MachinePhase::Stopped,
+            "active" => MachinePhase::Running,
+            "pending" => MachinePhase::Starting {
+                since: tokio::time::Instant::now(),
+            },
+            "suspended" | "ceased" | "deleted" => MachinePhase::Other(state.to_string()),
+            _ => return None,
+        })
+    }
+
+    fn handle(&self, request: &SimRequest, fleet: &mut Fleet) -> SimReply {
+        let action = match request.path.as_str() {
+            START_PATH => START_ACTION,
+            LIST_PATH => LIST_ACTION,
+            other => other,
+        };
+        let mut reply = SimReply {
+            status: 200,
+            body: Value::Null,
+            action: action.to_string(),
+            ids: Vec::new(),
+            signature: SignatureCheck::Missing,
+            error_code: None,
+        };
+        let result = verify(request, &mut reply.signature).and_then(|query| {
+            match (request.method.as_str(), request.path.as_str()) {
+                ("POST", START_PATH) => start(&request.body, fleet, &mut reply.ids),
+                ("GET", LIST_PATH) => list(&query, fleet, &mut reply.ids),
+                (method, path) => Err(refuse(
+                    1101,
+                    format!("InvalidAction, no API `{method} {path}`"),
+                )),
+            }
+        });
+        reply.body = match result {
+            Ok(body) => body,
+            Err(refusal) => {
+                reply.error_code = Some(refusal.code.to_string());
+                json!({ "ret_code": refusal.code, "message": refusal.message })
+            }
+        };
+        reply
+    }
+}
+
+/// Checks the common parameters and the signature; returns the decoded query without it.
+fn verify(
+    request: &SimRequest,
+    check: &mut SignatureCheck,
+) -> Result<Vec<(String, String)>, Refusal> {
+    // The server decodes the query once, so the signature it sees is still `quote_plus`ed.
+    let mut query: Vec<(String, String)> = request
+        .query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (form_decode(name), form_decode(value))
+        })
+        .collect();
+    let param = |query: &[(String, String)], name: &str| {
+        query
+            .iter()
+            .find(|(n, v)| n == name && !v.is_empty())
+            .map(|(_, v)| v.clone())
+            .ok_or_else(|| {
+                refuse(
+                    1100,
+                    format!("MissingParameter, the parameter [{name}] is required"),
+                )
+            })
+    };
+    let signature = param(&query, "signature")?;
+    query.retain(|(name, _)| name != "signature");
+    let access_key_id = param(&query, "access_key_id")?;
+    let timestamp = param(&query, "timestamp")?;
+    for (name, expected) in [
+        ("signature_method", SIGNATURE_METHOD),
+        ("signature_version", SIGNATURE_VERSION),
+        ("version", SIGNATURE_VERSION),
+    ] {
+        let value = param(&query, name)?;
+        if value != expected {
+            return Err(refuse(
+                1100,
+                format!("InvalidParameter, [{name}] must be [{expected}], not [{value}]"),
+            ));
+        }
+    }
+    let timestamp = NaiveDateTime::parse_from_str(&timestamp, TIMESTAMP_FORMAT).map_err(|_| {
+        refuse(
+            1100,
+            format!(
+                "InvalidParameter, [timestamp] is not like 2025-03-14T23:59:30Z: [{timestamp}]"
+            ),
+        )
+    })?;
+    *check = SignatureCheck::Failed;
+    if access_key_id != SIM_ACCESS_KEY_ID {
+        return Err(refuse(
+            1200,
+            "AuthFailure, the access key id is unknown; use the simulator's test credentials",
+        ));
+    }
+    let skew = Utc::now().timestamp() - timestamp.and_utc().timestamp();
+    if skew.abs() > MAX_SKEW_SECONDS {
+        return Err(refuse(
+            1300,
+            format!("MessageExpired, the timestamp is {skew} s from server time, over 60 s"),
+        ));
+    }
+    let expected = qingcloud_sign(
+        &QingcloudRequest {
+            method: &request.method,
+            path: &request.path,
+            query: &query,
+            body: &request.body,
+        },
+        SIM_SECRET_KEY,
+    );
+    if !constant_time_eq(&expected.form_value, &signature) {
+        return Err(refuse(
+            1200,
+            "AuthFailure, the signature does not match; check the secret key and the signing steps",
+        ));
+    }
+    *check = SignatureCheck::Ok;
+    Ok(query)
+}
+
+/// `startCluster`: the whole batch starts, or none of it does.
+fn start(body: &[u8], fleet: &mut Fleet, logged: &mut Vec<String>) -> Result<Value, Refusal> {
+    let params: Value = serde_json::from_slice(body).map_err(|err| {
+        refuse(
+            1100,
+            format!("InvalidParameter, the body is not JSON: {err}"),
+        )
+    })?;
+    let ids: Option<Vec<String>> = params["cluster_ids"].as_array().and_then(|ids| {
+        ids.iter()
+            .map(|id| id.as_str().map(str::to_string))
+            .collect()
+    });
+    let Some(ids) = ids.filter(|ids| !ids.is_empty()) else {
+        return Err(refuse(
+            1100,
+            "MissingParameter, [cluster_ids] must be a non-empty list of ids",
+        ));
+    };
+    *logged = ids.clone();
+    if params["zone"].as_str().is_none_or(str::is_empty) {
+        return Err(refuse(
+            1100,
+            "MissingParameter, the parameter [zone] is required",
+        ));
+    }
+    if ids.len() > MAX_CLUSTERS {
+        return Err(refuse(
+            1100,
+            format!(
+                "InvalidParameter, at most {MAX_CLUSTERS} cluster ids, got {}",
+                ids.len()
+            ),
+        ));
+    }
+    if let Some(bad) = ids.iter().find(|id| QingcloudEhpc.validate_id(id).is_err()) {
+        return Err(refuse(
+            1100,
+            format!("InvalidParameter, [{bad}] is not a cluster id"),
+        ));
+    }
+    if let Some(missing) = ids.iter().find(|id| fleet.get(id).is_none()) {
+        return Err(refuse(
+            2100,
+            format!("ResourceNotFound, resource [{missing}] not found"),
+        ));
+    }
+    for id in &ids {
+        let phase = fleet.get(id).map(|m| m.phase.clone());
+        let state = match phase {
+            Some(MachinePhase::Stopped) | None => continue,
+            Some(MachinePhase::Other(state)) if state == "suspended" => continue,
+            Some(phase) => status(&phase).to_string(),
+        };
+        return Err(refuse(
+            1400,
+            format!("PermissionDenied, cluster [{id}] is [{state}], can not be started"),
+        ));
+    }
+    let request_id = fleet.request_id();
+    // Jobs look like `j-` and lowercase alphanumerics; the request counter keeps them unique.
+    let job = format!("j-{}", &request_id[request_id.len() - 8..]);
+    for id in &ids {
+        fleet.start(id, &job);
+    }
+    Ok(json!({ "action": "HpcClusterStartClusterResponse", "job_ids": job, "ret_code": 0 }))
+}
+
+/// `cluster/list`, by one exact `cluster_id` (the simulator lists nothing else).
+fn list(
+    query: &[(String, String)],
+    fleet: &mut Fleet,
+    logged: &mut Vec<String>,
+) -> Result<Value, Refusal> {
+    let param = |name: &str| {
+        query
+            .iter()
+            .find(|(n, v)| n == name && !v.is_empty())
+            .map(|(_, v)| v.as_str())
+    };
+    if param("zone").is_none() {
+        return Err(refuse(
+            1100,
+            "MissingParameter, the parameter [zone] is required",
+        ));
+    }
+    let limit = match param("limit") {
+        None => DEFAULT_LIMIT,
+        Some(limit) => limit
+            .parse()
+            .ok()
+            .filter(|l| (1..=MAX_CLUSTERS).contains(l))
+            .ok_or_else(|| {
+                refuse(
+                    1100,
+                    format!("InvalidParameter, [limit] must be 1 to {MAX_CLUSTERS}"),
+                )
+            })?,
+    };
+    let Some(id) = param("cluster_id") else {
+        return Err(refuse(
+            1100,
+            "InvalidParameter, the simulator lists by [cluster_id] only",
+        ));
+    };
+    *logged = vec![id.to_string()];
+    let set: Vec<Value> = fleet
+        .get(id)
+        .map(|machine| {
+            let status = status(&machine.phase);
+            json!({ "cluster_id": id, "status": status, "transition_status": "" })
+        })
+        .into_iter()
+        .take(limit)
+        .collect();
+    Ok(json!({
+        "action": "HpcClusterListClusterResponse",
+        "ret_code": 0,
+        "total_count": set.len(),
+        "cluster_set": set,
+    }))
+}
+
+/// EHPC's name for a phase. It has no starting state: a starting cluster is `pending`, and a
+/// failed one `ceased`, its only failure state.
+fn status(phase: &MachinePhase) -> &str {
+    match phase {
+        MachinePhase::Stopped => "stopped",
+        MachinePhase::Starting { .. } => "pending",
+        MachinePhase::Running => "active",
+        MachinePhase::StartFailed => "ceased",
+        MachinePhase::Other(state) => state,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, Duration as Skew, Utc};
+
+    use super::*;
+    use crate::credentials::{Credentials, Secret};
+    use crate::provider::{ApiCall, Location};
+    use crate::sim::SeedMachine;
+
+    fn location() -> Location {
+        Location {
+            region: None,
+            zone: PROFILE.zone.map(str::to_string),
+        }
+    }
+
+    fn ids(n: usize) -> Vec<String> {
+        (0..n).map(PROFILE.example_id).collect()
+    }
+
+    /// `call` signed by `key_id`/`secret` at `now`, as the simulator receives it.
+    fn signed_by(call: &ApiCall, now: DateTime<Utc>, key_id: &str, secret: &str) -> SimRequest {
+        let credentials = Credentials {
+            key_id: key_id.into(),
+            secret: Secret::new(secret),
+            token: None,
+        };
+        let signed = QingcloudEhpc.sign(call, "127.0.0.1:9", &location(), &credentials, now);
+        let (path, query) = signed.path_and_query.split_once('?').unwrap();
+        SimRequest {
+            method: call.method.as_str().into(),
+            path: path.into(),
+            query: query.into(),
+            headers: signed
+                .headers
+                .iter()
+                .map(|h| (h.name.to_ascii_lowercase(), h.value.clone()))
+                .collect(),
+            body: signed.body,
+        }
+    }
+
+    fn signed(call: &ApiCall) -> SimRequest {
+        signed_by(call, Utc::now(), SIM_ACCESS_KEY_ID, SIM_SECRET_KEY)
+    }
+
+    fn start_call(ids: &[String]) -> ApiCall {
+        QingcloudEhpc.start_call(ids, &location(), &Default::default())
+    }
+
+    fn fleet(seed: &[(&str, &str)]) -> Fleet {
+        let mut fleet = Fleet::new(std::time::Duration::ZERO);
+        for (id, state) in seed {
+            let machine = SeedMachine {
+                state: Some(state.to_string()),
+                ..Default::default()
+            };
+            fleet.seed(&QingcloudDialect, id, &machine).unwrap();
+        }
+        fleet
+    }
+
+    fn status_of(fleet: &mut Fleet, id: &str) -> Value {
+        let call = QingcloudEhpc.describe_call(&[id.to_string()], &location());
+        QingcloudDialect.handle(&signed(&call), fleet).body["cluster_set"][0]["status"].clone()
+    }
+
+    #[test]
+    fn a_signed_start_is_accepted_with_a_job_and_the_cluster_becomes_active() {
+        let mut fleet = fleet(&[]);
+        let reply = QingcloudDialect.handle(&signed(&start_call(&ids(2))), &mut fleet);
+        assert_eq!(reply.signature, SignatureCheck::Ok);
+        assert_eq!((reply.status, reply.action.as_str()), (200, START_ACTION));
+        assert_eq!(reply.body["ret_code"], 0, "{}", reply.body);
+        assert!(reply.body["job_ids"].as_str().unwrap().starts_with("j-"));
+        assert_eq!(reply.ids, ids(2));
+        assert_eq!(status_of(&mut fleet, &ids(1)[0]), "active");
+    }
+
+    #[test]
+    fn bad_signatures_are_refused_with_http_200_and_the_right_ret_code() {
+        let call = start_call(&ids(1));
+        let now = Utc::now();
+        let single_encoded = {
+            // The SDK encodes the signature twice; sending it once-encoded must fail.
+            let mut request = signed(&call);
+            request.query = request.query.replace("%25", "%");
+            request
+        };
+        let tampered = {
+            let mut request = signed(&call);
+            request.body = start_call(&ids(2)).body;
+            request
+        };
+        let missing = {
+            let mut request = signed(&call);
+            request.query = request.query.split("&signature=").next().unwrap().into();
+            request
+        };
+        let cases = [
+            (single_encoded, 1200, SignatureCheck::Failed),
+            (tampered, 1200, SignatureCheck::Failed),
+            (
+                signed_by(&call, now, SIM_ACCESS_KEY_ID, "wrong"),
+                1200,
+                SignatureCheck::Failed,
+            ),
+            (
+                signed_by(&call, now, "QYUNKNOWN", SIM_SECRET_KEY),
+                1200,
+                SignatureCheck::Failed,
+            ),
+            (
+                signed_by(
+                    &call,
+                    now - Skew::seconds(90),
+                    SIM_ACCESS_KEY_ID,
+                    SIM_SECRET_KEY,
+                ),
+                1300,
+                SignatureCheck::Failed,
+            ),
+            (
+                signed_by(
+                    &call,
+                    now + Skew::seconds(90),
+                    SIM_ACCESS_KEY_ID,
+                    SIM_SECRET_KEY,
+                ),
+                1300,
+                SignatureCheck::Failed,
+            ),
+            (missing, 1100, SignatureCheck::Missing),
+        ];
+        for (i, (request, code, check)) in cases.into_iter().enumerate() {
+            let mut fleet = fleet(&[]);
+            let reply = QingcloudDialect.handle(&request, &mut fleet);
+            assert_eq!(reply.status, 200, "case {i}");
+            assert_eq!(reply.body["ret_code"], code, "case {i}: {}", reply.body);
+            assert!(reply.body["message"].is_string(), "case {i}");
+            assert_eq!(reply.signature, check, "case {i}");
+            assert_eq!(status_of(&mut fleet, &ids(1)[0]), "stopped", "case {i}");
+        }
+    }
+
+    #[test]
+    fn one_cluster_that_cannot_start_refuses_the_whole_batch() {
+        let all = ids(3);
+        for (state, code) in [
+            ("not_found", 2100),
+            ("active", 1400),
+            ("pending", 1400),
+            ("ceased", 1400),
+        ] {
+            let mut fleet = fleet(&[(&all[1], state)]);
+            let reply = QingcloudDialect.handle(&signed(&start_call(&all)), &mut fleet);
+            assert_eq!(reply.body["ret_code"], code, "{state}: {}", reply.body);
+            assert_eq!(reply.error_code, Some(code.to_string()));
+            assert_eq!(status_of(&mut fleet, &all[0]), "stopped", "{state}");
+        }
+        let mut fleet = fleet(&[(&all[1], "suspended")]);
+        let reply = QingcloudDialect.handle(&signed(&start_call(&all)), &mut fleet);
+        assert_eq!(reply.body["ret_code"], 0, "suspended clusters start");
+    }
+
+    #[test]
+    fn more_than_one_hundred_clusters_are_refused() {
+        let reply = QingcloudDialect.handle(&signed(&start_call(&ids(101))), &mut fleet(&[]));
+        assert_eq!(reply.body["ret_code"], 1100, "{}", reply.body);
+    }
+
+    #[test]
+    fn a_missing_cluster_is_listed_as_nothing() {
+        let id = &ids(1)[0];
+        let mut fleet = fleet(&[(id, "not_found")]);
+        let call = QingcloudEhpc.describe_call(std::slice::from_ref(id), &location());
+        let reply = QingcloudDialect.handle(&signed(&call), &mut fleet);
+        assert_eq!(reply.action, LIST_ACTION);
+        assert_eq!(reply.body["total_count"], 0, "{}", reply.body);
+        assert_eq!(reply.body["cluster_set"], json!([]));
+    }
+}
