@@ -15,6 +15,8 @@ impl EnvVars {
     pub const CLOUDSTART_QINGCLOUD_ENDPOINT: &'static str = "CLOUDSTART_QINGCLOUD_ENDPOINT";
     /// Tencent-only endpoint override; wins over `CLOUDSTART_ENDPOINT`, loses to `--endpoint`.
     pub const CLOUDSTART_TENCENT_ENDPOINT: &'static str = "CLOUDSTART_TENCENT_ENDPOINT";
+    /// Volcengine-only endpoint override; wins over `CLOUDSTART_ENDPOINT`, loses to `--endpoint`.
+    pub const CLOUDSTART_VOLCENGINE_ENDPOINT: &'static str = "CLOUDSTART_VOLCENGINE_ENDPOINT";
     /// Test knob (hidden): any non-empty value makes request retries wait no time between attempts.
     pub const CLOUDSTART_TEST_NO_RETRY_DELAY: &'static str = "CLOUDSTART_TEST_NO_RETRY_DELAY";
     /// Log filter in `tracing` syntax; wins over `-q`/`-v`.
@@ -39,4 +41,13 @@ impl EnvVars {
     pub const TENCENTCLOUD_SECURITY_TOKEN: &'static str = "TENCENTCLOUD_SECURITY_TOKEN";
     /// Tencent Cloud region, used when `--region` is not given.
     pub const TENCENTCLOUD_REGION: &'static str = "TENCENTCLOUD_REGION";
+
+    /// Volcengine AccessKey ID (the official SDK's and Terraform provider's name).
+    pub const VOLCENGINE_ACCESS_KEY: &'static str = "VOLCENGINE_ACCESS_KEY";
+    /// Volcengine SecretAccessKey.
+    pub const VOLCENGINE_SECRET_KEY: &'static str = "VOLCENGINE_SECRET_KEY";
+    /// Volcengine STS session token, sent and signed as `X-Security-Token`.
+    pub const VOLCENGINE_SESSION_TOKEN: &'static str = "VOLCENGINE_SESSION_TOKEN";
+    /// Volcengine region, used when `--region` is not given.
+    pub const VOLCENGINE_REGION: &'static str = "VOLCENGINE_REGION";
 }

@@ -14,9 +14,11 @@ use crate::credentials::{CredentialVars, Credentials};
 
 pub mod qingcloud;
 pub mod tencent;
+pub mod volcengine;
 
 pub use qingcloud::QingcloudEhpc;
 pub use tencent::TencentCvm;
+pub use volcengine::VolcengineEcs;
 
 /// Every cloud the command line names, implemented or not: the `--provider` contract.
 pub const KNOWN: [&str; 5] = [
@@ -28,7 +30,7 @@ pub const KNOWN: [&str; 5] = [
 ];
 
 /// The implemented clouds, looked up by [`Provider::name`].
-pub static PROVIDERS: &[&dyn Provider] = &[&QingcloudEhpc, &TencentCvm];
+pub static PROVIDERS: &[&dyn Provider] = &[&QingcloudEhpc, &TencentCvm, &VolcengineEcs];
 
 /// The implemented provider called `name`, if any.
 pub fn find(name: &str) -> Option<&'static dyn Provider> {

@@ -28,9 +28,14 @@ use crate::error::Error;
 
 mod qingcloud;
 mod tencent;
+mod volcengine;
 
 /// The simulator's dialects, one per cloud, each on its own port in this order.
-static DIALECTS: &[&dyn Dialect] = &[&qingcloud::QingcloudDialect, &tencent::TencentDialect];
+static DIALECTS: &[&dyn Dialect] = &[
+    &qingcloud::QingcloudDialect,
+    &tencent::TencentDialect,
+    &volcengine::VolcengineDialect,
+];
 
 /// How a client reaches one dialect: the simulator's fixed test credentials, a location it
 /// accepts, and the cloud's names for its states. `demo`, the tests and `sim --help` read it.

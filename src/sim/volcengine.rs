@@ -1,0 +1,681 @@
+//! The simulator's Volcengine ECS dialect: HMAC-SHA256 verification, `StartInstances` with
+//! per-instance results and `ClientToken` idempotency, `DescribeInstances`, and the gateway's
+//! `ResponseMetadata.Error` envelope with its real HTTP statuses, as in
+//! `../shared/providers/volcengine.md`.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use chrono::{NaiveDateTime, Utc};
+use serde_json::{json, Value};
+
+use super::{Dialect, Fleet, MachinePhase, Profile, SignatureCheck, SimReply, SimRequest};
+use crate::env_vars::EnvVars;
+use crate::provider::volcengine::{sign_v4, V4Request, ALGORITHM, SERVICE, VERSION};
+use crate::provider::{Provider, VolcengineEcs};
+use crate::sign::{constant_time_eq, hex_sha256};
+
+/// The only AccessKey ID the simulator knows.
+const SIM_ACCESS_KEY: &str = "AKLTcloudstartSIMULATOR0001";
+/// Its SecretAccessKey.
+const SIM_SECRET_KEY: &str = "cloudstartSIMULATOR-volcengine-secret-key";
+
+static PROFILE: Profile = Profile {
+    provider: "volcengine",
+    credentials: &[
+        (EnvVars::VOLCENGINE_ACCESS_KEY, SIM_ACCESS_KEY),
+        (EnvVars::VOLCENGINE_SECRET_KEY, SIM_SECRET_KEY),
+    ],
+    region: Some("cn-beijing"),
+    zone: None,
+    running_state: "RUNNING",
+    starting_state: "STARTING",
+    example_id: |n| format!("i-sim{n:017}"),
+};
+
+/// How long a signature stays valid, either way: the gateway's default `X-Expires`.
+const MAX_SKEW_SECONDS: i64 = 900;
+/// ECS's limit for `InstanceIds.N` and `MaxResults`.
+const MAX_IDS: usize = 100;
+/// `MaxResults` when the request gives none.
+const DEFAULT_MAX_RESULTS: usize = 10;
+
+/// Start answers by `ClientToken`: the ids asked for and the `Result` given. It lives here because
+/// the shared `Fleet` holds machines only; tokens are random per call, so simulators sharing a
+/// process (the demo) cannot collide.
+static CLIENT_TOKENS: Mutex<BTreeMap<String, (Vec<String>, Value)>> = Mutex::new(BTreeMap::new());
+
+pub(crate) struct VolcengineDialect;
+
+/// A request that ends in the gateway's error envelope.
+struct Refusal {
+    status: u16,
+    code: &'static str,
+    message: String,
+}
+
+fn refuse(status: u16, code: &'static str, message: impl Into<String>) -> Refusal {
+    Refusal {
+        status,
+        code,
+        message: message.into(),
+    }
+}
+
+/// The gateway's numeric `CodeN` for its own (common) errors.
+fn code_n(code: &str) -> Option<u32> {
+    Some(match code {
+        "MissingParameter" => 100002,
+        "MissingAuthenticationToken" => 100003,
+        "MissingRequestInfo" => 100004,
+        "MissingSignature" => 100005,
+        "InvalidTimestamp" => 100006,
+        "InvalidActionOrVersion" => 100008,
+        "InvalidAccessKey" => 100009,
+        "SignatureDoesNotMatch" => 100010,
+        _ => return None,
+    })
+}
+
+impl Dialect for VolcengineDialect {
+    fn profile(&self) -> &'static Profile {
+        &PROFILE
+    }
+
+    fn seed_phase(&self, state: &str) -> Option<MachinePhase> {
+        Some(match state {
+            "STOPPED" => MachinePhase::Stopped,
+            "RUNNING" => MachinePhase::Running,
+            "STARTING" => MachinePhase::Starting {
+                since: tokio::time::Instant::now(),
+            },
+            "CREATING" | "STOPPING" | "REBOOTING" | "REBUILDING" | "RESIZING" | "ERROR"
+            | "DELETING" => MachinePhase::Other(state.to_string()),
+            _ => return None,
+        })
+    }
+
+    fn handle(&self, request: &SimRequest, fleet: &mut Fleet) -> SimReply {
+        let request_id = fleet.request_id();
+        let params = query_pairs(&request.query);
+        let action = param(&params, "Action").unwrap_or("").to_string();
+        let authorization = request
+            .header("authorization")
+            .and_then(parse_authorization);
+        let region = authorization.as_ref().map_or("", |a| a.region);
+        let mut reply = SimReply {
+            status: 200,
+            body: Value::Null,
+            action: action.clone(),
+            ids: instance_ids(&params).unwrap_or_default(),
+            signature: SignatureCheck::Missing,
+            error_code: None,
+        };
+        let result = verify(
+            request,
+            &params,
+            authorization.as_ref(),
+            &mut reply.signature,
+        )
+        .and_then(|()| match (param(&params, "Version"), action.as_str()) {
+            (None, _) | (_, "") => Err(refuse(
+                400,
+                "MissingParameter",
+                "Action and Version are required",
+            )),
+            (Some(VERSION), "StartInstances") => start(&params, fleet, &request_id),
+            (Some(VERSION), "DescribeInstances") => describe(&params, fleet),
+            (Some(version), _) => Err(refuse(
+                404,
+                "InvalidActionOrVersion",
+                format!("could not find operation {action} for version {version}"),
+            )),
+        });
+        let mut metadata = json!({
+            "RequestId": request_id, "Action": action, "Version": VERSION,
+            "Service": SERVICE, "Region": region,
+        });
+        reply.body = match result {
+            Ok(result) => json!({ "ResponseMetadata": metadata, "Result": result }),
+            Err(refusal) => {
+                reply.status = refusal.status;
+                reply.error_code = Some(refusal.code.to_string());
+                metadata["Error"] = json!({ "Code": refusal.code, "Message": refusal.message });
+                if let Some(n) = code_n(refusal.code) {
+                    metadata["Error"]["CodeN"] = json!(n);
+                }
+                json!({ "ResponseMetadata": metadata })
+            }
+        };
+        reply
+    }
+}
+
+/// The decoded query pairs, in order (`+` is a space: the SDK sends `quote_plus`).
+fn query_pairs(query: &str) -> Vec<(String, String)> {
+    reqwest::Url::parse(&format!("http://sim/?{query}"))
+        .map(|url| url.query_pairs().into_owned().collect())
+        .unwrap_or_default()
+}
+
+/// The last value of `name`: the gateway, like the SDK, keeps one value per key.
+fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// `HMAC-SHA256 Credential=<AK>/<date>/<region>/<service>/request, SignedHeaders=…, Signature=…`.
+struct Authorization<'a> {
+    access_key: &'a str,
+    date: &'a str,
+    region: &'a str,
+    service: &'a str,
+    signed_headers: &'a str,
+}
+
+fn parse_authorization(value: &str) -> Option<Authorization<'_>> {
+    let rest = value.strip_prefix(ALGORITHM)?.strip_prefix(' ')?;
+    let mut parts = rest.split(", ");
+    let credential = parts.next()?.strip_prefix("Credential=")?;
+    let signed_headers = parts.next()?.strip_prefix("SignedHeaders=")?;
+    parts.next()?.strip_prefix("Signature=")?;
+    let mut scope = credential.split('/');
+    let auth = Authorization {
+        access_key: scope.next()?,
+        date: scope.next()?,
+        region: scope.next()?,
+        service: scope.next()?,
+        signed_headers,
+    };
+    (scope.next()? == "request" && scope.next().is_none()).then_some(auth)
+}
+
+/// Checks the request's form and signature the way the gateway does, cheapest checks first.
+fn verify(
+    request: &SimRequest,
+    params: &[(String, String)],
+    authorization: Option<&Authorization<'_>>,
+    signature: &mut SignatureCheck,
+) -> Result<(), Refusal> {
+    if request.method != "GET" || request.path != "/" {
+        return Err(refuse(
+            400,
+            "InvalidArgument",
+            "the simulator takes GET / only",
+        ));
+    }
+    let Some(raw) = request.header("authorization") else {
+        return Err(refuse(
+            401,
+            "MissingAuthenticationToken",
+            "the Authorization header is missing",
+        ));
+    };
+    let auth = authorization.ok_or_else(|| {
+        refuse(
+            401,
+            "MissingSignature",
+            "the Authorization header is malformed",
+        )
+    })?;
+    let x_date = request
+        .header("x-date")
+        .ok_or_else(|| refuse(400, "MissingRequestInfo", "the X-Date header is missing"))?;
+    *signature = SignatureCheck::Failed;
+    if auth.access_key != SIM_ACCESS_KEY {
+        return Err(refuse(
+            401,
+            "InvalidAccessKey",
+            "the AccessKey ID is not found; use the simulator's test credentials",
+        ));
+    }
+    let signed_at = NaiveDateTime::parse_from_str(x_date, "%Y%m%dT%H%M%SZ")
+        .map_err(|_| refuse(400, "InvalidTimestamp", "X-Date is not YYYYMMDDThhmmssZ"))?;
+    let skew = Utc::now()
+        .naive_utc()
+        .signed_duration_since(signed_at)
+        .num_seconds();
+    if skew.abs() > MAX_SKEW_SECONDS {
+        return Err(refuse(
+            400,
+            "InvalidTimestamp",
+            format!("the signature of the request is expired: X-Date is {skew} s from server time"),
+        ));
+    }
+    let mismatch = |why: &str| {
+        refuse(
+            401,
+            "SignatureDoesNotMatch",
+            format!("the request signature does not match: {why}"),
+        )
+    };
+    if auth.service != SERVICE || !x_date.starts_with(auth.date) || auth.date.len() != 8 {
+        return Err(mismatch(
+            "the credential scope is not <X-Date's date>/<region>/ecs/request",
+        ));
+    }
+    let names: Vec<&str> = auth.signed_headers.split(';').collect();
+    let sent_unsigned =
+        request.header("x-security-token").is_some() && !names.contains(&"x-security-token");
+    if ["host", "x-content-sha256", "x-date"]
+        .iter()
+        .any(|n| !names.contains(n))
+        || sent_unsigned
+    {
+        return Err(mismatch(
+            "host, x-content-sha256, x-date and any x-security-token must be signed",
+        ));
+    }
+    let mut headers = Vec::new();
+    for name in &names {
+        let value = request
+            .header(name)
+            .ok_or_else(|| mismatch(&format!("the signed header {name} is missing")))?;
+        headers.push((*name, value));
+    }
+    if request.header("x-content-sha256") != Some(hex_sha256(&request.body).as_str()) {
+        return Err(mismatch("X-Content-Sha256 is not the body's SHA-256"));
+    }
+    let expected = sign_v4(
+        &V4Request {
+            method: &request.method,
+            path: &request.path,
+            query: params,
+            headers: &headers,
+            body: &request.body,
+            region: auth.region,
+            x_date,
+        },
+        SIM_ACCESS_KEY,
+        SIM_SECRET_KEY,
+    );
+    if !constant_time_eq(&expected.authorization, raw) {
+        return Err(mismatch("check the SecretAccessKey and the signing steps"));
+    }
+    *signature = SignatureCheck::Ok;
+    Ok(())
+}
+
+/// `InstanceIds.N` in N order; N counts from 1.
+fn instance_ids(params: &[(String, String)]) -> Result<Vec<String>, Refusal> {
+    let mut ids = BTreeMap::new();
+    for (key, id) in params {
+        let Some(n) = key.strip_prefix("InstanceIds.") else {
+            continue;
+        };
+        let n = n.parse::<usize>().ok().filter(|n| *n >= 1).ok_or_else(|| {
+            refuse(
+                400,
+                "InvalidArgument",
+                format!("`{key}`: list indexes count from 1"),
+            )
+        })?;
+        ids.insert(n, id.clone());
+    }
+    Ok(ids.into_values().collect())
+}
+
+/// The ids of a start or describe call, held to ECS's rules.
+fn checked_ids(params: &[(String, String)]) -> Result<Vec<String>, Refusal> {
+    let ids = instance_ids(params)?;
+    if ids.is_empty() {
+        return Err(refuse(
+            400,
+            "MissingParameter",
+            "the parameter InstanceIds is missing",
+        ));
+    }
+    if ids.len() > MAX_IDS {
+        return Err(refuse(
+            400,
+            "InvalidArgument",
+            format!("InstanceIds takes at most {MAX_IDS} ids, got {}", ids.len()),
+        ));
+    }
+    if let Some(bad) = ids.iter().find(|id| VolcengineEcs.validate_id(id).is_err()) {
+        return Err(refuse(
+            400,
+            "InvalidArgument",
+            format!("the instance id `{bad}` is malformed"),
+        ));
+    }
+    Ok(ids)
+}
+
+fn start(
+    params: &[(String, String)],
+    fleet: &mut Fleet,
+    request_id: &str,
+) -> Result<Value, Refusal> {
+    let ids = checked_ids(params)?;
+    let token = param(params, "ClientToken");
+    if let Some(token) = token {
+        if token.is_empty() || token.len() > 64 || !token.is_ascii() {
+            return Err(refuse(
+                400,
+                "InvalidClientToken.Malformed",
+                "ClientToken must be 1 to 64 ASCII characters",
+            ));
+        }
+        let tokens = CLIENT_TOKENS
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((seen, result)) = tokens.get(token) {
+            // A token seen before gets its first answer again, and nothing is done twice.
+            return if *seen == ids {
+                Ok(result.clone())
+            } else {
+                Err(refuse(
+                    400,
+                    "IdempotentParameterMismatch",
+                    "the ClientToken was used with other parameters",
+                ))
+            };
+        }
+    }
+    // HTTP 200 whatever happens to each machine: every entry says how its machine fared.
+    let details: Vec<Value> = ids
+        .iter()
+        .map(|id| {
+            let error = match fleet.get(id).map(|m| m.phase.clone()) {
+                None => (
+                    "InvalidInstance.NotFound",
+                    format!("the instance {id} does not exist"),
+                ),
+                Some(MachinePhase::Stopped) => {
+                    fleet.start(id, request_id);
+                    return json!({ "InstanceId": id });
+                }
+                Some(_) => (
+                    "InvalidInstanceStatus",
+                    "the status of the specified instance does not support this request".into(),
+                ),
+            };
+            json!({ "InstanceId": id, "Error": { "Code": error.0, "Message": error.1 } })
+        })
+        .collect();
+    let result = json!({ "OperationDetails": details });
+    if let Some(token) = token {
+        let mut tokens = CLIENT_TOKENS
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        tokens.insert(token.to_string(), (ids, result.clone()));
+    }
+    Ok(result)
+}
+
+fn describe(params: &[(String, String)], fleet: &mut Fleet) -> Result<Value, Refusal> {
+    let ids = checked_ids(params)?;
+    let number = |name: &str, default: usize, range: std::ops::RangeInclusive<usize>| match param(
+        params, name,
+    )
+    .filter(|v| !v.is_empty())
+    {
+        None => Ok(default),
+        Some(v) => v.parse().ok().filter(|n| range.contains(n)).ok_or_else(|| {
+            refuse(
+                400,
+                "InvalidArgument",
+                format!("{name} `{v}` is out of range"),
+            )
+        }),
+    };
+    let max_results = number("MaxResults", DEFAULT_MAX_RESULTS, 1..=MAX_IDS)?;
+    // NextToken is the offset of the next page, opaque to clients.
+    let offset = number("NextToken", 0, 0..=ids.len())?;
+    let instances: Vec<Value> = ids
+        .iter()
+        .filter_map(|id| {
+            let status = match &fleet.get(id)?.phase {
+                MachinePhase::Stopped => "STOPPED".to_string(),
+                MachinePhase::Starting { .. } => "STARTING".to_string(),
+                MachinePhase::Running => "RUNNING".to_string(),
+                MachinePhase::StartFailed => "ERROR".to_string(),
+                MachinePhase::Other(state) => state.clone(),
+            };
+            Some(json!({ "InstanceId": id, "Status": status, "ZoneId": "cn-beijing-a" }))
+        })
+        .collect();
+    let total = instances.len();
+    let page: Vec<Value> = instances
+        .into_iter()
+        .skip(offset)
+        .take(max_results)
+        .collect();
+    let next = offset + page.len();
+    let next_token = if next < total {
+        next.to_string()
+    } else {
+        String::new()
+    };
+    Ok(json!({ "Instances": page, "NextToken": next_token, "TotalCount": total }))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::credentials::{Credentials, Secret};
+    use crate::provider::{ApiCall, Location, StartOptions};
+    use crate::sim::{Boot, SeedMachine};
+
+    fn location() -> Location {
+        Location {
+            region: Some("cn-beijing".into()),
+            zone: None,
+        }
+    }
+
+    fn credentials(key_id: &str, secret: &str, token: Option<&str>) -> Credentials {
+        Credentials {
+            key_id: key_id.into(),
+            secret: Secret::new(secret),
+            token: token.map(Secret::new),
+        }
+    }
+
+    /// `call` signed by the provider and received as `host`, `age` ago.
+    fn received(call: &ApiCall, host: &str, credentials: &Credentials, age: i64) -> SimRequest {
+        let now = Utc::now() - chrono::Duration::seconds(age);
+        let signed = VolcengineEcs.sign(call, host, &location(), credentials, now);
+        let (path, query) = signed.path_and_query.split_once('?').unwrap();
+        SimRequest {
+            method: signed.method.as_str().into(),
+            path: path.into(),
+            query: query.into(),
+            headers: (signed.headers.iter())
+                .map(|h| (h.name.to_ascii_lowercase(), h.value.clone()))
+                .collect(),
+            body: signed.body,
+        }
+    }
+
+    fn send(fleet: &mut Fleet, call: &ApiCall) -> (u16, Value) {
+        let good = credentials(SIM_ACCESS_KEY, SIM_SECRET_KEY, None);
+        let reply = VolcengineDialect.handle(&received(call, "127.0.0.1:4567", &good, 0), fleet);
+        (reply.status, reply.body)
+    }
+
+    fn ids(ns: &[usize]) -> Vec<String> {
+        ns.iter().map(|n| (PROFILE.example_id)(*n)).collect()
+    }
+
+    fn start(ns: &[usize], token: &str) -> ApiCall {
+        let options = StartOptions {
+            client_token: token.into(),
+            without_gpu: false,
+        };
+        VolcengineEcs.start_call(&ids(ns), &location(), &options)
+    }
+
+    fn describe(ns: &[usize]) -> ApiCall {
+        VolcengineEcs.describe_call(&ids(ns), &location())
+    }
+
+    fn statuses(body: &Value) -> Vec<String> {
+        let instances = body["Result"]["Instances"].as_array().unwrap();
+        instances
+            .iter()
+            .map(|i| i["Status"].as_str().unwrap().into())
+            .collect()
+    }
+
+    fn errors(body: &Value) -> Vec<String> {
+        let details = body["Result"]["OperationDetails"].as_array().unwrap();
+        let code = |d: &Value| {
+            d["Error"]["Code"]
+                .as_str()
+                .unwrap_or("accepted")
+                .to_string()
+        };
+        details.iter().map(code).collect()
+    }
+
+    fn fleet() -> Fleet {
+        let mut fleet = Fleet::new(Duration::from_secs(3600));
+        for (n, state) in [(2, "RUNNING"), (3, "not_found")] {
+            let seed = SeedMachine {
+                state: Some(state.into()),
+                boot: Boot::Normal,
+            };
+            fleet
+                .seed(&VolcengineDialect, &ids(&[n])[0], &seed)
+                .unwrap();
+        }
+        fleet
+    }
+
+    #[test]
+    fn start_answers_200_with_a_result_for_each_machine() {
+        let mut fleet = fleet();
+        let (status, body) = send(&mut fleet, &start(&[1, 2, 3], "tok-each"));
+        assert_eq!(status, 200, "{body}");
+        let codes = [
+            "accepted",
+            "InvalidInstanceStatus",
+            "InvalidInstance.NotFound",
+        ];
+        assert_eq!(errors(&body), codes);
+        assert_eq!(body["ResponseMetadata"]["Region"], "cn-beijing");
+        let (_, body) = send(&mut fleet, &describe(&[1, 2, 3]));
+        assert_eq!(statuses(&body), ["STARTING", "RUNNING"]);
+    }
+
+    #[test]
+    fn a_client_token_seen_before_gets_its_first_answer_without_acting_again() {
+        let mut fleet = fleet();
+        let (_, first) = send(&mut fleet, &start(&[4], "tok-replay"));
+        // Starting now, so a fresh token would be refused; the replay is not.
+        let (_, again) = send(&mut fleet, &start(&[4], "tok-replay"));
+        assert_eq!(again["Result"], first["Result"]);
+        assert_eq!(
+            errors(&send(&mut fleet, &start(&[4], "tok-new")).1),
+            ["InvalidInstanceStatus"]
+        );
+        let mut other = Fleet::new(Duration::ZERO);
+        send(&mut other, &start(&[4], "tok-replay"));
+        assert_eq!(statuses(&send(&mut other, &describe(&[4])).1), ["STOPPED"]);
+        let (status, body) = send(&mut fleet, &start(&[5], "tok-replay"));
+        assert_eq!(status, 400);
+        assert_eq!(
+            body["ResponseMetadata"]["Error"]["Code"],
+            "IdempotentParameterMismatch"
+        );
+    }
+
+    #[test]
+    fn describe_honours_max_results_and_refuses_more_than_100_ids() {
+        let mut fleet = Fleet::new(Duration::ZERO);
+        let mut call = describe(&(0..12).collect::<Vec<_>>());
+        call.query.retain(|(k, _)| k != "MaxResults");
+        let (_, body) = send(&mut fleet, &call);
+        assert_eq!(statuses(&body).len(), DEFAULT_MAX_RESULTS);
+        assert_eq!(
+            (&body["Result"]["TotalCount"], &body["Result"]["NextToken"]),
+            (&json!(12), &json!("10"))
+        );
+        call.query.push(("NextToken".into(), "10".into()));
+        assert_eq!(statuses(&send(&mut fleet, &call).1).len(), 2);
+        let (status, body) = send(&mut fleet, &describe(&(0..101).collect::<Vec<_>>()));
+        assert_eq!(
+            (status, &body["ResponseMetadata"]["Error"]["Code"]),
+            (400, &json!("InvalidArgument"))
+        );
+    }
+
+    #[test]
+    fn refusals_carry_the_gateway_status_code_and_envelope() {
+        let good = credentials(SIM_ACCESS_KEY, SIM_SECRET_KEY, None);
+        let wrong_secret = credentials(SIM_ACCESS_KEY, "wrong", None);
+        let unknown_key = credentials("AKLTunknown", SIM_SECRET_KEY, None);
+        let call = describe(&[1]);
+        let mut token_unsigned = received(&call, "h", &good, 0);
+        let token = ("x-security-token".to_string(), "t".to_string());
+        token_unsigned.headers.push(token);
+        let mut unauthorized = received(&call, "h", &good, 0);
+        unauthorized.headers.retain(|(n, _)| n != "authorization");
+        let mut no_ids = call.clone();
+        no_ids.query.retain(|(k, _)| !k.starts_with("InstanceIds"));
+        let mut unknown_action = call.clone();
+        unknown_action.query[0].1 = "RebootInstances".into();
+        let cases = [
+            (
+                received(&call, "h", &wrong_secret, 0),
+                401,
+                "SignatureDoesNotMatch",
+            ),
+            (
+                received(&call, "h", &unknown_key, 0),
+                401,
+                "InvalidAccessKey",
+            ),
+            (
+                received(&call, "h", &good, 20 * 60),
+                400,
+                "InvalidTimestamp",
+            ),
+            (unauthorized, 401, "MissingAuthenticationToken"),
+            (token_unsigned, 401, "SignatureDoesNotMatch"),
+            (received(&no_ids, "h", &good, 0), 400, "MissingParameter"),
+            (
+                received(&unknown_action, "h", &good, 0),
+                404,
+                "InvalidActionOrVersion",
+            ),
+        ];
+        for (request, status, code) in cases {
+            let reply = VolcengineDialect.handle(&request, &mut Fleet::new(Duration::ZERO));
+            let error = &reply.body["ResponseMetadata"]["Error"];
+            assert_eq!((reply.status, error["Code"].as_str()), (status, Some(code)));
+            assert!(reply.body["ResponseMetadata"]["RequestId"].is_string());
+            assert_eq!(error["CodeN"].is_u64(), code_n(code).is_some(), "{code}");
+        }
+    }
+
+    #[test]
+    fn plain_and_ported_hosts_and_session_tokens_verify() {
+        let with_token = credentials(SIM_ACCESS_KEY, SIM_SECRET_KEY, Some("sts/token+x="));
+        for host in [
+            "open.volcengineapi.com",
+            "open.volcengineapi.com:443",
+            "127.0.0.1:4567",
+        ] {
+            for credentials in [
+                credentials(SIM_ACCESS_KEY, SIM_SECRET_KEY, None),
+                with_token.clone(),
+            ] {
+                let request = received(&describe(&[1]), host, &credentials, 0);
+                let reply = VolcengineDialect.handle(&request, &mut Fleet::new(Duration::ZERO));
+                assert_eq!(
+                    (reply.status, reply.signature),
+                    (200, SignatureCheck::Ok),
+                    "{host}"
+                );
+            }
+        }
+    }
+}
