@@ -26,4 +26,16 @@ impl EnvVars {
     pub const TENCENTCLOUD_SECURITY_TOKEN: &'static str = "TENCENTCLOUD_SECURITY_TOKEN";
     /// Tencent Cloud region, used when `--region` is not given.
     pub const TENCENTCLOUD_REGION: &'static str = "TENCENTCLOUD_REGION";
+
+    /// Zenlayer-only endpoint override; wins over `CLOUDSTART_ENDPOINT`, loses to `--endpoint`.
+    pub const CLOUDSTART_ZENLAYER_ENDPOINT: &'static str = "CLOUDSTART_ZENLAYER_ENDPOINT";
+    /// Zenlayer access key id (the `zeno` CLI's name); read first.
+    pub const ZENLAYER_ACCESS_KEY_ID: &'static str = "ZENLAYER_ACCESS_KEY_ID";
+    /// Zenlayer access key password (the `zeno` CLI's name); read first.
+    pub const ZENLAYER_ACCESS_KEY_SECRET: &'static str = "ZENLAYER_ACCESS_KEY_SECRET";
+    /// Zenlayer access key id (the Terraform provider's name), when `ZENLAYER_ACCESS_KEY_ID` is unset.
+    pub const ZENLAYERCLOUD_ACCESS_KEY_ID: &'static str = "ZENLAYERCLOUD_ACCESS_KEY_ID";
+    /// Zenlayer access key password (the Terraform provider's name), when
+    /// `ZENLAYER_ACCESS_KEY_SECRET` is unset.
+    pub const ZENLAYERCLOUD_ACCESS_KEY_PASSWORD: &'static str = "ZENLAYERCLOUD_ACCESS_KEY_PASSWORD";
 }

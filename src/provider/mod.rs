@@ -13,8 +13,10 @@ use chrono::{DateTime, Utc};
 use crate::credentials::{CredentialVars, Credentials};
 
 pub mod tencent;
+pub mod zenlayer;
 
 pub use tencent::TencentCvm;
+pub use zenlayer::ZenlayerZec;
 
 /// Every cloud the command line names, implemented or not: the `--provider` contract.
 pub const KNOWN: [&str; 5] = [
@@ -26,7 +28,7 @@ pub const KNOWN: [&str; 5] = [
 ];
 
 /// The implemented clouds, looked up by [`Provider::name`].
-pub static PROVIDERS: &[&dyn Provider] = &[&TencentCvm];
+pub static PROVIDERS: &[&dyn Provider] = &[&TencentCvm, &ZenlayerZec];
 
 /// The implemented provider called `name`, if any.
 pub fn find(name: &str) -> Option<&'static dyn Provider> {

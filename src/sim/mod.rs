@@ -27,9 +27,10 @@ use tracing::{debug, warn};
 use crate::error::Error;
 
 mod tencent;
+mod zenlayer;
 
 /// The simulator's dialects, one per cloud, each on its own port in this order.
-static DIALECTS: &[&dyn Dialect] = &[&tencent::TencentDialect];
+static DIALECTS: &[&dyn Dialect] = &[&tencent::TencentDialect, &zenlayer::ZenlayerDialect];
 
 /// How a client reaches one dialect: the simulator's fixed test credentials, a location it
 /// accepts, and the cloud's names for its states. `demo`, the tests and `sim --help` read it.
