@@ -17,6 +17,8 @@ impl EnvVars {
     pub const CLOUDSTART_TENCENT_ENDPOINT: &'static str = "CLOUDSTART_TENCENT_ENDPOINT";
     /// Volcengine-only endpoint override; wins over `CLOUDSTART_ENDPOINT`, loses to `--endpoint`.
     pub const CLOUDSTART_VOLCENGINE_ENDPOINT: &'static str = "CLOUDSTART_VOLCENGINE_ENDPOINT";
+    /// Zenlayer-only endpoint override; wins over `CLOUDSTART_ENDPOINT`, loses to `--endpoint`.
+    pub const CLOUDSTART_ZENLAYER_ENDPOINT: &'static str = "CLOUDSTART_ZENLAYER_ENDPOINT";
     /// Test knob (hidden): any non-empty value makes request retries wait no time between attempts.
     pub const CLOUDSTART_TEST_NO_RETRY_DELAY: &'static str = "CLOUDSTART_TEST_NO_RETRY_DELAY";
     /// Log filter in `tracing` syntax; wins over `-q`/`-v`.
@@ -50,4 +52,14 @@ impl EnvVars {
     pub const VOLCENGINE_SESSION_TOKEN: &'static str = "VOLCENGINE_SESSION_TOKEN";
     /// Volcengine region, used when `--region` is not given.
     pub const VOLCENGINE_REGION: &'static str = "VOLCENGINE_REGION";
+
+    /// Zenlayer access key id (the `zeno` CLI's name); read first.
+    pub const ZENLAYER_ACCESS_KEY_ID: &'static str = "ZENLAYER_ACCESS_KEY_ID";
+    /// Zenlayer access key password (the `zeno` CLI's name); read first.
+    pub const ZENLAYER_ACCESS_KEY_SECRET: &'static str = "ZENLAYER_ACCESS_KEY_SECRET";
+    /// Zenlayer access key id (the Terraform provider's name), when `ZENLAYER_ACCESS_KEY_ID` is unset.
+    pub const ZENLAYERCLOUD_ACCESS_KEY_ID: &'static str = "ZENLAYERCLOUD_ACCESS_KEY_ID";
+    /// Zenlayer access key password (the Terraform provider's name), when
+    /// `ZENLAYER_ACCESS_KEY_SECRET` is unset.
+    pub const ZENLAYERCLOUD_ACCESS_KEY_PASSWORD: &'static str = "ZENLAYERCLOUD_ACCESS_KEY_PASSWORD";
 }

@@ -15,10 +15,12 @@ use crate::credentials::{CredentialVars, Credentials};
 pub mod qingcloud;
 pub mod tencent;
 pub mod volcengine;
+pub mod zenlayer;
 
 pub use qingcloud::QingcloudEhpc;
 pub use tencent::TencentCvm;
 pub use volcengine::VolcengineEcs;
+pub use zenlayer::ZenlayerZec;
 
 /// Every cloud the command line names, implemented or not: the `--provider` contract.
 pub const KNOWN: [&str; 5] = [
@@ -30,7 +32,8 @@ pub const KNOWN: [&str; 5] = [
 ];
 
 /// The implemented clouds, looked up by [`Provider::name`].
-pub static PROVIDERS: &[&dyn Provider] = &[&QingcloudEhpc, &TencentCvm, &VolcengineEcs];
+pub static PROVIDERS: &[&dyn Provider] =
+    &[&QingcloudEhpc, &TencentCvm, &VolcengineEcs, &ZenlayerZec];
 
 /// The implemented provider called `name`, if any.
 pub fn find(name: &str) -> Option<&'static dyn Provider> {

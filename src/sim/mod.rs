@@ -29,12 +29,14 @@ use crate::error::Error;
 mod qingcloud;
 mod tencent;
 mod volcengine;
+mod zenlayer;
 
 /// The simulator's dialects, one per cloud, each on its own port in this order.
 static DIALECTS: &[&dyn Dialect] = &[
     &qingcloud::QingcloudDialect,
     &tencent::TencentDialect,
     &volcengine::VolcengineDialect,
+    &zenlayer::ZenlayerDialect,
 ];
 
 /// How a client reaches one dialect: the simulator's fixed test credentials, a location it

@@ -1,0 +1,597 @@
+//! Zenlayer Cloud ZEC, Open API v2 (`x-zc-version: 2025-09-01`): `StartInstances` and
+//! `DescribeInstancesStatus`, signed with ZC2-HMAC-SHA256.
+//!
+//! Wire protocol: `../shared/providers/zenlayer.md` (from `zenlayercloud-sdk-python` 2.0.77);
+//! vendor docs: docs.console.zenlayer.com, API reference, "Signature Algorithm v2". Errors come
+//! with an HTTP status other than 200 and a top-level `{code, message, requestId}`; a start that
+//! is accepted can still list, in `response.instanceIds`, the machines that failed to start.
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use super::{
+    http_status_error, ApiCall, ApiError, ErrorClass, Header, HttpResponse, InstanceState,
+    Location, Method, Phase, Provider, ProviderSpec, Requirement, SignedRequest, StartAccepted,
+    StartOptions,
+};
+use crate::credentials::{CredentialVars, Credentials};
+use crate::env_vars::EnvVars;
+use crate::sign::{canonical_request, hex_hmac_sha256, hex_sha256};
+
+/// The service, last segment of the path and the `x-zc-service` header.
+pub const SERVICE: &str = "zec";
+/// The request path; the signature does not cover it (its canonical URI is always `/`).
+pub const PATH: &str = "/api/v2/zec";
+/// The ZEC API version every call is made against (the SDK's newest ZEC module).
+pub const VERSION: &str = "2025-09-01";
+/// The signature algorithm: first word of `Authorization` and the `x-zc-signature-method` value.
+pub const ALGORITHM: &str = "ZC2-HMAC-SHA256";
+/// The only content type cloudstart sends (exact string: it is signed).
+pub const CONTENT_TYPE: &str = "application/json";
+/// Most ids per call, for StartInstances and DescribeInstancesStatus alike.
+pub const MAX_IDS: usize = 100;
+
+const PROVIDER: &str = "zenlayer";
+/// The code given to a machine an accepted start lists as failed; Zenlayer names no reason.
+const FAILED_TO_START: &str = "FAILED_TO_START";
+
+/// Zenlayer Cloud ZEC (Zenlayer Elastic Compute).
+#[derive(Debug)]
+pub struct ZenlayerZec;
+
+static SPEC: ProviderSpec = ProviderSpec {
+    start_batch: MAX_IDS,
+    describe_batch: MAX_IDS,
+    // One global endpoint; machines are addressed by id alone.
+    region: Requirement::Unused,
+    zone: Requirement::Unused,
+    credentials: CredentialVars {
+        key_id: &[
+            EnvVars::ZENLAYER_ACCESS_KEY_ID,
+            EnvVars::ZENLAYERCLOUD_ACCESS_KEY_ID,
+        ],
+        secret: &[
+            EnvVars::ZENLAYER_ACCESS_KEY_SECRET,
+            EnvVars::ZENLAYERCLOUD_ACCESS_KEY_PASSWORD,
+        ],
+        token: &[],
+    },
+    endpoint_var: EnvVars::CLOUDSTART_ZENLAYER_ENDPOINT,
+    stopped_after_starting_fails: true,
+    without_gpu: false,
+};
+
+impl Provider for ZenlayerZec {
+    fn name(&self) -> &'static str {
+        PROVIDER
+    }
+
+    fn spec(&self) -> &'static ProviderSpec {
+        &SPEC
+    }
+
+    fn default_endpoint(&self, _location: &Location) -> String {
+        "https://console.zenlayer.com".into()
+    }
+
+    fn validate_id(&self, id: &str) -> Result<(), String> {
+        // Ids are opaque (the docs show placeholders); this only keeps out what cannot be one.
+        let valid = (1..=64).contains(&id.len())
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if valid {
+            Ok(())
+        } else {
+            Err("expected 1 to 64 ASCII letters, digits, `-` or `_`".into())
+        }
+    }
+
+    fn start_call(&self, ids: &[String], _location: &Location, _options: &StartOptions) -> ApiCall {
+        let body = format!("{{\"instanceIds\": {}}}", json_list(ids));
+        call("StartInstances", body)
+    }
+
+    fn describe_call(&self, ids: &[String], _location: &Location) -> ApiCall {
+        // pageSize defaults to 20; one page of MAX_IDS always holds every id asked for.
+        let body = format!(
+            "{{\"instanceIds\": {}, \"pageSize\": {MAX_IDS}, \"pageNum\": 1}}",
+            json_list(ids)
+        );
+        call("DescribeInstancesStatus", body)
+    }
+
+    fn sign(
+        &self,
+        call: &ApiCall,
+        host: &str,
+        _location: &Location,
+        credentials: &Credentials,
+        now: DateTime<Utc>,
+    ) -> SignedRequest {
+        let timestamp = now.timestamp();
+        let signature = zc2_sign(
+            &Zc2Request {
+                method: call.method.as_str(),
+                content_type: CONTENT_TYPE,
+                host,
+                body: &call.body,
+                timestamp,
+            },
+            &credentials.key_id,
+            credentials.secret.expose(),
+        );
+        let mut headers: Vec<Header> = (call.headers.iter())
+            .map(|(name, value)| Header::plain(name, value))
+            .collect();
+        headers.push(Header::plain("Host", host));
+        headers.push(Header::plain("x-zc-signature-method", ALGORITHM));
+        headers.push(Header::plain("x-zc-timestamp", timestamp.to_string()));
+        headers.push(Header::sensitive("Authorization", signature.authorization));
+        SignedRequest {
+            method: call.method,
+            path_and_query: call.path.clone(),
+            headers,
+            body: call.body.clone(),
+        }
+    }
+
+    fn parse_start(&self, response: &HttpResponse) -> Result<StartAccepted, ApiError> {
+        let (request_id, body) = parse_response("StartInstances", response)?;
+        // `instanceIds` lists the machines that failed to start (docs: "the list of ids that
+        // failed to start"); describing them tells running from really failed.
+        let refused = body
+            .instance_ids
+            .unwrap_or_default()
+            .into_iter()
+            .map(|id| {
+                let err = ApiError {
+                    code: FAILED_TO_START.into(),
+                    message: format!(
+                        "StartInstances listed {id} among the instances that failed to start"
+                    ),
+                    request_id: request_id.clone(),
+                    http_status: response.status,
+                    class: ErrorClass::WrongState,
+                };
+                (id, err)
+            })
+            .collect();
+        Ok(StartAccepted {
+            request_id,
+            job_id: None,
+            refused,
+        })
+    }
+
+    fn parse_describe(&self, response: &HttpResponse) -> Result<Vec<InstanceState>, ApiError> {
+        let action = "DescribeInstancesStatus";
+        let (_, body) = parse_response(action, response)?;
+        let statuses = match body.data_set {
+            Some(statuses) => statuses,
+            // An empty page may leave its list out; a page that counts machines may not.
+            None if body.total_count == Some(0) => Vec::new(),
+            None => return Err(ApiError::bad_response(action, response, "no dataSet")),
+        };
+        Ok(statuses.into_iter().map(InstanceState::from).collect())
+    }
+}
+
+fn call(action: &'static str, body: String) -> ApiCall {
+    let headers = [
+        ("Content-Type", CONTENT_TYPE),
+        ("x-zc-action", action),
+        ("x-zc-version", VERSION),
+        ("x-zc-service", SERVICE),
+    ];
+    ApiCall {
+        action,
+        method: Method::Post,
+        path: PATH.into(),
+        query: Vec::new(),
+        headers: headers.map(|(n, v)| (n.to_string(), v.to_string())).into(),
+        body: body.into_bytes(),
+    }
+}
+
+/// A JSON array of strings with Python's `json.dumps` separators, so the body is byte for byte the
+/// one the official SDK sends (the signature covers whatever bytes are sent either way).
+fn json_list(ids: &[String]) -> String {
+    let items: Vec<String> = ids
+        .iter()
+        .map(|id| serde_json::Value::from(id.as_str()).to_string())
+        .collect();
+    format!("[{}]", items.join(", "))
+}
+
+/// The inputs of a ZC2-HMAC-SHA256 signature, besides the credentials.
+#[derive(Debug, Clone, Copy)]
+pub struct Zc2Request<'a> {
+    /// Always `POST` for ZEC.
+    pub method: &'a str,
+    /// The `Content-Type` value exactly as sent.
+    pub content_type: &'a str,
+    /// The `Host` value exactly as sent, port included when it is not the scheme's default.
+    pub host: &'a str,
+    /// The body bytes exactly as sent.
+    pub body: &'a [u8],
+    /// Unix seconds, also sent as `x-zc-timestamp`.
+    pub timestamp: i64,
+}
+
+/// Every stage of a ZC2 signature, so a failing vector names the step that broke.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Zc2Signature {
+    /// Step 1: hex SHA-256 of the body.
+    pub hashed_payload: String,
+    /// Step 2: the canonical request.
+    pub canonical_request: String,
+    /// Step 3: the string to sign.
+    pub string_to_sign: String,
+    /// Step 4: the hex signature.
+    pub signature: String,
+    /// Step 5: the `Authorization` header value.
+    pub authorization: String,
+}
+
+/// Signs a request with ZC2-HMAC-SHA256, following `../shared/providers/zenlayer.md` §2: TC3's
+/// canonical request without its date, region and key derivation.
+pub fn zc2_sign(
+    request: &Zc2Request<'_>,
+    access_key_id: &str,
+    access_key_password: &str,
+) -> Zc2Signature {
+    // The SDK's Credential strips surrounding whitespace from both halves.
+    let (access_key_id, access_key_password) = (access_key_id.trim(), access_key_password.trim());
+    let hashed_payload = hex_sha256(request.body);
+    // The canonical URI is `/` and the query empty whatever the request's path: the SDK hard-codes
+    // them. Only content-type and host are signed.
+    let canonical_request = canonical_request(
+        request.method,
+        "/",
+        "",
+        &[
+            ("content-type", request.content_type),
+            ("host", request.host),
+        ],
+        &hashed_payload,
+    );
+    let string_to_sign = format!(
+        "{ALGORITHM}\n{}\n{}",
+        request.timestamp,
+        hex_sha256(canonical_request.as_bytes())
+    );
+    // The key is the raw access key password: no derivation chain.
+    let signature = hex_hmac_sha256(access_key_password.as_bytes(), string_to_sign.as_bytes());
+    let authorization = format!(
+        "{ALGORITHM} Credential={access_key_id}, SignedHeaders=content-type;host, Signature={signature}"
+    );
+    Zc2Signature {
+        hashed_payload,
+        canonical_request,
+        string_to_sign,
+        signature,
+        authorization,
+    }
+}
+
+/// A 200 answer, `{requestId, response: {...}}`; a stray `code` is read as an error.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Envelope {
+    request_id: Option<String>,
+    code: Option<String>,
+    message: Option<String>,
+    response: Option<ResponseBody>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ResponseBody {
+    instance_ids: Option<Vec<String>>,
+    total_count: Option<u64>,
+    data_set: Option<Vec<WireStatus>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireStatus {
+    instance_id: String,
+    instance_status: String,
+}
+
+/// Reads an answer: the request id and `response`, or the error the status and body make.
+fn parse_response(
+    action: &str,
+    response: &HttpResponse,
+) -> Result<(Option<String>, ResponseBody), ApiError> {
+    let blocked = |code: &str, what: &str| ApiError {
+        code: code.into(),
+        message: format!(
+            "{action} was blocked before reaching the Zenlayer API ({what}, HTTP {}); \
+             retry from another network or ask Zenlayer support to allow this address",
+            response.status
+        ),
+        request_id: None,
+        http_status: response.status,
+        class: ErrorClass::Refused,
+    };
+    // The SDK checks these before reading JSON: the bodies are HTML from the edge network.
+    if response.status == 403 && response.header("cf-mitigated") == Some("challenge") {
+        return Err(blocked("SECURITY_CHALLENGE", "a security challenge"));
+    }
+    if response.status == 451 {
+        return Err(blocked("REQUEST_BLOCKED", "unavailable for legal reasons"));
+    }
+    let envelope: Envelope = match serde_json::from_slice(&response.body) {
+        Ok(envelope) => envelope,
+        Err(err) => return Err(status_error(action, response, err)),
+    };
+    if let Some(code) = envelope.code.filter(|code| !code.is_empty()) {
+        return Err(ApiError {
+            class: classify(response.status, &code),
+            code,
+            message: envelope.message.unwrap_or_default(),
+            request_id: envelope.request_id,
+            http_status: response.status,
+        });
+    }
+    if response.status != 200 {
+        return Err(status_error(action, response, "no error code"));
+    }
+    let body = (envelope.response)
+        .ok_or_else(|| ApiError::bad_response(action, response, "no response object"))?;
+    Ok((envelope.request_id, body))
+}
+
+/// The error the status alone implies, for answers without a readable error code: 401 is an auth
+/// failure, the rest as [`http_status_error`] says; `what` explains an unreadable 200.
+fn status_error(action: &str, response: &HttpResponse, what: impl std::fmt::Display) -> ApiError {
+    match http_status_error(action, response) {
+        Some(err) if response.status == 401 => ApiError {
+            class: ErrorClass::Auth,
+            ..err
+        },
+        Some(err) => err,
+        None => ApiError::bad_response(action, response, what),
+    }
+}
+
+/// Maps a Zenlayer error code (and its HTTP status) to what the engine does about it (reference
+/// §5). The auth and clock codes are undocumented, so they are recognised by their words.
+fn classify(status: u16, code: &str) -> ErrorClass {
+    // Older Zenlayer APIs spell the same codes `Invalid.Instance.Not.Found`.
+    let code = code.to_ascii_uppercase().replace('.', "_");
+    let has = |word: &str| code.contains(word);
+    match code.as_str() {
+        // Also the answer for a machine that is running; describing it tells.
+        "OPERATION_DENIED_INSTANCE_NOT_STOPPED" => ErrorClass::WrongState,
+        "INVALID_INSTANCE_NOT_FOUND" => ErrorClass::NotFound,
+        "OPERATION_DENIED_INSTANCE_RECYCLED" => ErrorClass::Refused,
+        "REQUEST_LIMIT_EXCEEDED" => ErrorClass::Throttled,
+        _ if has("TIMESTAMP") || (has("EXPIRED") && !has("ACCESS_KEY")) => ErrorClass::ClockSkew,
+        _ if has("SIGNATURE") || has("ACCESS_KEY") || has("AUTH") || status == 401 => {
+            ErrorClass::Auth
+        }
+        _ if status == 429 => ErrorClass::Throttled,
+        _ if status >= 500 => ErrorClass::Transient,
+        _ => ErrorClass::Refused,
+    }
+}
+
+impl From<WireStatus> for InstanceState {
+    fn from(wire: WireStatus) -> Self {
+        let phase = match wire.instance_status.as_str() {
+            "RUNNING" => Phase::Running,
+            "STARTING" | "DEPLOYING" | "STOPPING" | "REBOOTING" => Phase::Pending,
+            // A failed start falls back to STOPPED: the poller fails a machine it saw starting.
+            "STOPPED" => Phase::Stopped,
+            "CREATE_FAILED" | "RELEASING" | "RECYCLED" | "RECYCLING" => Phase::Failed,
+            _ => Phase::Unknown,
+        };
+        InstanceState {
+            id: wire.instance_id,
+            raw: wire.instance_status,
+            phase,
+            detail: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(status: u16, body: &str) -> HttpResponse {
+        HttpResponse {
+            status,
+            headers: Vec::new(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    fn start(status: u16, body: &str) -> Result<StartAccepted, ApiError> {
+        ZenlayerZec.parse_start(&response(status, body))
+    }
+
+    fn describe(body: &str) -> Result<Vec<InstanceState>, ApiError> {
+        ZenlayerZec.parse_describe(&response(200, body))
+    }
+
+    #[test]
+    fn error_codes_map_to_classes() {
+        let table = "
+            403 OPERATION_DENIED_INSTANCE_NOT_STOPPED WrongState
+            404 INVALID_INSTANCE_NOT_FOUND NotFound
+            404 Invalid.Instance.Not.Found NotFound
+            403 OPERATION_DENIED_INSTANCE_RECYCLED Refused
+            400 REQUEST_LIMIT_EXCEEDED Throttled
+            429 TOO_MANY_REQUESTS Throttled
+            401 INVALID_SIGNATURE Auth
+            401 INVALID_ACCESS_KEY_ID Auth
+            403 ACCESS_KEY_EXPIRED Auth
+            403 UNAUTHORIZED_OPERATION Auth
+            401 SOMETHING_NEW Auth
+            401 SIGNATURE_EXPIRED ClockSkew
+            400 INVALID_TIMESTAMP ClockSkew
+            500 INTERNAL_SERVER_ERROR Transient
+            503 SERVICE_UNAVAILABLE Transient
+            400 MISSING_PARAMETER Refused
+            403 OPERATION_DENIED_INSUFFICIENT_BALANCE Refused
+            404 INVALID_ACTION Refused";
+        for row in table.trim().lines() {
+            let [status, code, class] = row.split_whitespace().collect::<Vec<_>>()[..] else {
+                panic!("{row}")
+            };
+            let got = classify(status.parse().unwrap(), code);
+            assert_eq!(format!("{got:?}"), class, "{row}");
+        }
+    }
+
+    #[test]
+    fn states_map_to_phases() {
+        let table = "RUNNING Running, STARTING Pending, DEPLOYING Pending, STOPPING Pending,
+            REBOOTING Pending, STOPPED Stopped, CREATE_FAILED Failed, RELEASING Failed,
+            RECYCLED Failed, RECYCLING Failed, SOMETHING_NEW Unknown";
+        for row in table.split(',') {
+            let (raw, phase) = row.trim().split_once(' ').unwrap();
+            let set = format!(r#"[{{"instanceId":"i-1","instanceStatus":"{raw}"}}]"#);
+            let states = describe(&format!(r#"{{"response":{{"dataSet":{set}}}}}"#)).unwrap();
+            let state = &states[0];
+            assert_eq!((state.id.as_str(), state.raw.as_str()), ("i-1", raw));
+            assert_eq!(format!("{:?}", state.phase), phase, "{raw}");
+        }
+    }
+
+    #[test]
+    fn machines_that_failed_to_start_are_refused_one_by_one() {
+        let body = r#"{"requestId":"T1","response":{"requestId":"T1","instanceIds":["a","b"]}}"#;
+        let accepted = start(200, body).unwrap();
+        assert_eq!(accepted.request_id.as_deref(), Some("T1"));
+        let ids: Vec<&str> = accepted.refused.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(ids, ["a", "b"]);
+        for (_, err) in &accepted.refused {
+            assert_eq!(err.class, ErrorClass::WrongState);
+            assert_eq!(err.request_id.as_deref(), Some("T1"));
+        }
+        for body in [
+            r#"{"requestId":"T2","response":{"instanceIds":[]}}"#,
+            r#"{"requestId":"T2","response":{}}"#,
+        ] {
+            assert!(start(200, body).unwrap().refused.is_empty(), "{body}");
+        }
+    }
+
+    #[test]
+    fn error_envelope_keeps_code_message_and_request_id() {
+        let body = r#"{"requestId":"T3","code":"INVALID_INSTANCE_NOT_FOUND","message":"gone"}"#;
+        let err = start(404, body).unwrap_err();
+        assert_eq!(
+            (err.code.as_str(), err.message.as_str()),
+            ("INVALID_INSTANCE_NOT_FOUND", "gone")
+        );
+        assert_eq!(err.request_id.as_deref(), Some("T3"));
+        assert_eq!((err.http_status, err.class), (404, ErrorClass::NotFound));
+        // An error code in a 200 answer is an error all the same.
+        let err = describe(r#"{"requestId":"T4","code":"REQUEST_LIMIT_EXCEEDED"}"#).unwrap_err();
+        assert_eq!(err.class, ErrorClass::Throttled);
+    }
+
+    #[test]
+    fn edge_network_blocks_and_bare_statuses_classify_by_status() {
+        use ErrorClass::*;
+        let mut challenge = response(403, "<html>Just a moment...</html>");
+        challenge.headers = vec![("cf-mitigated".into(), "challenge".into())];
+        let err = ZenlayerZec.parse_start(&challenge).unwrap_err();
+        assert_eq!(
+            (err.class, err.code.as_str()),
+            (Refused, "SECURITY_CHALLENGE")
+        );
+        assert!(err.message.contains("blocked before reaching"), "{err}");
+        let err = start(451, "<html/>").unwrap_err();
+        assert_eq!((err.class, err.code.as_str()), (Refused, "REQUEST_BLOCKED"));
+        for (status, class) in [
+            (401, Auth),
+            (429, Throttled),
+            (502, Transient),
+            (403, Refused),
+        ] {
+            for body in ["<html>no</html>", "{}"] {
+                assert_eq!(
+                    start(status, body).unwrap_err().class,
+                    class,
+                    "{status} {body}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn unreadable_answers_are_errors_not_panics() {
+        for body in [
+            "",
+            "<html>502 Bad Gateway</html>",
+            r#"{"response":"#,
+            r#"{"requestId":"r"}"#,
+            r#"{"response":[]}"#,
+            r#"{"response":{"totalCount":1}}"#,
+            r#"{"response":{"dataSet":[{"instanceId":"a"}]}}"#,
+            r#"{"response":{"dataSet":[{"instanceId":7,"instanceStatus":"RUNNING"}]}}"#,
+        ] {
+            let err = describe(body).unwrap_err();
+            assert_eq!(err.class, ErrorClass::BadResponse, "{body}");
+        }
+        let empty = describe(r#"{"response":{"totalCount":0}}"#).unwrap();
+        assert!(empty.is_empty());
+        let err = start(200, r#"{"response":{"instanceIds":"a"}}"#).unwrap_err();
+        assert_eq!(err.class, ErrorClass::BadResponse);
+    }
+
+    #[test]
+    fn ids_are_opaque_but_bounded() {
+        for good in ["1286431927365582848", "zec-a_B9", &"x".repeat(64)] {
+            assert!(ZenlayerZec.validate_id(good).is_ok(), "{good}");
+        }
+        for bad in ["", "a b", "a/b", "a.b", "ins-é", &"x".repeat(65)] {
+            assert!(ZenlayerZec.validate_id(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn signed_request_carries_the_zc_headers_and_hides_secrets() {
+        let credentials = Credentials {
+            key_id: "ZLkeyid".into(),
+            secret: crate::credentials::Secret::new("sentinel-password"),
+            token: None,
+        };
+        let (ids, location) = (["a".to_string(), "b".to_string()], Location::default());
+        let describe = ZenlayerZec.describe_call(&ids, &location);
+        let expected = r#"{"instanceIds": ["a", "b"], "pageSize": 100, "pageNum": 1}"#;
+        assert_eq!(String::from_utf8_lossy(&describe.body), expected);
+        let call = ZenlayerZec.start_call(&ids, &location, &StartOptions::default());
+        let expected = r#"{"instanceIds": ["a", "b"]}"#;
+        assert_eq!(String::from_utf8_lossy(&call.body), expected);
+        let now = DateTime::from_timestamp(1_741_996_770, 0).unwrap();
+        let signed = ZenlayerZec.sign(&call, "127.0.0.1:8080", &location, &credentials, now);
+        assert_eq!(signed.path_and_query, "/api/v2/zec");
+        let find = |name: &str| signed.headers.iter().find(|h| h.name == name).unwrap();
+        let plain = [
+            ("x-zc-action", "StartInstances"),
+            ("x-zc-version", VERSION),
+            ("x-zc-service", "zec"),
+            ("x-zc-signature-method", ALGORITHM),
+            ("x-zc-timestamp", "1741996770"),
+            ("Host", "127.0.0.1:8080"),
+        ];
+        for (name, value) in plain {
+            let header = find(name);
+            assert_eq!((header.value.as_str(), header.sensitive), (value, false));
+        }
+        assert!(find("Authorization").sensitive);
+        let printed = format!("{signed:?}");
+        assert!(
+            !printed.contains("sentinel") && !printed.contains("Signature="),
+            "{printed}"
+        );
+    }
+}

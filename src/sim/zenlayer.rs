@@ -1,0 +1,578 @@
+//! The simulator's Zenlayer ZEC dialect: ZC2 verification, `StartInstances` with its list of
+//! machines that failed to start, paged `DescribeInstancesStatus`, and Zenlayer's error envelope
+//! (an HTTP error status with a top-level `{requestId, code, message}`), as in
+//! `../shared/providers/zenlayer.md`.
+
+use serde_json::{json, Value};
+
+use super::{Dialect, Fleet, MachinePhase, Profile, SignatureCheck, SimReply, SimRequest};
+use crate::env_vars::EnvVars;
+use crate::provider::zenlayer::{zc2_sign, Zc2Request, ALGORITHM, MAX_IDS, PATH, SERVICE};
+use crate::provider::{Provider, ZenlayerZec};
+use crate::sign::constant_time_eq;
+
+/// The only access key id the simulator knows.
+const SIM_ACCESS_KEY_ID: &str = "ZLcloudstartSIMULATOR0001";
+/// Its password.
+const SIM_ACCESS_KEY_PASSWORD: &str = "cloudstart-simulator-zenlayer-password";
+
+static PROFILE: Profile = Profile {
+    provider: "zenlayer",
+    credentials: &[
+        (EnvVars::ZENLAYER_ACCESS_KEY_ID, SIM_ACCESS_KEY_ID),
+        (EnvVars::ZENLAYER_ACCESS_KEY_SECRET, SIM_ACCESS_KEY_PASSWORD),
+    ],
+    region: None,
+    zone: None,
+    running_state: "RUNNING",
+    starting_state: "STARTING",
+    example_id: |n| (1_286_431_927_365_582_848 + n as u64).to_string(),
+};
+
+/// Accepted clock skew either way. Zenlayer documents no window; this is the common five minutes.
+const MAX_SKEW_SECONDS: i64 = 300;
+/// Both SDK modules (v20250901 and v20240401) carry the two actions.
+const VERSIONS: [&str; 2] = ["2025-09-01", "2024-04-01"];
+/// `DescribeInstancesStatus` paging.
+const DEFAULT_PAGE_SIZE: u64 = 20;
+const MAX_PAGE_SIZE: u64 = 1000;
+
+pub(crate) struct ZenlayerDialect;
+
+/// A request that ends in Zenlayer's error envelope.
+struct Refusal {
+    status: u16,
+    code: &'static str,
+    message: String,
+}
+
+fn refuse(status: u16, code: &'static str, message: impl Into<String>) -> Refusal {
+    Refusal {
+        status,
+        code,
+        message: message.into(),
+    }
+}
+
+impl Dialect for ZenlayerDialect {
+    fn profile(&self) -> &'static Profile {
+        &PROFILE
+    }
+
+    fn seed_phase(&self, state: &str) -> Option<MachinePhase> {
+        Some(match state {
+            "STOPPED" => MachinePhase::Stopped,
+            "RUNNING" => MachinePhase::Running,
+            "STARTING" => MachinePhase::Starting {
+                since: tokio::time::Instant::now(),
+            },
+            "DEPLOYING" | "STOPPING" | "REBOOTING" | "CREATE_FAILED" | "RELEASING"
+            | "RECYCLING" | "RECYCLED" => MachinePhase::Other(state.to_string()),
+            _ => return None,
+        })
+    }
+
+    fn handle(&self, request: &SimRequest, fleet: &mut Fleet) -> SimReply {
+        // Zenlayer's request ids look like `T` and an upper-case UUID.
+        let request_id = format!("T{}", fleet.request_id().to_uppercase());
+        let action = request.header("x-zc-action").unwrap_or("").to_string();
+        let mut reply = SimReply {
+            status: 200,
+            body: Value::Null,
+            action: action.clone(),
+            ids: Vec::new(),
+            signature: SignatureCheck::Missing,
+            error_code: None,
+        };
+        let result = verify(request, &mut reply.signature).and_then(|params| {
+            reply.ids = string_list(&params["instanceIds"]).unwrap_or_default();
+            match action.as_str() {
+                "StartInstances" => start(&params, fleet, &request_id),
+                "DescribeInstancesStatus" => describe(&params, fleet),
+                _ => Err(refuse(
+                    400,
+                    "INVALID_ACTION",
+                    format!("the action `{action}` does not exist in zec"),
+                )),
+            }
+        });
+        match result {
+            Ok(mut response) => {
+                response["requestId"] = json!(request_id);
+                reply.body = json!({ "requestId": request_id, "response": response });
+            }
+            Err(refusal) => {
+                reply.status = refusal.status;
+                reply.error_code = Some(refusal.code.to_string());
+                reply.body = json!({
+                    "requestId": request_id,
+                    "code": refusal.code,
+                    "message": refusal.message,
+                });
+            }
+        }
+        reply
+    }
+}
+
+/// Checks the request's form and ZC2 signature; returns the JSON parameters.
+fn verify(request: &SimRequest, signature: &mut SignatureCheck) -> Result<Value, Refusal> {
+    if request.method != "POST" || request.path != PATH {
+        return Err(refuse(
+            404,
+            "INVALID_REQUEST",
+            format!("the simulator takes POST {PATH} only"),
+        ));
+    }
+    let header = |name: &'static str| {
+        request.header(name).ok_or_else(|| {
+            refuse(
+                400,
+                "MISSING_PARAMETER",
+                format!("the header {name} is missing"),
+            )
+        })
+    };
+    header("x-zc-action")?;
+    let version = header("x-zc-version")?;
+    let method = header("x-zc-signature-method")?;
+    let timestamp = header("x-zc-timestamp")?;
+    let content_type = header("content-type")?;
+    let host = header("host")?;
+    let authorization = header("authorization")?;
+    *signature = SignatureCheck::Failed;
+    if method != ALGORITHM {
+        return Err(refuse(
+            401,
+            "INVALID_SIGNATURE_METHOD",
+            format!("x-zc-signature-method must be {ALGORITHM}"),
+        ));
+    }
+    let timestamp: i64 = timestamp.parse().map_err(|_| {
+        refuse(
+            400,
+            "INVALID_PARAMETER",
+            "x-zc-timestamp is not a number of seconds",
+        )
+    })?;
+    let key_id = access_key_id(authorization).ok_or_else(|| {
+        refuse(
+            401,
+            "INVALID_AUTHORIZATION",
+            "the Authorization header is malformed",
+        )
+    })?;
+    if key_id != SIM_ACCESS_KEY_ID {
+        return Err(refuse(
+            401,
+            "INVALID_ACCESS_KEY_ID",
+            "the access key id does not exist; use the simulator's test credentials",
+        ));
+    }
+    let skew = chrono::Utc::now().timestamp() - timestamp;
+    if skew.abs() > MAX_SKEW_SECONDS {
+        return Err(refuse(
+            401,
+            "SIGNATURE_EXPIRED",
+            format!("the signature expired: x-zc-timestamp is {skew} s from server time"),
+        ));
+    }
+    let expected = zc2_sign(
+        &Zc2Request {
+            method: &request.method,
+            content_type,
+            host,
+            body: &request.body,
+            timestamp,
+        },
+        SIM_ACCESS_KEY_ID,
+        SIM_ACCESS_KEY_PASSWORD,
+    );
+    if !constant_time_eq(&expected.authorization, authorization) {
+        return Err(refuse(
+            401,
+            "INVALID_SIGNATURE",
+            "the signature does not match; check the access key password and the signing steps",
+        ));
+    }
+    *signature = SignatureCheck::Ok;
+    if !VERSIONS.contains(&version) {
+        return Err(refuse(
+            400,
+            "INVALID_VERSION",
+            format!("the version `{version}` does not exist for zec"),
+        ));
+    }
+    if request.header("x-zc-service").is_some_and(|s| s != SERVICE) {
+        return Err(refuse(400, "INVALID_PARAMETER", "x-zc-service must be zec"));
+    }
+    // The docs' own example sends `application/json; charset=utf-8`.
+    if content_type.split(';').next().map(str::trim) != Some("application/json") {
+        return Err(refuse(
+            400,
+            "INVALID_PARAMETER",
+            format!("unsupported Content-Type `{content_type}`"),
+        ));
+    }
+    let params: Value = serde_json::from_slice(&request.body).map_err(|err| {
+        refuse(
+            400,
+            "INVALID_PARAMETER",
+            format!("the body is not JSON: {err}"),
+        )
+    })?;
+    if !params.is_object() {
+        return Err(refuse(
+            400,
+            "INVALID_PARAMETER",
+            "the body is not a JSON object",
+        ));
+    }
+    Ok(params)
+}
+
+/// The id in `ZC2-HMAC-SHA256 Credential=<id>, SignedHeaders=content-type;host, Signature=<hex>`.
+fn access_key_id(authorization: &str) -> Option<&str> {
+    let rest = authorization.strip_prefix(ALGORITHM)?.strip_prefix(' ')?;
+    let mut parts = rest.split(", ");
+    let key_id = parts.next()?.strip_prefix("Credential=")?;
+    let signed = parts.next()?.strip_prefix("SignedHeaders=")?;
+    parts.next()?.strip_prefix("Signature=")?;
+    (signed == "content-type;host" && parts.next().is_none()).then_some(key_id)
+}
+
+fn string_list(value: &Value) -> Option<Vec<String>> {
+    value
+        .as_array()?
+        .iter()
+        .map(|v| v.as_str().map(str::to_string))
+        .collect()
+}
+
+/// `instanceIds`, checked the way ZEC checks it.
+fn instance_ids(params: &Value) -> Result<Vec<String>, Refusal> {
+    let Some(ids) = params.get("instanceIds") else {
+        return Err(refuse(400, "MISSING_PARAMETER", "instanceIds is missing"));
+    };
+    let ids = string_list(ids).ok_or_else(|| {
+        refuse(
+            400,
+            "INVALID_PARAMETER",
+            "instanceIds must be an array of strings",
+        )
+    })?;
+    if ids.is_empty() || ids.len() > MAX_IDS {
+        return Err(refuse(
+            400,
+            "INVALID_PARAMETER",
+            format!("instanceIds takes 1 to {MAX_IDS} ids, got {}", ids.len()),
+        ));
+    }
+    Ok(ids)
+}
+
+fn start(params: &Value, fleet: &mut Fleet, request_id: &str) -> Result<Value, Refusal> {
+    let ids = instance_ids(params)?;
+    // Ids are opaque to ZEC: one that cannot exist is simply not found.
+    let missing: Vec<&String> = (ids.iter())
+        .filter(|id| ZenlayerZec.validate_id(id).is_err() || fleet.get(id).is_none())
+        .collect();
+    if !missing.is_empty() {
+        return Err(refuse(
+            404,
+            "INVALID_INSTANCE_NOT_FOUND",
+            format!("the instances {missing:?} do not exist"),
+        ));
+    }
+    let phases: Vec<MachinePhase> = (ids.iter())
+        .filter_map(|id| fleet.get(id).map(|m| m.phase.clone()))
+        .collect();
+    // Whole-call refusals for what is not a start in progress or done. That running and starting
+    // machines go to the failed list while these stop the call is the simulator's choice: the docs
+    // name both answers but not which state gets which.
+    if phases.iter().any(in_recycle_bin) {
+        return Err(refuse(
+            403,
+            "OPERATION_DENIED_INSTANCE_RECYCLED",
+            "operations on instances in the recycle bin are not supported",
+        ));
+    }
+    if phases.iter().any(|p| matches!(p, MachinePhase::Other(_))) {
+        return Err(refuse(
+            403,
+            "OPERATION_DENIED_INSTANCE_NOT_STOPPED",
+            "operations on instances that are not in powered-off state are not supported",
+        ));
+    }
+    let mut failed = Vec::new();
+    for (id, phase) in ids.iter().zip(phases) {
+        match phase {
+            MachinePhase::Stopped | MachinePhase::StartFailed => fleet.start(id, request_id),
+            _ => failed.push(id.clone()),
+        }
+    }
+    Ok(json!({ "instanceIds": failed }))
+}
+
+fn in_recycle_bin(phase: &MachinePhase) -> bool {
+    let bin = ["RECYCLING", "RECYCLED"];
+    matches!(phase, MachinePhase::Other(state) if bin.contains(&state.as_str()))
+}
+
+fn describe(params: &Value, fleet: &mut Fleet) -> Result<Value, Refusal> {
+    let ids = instance_ids(params)?;
+    let number = |name: &str, default: u64, max: u64| match params.get(name) {
+        None => Ok(default),
+        Some(value) => value
+            .as_u64()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| {
+                refuse(
+                    400,
+                    "INVALID_PARAMETER",
+                    format!("{name} must be 1 to {max}"),
+                )
+            }),
+    };
+    let page_size = number("pageSize", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)?;
+    let page_num = number("pageNum", 1, u64::MAX)?;
+    let mut set = Vec::new();
+    // An id that cannot exist is not listed, like one that does not.
+    for id in ids.iter().filter(|id| ZenlayerZec.validate_id(id).is_ok()) {
+        let Some(machine) = fleet.get(id) else {
+            continue;
+        };
+        let status = match &machine.phase {
+            MachinePhase::Stopped => "STOPPED".to_string(),
+            MachinePhase::Starting { .. } => "STARTING".to_string(),
+            MachinePhase::Running => "RUNNING".to_string(),
+            // A failed boot is seen STARTING once more before it shows STOPPED again: with a
+            // short boot delay the client's first poll would otherwise miss the transition that
+            // tells a failed start from one that has not begun.
+            MachinePhase::StartFailed => {
+                machine.phase = MachinePhase::Stopped;
+                "STARTING".to_string()
+            }
+            MachinePhase::Other(state) => state.clone(),
+        };
+        set.push(json!({ "instanceId": id, "instanceStatus": status }));
+    }
+    let total = set.len();
+    let skip = (page_num - 1).saturating_mul(page_size);
+    let page: Vec<Value> = (set.into_iter())
+        .skip(usize::try_from(skip).unwrap_or(usize::MAX))
+        .take(page_size as usize)
+        .collect();
+    Ok(json!({ "totalCount": total, "dataSet": page }))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use chrono::Utc;
+
+    use super::*;
+    use crate::credentials::{Credentials, Secret};
+    use crate::provider::{ApiCall, Location, StartOptions};
+    use crate::sim::{Boot, SeedMachine};
+
+    const HOST: &str = "127.0.0.1:9";
+
+    fn ids(n: std::ops::Range<usize>) -> Vec<String> {
+        n.map(PROFILE.example_id).collect()
+    }
+
+    /// `call` signed with `key_id`/`password` `age` seconds ago, as the simulator receives it.
+    fn received(call: &ApiCall, key_id: &str, password: &str, age: i64) -> SimRequest {
+        let credentials = Credentials {
+            key_id: key_id.into(),
+            secret: Secret::new(password),
+            token: None,
+        };
+        let now = Utc::now() - chrono::Duration::seconds(age);
+        let signed = ZenlayerZec.sign(call, HOST, &Location::default(), &credentials, now);
+        SimRequest {
+            method: signed.method.as_str().into(),
+            path: signed.path_and_query,
+            query: String::new(),
+            headers: (signed.headers.iter())
+                .map(|h| (h.name.to_ascii_lowercase(), h.value.clone()))
+                .collect(),
+            body: signed.body,
+        }
+    }
+
+    fn send(fleet: &mut Fleet, request: &SimRequest) -> (u16, Value) {
+        let reply = ZenlayerDialect.handle(request, fleet);
+        (reply.status, reply.body)
+    }
+
+    fn good(call: &ApiCall) -> SimRequest {
+        received(call, SIM_ACCESS_KEY_ID, SIM_ACCESS_KEY_PASSWORD, 0)
+    }
+
+    fn start_call(ids: &[String]) -> ApiCall {
+        ZenlayerZec.start_call(ids, &Location::default(), &StartOptions::default())
+    }
+
+    fn fleet(seed: &[(&str, Option<&str>, Boot)]) -> Fleet {
+        let mut fleet = Fleet::new(Duration::ZERO);
+        for (id, state, boot) in seed {
+            let machine = SeedMachine {
+                state: state.map(str::to_string),
+                boot: *boot,
+            };
+            fleet.seed(&ZenlayerDialect, id, &machine).unwrap();
+        }
+        fleet
+    }
+
+    #[test]
+    fn bad_credentials_and_stale_times_get_zenlayers_auth_errors() {
+        let call = start_call(&ids(0..1));
+        let (id, password) = (SIM_ACCESS_KEY_ID, SIM_ACCESS_KEY_PASSWORD);
+        let cases = [
+            (id, "wrong", 0, 401, Some("INVALID_SIGNATURE")),
+            ("ZLunknown", password, 0, 401, Some("INVALID_ACCESS_KEY_ID")),
+            (id, password, 400, 401, Some("SIGNATURE_EXPIRED")),
+            (id, password, -400, 401, Some("SIGNATURE_EXPIRED")),
+            (id, password, 200, 200, None),
+            (id, password, -200, 200, None),
+        ];
+        let mut fleet = fleet(&[]);
+        for (key_id, password, age, status, code) in cases {
+            let (got, body) = send(&mut fleet, &received(&call, key_id, password, age));
+            assert_eq!((got, body["code"].as_str()), (status, code), "{age} {body}");
+            assert!(body["requestId"].as_str().unwrap().starts_with('T'));
+        }
+    }
+
+    #[test]
+    fn missing_headers_are_missing_parameters() {
+        let call = start_call(&ids(0..1));
+        let mut fleet = fleet(&[]);
+        for name in [
+            "x-zc-action",
+            "x-zc-timestamp",
+            "x-zc-signature-method",
+            "authorization",
+        ] {
+            let mut request = good(&call);
+            request.headers.retain(|(n, _)| n != name);
+            let reply = ZenlayerDialect.handle(&request, &mut fleet);
+            assert_eq!(reply.status, 400, "{name}");
+            assert_eq!(
+                reply.error_code.as_deref(),
+                Some("MISSING_PARAMETER"),
+                "{name}"
+            );
+            assert_eq!(reply.signature, SignatureCheck::Missing);
+        }
+    }
+
+    #[test]
+    fn a_changed_body_breaks_the_signature() {
+        let mut request = good(&start_call(&ids(0..1)));
+        request.body = br#"{"instanceIds": ["other"]}"#.to_vec();
+        let reply = ZenlayerDialect.handle(&request, &mut fleet(&[]));
+        assert_eq!(reply.error_code.as_deref(), Some("INVALID_SIGNATURE"));
+        assert_eq!(reply.signature, SignatureCheck::Failed);
+    }
+
+    #[test]
+    fn start_lists_running_and_starting_machines_as_failed_and_starts_the_rest() {
+        let [stopped, running, starting] = [0, 1, 2].map(|n| (PROFILE.example_id)(n));
+        let mut fleet = fleet(&[
+            (&running, Some("RUNNING"), Boot::Normal),
+            (&starting, Some("STARTING"), Boot::Never),
+        ]);
+        let all = [stopped.clone(), running.clone(), starting.clone()];
+        let (status, body) = send(&mut fleet, &good(&start_call(&all)));
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["response"]["instanceIds"], json!([running, starting]));
+        assert_eq!(body["response"]["requestId"], body["requestId"]);
+        let accepted = ZenlayerZec
+            .parse_start(&crate::provider::HttpResponse {
+                status,
+                headers: Vec::new(),
+                body: body.to_string().into_bytes(),
+            })
+            .unwrap();
+        assert_eq!(accepted.refused.len(), 2);
+        assert!(matches!(
+            fleet.get(&stopped).unwrap().phase,
+            MachinePhase::Running
+        ));
+    }
+
+    #[test]
+    fn start_refuses_the_whole_call_for_missing_recycled_or_busy_machines() {
+        let [a, gone, recycled, stopping] = [0, 1, 2, 3].map(|n| (PROFILE.example_id)(n));
+        let mut fleet = fleet(&[
+            (&gone, Some("not_found"), Boot::Normal),
+            (&recycled, Some("RECYCLED"), Boot::Normal),
+            (&stopping, Some("STOPPING"), Boot::Normal),
+        ]);
+        for (other, status, code) in [
+            (&gone, 404, "INVALID_INSTANCE_NOT_FOUND"),
+            (&recycled, 403, "OPERATION_DENIED_INSTANCE_RECYCLED"),
+            (&stopping, 403, "OPERATION_DENIED_INSTANCE_NOT_STOPPED"),
+        ] {
+            let call = start_call(&[a.clone(), other.clone()]);
+            let (got, body) = send(&mut fleet, &good(&call));
+            assert_eq!((got, body["code"].as_str()), (status, Some(code)), "{body}");
+            assert!(matches!(
+                fleet.get(&a).unwrap().phase,
+                MachinePhase::Stopped
+            ));
+        }
+        let (status, body) = send(&mut fleet, &good(&start_call(&ids(0..101))));
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("INVALID_PARAMETER"))
+        );
+    }
+
+    #[test]
+    fn describe_honours_page_size_and_defaults_to_twenty() {
+        let mut fleet = fleet(&[]);
+        let mut call = ZenlayerZec.describe_call(&ids(0..30), &Location::default());
+        let (_, body) = send(&mut fleet, &good(&call));
+        assert_eq!(body["response"]["dataSet"].as_array().unwrap().len(), 30);
+        let list: Vec<String> = ids(0..30).iter().map(|id| format!("\"{id}\"")).collect();
+        for (extra, expected) in [
+            ("", 20),
+            (r#", "pageSize": 7"#, 7),
+            (r#", "pageSize": 7, "pageNum": 5"#, 2),
+        ] {
+            call.body = format!(r#"{{"instanceIds": [{}]{extra}}}"#, list.join(", ")).into_bytes();
+            let (status, body) = send(&mut fleet, &good(&call));
+            assert_eq!(status, 200, "{body}");
+            assert_eq!(body["response"]["totalCount"], 30);
+            assert_eq!(
+                body["response"]["dataSet"].as_array().unwrap().len(),
+                expected,
+                "{extra}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_failed_boot_shows_starting_then_stopped_again() {
+        let one = ids(0..1);
+        let mut fleet = fleet(&[(&one[0], None, Boot::Fail)]);
+        send(&mut fleet, &good(&start_call(&one)));
+        let describe = ZenlayerZec.describe_call(&one, &Location::default());
+        let statuses: Vec<Value> = (0..3)
+            .map(|_| {
+                send(&mut fleet, &good(&describe)).1["response"]["dataSet"][0]["instanceStatus"]
+                    .clone()
+            })
+            .collect();
+        assert_eq!(
+            statuses,
+            [json!("STARTING"), json!("STOPPED"), json!("STOPPED")]
+        );
+    }
+}
