@@ -12,8 +12,10 @@ use chrono::{DateTime, Utc};
 
 use crate::credentials::{CredentialVars, Credentials};
 
+pub mod compshare;
 pub mod tencent;
 
+pub use compshare::UcloudCompshare;
 pub use tencent::TencentCvm;
 
 /// Every cloud the command line names, implemented or not: the `--provider` contract.
@@ -26,7 +28,7 @@ pub const KNOWN: [&str; 5] = [
 ];
 
 /// The implemented clouds, looked up by [`Provider::name`].
-pub static PROVIDERS: &[&dyn Provider] = &[&TencentCvm];
+pub static PROVIDERS: &[&dyn Provider] = &[&TencentCvm, &UcloudCompshare];
 
 /// The implemented provider called `name`, if any.
 pub fn find(name: &str) -> Option<&'static dyn Provider> {

@@ -26,10 +26,11 @@ use tracing::{debug, warn};
 
 use crate::error::Error;
 
+mod compshare;
 mod tencent;
 
 /// The simulator's dialects, one per cloud, each on its own port in this order.
-static DIALECTS: &[&dyn Dialect] = &[&tencent::TencentDialect];
+static DIALECTS: &[&dyn Dialect] = &[&tencent::TencentDialect, &compshare::CompshareDialect];
 
 /// How a client reaches one dialect: the simulator's fixed test credentials, a location it
 /// accepts, and the cloud's names for its states. `demo`, the tests and `sim --help` read it.
@@ -275,9 +276,13 @@ impl Server {
             self.dialect.handle(&request, &mut fleet)
         };
         self.log(&reply);
-        Response::builder()
+        let mut builder = Response::builder()
             .status(reply.status)
-            .header("content-type", "application/json")
+            .header("content-type", "application/json");
+        for (name, value) in &reply.headers {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        builder
             .body(Full::new(Bytes::from(reply.body.to_string())))
             .unwrap_or_else(|_| plain_response(500, "cannot build the answer"))
     }
@@ -333,6 +338,9 @@ pub(crate) struct SimReply {
     pub(crate) ids: Vec<String>,
     pub(crate) signature: SignatureCheck,
     pub(crate) error_code: Option<String>,
+    /// Response headers besides `content-type`, for clouds that answer in headers too (CompShare
+    /// sends its request id as `X-UCLOUD-REQUEST-UUID`).
+    pub(crate) headers: Vec<(String, String)>,
 }
 
 /// Whether a request's signature verified.

@@ -77,6 +77,7 @@ impl Dialect for TencentDialect {
             ids: Vec::new(),
             signature: SignatureCheck::Missing,
             error_code: None,
+            headers: Vec::new(),
         };
         let result = verify(request, &mut reply.signature).and_then(|params| {
             reply.ids = string_list(&params, "InstanceIds").unwrap_or_default();
