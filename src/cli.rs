@@ -12,7 +12,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::env_vars::EnvVars;
 use crate::error::EXIT_CODES_HELP;
-use crate::provider::KNOWN;
+use crate::provider;
 
 /// Start stopped cloud machines and wait until they are RUNNING.
 #[derive(Debug, Parser)]
@@ -54,7 +54,7 @@ pub enum Command {
 pub struct StartArgs {
     /// The cloud.
     #[arg(short, long, env = EnvVars::CLOUDSTART_PROVIDER, value_name = "PROVIDER",
-          value_parser = clap::builder::PossibleValuesParser::new(KNOWN))]
+          value_parser = clap::builder::PossibleValuesParser::new(provider::names()))]
     pub provider: String,
     /// The region (Tencent: else TENCENTCLOUD_REGION).
     #[arg(short, long, value_name = "REGION")]

@@ -11,6 +11,8 @@ impl EnvVars {
     pub const CLOUDSTART_PROVIDER: &'static str = "CLOUDSTART_PROVIDER";
     /// Default for `--endpoint`, for every cloud.
     pub const CLOUDSTART_ENDPOINT: &'static str = "CLOUDSTART_ENDPOINT";
+    /// CompShare-only endpoint override; wins over `CLOUDSTART_ENDPOINT`, loses to `--endpoint`.
+    pub const CLOUDSTART_COMPSHARE_ENDPOINT: &'static str = "CLOUDSTART_COMPSHARE_ENDPOINT";
     /// QingCloud-only endpoint override; wins over `CLOUDSTART_ENDPOINT`, loses to `--endpoint`.
     pub const CLOUDSTART_QINGCLOUD_ENDPOINT: &'static str = "CLOUDSTART_QINGCLOUD_ENDPOINT";
     /// Tencent-only endpoint override; wins over `CLOUDSTART_ENDPOINT`, loses to `--endpoint`.
@@ -62,4 +64,21 @@ impl EnvVars {
     /// Zenlayer access key password (the Terraform provider's name), when
     /// `ZENLAYER_ACCESS_KEY_SECRET` is unset.
     pub const ZENLAYERCLOUD_ACCESS_KEY_PASSWORD: &'static str = "ZENLAYERCLOUD_ACCESS_KEY_PASSWORD";
+
+    /// CompShare API public key (the name compshare-cli reads).
+    pub const COMPSHARE_PUBLIC_KEY: &'static str = "COMPSHARE_PUBLIC_KEY";
+    /// CompShare API private key; signs requests and is never sent.
+    pub const COMPSHARE_PRIVATE_KEY: &'static str = "COMPSHARE_PRIVATE_KEY";
+    /// CompShare region (e.g. `cn-wlcb`), used when `--region` is not given.
+    pub const COMPSHARE_REGION: &'static str = "COMPSHARE_REGION";
+    /// CompShare zone (e.g. `cn-wlcb-01`), used when `--zone` is not given.
+    pub const COMPSHARE_ZONE: &'static str = "COMPSHARE_ZONE";
+    /// UCloud public key (UCloud CLI and Terraform), the fallback for `COMPSHARE_PUBLIC_KEY`.
+    pub const UCLOUD_PUBLIC_KEY: &'static str = "UCLOUD_PUBLIC_KEY";
+    /// UCloud private key, the fallback for `COMPSHARE_PRIVATE_KEY`.
+    pub const UCLOUD_PRIVATE_KEY: &'static str = "UCLOUD_PRIVATE_KEY";
+    /// UCloud region, the fallback for `COMPSHARE_REGION`.
+    pub const UCLOUD_REGION: &'static str = "UCLOUD_REGION";
+    /// UCloud zone, the fallback for `COMPSHARE_ZONE`.
+    pub const UCLOUD_ZONE: &'static str = "UCLOUD_ZONE";
 }

@@ -26,6 +26,7 @@ use tracing::{debug, warn};
 
 use crate::error::Error;
 
+mod compshare;
 mod qingcloud;
 mod tencent;
 mod volcengine;
@@ -37,6 +38,7 @@ static DIALECTS: &[&dyn Dialect] = &[
     &tencent::TencentDialect,
     &volcengine::VolcengineDialect,
     &zenlayer::ZenlayerDialect,
+    &compshare::CompshareDialect,
 ];
 
 /// How a client reaches one dialect: the simulator's fixed test credentials, a location it
@@ -283,9 +285,13 @@ impl Server {
             self.dialect.handle(&request, &mut fleet)
         };
         self.log(&reply);
-        Response::builder()
+        let mut builder = Response::builder()
             .status(reply.status)
-            .header("content-type", "application/json")
+            .header("content-type", "application/json");
+        for (name, value) in &reply.headers {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        builder
             .body(Full::new(Bytes::from(reply.body.to_string())))
             .unwrap_or_else(|_| plain_response(500, "cannot build the answer"))
     }
@@ -341,6 +347,24 @@ pub(crate) struct SimReply {
     pub(crate) ids: Vec<String>,
     pub(crate) signature: SignatureCheck,
     pub(crate) error_code: Option<String>,
+    /// Response headers besides `content-type`, for clouds that answer in headers too (CompShare
+    /// sends its request id as `X-UCLOUD-REQUEST-UUID`).
+    pub(crate) headers: Vec<(String, String)>,
+}
+
+impl SimReply {
+    /// A 200 reply to `action` with no body yet, its signature not checked yet.
+    pub(crate) fn new(action: impl Into<String>) -> Self {
+        SimReply {
+            status: 200,
+            body: serde_json::Value::Null,
+            action: action.into(),
+            ids: Vec::new(),
+            signature: SignatureCheck::Missing,
+            error_code: None,
+            headers: Vec::new(),
+        }
+    }
 }
 
 /// Whether a request's signature verified.

@@ -75,14 +75,7 @@ impl Dialect for QingcloudDialect {
             LIST_PATH => LIST_ACTION,
             other => other,
         };
-        let mut reply = SimReply {
-            status: 200,
-            body: Value::Null,
-            action: action.to_string(),
-            ids: Vec::new(),
-            signature: SignatureCheck::Missing,
-            error_code: None,
-        };
+        let mut reply = SimReply::new(action);
         let result = verify(request, &mut reply.signature).and_then(|query| {
             match (request.method.as_str(), request.path.as_str()) {
                 ("POST", START_PATH) => start(&request.body, fleet, &mut reply.ids),

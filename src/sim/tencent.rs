@@ -70,14 +70,7 @@ impl Dialect for TencentDialect {
     fn handle(&self, request: &SimRequest, fleet: &mut Fleet) -> SimReply {
         let request_id = fleet.request_id();
         let action = request.header("x-tc-action").unwrap_or("").to_string();
-        let mut reply = SimReply {
-            status: 200,
-            body: Value::Null,
-            action: action.clone(),
-            ids: Vec::new(),
-            signature: SignatureCheck::Missing,
-            error_code: None,
-        };
+        let mut reply = SimReply::new(action.clone());
         let result = verify(request, &mut reply.signature).and_then(|params| {
             reply.ids = string_list(&params, "InstanceIds").unwrap_or_default();
             match action.as_str() {

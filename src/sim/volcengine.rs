@@ -104,12 +104,8 @@ impl Dialect for VolcengineDialect {
             .and_then(parse_authorization);
         let region = authorization.as_ref().map_or("", |a| a.region);
         let mut reply = SimReply {
-            status: 200,
-            body: Value::Null,
-            action: action.clone(),
             ids: instance_ids(&params).unwrap_or_default(),
-            signature: SignatureCheck::Missing,
-            error_code: None,
+            ..SimReply::new(action.clone())
         };
         let result = verify(
             request,

@@ -76,14 +76,7 @@ impl Dialect for ZenlayerDialect {
         // Zenlayer's request ids look like `T` and an upper-case UUID.
         let request_id = format!("T{}", fleet.request_id().to_uppercase());
         let action = request.header("x-zc-action").unwrap_or("").to_string();
-        let mut reply = SimReply {
-            status: 200,
-            body: Value::Null,
-            action: action.clone(),
-            ids: Vec::new(),
-            signature: SignatureCheck::Missing,
-            error_code: None,
-        };
+        let mut reply = SimReply::new(action.clone());
         let result = verify(request, &mut reply.signature).and_then(|params| {
             reply.ids = string_list(&params["instanceIds"]).unwrap_or_default();
             match action.as_str() {

@@ -1,0 +1,550 @@
+//! UCloud CompShare (优云智算) GPU instances: `StartCompShareInstance` and
+//! `DescribeCompShareInstance` on the CompShare gateway, signed with UCloud's SHA-1 "VerifyAC".
+//!
+//! Wire protocol: `../shared/providers/compshare.md` (from `ucloud-sdk-python3`); vendor docs:
+//! <https://docs.ucloud.cn/api/summary/signature> and the CompShare API pages. Every call is
+//! `POST /` with a form body; errors come as HTTP 200 with a non-zero `RetCode`, so the body, not
+//! the status, decides success. The request id travels in a response header, not in the body.
+//!
+//! `start_call` and `describe_call` put the API parameters, unencoded, in [`ApiCall::query`]:
+//! only `sign` knows the public key that joins them, and it sends them all as the form body.
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use super::{
+    http_status_error, ApiCall, ApiError, ErrorClass, Header, HttpResponse, InstanceState,
+    Location, Method, Phase, Provider, ProviderSpec, Requirement, SignedRequest, StartAccepted,
+    StartOptions,
+};
+use crate::credentials::{CredentialVars, Credentials, Secret};
+use crate::env_vars::EnvVars;
+use crate::sign::{form_encode, hex_sha1};
+
+/// The start action: one instance per request, there is no batch form.
+pub const START_ACTION: &str = "StartCompShareInstance";
+/// The describe action.
+pub const DESCRIBE_ACTION: &str = "DescribeCompShareInstance";
+/// The only content type cloudstart sends.
+pub const CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
+/// The response header carrying the request id (the body has none).
+pub const REQUEST_ID_HEADER: &str = "X-UCLOUD-REQUEST-UUID";
+/// The name CompShare gives its 10-minute per-instance operation lock; it documents no RetCode.
+pub const OPERATION_LOCK: &str = "InstanceOperationInProgress";
+/// Most `UHostIds.N` (and most `Limit`) one describe takes.
+pub const MAX_DESCRIBE_IDS: usize = 100;
+
+const PROVIDER: &str = "compshare";
+
+/// UCloud CompShare.
+#[derive(Debug)]
+pub struct UcloudCompshare;
+
+static SPEC: ProviderSpec = ProviderSpec {
+    start_batch: 1,
+    describe_batch: MAX_DESCRIBE_IDS,
+    region: Requirement::Required(&[EnvVars::COMPSHARE_REGION, EnvVars::UCLOUD_REGION]),
+    zone: Requirement::Required(&[EnvVars::COMPSHARE_ZONE, EnvVars::UCLOUD_ZONE]),
+    credentials: CredentialVars {
+        key_id: &[EnvVars::COMPSHARE_PUBLIC_KEY, EnvVars::UCLOUD_PUBLIC_KEY],
+        secret: &[EnvVars::COMPSHARE_PRIVATE_KEY, EnvVars::UCLOUD_PRIVATE_KEY],
+        token: &[],
+    },
+    endpoint_var: EnvVars::CLOUDSTART_COMPSHARE_ENDPOINT,
+    stopped_after_starting_fails: true,
+    without_gpu: true,
+};
+
+impl Provider for UcloudCompshare {
+    fn name(&self) -> &'static str {
+        PROVIDER
+    }
+
+    fn spec(&self) -> &'static ProviderSpec {
+        &SPEC
+    }
+
+    fn default_endpoint(&self, _location: &Location) -> String {
+        // CompShare keys are unknown to the general UCloud gateway (api.ucloud.cn, the SDK's
+        // default), which answers them with RetCode 171.
+        "https://api.compshare.cn".into()
+    }
+
+    fn validate_id(&self, id: &str) -> Result<(), String> {
+        let valid = id.strip_prefix("uhost-").is_some_and(|rest| {
+            !rest.is_empty()
+                && rest
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        });
+        if valid {
+            Ok(())
+        } else {
+            Err("expected `uhost-` and lowercase letters or digits, e.g. uhost-1a2b3c4d".into())
+        }
+    }
+
+    fn start_call(&self, ids: &[String], location: &Location, options: &StartOptions) -> ApiCall {
+        debug_assert_eq!(ids.len(), 1, "CompShare starts one instance per call");
+        let mut params: Vec<(String, String)> = ids
+            .iter()
+            .take(1)
+            .map(|id| ("UHostId".to_string(), id.clone()))
+            .collect();
+        if options.without_gpu {
+            params.push(("WithoutGpu".into(), "true".into()));
+        }
+        call(START_ACTION, location, params)
+    }
+
+    fn describe_call(&self, ids: &[String], location: &Location) -> ApiCall {
+        // Limit defaults to 20; lists flatten zero-based (`UHostIds.0`), as the SDK's encoder does.
+        let mut params = vec![("Limit".to_string(), ids.len().max(1).to_string())];
+        params.extend(
+            ids.iter()
+                .enumerate()
+                .map(|(n, id)| (format!("UHostIds.{n}"), id.clone())),
+        );
+        call(DESCRIBE_ACTION, location, params)
+    }
+
+    fn sign(
+        &self,
+        call: &ApiCall,
+        host: &str,
+        _location: &Location,
+        credentials: &Credentials,
+        now: DateTime<Utc>,
+    ) -> SignedRequest {
+        let mut params = Vec::with_capacity(call.query.len() + 3);
+        params.push(("Action".to_string(), call.action.to_string()));
+        params.extend(call.query.iter().cloned());
+        params.push(("PublicKey".to_string(), credentials.key_id.clone()));
+        let signature = verify_ac_sign(&params, credentials.secret.expose());
+        params.push(("Signature".to_string(), signature.signature));
+        let mut headers: Vec<Header> = call
+            .headers
+            .iter()
+            .map(|(name, value)| Header::plain(name, value))
+            .collect();
+        headers.push(Header::plain("Host", host));
+        // Informational, as in the SDK: no time is signed, so a captured request stays valid
+        // (replayable) for as long as the key does.
+        headers.push(Header::plain(
+            "U-Timestamp-Ms",
+            now.timestamp_millis().to_string(),
+        ));
+        SignedRequest {
+            method: call.method,
+            path_and_query: call.path.clone(),
+            headers,
+            body: form_body(&params).into_bytes(),
+        }
+    }
+
+    fn parse_start(&self, response: &HttpResponse) -> Result<StartAccepted, ApiError> {
+        let (_, request_id) = parse_response(START_ACTION, response)?;
+        Ok(StartAccepted {
+            request_id,
+            job_id: None,
+            refused: Vec::new(),
+        })
+    }
+
+    fn parse_describe(&self, response: &HttpResponse) -> Result<Vec<InstanceState>, ApiError> {
+        let (body, request_id) = parse_response(DESCRIBE_ACTION, response)?;
+        let Some(hosts) = body.u_host_set else {
+            let mut err = ApiError::bad_response(DESCRIBE_ACTION, response, "no UHostSet");
+            err.request_id = request_id;
+            return Err(err);
+        };
+        Ok(hosts.into_iter().map(InstanceState::from).collect())
+    }
+}
+
+/// `Region` and `Zone` first: CompShare needs both on every call cloudstart makes.
+fn call(action: &'static str, location: &Location, params: Vec<(String, String)>) -> ApiCall {
+    let mut query = Vec::with_capacity(params.len() + 2);
+    if let Some(region) = &location.region {
+        query.push(("Region".to_string(), region.clone()));
+    }
+    if let Some(zone) = &location.zone {
+        query.push(("Zone".to_string(), zone.clone()));
+    }
+    query.extend(params);
+    ApiCall {
+        action,
+        method: Method::Post,
+        path: "/".into(),
+        query,
+        headers: vec![("Content-Type".to_string(), CONTENT_TYPE.to_string())],
+        body: Vec::new(),
+    }
+}
+
+/// Every stage of a VerifyAC signature, so a failing vector names the step that broke.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyAcSignature {
+    /// Step 4 without the key: `key + value` of every parameter, sorted by key.
+    pub sorted_params: String,
+    /// Step 4: `sorted_params` with the private key appended, hence a [`Secret`].
+    pub string_to_sign: Secret,
+    /// Step 5: lower-case hex SHA-1 of the string to sign, sent as `Signature`.
+    pub signature: String,
+}
+
+/// Signs flattened parameters (`PublicKey` included; a `Signature` among them is skipped) with
+/// UCloud's VerifyAC, following `../shared/providers/compshare.md` §2.
+///
+/// Values are signed exactly as sent, before any URL encoding, so lists must already be flattened
+/// (`UHostIds.0`) and booleans spelled `true`/`false` — the form body is built from the same pairs.
+/// No timestamp or nonce is signed: the same parameters always give the same signature, so the
+/// cloud cannot tell a replayed request from a fresh one.
+pub fn verify_ac_sign(params: &[(String, String)], private_key: &str) -> VerifyAcSignature {
+    // 4. Sorted by key byte-wise, each `key + value`, no separators.
+    let mut sorted: Vec<&(String, String)> = params
+        .iter()
+        .filter(|(key, _)| key != "Signature")
+        .collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    let sorted_params: String = sorted
+        .iter()
+        .flat_map(|(key, value)| [key.as_str(), value.as_str()])
+        .collect();
+    let string_to_sign = format!("{sorted_params}{private_key}");
+    // 5.
+    let signature = hex_sha1(string_to_sign.as_bytes());
+    VerifyAcSignature {
+        sorted_params,
+        string_to_sign: Secret::new(string_to_sign),
+        signature,
+    }
+}
+
+/// The form body `k=v&k=v` in the given order, both sides as Python's `quote_plus` encodes them
+/// (what `requests` sends for the SDK); the order and the encoding are not signed.
+pub fn form_body(params: &[(String, String)]) -> String {
+    params
+        .iter()
+        .map(|(key, value)| format!("{}={}", form_encode(key), form_encode(value)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct WireResponse {
+    ret_code: i64,
+    #[serde(default)]
+    message: String,
+    u_host_set: Option<Vec<WireHost>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct WireHost {
+    u_host_id: String,
+    state: String,
+}
+
+/// Reads the body and the request id; a non-zero `RetCode` (whatever the HTTP status) becomes an
+/// [`ApiError`].
+fn parse_response(
+    action: &str,
+    response: &HttpResponse,
+) -> Result<(WireResponse, Option<String>), ApiError> {
+    let request_id = response.header(REQUEST_ID_HEADER).map(str::to_string);
+    let with_id = |mut err: ApiError| {
+        err.request_id.clone_from(&request_id);
+        err
+    };
+    let body: WireResponse = match serde_json::from_slice(&response.body) {
+        Ok(body) => body,
+        Err(err) => {
+            return Err(with_id(
+                http_status_error(action, response)
+                    .unwrap_or_else(|| ApiError::bad_response(action, response, err)),
+            ))
+        }
+    };
+    if body.ret_code != 0 {
+        let class = match response.status {
+            429 => ErrorClass::Throttled,
+            500..=599 => ErrorClass::Transient,
+            _ => classify(action, body.ret_code, &body.message),
+        };
+        return Err(ApiError {
+            code: body.ret_code.to_string(),
+            message: body.message,
+            request_id,
+            http_status: response.status,
+            class,
+        });
+    }
+    if let Some(err) = http_status_error(action, response) {
+        return Err(with_id(err));
+    }
+    Ok((body, request_id))
+}
+
+/// Maps a non-zero `RetCode` to what the engine does about it (reference §5).
+fn classify(action: &str, ret_code: i64, message: &str) -> ErrorClass {
+    if message.contains(OPERATION_LOCK) {
+        return ErrorClass::Busy;
+    }
+    match ret_code {
+        // 171 "Signature VerifyAC Error"; its neighbours report a missing or unknown public key.
+        170..=179 => ErrorClass::Auth,
+        // CompShare documents no "not in a startable state" code: let a describe explain any
+        // refused start (running, starting, gone), and keep the refusal when it cannot.
+        _ if action == START_ACTION => ErrorClass::WrongState,
+        _ => ErrorClass::Refused,
+    }
+}
+
+/// The phase of a CompShare `State` (reference §4).
+fn phase(state: &str) -> Phase {
+    match state {
+        "Running" => Phase::Running,
+        "Starting" | "Stopping" | "Rebooting" | "Install" | "Installing" => Phase::Pending,
+        "Stopped" => Phase::Stopped,
+        // UCloud's host state for a boot that failed.
+        "Install Fail" => Phase::Failed,
+        _ => Phase::Unknown,
+    }
+}
+
+impl From<WireHost> for InstanceState {
+    fn from(wire: WireHost) -> Self {
+        InstanceState {
+            id: wire.u_host_id,
+            phase: phase(&wire.state),
+            raw: wire.state,
+            detail: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(body: &str) -> HttpResponse {
+        HttpResponse {
+            status: 200,
+            headers: vec![("x-ucloud-request-uuid".into(), "req-1".into())],
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    fn location() -> Location {
+        Location {
+            region: Some("cn-wlcb".into()),
+            zone: Some("cn-wlcb-01".into()),
+        }
+    }
+
+    fn param<'a>(call: &'a ApiCall, key: &str) -> Option<&'a str> {
+        let found = call.query.iter().find(|(k, _)| k == key);
+        found.map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn error_codes_map_to_classes() {
+        use ErrorClass::{Auth, Busy, Refused, WrongState};
+        const S: &str = START_ACTION;
+        const D: &str = DESCRIBE_ACTION;
+        let lock = "InstanceOperationInProgress: locked";
+        let table = [
+            (S, 171, "Signature VerifyAC Error", Auth),
+            (S, 172, "User Not Exists", Auth),
+            (S, 170, "Missing signature", Auth),
+            (D, 171, "Signature VerifyAC Error", Auth),
+            (S, 8200, lock, Busy),
+            (S, 8106, "UHost state not support", WrongState),
+            (S, 8010, "UHost not found", WrongState),
+            (S, 160, "Missing params", WrongState),
+            (D, 230, "Params [Limit] not available", Refused),
+            (D, 160, "Missing params", Refused),
+        ];
+        for (action, code, message, class) in table {
+            assert_eq!(classify(action, code, message), class, "{action} {code}");
+        }
+    }
+
+    #[test]
+    fn ret_code_decides_success_and_the_header_carries_the_request_id() {
+        let ok = r#"{"Action":"StartCompShareInstanceResponse","RetCode":0,"UHostId":"uhost-a1"}"#;
+        let accepted = UcloudCompshare.parse_start(&response(ok)).unwrap();
+        assert_eq!(accepted.request_id.as_deref(), Some("req-1"));
+        assert!(accepted.refused.is_empty());
+        let refused = r#"{"RetCode":171,"Message":"Signature VerifyAC Error"}"#;
+        let err = UcloudCompshare.parse_start(&response(refused)).unwrap_err();
+        assert_eq!((err.code.as_str(), err.class), ("171", ErrorClass::Auth));
+        assert_eq!(err.message, "Signature VerifyAC Error");
+        assert_eq!(err.request_id.as_deref(), Some("req-1"));
+    }
+
+    #[test]
+    fn states_map_to_phases() {
+        let table = [
+            ("Running", Phase::Running),
+            ("Starting", Phase::Pending),
+            ("Stopping", Phase::Pending),
+            ("Rebooting", Phase::Pending),
+            ("Install", Phase::Pending),
+            ("Installing", Phase::Pending),
+            ("Stopped", Phase::Stopped),
+            ("Install Fail", Phase::Failed),
+            ("Resizing", Phase::Unknown),
+            ("RUNNING", Phase::Unknown),
+        ];
+        for (raw, expected) in table {
+            let body =
+                format!(r#"{{"RetCode":0,"UHostSet":[{{"UHostId":"uhost-a1","State":"{raw}"}}]}}"#);
+            let states = UcloudCompshare.parse_describe(&response(&body)).unwrap();
+            assert_eq!(
+                (states[0].id.as_str(), states[0].raw.as_str()),
+                ("uhost-a1", raw)
+            );
+            assert_eq!(states[0].phase, expected, "{raw}");
+        }
+    }
+
+    #[test]
+    fn unreadable_answers_are_errors_not_panics() {
+        for body in [
+            "",
+            "<html>bad gateway</html>",
+            r#"{"RetCode":"#,
+            r#"{"Action":"DescribeCompShareInstanceResponse"}"#,
+            r#"{"RetCode":0,"TotalCount":0}"#,
+            r#"{"RetCode":0,"UHostSet":[{"UHostId":"uhost-a1"}]}"#,
+            r#"{"RetCode":0,"UHostSet":{}}"#,
+        ] {
+            let err = UcloudCompshare.parse_describe(&response(body)).unwrap_err();
+            assert_eq!(err.class, ErrorClass::BadResponse, "{body}");
+            assert_eq!(err.request_id.as_deref(), Some("req-1"), "{body}");
+        }
+    }
+
+    #[test]
+    fn http_errors_follow_the_status() {
+        let mut reply = response("<html>bad gateway</html>");
+        for (status, class) in [
+            (429, ErrorClass::Throttled),
+            (502, ErrorClass::Transient),
+            (403, ErrorClass::Refused),
+        ] {
+            reply.status = status;
+            let err = UcloudCompshare.parse_start(&reply).unwrap_err();
+            assert_eq!(err.class, class, "{status}");
+        }
+        // A refusal envelope on a 5xx is still worth a retry.
+        reply.status = 503;
+        reply.body = br#"{"RetCode":8106,"Message":"busy"}"#.to_vec();
+        let err = UcloudCompshare.parse_start(&reply).unwrap_err();
+        assert_eq!(
+            (err.code.as_str(), err.class),
+            ("8106", ErrorClass::Transient)
+        );
+    }
+
+    #[test]
+    fn ids_are_validated_by_shape() {
+        for good in ["uhost-1a2b3c4d", "uhost-x", "uhost-0123456789abcdef"] {
+            assert!(UcloudCompshare.validate_id(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "uhost-",
+            "uhost-ABC",
+            "uhost-a_b",
+            "uhost-a b",
+            "uhost1a2b",
+            "ins-r8hr2upy",
+        ] {
+            assert!(UcloudCompshare.validate_id(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn start_sends_one_id_and_without_gpu_only_when_asked() {
+        let ids = ["uhost-a1".to_string()];
+        let plain = UcloudCompshare.start_call(&ids, &location(), &StartOptions::default());
+        let keys: Vec<&str> = plain.query.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            (plain.action, keys),
+            (START_ACTION, vec!["Region", "Zone", "UHostId"])
+        );
+        assert_eq!(param(&plain, "UHostId"), Some("uhost-a1"));
+        let options = StartOptions {
+            without_gpu: true,
+            ..StartOptions::default()
+        };
+        let gpu_less = UcloudCompshare.start_call(&ids, &location(), &options);
+        assert_eq!(param(&gpu_less, "WithoutGpu"), Some("true"));
+        assert!(SPEC.without_gpu);
+    }
+
+    #[test]
+    fn describe_flattens_ids_zero_based_and_asks_for_all_of_them() {
+        let ids: Vec<String> = (0..30).map(|n| format!("uhost-{n}")).collect();
+        let call = UcloudCompshare.describe_call(&ids, &location());
+        assert_eq!(param(&call, "Limit"), Some("30"));
+        assert_eq!(param(&call, "UHostIds.0"), Some("uhost-0"));
+        assert_eq!(param(&call, "UHostIds.29"), Some("uhost-29"));
+        assert_eq!(param(&call, "Zone"), Some("cn-wlcb-01"));
+    }
+
+    #[test]
+    fn signed_request_is_a_form_body_and_hides_the_private_key() {
+        let credentials = Credentials {
+            key_id: "pub@example.com".into(),
+            secret: Secret::new("sentinel-private-key"),
+            token: None,
+        };
+        let call =
+            UcloudCompshare.start_call(&["uhost-a1".into()], &location(), &StartOptions::default());
+        let now = DateTime::from_timestamp(1_741_996_770, 0).unwrap();
+        let signed = UcloudCompshare.sign(&call, "127.0.0.1:8080", &location(), &credentials, now);
+        let body = String::from_utf8(signed.body.clone()).unwrap();
+        let fields =
+            "Action=StartCompShareInstance&Region=cn-wlcb&Zone=cn-wlcb-01&UHostId=uhost-a1";
+        let (sent, signature) = body.split_once("&Signature=").unwrap();
+        assert_eq!(sent, format!("{fields}&PublicKey=pub%40example.com"));
+        let string_to_sign = "ActionStartCompShareInstancePublicKeypub@example.comRegioncn-wlcb\
+                              UHostIduhost-a1Zonecn-wlcb-01sentinel-private-key";
+        assert_eq!(signature, hex_sha1(string_to_sign.as_bytes()));
+        assert_eq!(signed.path_and_query, "/");
+        let find = |name: &str| signed.headers.iter().find(|h| h.name == name).unwrap();
+        assert_eq!(find("Host").value, "127.0.0.1:8080");
+        assert_eq!(find("Content-Type").value, CONTENT_TYPE);
+        assert_eq!(find("U-Timestamp-Ms").value, "1741996770000");
+        let stages = verify_ac_sign(&[("K".into(), "v".into())], "sentinel-private-key");
+        let printed = format!("{signed:?} {stages:?}");
+        assert!(
+            !printed.contains("sentinel") && !body.contains("sentinel"),
+            "{printed}"
+        );
+    }
+
+    #[test]
+    fn the_signature_sorts_byte_wise_and_skips_a_signature_parameter() {
+        let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+            list.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let a = verify_ac_sign(&pairs(&[("b", "2"), ("a", "1"), ("Z", "0")]), "k");
+        let b = verify_ac_sign(
+            &pairs(&[("Signature", "x"), ("Z", "0"), ("a", "1"), ("b", "2")]),
+            "k",
+        );
+        assert_eq!(a, b);
+        assert_eq!(
+            (a.sorted_params.as_str(), a.string_to_sign.expose()),
+            ("Z0a1b2", "Z0a1b2k")
+        );
+    }
+}

@@ -1,0 +1,300 @@
+//! The simulator's UCloud CompShare dialect: VerifyAC verification, `StartCompShareInstance`,
+//! `DescribeCompShareInstance`, and UCloud's HTTP-200 `RetCode` envelope, as in
+//! `../shared/providers/compshare.md`.
+//!
+//! CompShare publishes no error-code table; the codes here are the ones UCloud's gateway is known
+//! to use (160, 161, 171, 172, 230), plus product codes chosen by the simulator (8010, 8106, 8200).
+
+use serde_json::{json, Value};
+
+use super::{Dialect, Fleet, MachinePhase, Profile, SignatureCheck, SimReply, SimRequest};
+use crate::env_vars::EnvVars;
+use crate::provider::compshare::{
+    verify_ac_sign, CONTENT_TYPE, DESCRIBE_ACTION, MAX_DESCRIBE_IDS, OPERATION_LOCK,
+    REQUEST_ID_HEADER, START_ACTION,
+};
+use crate::provider::{Provider, UcloudCompshare};
+use crate::sign::constant_time_eq;
+
+/// The only public key the simulator knows.
+const SIM_PUBLIC_KEY: &str = "cloudstartSIMULATOR-compshare-public-key";
+/// Its private key.
+const SIM_PRIVATE_KEY: &str = "cloudstartSIMULATOR-compshare-private-key";
+const REGION: &str = "cn-wlcb";
+const ZONE: &str = "cn-wlcb-01";
+
+static PROFILE: Profile = Profile {
+    provider: "compshare",
+    credentials: &[
+        (EnvVars::COMPSHARE_PUBLIC_KEY, SIM_PUBLIC_KEY),
+        (EnvVars::COMPSHARE_PRIVATE_KEY, SIM_PRIVATE_KEY),
+    ],
+    region: Some(REGION),
+    zone: Some(ZONE),
+    running_state: "Running",
+    starting_state: "Starting",
+    example_id: |n| format!("uhost-{n:08}"),
+};
+
+/// `Limit` when a describe gives none.
+const DEFAULT_LIMIT: usize = 20;
+
+pub(crate) struct CompshareDialect;
+
+/// A request that ends in UCloud's error envelope.
+struct Refusal {
+    code: i64,
+    message: String,
+}
+
+fn refuse(code: i64, message: impl Into<String>) -> Refusal {
+    Refusal {
+        code,
+        message: message.into(),
+    }
+}
+
+fn missing(name: &str) -> Refusal {
+    refuse(160, format!("Missing params [{name}]"))
+}
+
+fn not_available(name: &str) -> Refusal {
+    refuse(230, format!("Params [{name}] not available"))
+}
+
+/// The request's form parameters, in sending order.
+struct Params(Vec<(String, String)>);
+
+impl Params {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn require(&self, key: &str) -> Result<&str, Refusal> {
+        self.get(key)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| missing(key))
+    }
+
+    /// `UHostIds.0`, `UHostIds.1`, … in index order (the SDK's zero-based list flattening).
+    fn host_ids(&self) -> Vec<String> {
+        let mut listed: Vec<(usize, String)> = self
+            .0
+            .iter()
+            .filter_map(|(k, v)| {
+                let n = k.strip_prefix("UHostIds.")?.parse().ok()?;
+                Some((n, v.clone()))
+            })
+            .collect();
+        listed.sort_by_key(|(n, _)| *n);
+        listed.into_iter().map(|(_, id)| id).collect()
+    }
+}
+
+impl Dialect for CompshareDialect {
+    fn profile(&self) -> &'static Profile {
+        &PROFILE
+    }
+
+    fn seed_phase(&self, state: &str) -> Option<MachinePhase> {
+        Some(match state {
+            "Stopped" => MachinePhase::Stopped,
+            "Running" => MachinePhase::Running,
+            "Starting" => MachinePhase::Starting {
+                since: tokio::time::Instant::now(),
+            },
+            "Stopping" | "Rebooting" | "Install" | "Installing" | "Install Fail" => {
+                MachinePhase::Other(state.to_string())
+            }
+            _ => return None,
+        })
+    }
+
+    fn handle(&self, request: &SimRequest, fleet: &mut Fleet) -> SimReply {
+        let request_id = fleet.request_id();
+        let mut reply = SimReply {
+            headers: vec![(REQUEST_ID_HEADER.to_string(), request_id.clone())],
+            ..SimReply::new("")
+        };
+        let result = read_params(request).and_then(|params| {
+            reply.action = params.get("Action").unwrap_or("").to_string();
+            reply.ids = params
+                .get("UHostId")
+                .map(str::to_string)
+                .into_iter()
+                .collect();
+            reply.ids.extend(params.host_ids());
+            verify(&params, &mut reply.signature)?;
+            match reply.action.as_str() {
+                START_ACTION => start(&params, fleet, &request_id),
+                DESCRIBE_ACTION => describe(&params, fleet),
+                other => Err(refuse(161, format!("Action [{other}] not exist"))),
+            }
+        });
+        let mut body = match result {
+            Ok(mut body) => {
+                body["RetCode"] = json!(0);
+                body
+            }
+            Err(refusal) => {
+                reply.error_code = Some(refusal.code.to_string());
+                json!({ "RetCode": refusal.code, "Message": refusal.message })
+            }
+        };
+        body["Action"] = json!(format!("{}Response", reply.action));
+        reply.body = body;
+        reply
+    }
+}
+
+/// The form body of `POST /`, decoded.
+fn read_params(request: &SimRequest) -> Result<Params, Refusal> {
+    let form = request
+        .header("content-type")
+        .is_some_and(|value| value.split(';').next().map(str::trim) == Some(CONTENT_TYPE));
+    if request.method != "POST" || request.path != "/" || !form {
+        return Err(refuse(
+            160,
+            format!("the simulator takes POST / with a {CONTENT_TYPE} body"),
+        ));
+    }
+    let text =
+        std::str::from_utf8(&request.body).map_err(|_| refuse(160, "the body is not UTF-8"))?;
+    let mut params = Vec::new();
+    for pair in text.split('&').filter(|pair| !pair.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        match (form_decode(key), form_decode(value)) {
+            (Some(key), Some(value)) => params.push((key, value)),
+            _ => return Err(refuse(160, format!("malformed form field `{pair}`"))),
+        }
+    }
+    Ok(Params(params))
+}
+
+/// Undoes Python's `quote_plus`: `+` is a space, `%XX` a byte; `None` if malformed.
+fn form_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let byte = hex::decode(bytes.get(i + 1..i + 3)?).ok()?;
+                out.extend(byte);
+                i += 2;
+            }
+            byte => out.push(byte),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Checks the action, the public key and the VerifyAC signature, as UCloud's gateway does
+/// before any product sees the request. Nothing signed is timed, so nothing can be stale.
+fn verify(params: &Params, signature: &mut SignatureCheck) -> Result<(), Refusal> {
+    params.require("Action")?;
+    let public_key = params
+        .get("PublicKey")
+        .ok_or_else(|| refuse(172, "Missing or unknown PublicKey"))?;
+    let Some(sent) = params.get("Signature") else {
+        return Err(refuse(170, "Missing signature"));
+    };
+    *signature = SignatureCheck::Failed;
+    if public_key != SIM_PUBLIC_KEY {
+        return Err(refuse(172, "Missing or unknown PublicKey"));
+    }
+    let expected = verify_ac_sign(&params.0, SIM_PRIVATE_KEY);
+    if !constant_time_eq(&expected.signature, sent) {
+        return Err(refuse(171, "Signature VerifyAC Error"));
+    }
+    *signature = SignatureCheck::Ok;
+    Ok(())
+}
+
+/// Region must be the simulator's; the zone too, where it is `required` or given.
+fn check_location(params: &Params, zone_required: bool) -> Result<(), Refusal> {
+    if params.require("Region")? != REGION {
+        return Err(not_available("Region"));
+    }
+    let zone = if zone_required {
+        Some(params.require("Zone")?)
+    } else {
+        params.get("Zone")
+    };
+    if zone.is_some_and(|zone| zone != ZONE) {
+        return Err(not_available("Zone"));
+    }
+    Ok(())
+}
+
+fn start(params: &Params, fleet: &mut Fleet, request_id: &str) -> Result<Value, Refusal> {
+    check_location(params, true)?;
+    // One instance per call: the API has no batch form.
+    let id = params.require("UHostId")?;
+    if UcloudCompshare.validate_id(id).is_err() {
+        return Err(not_available("UHostId"));
+    }
+    if params
+        .get("WithoutGpu")
+        .is_some_and(|v| v != "true" && v != "false")
+    {
+        return Err(not_available("WithoutGpu"));
+    }
+    let phase = fleet.get(id).map(|machine| machine.phase.clone());
+    match phase {
+        None => Err(refuse(8010, format!("UHost [{id}] not found"))),
+        Some(MachinePhase::Stopped | MachinePhase::StartFailed) => {
+            fleet.start(id, request_id);
+            Ok(json!({ "UHostId": id }))
+        }
+        // Another operation holds the instance's lock until it finishes.
+        Some(MachinePhase::Other(state)) if state == "Stopping" || state == "Rebooting" => Err(
+            refuse(8200, format!("{OPERATION_LOCK}: UHost [{id}] is {state}")),
+        ),
+        Some(_) => Err(refuse(
+            8106,
+            format!("UHost [{id}] state does not support this operation"),
+        )),
+    }
+}
+
+fn describe(params: &Params, fleet: &mut Fleet) -> Result<Value, Refusal> {
+    check_location(params, false)?;
+    let ids = params.host_ids();
+    if ids.len() > MAX_DESCRIBE_IDS {
+        return Err(not_available("UHostIds"));
+    }
+    let limit = match params.get("Limit") {
+        None => DEFAULT_LIMIT,
+        Some(limit) => limit
+            .parse()
+            .ok()
+            .filter(|l| (1..=MAX_DESCRIBE_IDS).contains(l))
+            .ok_or_else(|| not_available("Limit"))?,
+    };
+    let mut set = Vec::new();
+    for id in &ids {
+        if UcloudCompshare.validate_id(id).is_err() {
+            continue;
+        }
+        let Some(machine) = fleet.get(id) else {
+            continue;
+        };
+        let state = match &machine.phase {
+            MachinePhase::Stopped => "Stopped",
+            MachinePhase::Starting { .. } => "Starting",
+            MachinePhase::Running => "Running",
+            MachinePhase::StartFailed => "Install Fail",
+            MachinePhase::Other(state) => state.as_str(),
+        };
+        set.push(json!({ "UHostId": id, "State": state, "Zone": ZONE }));
+    }
+    let total = set.len();
+    set.truncate(limit);
+    Ok(json!({ "TotalCount": total, "UHostSet": set }))
+}
