@@ -13,9 +13,9 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::{
-    http_status_error, ApiCall, ApiError, ErrorClass, Header, HttpResponse, InstanceState,
-    Location, Method, Phase, Provider, ProviderSpec, Requirement, SignedRequest, StartAccepted,
-    StartOptions,
+    http_status_error, lower_alphanumeric, ApiCall, ApiError, ErrorClass, Header, HttpResponse,
+    IdShape, InstanceState, Location, Method, Phase, Provider, ProviderSpec, Requirement,
+    SignedRequest, StartAccepted, StartOptions,
 };
 use crate::credentials::{CredentialVars, Credentials, Secret};
 use crate::env_vars::EnvVars;
@@ -41,6 +41,14 @@ const PROVIDER: &str = "compshare";
 pub struct UcloudCompshare;
 
 static SPEC: ProviderSpec = ProviderSpec {
+    name: PROVIDER,
+    id_shape: IdShape {
+        prefixes: &["uhost-"],
+        body_len: 1..=32,
+        body_byte: lower_alphanumeric,
+        described: "`uhost-` and lowercase letters or digits",
+        example: "uhost-1a2b3c4d",
+    },
     start_batch: 1,
     describe_batch: MAX_DESCRIBE_IDS,
     region: Requirement::Required(&[EnvVars::COMPSHARE_REGION, EnvVars::UCLOUD_REGION]),
@@ -56,10 +64,6 @@ static SPEC: ProviderSpec = ProviderSpec {
 };
 
 impl Provider for UcloudCompshare {
-    fn name(&self) -> &'static str {
-        PROVIDER
-    }
-
     fn spec(&self) -> &'static ProviderSpec {
         &SPEC
     }
@@ -68,20 +72,6 @@ impl Provider for UcloudCompshare {
         // CompShare keys are unknown to the general UCloud gateway (api.ucloud.cn, the SDK's
         // default), which answers them with RetCode 171.
         "https://api.compshare.cn".into()
-    }
-
-    fn validate_id(&self, id: &str) -> Result<(), String> {
-        let valid = id.strip_prefix("uhost-").is_some_and(|rest| {
-            !rest.is_empty()
-                && rest
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        });
-        if valid {
-            Ok(())
-        } else {
-            Err("expected `uhost-` and lowercase letters or digits, e.g. uhost-1a2b3c4d".into())
-        }
     }
 
     fn start_call(&self, ids: &[String], location: &Location, options: &StartOptions) -> ApiCall {

@@ -7,6 +7,7 @@
 //! [`PROVIDERS`].
 
 use std::fmt;
+use std::ops::RangeInclusive;
 
 use chrono::{DateTime, Utc};
 
@@ -57,17 +58,22 @@ pub fn names() -> impl Iterator<Item = &'static str> {
 /// - A body that is not what the cloud documents is an `ApiError` of class
 ///   [`ErrorClass::BadResponse`], never a panic.
 pub trait Provider: Sync {
-    /// The `--provider` value, e.g. `tencent`.
-    fn name(&self) -> &'static str;
-
-    /// Static facts about the cloud: batch limits and where its settings come from.
+    /// Static facts about the cloud: its name, id shape, batch limits and where its settings come
+    /// from.
     fn spec(&self) -> &'static ProviderSpec;
+
+    /// The `--provider` value, e.g. `tencent`.
+    fn name(&self) -> &'static str {
+        self.spec().name
+    }
+
+    /// Checks an instance id's shape before any request; `Err` says what shape was expected.
+    fn validate_id(&self, id: &str) -> Result<(), String> {
+        self.spec().id_shape.check(id)
+    }
 
     /// The production base URL (`https://host`) for `location`.
     fn default_endpoint(&self, location: &Location) -> String;
-
-    /// Checks an instance id's shape before any request; `Err` says what shape was expected.
-    fn validate_id(&self, id: &str) -> Result<(), String>;
 
     /// The call that starts `ids` (at most `spec().start_batch` of them).
     fn start_call(&self, ids: &[String], location: &Location, options: &StartOptions) -> ApiCall;
@@ -102,6 +108,10 @@ impl fmt::Debug for dyn Provider {
 /// Static facts about one cloud, read by the settings resolver and the engine.
 #[derive(Debug)]
 pub struct ProviderSpec {
+    /// The `--provider` value.
+    pub name: &'static str,
+    /// What the cloud's instance ids look like.
+    pub id_shape: IdShape,
     /// Most ids one start call may carry.
     pub start_batch: usize,
     /// Most ids one describe call may carry.
@@ -120,6 +130,50 @@ pub struct ProviderSpec {
     pub stopped_after_starting_fails: bool,
     /// Whether the cloud can start a GPU machine without its GPU (`--without-gpu`).
     pub without_gpu: bool,
+}
+
+/// What one cloud's instance ids look like: a prefix, then a run of allowed bytes.
+#[derive(Debug)]
+pub struct IdShape {
+    /// The prefixes an id may start with (one of them); empty for opaque ids.
+    pub prefixes: &'static [&'static str],
+    /// How long the part after the prefix may be.
+    pub body_len: RangeInclusive<usize>,
+    /// Whether a byte may appear after the prefix.
+    pub body_byte: fn(u8) -> bool,
+    /// The shape in words, for the error message, e.g. "`ins-` and 8 lowercase letters or digits".
+    pub described: &'static str,
+    /// A well-formed id, for the error message.
+    pub example: &'static str,
+}
+
+impl IdShape {
+    /// `Ok` when `id` has this shape; otherwise what was expected.
+    pub fn check(&self, id: &str) -> Result<(), String> {
+        let body = if self.prefixes.is_empty() {
+            Some(id)
+        } else {
+            self.prefixes
+                .iter()
+                .find_map(|prefix| id.strip_prefix(prefix))
+        };
+        let valid = body.is_some_and(|body| {
+            self.body_len.contains(&body.len()) && body.bytes().all(self.body_byte)
+        });
+        if valid {
+            Ok(())
+        } else {
+            Err(format!(
+                "expected {}, e.g. {}",
+                self.described, self.example
+            ))
+        }
+    }
+}
+
+/// Lowercase ASCII letters and digits: the body of most clouds' ids.
+pub fn lower_alphanumeric(byte: u8) -> bool {
+    byte.is_ascii_lowercase() || byte.is_ascii_digit()
 }
 
 /// Per-run choices a start call carries besides the ids.

@@ -11,9 +11,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{
-    http_status_error, ApiCall, ApiError, ErrorClass, Header, HttpResponse, InstanceState,
-    Location, Method, Phase, Provider, ProviderSpec, Requirement, SignedRequest, StartAccepted,
-    StartOptions,
+    http_status_error, lower_alphanumeric, ApiCall, ApiError, ErrorClass, Header, HttpResponse,
+    IdShape, InstanceState, Location, Method, Phase, Provider, ProviderSpec, Requirement,
+    SignedRequest, StartAccepted, StartOptions,
 };
 use crate::credentials::{CredentialVars, Credentials};
 use crate::env_vars::EnvVars;
@@ -47,6 +47,14 @@ const PROVIDER: &str = "qingcloud";
 pub struct QingcloudEhpc;
 
 static SPEC: ProviderSpec = ProviderSpec {
+    name: PROVIDER,
+    id_shape: IdShape {
+        prefixes: &["hpc-", "ehpc-"],
+        body_len: 8..=8,
+        body_byte: lower_alphanumeric,
+        described: "`hpc-` or `ehpc-` and 8 lowercase letters or digits",
+        example: "hpc-k3fw1jyq",
+    },
     start_batch: MAX_CLUSTERS,
     // The documented list filter takes one exact cluster id.
     describe_batch: 1,
@@ -65,10 +73,6 @@ static SPEC: ProviderSpec = ProviderSpec {
 };
 
 impl Provider for QingcloudEhpc {
-    fn name(&self) -> &'static str {
-        PROVIDER
-    }
-
     fn spec(&self) -> &'static ProviderSpec {
         &SPEC
     }
@@ -76,24 +80,6 @@ impl Provider for QingcloudEhpc {
     fn default_endpoint(&self, _location: &Location) -> String {
         // One host for every zone: the zone travels as a parameter.
         "https://hpc.api.qingcloud.com".into()
-    }
-
-    fn validate_id(&self, id: &str) -> Result<(), String> {
-        let rest = id.strip_prefix("ehpc-").or_else(|| id.strip_prefix("hpc-"));
-        let valid = rest.is_some_and(|rest| {
-            rest.len() == 8
-                && rest
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        });
-        if valid {
-            Ok(())
-        } else {
-            Err(
-                "expected `hpc-` or `ehpc-` and 8 lowercase letters or digits, e.g. hpc-k3fw1jyq"
-                    .into(),
-            )
-        }
     }
 
     fn start_call(&self, ids: &[String], location: &Location, _options: &StartOptions) -> ApiCall {

@@ -9,9 +9,9 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::{
-    http_status_error, ApiCall, ApiError, ErrorClass, Header, HttpResponse, InstanceState,
-    Location, Method, Phase, Provider, ProviderSpec, Requirement, SignedRequest, StartAccepted,
-    StartOptions,
+    http_status_error, lower_alphanumeric, ApiCall, ApiError, ErrorClass, Header, HttpResponse,
+    IdShape, InstanceState, Location, Method, Phase, Provider, ProviderSpec, Requirement,
+    SignedRequest, StartAccepted, StartOptions,
 };
 use crate::credentials::{CredentialVars, Credentials};
 use crate::env_vars::EnvVars;
@@ -33,6 +33,14 @@ const PROVIDER: &str = "tencent";
 pub struct TencentCvm;
 
 static SPEC: ProviderSpec = ProviderSpec {
+    name: PROVIDER,
+    id_shape: IdShape {
+        prefixes: &["ins-"],
+        body_len: 8..=8,
+        body_byte: lower_alphanumeric,
+        described: "`ins-` and 8 lowercase letters or digits",
+        example: "ins-r8hr2upy",
+    },
     start_batch: 100,
     describe_batch: 100,
     region: Requirement::Required(&[EnvVars::TENCENTCLOUD_REGION]),
@@ -48,10 +56,6 @@ static SPEC: ProviderSpec = ProviderSpec {
 };
 
 impl Provider for TencentCvm {
-    fn name(&self) -> &'static str {
-        PROVIDER
-    }
-
     fn spec(&self) -> &'static ProviderSpec {
         &SPEC
     }
@@ -59,20 +63,6 @@ impl Provider for TencentCvm {
     fn default_endpoint(&self, _location: &Location) -> String {
         // The global host routes by the X-TC-Region header; the SDK uses it by default.
         format!("https://{SERVICE}.tencentcloudapi.com")
-    }
-
-    fn validate_id(&self, id: &str) -> Result<(), String> {
-        let valid = id.strip_prefix("ins-").is_some_and(|rest| {
-            rest.len() == 8
-                && rest
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        });
-        if valid {
-            Ok(())
-        } else {
-            Err("expected `ins-` and 8 lowercase letters or digits, e.g. ins-r8hr2upy".into())
-        }
     }
 
     fn start_call(&self, ids: &[String], location: &Location, _options: &StartOptions) -> ApiCall {

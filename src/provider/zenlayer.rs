@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::{
-    http_status_error, ApiCall, ApiError, ErrorClass, Header, HttpResponse, InstanceState,
+    http_status_error, ApiCall, ApiError, ErrorClass, Header, HttpResponse, IdShape, InstanceState,
     Location, Method, Phase, Provider, ProviderSpec, Requirement, SignedRequest, StartAccepted,
     StartOptions,
 };
@@ -40,6 +40,14 @@ const FAILED_TO_START: &str = "FAILED_TO_START";
 pub struct ZenlayerZec;
 
 static SPEC: ProviderSpec = ProviderSpec {
+    name: PROVIDER,
+    id_shape: IdShape {
+        prefixes: &[],
+        body_len: 1..=64,
+        body_byte: zenlayer_id_byte,
+        described: "1 to 64 ASCII letters, digits, `-` or `_` (Zenlayer ids are opaque)",
+        example: "1234567890123456789",
+    },
     start_batch: MAX_IDS,
     describe_batch: MAX_IDS,
     // One global endpoint; machines are addressed by id alone.
@@ -61,30 +69,18 @@ static SPEC: ProviderSpec = ProviderSpec {
     without_gpu: false,
 };
 
-impl Provider for ZenlayerZec {
-    fn name(&self) -> &'static str {
-        PROVIDER
-    }
+/// Zenlayer's ids are opaque tokens; this keeps out only what cannot be one.
+fn zenlayer_id_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_'
+}
 
+impl Provider for ZenlayerZec {
     fn spec(&self) -> &'static ProviderSpec {
         &SPEC
     }
 
     fn default_endpoint(&self, _location: &Location) -> String {
         "https://console.zenlayer.com".into()
-    }
-
-    fn validate_id(&self, id: &str) -> Result<(), String> {
-        // Ids are opaque (the docs show placeholders); this only keeps out what cannot be one.
-        let valid = (1..=64).contains(&id.len())
-            && id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if valid {
-            Ok(())
-        } else {
-            Err("expected 1 to 64 ASCII letters, digits, `-` or `_`".into())
-        }
     }
 
     fn start_call(&self, ids: &[String], _location: &Location, _options: &StartOptions) -> ApiCall {
