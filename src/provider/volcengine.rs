@@ -588,7 +588,11 @@ mod tests {
     fn ids_are_validated_by_shape() {
         // The documented length is 20, but the docs' own examples have 18 and 19: any length
         // up to 32 passes, so a real id is never refused before the cloud sees it.
-        for good in ["i-3tiefmkskq3vj0x0ab12", "i-3tiefmkskq3vj0abcd1", "i-3tiefmkskq3vj0abcd"] {
+        for good in [
+            "i-3tiefmkskq3vj0x0ab12",
+            "i-3tiefmkskq3vj0abcd1",
+            "i-3tiefmkskq3vj0abcd",
+        ] {
             assert!(VolcengineEcs.validate_id(good).is_ok(), "{good}");
         }
         for bad in [

@@ -31,8 +31,16 @@ static PROFILE: Profile = Profile {
     ],
     region: Some(REGION),
     zone: Some(ZONE),
+    stopped_state: "Stopped",
     running_state: "Running",
     starting_state: "Starting",
+    other_states: &[
+        "Stopping",
+        "Rebooting",
+        "Install",
+        "Installing",
+        "Install Fail",
+    ],
     example_id: |n| format!("uhost-{n:08}"),
 };
 
@@ -97,20 +105,6 @@ impl Params {
 impl Dialect for CompshareDialect {
     fn profile(&self) -> &'static Profile {
         &PROFILE
-    }
-
-    fn seed_phase(&self, state: &str) -> Option<MachinePhase> {
-        Some(match state {
-            "Stopped" => MachinePhase::Stopped,
-            "Running" => MachinePhase::Running,
-            "Starting" => MachinePhase::Starting {
-                since: tokio::time::Instant::now(),
-            },
-            "Stopping" | "Rebooting" | "Install" | "Installing" | "Install Fail" => {
-                MachinePhase::Other(state.to_string())
-            }
-            _ => return None,
-        })
     }
 
     fn handle(&self, request: &SimRequest, fleet: &mut Fleet) -> SimReply {

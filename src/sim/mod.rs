@@ -53,15 +53,37 @@ pub struct Profile {
     pub region: Option<&'static str>,
     /// A zone to pass, for clouds that need one.
     pub zone: Option<&'static str>,
+    /// The cloud's name for a stopped machine, for `--state` files.
+    pub stopped_state: &'static str,
     /// The cloud's name for a running machine, for `--state` files.
     pub running_state: &'static str,
     /// The cloud's name for a starting machine, for `--state` files.
     pub starting_state: &'static str,
+    /// The cloud's other state names, which a `--state` file may seed but the lifecycle does not
+    /// move.
+    pub other_states: &'static [&'static str],
     /// A well-formed instance id, different for each `n`.
     pub example_id: fn(usize) -> String,
 }
 
 impl Profile {
+    /// The phase a seeded state name means, or `None` if the cloud has no such state.
+    fn seed_phase(&self, state: &str) -> Option<MachinePhase> {
+        if state == self.stopped_state {
+            Some(MachinePhase::Stopped)
+        } else if state == self.running_state {
+            Some(MachinePhase::Running)
+        } else if state == self.starting_state {
+            Some(MachinePhase::Starting {
+                since: Instant::now(),
+            })
+        } else if self.other_states.contains(&state) {
+            Some(MachinePhase::Other(state.to_string()))
+        } else {
+            None
+        }
+    }
+
     /// The test credential variable named `name`, if this profile sets it.
     pub fn credential(&self, name: &str) -> Option<String> {
         self.credentials
@@ -392,8 +414,6 @@ impl SignatureCheck {
 pub(crate) trait Dialect: Sync {
     /// How clients reach this dialect; `profile().provider` names the cloud it imitates.
     fn profile(&self) -> &'static Profile;
-    /// The phase a seeded state name means, or `None` if the cloud has no such state.
-    fn seed_phase(&self, state: &str) -> Option<MachinePhase>;
     /// Answers one request.
     fn handle(&self, request: &SimRequest, fleet: &mut Fleet) -> SimReply;
 }
@@ -446,7 +466,7 @@ impl Fleet {
                 self.absent.push(id.to_string());
                 return Ok(());
             }
-            Some(state) => dialect.seed_phase(state).ok_or_else(|| {
+            Some(state) => dialect.profile().seed_phase(state).ok_or_else(|| {
                 Error::usage(format!(
                     "invalid state file: {} has no state `{state}` (machine {id})",
                     dialect.profile().provider

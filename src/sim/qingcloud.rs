@@ -27,8 +27,10 @@ static PROFILE: Profile = Profile {
     ],
     region: None,
     zone: Some("jinan1a"),
+    stopped_state: "stopped",
     running_state: "active",
     starting_state: "pending",
+    other_states: &["suspended", "ceased", "deleted"],
     example_id: |n| format!("hpc-{n:08}"),
 };
 
@@ -55,18 +57,6 @@ fn refuse(code: u16, message: impl Into<String>) -> Refusal {
 impl Dialect for QingcloudDialect {
     fn profile(&self) -> &'static Profile {
         &PROFILE
-    }
-
-    fn seed_phase(&self, state: &str) -> Option<MachinePhase> {
-        Some(match state {
-            "stopped" => MachinePhase::Stopped,
-            "active" => MachinePhase::Running,
-            "pending" => MachinePhase::Starting {
-                since: tokio::time::Instant::now(),
-            },
-            "suspended" | "ceased" | "deleted" => MachinePhase::Other(state.to_string()),
-            _ => return None,
-        })
     }
 
     fn handle(&self, request: &SimRequest, fleet: &mut Fleet) -> SimReply {

@@ -22,8 +22,20 @@ static PROFILE: Profile = Profile {
     ],
     region: Some("ap-guangzhou"),
     zone: None,
+    stopped_state: "STOPPED",
     running_state: "RUNNING",
     starting_state: "STARTING",
+    other_states: &[
+        "PENDING",
+        "LAUNCH_FAILED",
+        "STOPPING",
+        "REBOOTING",
+        "SHUTDOWN",
+        "TERMINATING",
+        "ENTER_RESCUE_MODE",
+        "RESCUE_MODE",
+        "EXIT_RESCUE_MODE",
+    ],
     example_id: |n| format!("ins-{n:08}"),
 };
 
@@ -50,21 +62,6 @@ fn refuse(code: &'static str, message: impl Into<String>) -> Refusal {
 impl Dialect for TencentDialect {
     fn profile(&self) -> &'static Profile {
         &PROFILE
-    }
-
-    fn seed_phase(&self, state: &str) -> Option<MachinePhase> {
-        Some(match state {
-            "STOPPED" => MachinePhase::Stopped,
-            "RUNNING" => MachinePhase::Running,
-            "STARTING" => MachinePhase::Starting {
-                since: tokio::time::Instant::now(),
-            },
-            "PENDING" | "LAUNCH_FAILED" | "STOPPING" | "REBOOTING" | "SHUTDOWN" | "TERMINATING"
-            | "ENTER_RESCUE_MODE" | "RESCUE_MODE" | "EXIT_RESCUE_MODE" => {
-                MachinePhase::Other(state.to_string())
-            }
-            _ => return None,
-        })
     }
 
     fn handle(&self, request: &SimRequest, fleet: &mut Fleet) -> SimReply {

@@ -28,8 +28,18 @@ static PROFILE: Profile = Profile {
     ],
     region: Some("cn-beijing"),
     zone: None,
+    stopped_state: "STOPPED",
     running_state: "RUNNING",
     starting_state: "STARTING",
+    other_states: &[
+        "CREATING",
+        "STOPPING",
+        "REBOOTING",
+        "REBUILDING",
+        "RESIZING",
+        "ERROR",
+        "DELETING",
+    ],
     example_id: |n| format!("i-sim{n:017}"),
 };
 
@@ -80,19 +90,6 @@ fn code_n(code: &str) -> Option<u32> {
 impl Dialect for VolcengineDialect {
     fn profile(&self) -> &'static Profile {
         &PROFILE
-    }
-
-    fn seed_phase(&self, state: &str) -> Option<MachinePhase> {
-        Some(match state {
-            "STOPPED" => MachinePhase::Stopped,
-            "RUNNING" => MachinePhase::Running,
-            "STARTING" => MachinePhase::Starting {
-                since: tokio::time::Instant::now(),
-            },
-            "CREATING" | "STOPPING" | "REBOOTING" | "REBUILDING" | "RESIZING" | "ERROR"
-            | "DELETING" => MachinePhase::Other(state.to_string()),
-            _ => return None,
-        })
     }
 
     fn handle(&self, request: &SimRequest, fleet: &mut Fleet) -> SimReply {

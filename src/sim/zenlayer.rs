@@ -24,8 +24,18 @@ static PROFILE: Profile = Profile {
     ],
     region: None,
     zone: None,
+    stopped_state: "STOPPED",
     running_state: "RUNNING",
     starting_state: "STARTING",
+    other_states: &[
+        "DEPLOYING",
+        "STOPPING",
+        "REBOOTING",
+        "CREATE_FAILED",
+        "RELEASING",
+        "RECYCLING",
+        "RECYCLED",
+    ],
     example_id: |n| (1_286_431_927_365_582_848 + n as u64).to_string(),
 };
 
@@ -57,19 +67,6 @@ fn refuse(status: u16, code: &'static str, message: impl Into<String>) -> Refusa
 impl Dialect for ZenlayerDialect {
     fn profile(&self) -> &'static Profile {
         &PROFILE
-    }
-
-    fn seed_phase(&self, state: &str) -> Option<MachinePhase> {
-        Some(match state {
-            "STOPPED" => MachinePhase::Stopped,
-            "RUNNING" => MachinePhase::Running,
-            "STARTING" => MachinePhase::Starting {
-                since: tokio::time::Instant::now(),
-            },
-            "DEPLOYING" | "STOPPING" | "REBOOTING" | "CREATE_FAILED" | "RELEASING"
-            | "RECYCLING" | "RECYCLED" => MachinePhase::Other(state.to_string()),
-            _ => return None,
-        })
     }
 
     fn handle(&self, request: &SimRequest, fleet: &mut Fleet) -> SimReply {
