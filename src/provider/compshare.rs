@@ -321,9 +321,8 @@ mod tests {
 
     fn response(body: &str) -> HttpResponse {
         HttpResponse {
-            status: 200,
             headers: vec![("x-ucloud-request-uuid".into(), "req-1".into())],
-            body: body.as_bytes().to_vec(),
+            ..HttpResponse::new(200, body)
         }
     }
 

@@ -307,6 +307,15 @@ pub struct HttpResponse {
 }
 
 impl HttpResponse {
+    /// A response with `status` and `body` and no headers.
+    pub fn new(status: u16, body: impl AsRef<[u8]>) -> Self {
+        HttpResponse {
+            status,
+            headers: Vec::new(),
+            body: body.as_ref().to_vec(),
+        }
+    }
+
     /// The first value of header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers

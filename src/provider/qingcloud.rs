@@ -382,14 +382,6 @@ mod tests {
     use super::*;
     use crate::credentials::Secret;
 
-    fn response(status: u16, body: &str) -> HttpResponse {
-        HttpResponse {
-            status,
-            headers: Vec::new(),
-            body: body.as_bytes().to_vec(),
-        }
-    }
-
     fn jinan() -> Location {
         Location {
             region: None,
@@ -442,7 +434,9 @@ mod tests {
             let body = format!(
                 r#"{{"ret_code":0,"cluster_set":[{{"cluster_id":"hpc-k3fw1jyq",{fields}}}]}}"#
             );
-            let states = QingcloudEhpc.parse_describe(&response(200, &body)).unwrap();
+            let states = QingcloudEhpc
+                .parse_describe(&HttpResponse::new(200, &body))
+                .unwrap();
             assert_eq!(
                 (states[0].raw.as_str(), states[0].phase),
                 (raw, phase),
@@ -454,7 +448,9 @@ mod tests {
     #[test]
     fn error_envelope_with_http_200_is_an_api_error() {
         let body = r#"{"ret_code":2100,"message":"ResourceNotFound, resource [hpc-k3fw1jyq]"}"#;
-        let err = QingcloudEhpc.parse_start(&response(200, body)).unwrap_err();
+        let err = QingcloudEhpc
+            .parse_start(&HttpResponse::new(200, body))
+            .unwrap_err();
         assert_eq!(
             (err.code.as_str(), err.class),
             ("2100", ErrorClass::NotFound)
@@ -477,7 +473,9 @@ mod tests {
             (r#"{"ret_code":0}"#, None),
         ];
         for (body, job) in table {
-            let accepted = QingcloudEhpc.parse_start(&response(200, body)).unwrap();
+            let accepted = QingcloudEhpc
+                .parse_start(&HttpResponse::new(200, body))
+                .unwrap();
             assert_eq!(accepted.job_id.as_deref(), job, "{body}");
         }
     }
@@ -495,14 +493,14 @@ mod tests {
             r#"{"ret_code":0,"cluster_set":[{"cluster_id":"hpc-k3fw1jyq"}]}"#,
         ] {
             let err = QingcloudEhpc
-                .parse_describe(&response(200, body))
+                .parse_describe(&HttpResponse::new(200, body))
                 .unwrap_err();
             assert_eq!(err.class, ErrorClass::BadResponse, "{body}");
         }
         // Without an envelope, the status decides: gateways answer 5xx and 429 by themselves.
         let err = |status| {
             QingcloudEhpc
-                .parse_start(&response(status, "<html>"))
+                .parse_start(&HttpResponse::new(status, "<html>"))
                 .unwrap_err()
         };
         assert_eq!(err(502).class, ErrorClass::Transient);

@@ -371,11 +371,7 @@ mod tests {
     use super::*;
 
     fn response(body: &str) -> HttpResponse {
-        HttpResponse {
-            status: 200,
-            headers: Vec::new(),
-            body: body.as_bytes().to_vec(),
-        }
+        HttpResponse::new(200, body)
     }
 
     #[test]

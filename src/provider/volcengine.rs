@@ -449,14 +449,6 @@ mod tests {
     use super::*;
     use crate::credentials::Secret;
 
-    fn response(status: u16, body: &str) -> HttpResponse {
-        HttpResponse {
-            status,
-            headers: Vec::new(),
-            body: body.as_bytes().to_vec(),
-        }
-    }
-
     fn error_body(code: &str) -> String {
         format!(
             r#"{{"ResponseMetadata":{{"RequestId":"req-1","Action":"StartInstances","Service":"ecs",
@@ -494,7 +486,7 @@ mod tests {
         ];
         for (code, status, class) in table {
             let err = VolcengineEcs
-                .parse_start(&response(status, &error_body(code)))
+                .parse_start(&HttpResponse::new(status, error_body(code)))
                 .unwrap_err();
             assert_eq!((err.class, err.code.as_str()), (class, code), "{status}");
             assert_eq!(
@@ -504,7 +496,7 @@ mod tests {
         }
         // The SDK treats a 200 carrying an error as an error too.
         let err = VolcengineEcs
-            .parse_describe(&response(200, &error_body("InvalidTimestamp")))
+            .parse_describe(&HttpResponse::new(200, error_body("InvalidTimestamp")))
             .unwrap_err();
         assert_eq!((err.class, err.message.as_str()), (ClockSkew, "no"));
     }
@@ -530,7 +522,9 @@ mod tests {
                 r#"{{"ResponseMetadata":{{"RequestId":"r"}},"Result":{{"Instances":[{{
                 "InstanceId":"i-3tiefmkskq3vj0x0ab12","Status":"{raw}"}}],"TotalCount":1}}}}"#
             );
-            let states = VolcengineEcs.parse_describe(&response(200, &body)).unwrap();
+            let states = VolcengineEcs
+                .parse_describe(&HttpResponse::new(200, &body))
+                .unwrap();
             assert_eq!((states[0].phase, states[0].raw.as_str()), (phase, raw));
         }
     }
@@ -541,7 +535,9 @@ mod tests {
             {"InstanceId":"i-aaaaaaaaaaaaaaaaaaa1"},
             {"InstanceId":"i-aaaaaaaaaaaaaaaaaaa2","Error":{"Code":"InvalidInstanceStatus"}},
             {"InstanceId":"i-aaaaaaaaaaaaaaaaaaa3","Error":{"Code":"InvalidInstance.NotFound"}}]}}"#;
-        let accepted = VolcengineEcs.parse_start(&response(200, body)).unwrap();
+        let accepted = VolcengineEcs
+            .parse_start(&HttpResponse::new(200, body))
+            .unwrap();
         assert_eq!(accepted.request_id.as_deref(), Some("req-3"));
         let refused: Vec<String> = accepted
             .refused
@@ -568,13 +564,13 @@ mod tests {
             r#"{"ResponseMetadata":{"RequestId":"r"},"Result":{}}"#,
             r#"{"ResponseMetadata":{},"Result":{"Instances":[{"InstanceId":"i-1"}]}}"#,
         ] {
-            let err = VolcengineEcs.parse_describe(&response(200, body));
+            let err = VolcengineEcs.parse_describe(&HttpResponse::new(200, body));
             assert_eq!(err.unwrap_err().class, ErrorClass::BadResponse, "{body}");
         }
         let class = |status| {
             let body = "<html>oops</html>";
             VolcengineEcs
-                .parse_start(&response(status, body))
+                .parse_start(&HttpResponse::new(status, body))
                 .unwrap_err()
                 .class
         };

@@ -398,20 +398,12 @@ impl From<WireStatus> for InstanceState {
 mod tests {
     use super::*;
 
-    fn response(status: u16, body: &str) -> HttpResponse {
-        HttpResponse {
-            status,
-            headers: Vec::new(),
-            body: body.as_bytes().to_vec(),
-        }
-    }
-
     fn start(status: u16, body: &str) -> Result<StartAccepted, ApiError> {
-        ZenlayerZec.parse_start(&response(status, body))
+        ZenlayerZec.parse_start(&HttpResponse::new(status, body))
     }
 
     fn describe(body: &str) -> Result<Vec<InstanceState>, ApiError> {
-        ZenlayerZec.parse_describe(&response(200, body))
+        ZenlayerZec.parse_describe(&HttpResponse::new(200, body))
     }
 
     #[test]
@@ -496,7 +488,7 @@ mod tests {
     #[test]
     fn edge_network_blocks_and_bare_statuses_classify_by_status() {
         use ErrorClass::*;
-        let mut challenge = response(403, "<html>Just a moment...</html>");
+        let mut challenge = HttpResponse::new(403, "<html>Just a moment...</html>");
         challenge.headers = vec![("cf-mitigated".into(), "challenge".into())];
         let err = ZenlayerZec.parse_start(&challenge).unwrap_err();
         assert_eq!(
