@@ -172,30 +172,40 @@ impl CallError {
     }
 }
 
-impl fmt::Display for CallError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.failure {
-            Failure::Api(err) => write!(f, "{}: {}", err.code, err.message)?,
-            Failure::Transport(message) => f.write_str(message)?,
-            Failure::Deadline => write!(f, "{} cut short by the --timeout deadline", self.action)?,
-        }
+impl CallError {
+    /// What went wrong and what to do, without the cloud's error code (the report carries that
+    /// in a field of its own).
+    pub fn message(&self) -> String {
+        let mut text = match &self.failure {
+            Failure::Api(err) => err.message.clone(),
+            Failure::Transport(message) => message.clone(),
+            Failure::Deadline => format!("{} cut short by the --timeout deadline", self.action),
+        };
         if self.attempts > 1 {
-            write!(
-                f,
+            text.push_str(&format!(
                 " ({} failed after {} attempts in {:.1}s)",
                 self.action,
                 self.attempts,
                 self.elapsed.as_secs_f64()
-            )?;
+            ));
         }
         if let Failure::Api(ApiError {
             class: ErrorClass::ClockSkew,
             ..
         }) = &self.failure
         {
-            f.write_str(" (check this machine's clock)")?;
+            text.push_str(" (check this machine's clock)");
         }
-        Ok(())
+        text
+    }
+}
+
+impl fmt::Display for CallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Failure::Api(err) = &self.failure {
+            write!(f, "{}: ", err.code)?;
+        }
+        f.write_str(&self.message())
     }
 }
 

@@ -127,6 +127,17 @@ pub fn form_decode(value: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// The `name=value` pairs of a query string or form body, in order, each side [`form_decode`]d.
+pub fn form_pairs(text: &str) -> Vec<(String, String)> {
+    text.split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (form_decode(name), form_decode(value))
+        })
+        .collect()
+}
+
 fn percent_encode(value: &str, also_keep: &[u8]) -> String {
     percent_encode_with(value, also_keep, "%20")
 }
@@ -215,6 +226,10 @@ mod tests {
         assert_eq!(form_decode("x%252By%253D"), "x%2By%3D");
         assert_eq!(form_decode("100%"), "100%");
         assert_eq!(form_decode("%zz%4"), "%zz%4");
+        assert_eq!(
+            form_pairs("a=1&&b&c=x%3Dy+z"),
+            [("a", "1"), ("b", ""), ("c", "x=y z")].map(|(k, v)| (k.to_string(), v.to_string()))
+        );
     }
 
     #[test]

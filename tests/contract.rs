@@ -191,6 +191,14 @@ fn wrong_secret_exits_three_without_retrying() {
         );
         let record = &report(&output)["instances"][0];
         assert_eq!(record["error"]["kind"], "auth", "{}", profile.provider);
+        // The code has a field of its own; the message says what to do without repeating it.
+        let code = record["error"]["code"].as_str().unwrap();
+        let message = record["error"]["message"].as_str().unwrap();
+        assert!(
+            !message.starts_with(code),
+            "{}: {code} / {message}",
+            profile.provider
+        );
         let requests: Vec<Value> = sim
             .requests()
             .into_iter()

@@ -227,7 +227,7 @@ fn record_call_error(err: &CallError) -> ErrorRecord {
     ErrorRecord {
         kind: err.kind(),
         code: err.api_error().map(|e| e.code.clone()),
-        message: err.to_string(),
+        message: err.message(),
         request_id: err.api_error().and_then(|e| e.request_id.clone()),
     }
 }

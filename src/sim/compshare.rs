@@ -14,7 +14,7 @@ use crate::provider::compshare::{
     REQUEST_ID_HEADER, START_ACTION,
 };
 use crate::provider::{Provider, UcloudCompshare};
-use crate::sign::constant_time_eq;
+use crate::sign::{constant_time_eq, form_pairs};
 
 /// The only public key the simulator knows.
 const SIM_PUBLIC_KEY: &str = "cloudstartSIMULATOR-compshare-public-key";
@@ -157,35 +157,7 @@ fn read_params(request: &SimRequest) -> Result<Params, Refusal> {
     }
     let text =
         std::str::from_utf8(&request.body).map_err(|_| refuse(160, "the body is not UTF-8"))?;
-    let mut params = Vec::new();
-    for pair in text.split('&').filter(|pair| !pair.is_empty()) {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        match (form_decode(key), form_decode(value)) {
-            (Some(key), Some(value)) => params.push((key, value)),
-            _ => return Err(refuse(160, format!("malformed form field `{pair}`"))),
-        }
-    }
-    Ok(Params(params))
-}
-
-/// Undoes Python's `quote_plus`: `+` is a space, `%XX` a byte; `None` if malformed.
-fn form_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let byte = hex::decode(bytes.get(i + 1..i + 3)?).ok()?;
-                out.extend(byte);
-                i += 2;
-            }
-            byte => out.push(byte),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).ok()
+    Ok(Params(form_pairs(text)))
 }
 
 /// Checks the action, the public key and the VerifyAC signature, as UCloud's gateway does

@@ -106,12 +106,10 @@ pub fn help() -> String {
          Test credentials the simulator accepts (and nothing else):\n",
     );
     for profile in profiles() {
-        let vars: Vec<String> = profile
-            .credentials
-            .iter()
-            .map(|(var, value)| format!("{var}={value}"))
-            .collect();
-        text.push_str(&format!("  {:11}{}\n", profile.provider, vars.join(" ")));
+        text.push_str(&format!("  {}\n", profile.provider));
+        for (var, value) in profile.credentials {
+            text.push_str(&format!("    {var}={value}\n"));
+        }
     }
     text
 }
@@ -447,6 +445,8 @@ pub(crate) struct Fleet {
     absent: Vec<String>,
     boot_delay: Duration,
     requests: u64,
+    /// Start answers by idempotency token: the ids asked for and the answer given.
+    idempotent_starts: HashMap<String, (Vec<String>, serde_json::Value)>,
 }
 
 impl Fleet {
@@ -456,6 +456,7 @@ impl Fleet {
             absent: Vec::new(),
             boot_delay,
             requests: 0,
+            idempotent_starts: HashMap::new(),
         }
     }
 
@@ -515,6 +516,25 @@ impl Fleet {
             };
             machine.start_request_id = Some(request_id.to_string());
         }
+    }
+
+    /// The answer a start with idempotency token `token` got, and the ids it asked for.
+    pub(crate) fn idempotent_start(
+        &self,
+        token: &str,
+    ) -> Option<&(Vec<String>, serde_json::Value)> {
+        self.idempotent_starts.get(token)
+    }
+
+    /// Keeps the answer to a start with idempotency token `token`, to give it again on a retry.
+    pub(crate) fn remember_start(
+        &mut self,
+        token: &str,
+        ids: Vec<String>,
+        answer: serde_json::Value,
+    ) {
+        self.idempotent_starts
+            .insert(token.to_string(), (ids, answer));
     }
 
     /// A fresh request id in UUID form.

@@ -12,7 +12,7 @@ use crate::provider::qingcloud::{
     SIGNATURE_VERSION, START_ACTION, START_PATH, TIMESTAMP_FORMAT,
 };
 use crate::provider::{Provider, QingcloudEhpc};
-use crate::sign::{constant_time_eq, form_decode};
+use crate::sign::{constant_time_eq, form_pairs};
 
 /// The only access key id the simulator knows.
 const SIM_ACCESS_KEY_ID: &str = "QYcloudstartSIMULATOR0001";
@@ -93,15 +93,7 @@ fn verify(
     check: &mut SignatureCheck,
 ) -> Result<Vec<(String, String)>, Refusal> {
     // The server decodes the query once, so the signature it sees is still `quote_plus`ed.
-    let mut query: Vec<(String, String)> = request
-        .query
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (form_decode(name), form_decode(value))
-        })
-        .collect();
+    let mut query = form_pairs(&request.query);
     let param = |query: &[(String, String)], name: &str| {
         query
             .iter()

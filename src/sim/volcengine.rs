@@ -4,7 +4,6 @@
 //! `../shared/providers/volcengine.md`.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 
 use chrono::{NaiveDateTime, Utc};
 use serde_json::{json, Value};
@@ -13,7 +12,7 @@ use super::{Dialect, Fleet, MachinePhase, Profile, SignatureCheck, SimReply, Sim
 use crate::env_vars::EnvVars;
 use crate::provider::volcengine::{sign_v4, V4Request, ALGORITHM, SERVICE, VERSION};
 use crate::provider::{Provider, VolcengineEcs};
-use crate::sign::{constant_time_eq, hex_sha256};
+use crate::sign::{constant_time_eq, form_pairs, hex_sha256};
 
 /// The only AccessKey ID the simulator knows.
 const SIM_ACCESS_KEY: &str = "AKLTcloudstartSIMULATOR0001";
@@ -49,11 +48,6 @@ const MAX_SKEW_SECONDS: i64 = 900;
 const MAX_IDS: usize = 100;
 /// `MaxResults` when the request gives none.
 const DEFAULT_MAX_RESULTS: usize = 10;
-
-/// Start answers by `ClientToken`: the ids asked for and the `Result` given. It lives here because
-/// the shared `Fleet` holds machines only; tokens are random per call, so simulators sharing a
-/// process (the demo) cannot collide.
-static CLIENT_TOKENS: Mutex<BTreeMap<String, (Vec<String>, Value)>> = Mutex::new(BTreeMap::new());
 
 pub(crate) struct VolcengineDialect;
 
@@ -94,7 +88,7 @@ impl Dialect for VolcengineDialect {
 
     fn handle(&self, request: &SimRequest, fleet: &mut Fleet) -> SimReply {
         let request_id = fleet.request_id();
-        let params = query_pairs(&request.query);
+        let params = form_pairs(&request.query);
         let action = param(&params, "Action").unwrap_or("").to_string();
         let authorization = request
             .header("authorization")
@@ -145,12 +139,6 @@ impl Dialect for VolcengineDialect {
 }
 
 /// The decoded query pairs, in order (`+` is a space: the SDK sends `quote_plus`).
-fn query_pairs(query: &str) -> Vec<(String, String)> {
-    reqwest::Url::parse(&format!("http://sim/?{query}"))
-        .map(|url| url.query_pairs().into_owned().collect())
-        .unwrap_or_default()
-}
-
 /// The last value of `name`: the gateway, like the SDK, keeps one value per key.
 fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
     params
@@ -353,10 +341,7 @@ fn start(
                 "ClientToken must be 1 to 64 ASCII characters",
             ));
         }
-        let tokens = CLIENT_TOKENS
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some((seen, result)) = tokens.get(token) {
+        if let Some((seen, result)) = fleet.idempotent_start(token) {
             // A token seen before gets its first answer again, and nothing is done twice.
             return if *seen == ids {
                 Ok(result.clone())
@@ -392,10 +377,7 @@ fn start(
         .collect();
     let result = json!({ "OperationDetails": details });
     if let Some(token) = token {
-        let mut tokens = CLIENT_TOKENS
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        tokens.insert(token.to_string(), (ids, result.clone()));
+        fleet.remember_start(token, ids, result.clone());
     }
     Ok(result)
 }
@@ -569,9 +551,6 @@ mod tests {
             errors(&send(&mut fleet, &start(&[4], "tok-new")).1),
             ["InvalidInstanceStatus"]
         );
-        let mut other = Fleet::new(Duration::ZERO);
-        send(&mut other, &start(&[4], "tok-replay"));
-        assert_eq!(statuses(&send(&mut other, &describe(&[4])).1), ["STOPPED"]);
         let (status, body) = send(&mut fleet, &start(&[5], "tok-replay"));
         assert_eq!(status, 400);
         assert_eq!(
