@@ -56,10 +56,10 @@ pub struct StartArgs {
     #[arg(short, long, env = EnvVars::CLOUDSTART_PROVIDER, value_name = "PROVIDER",
           value_parser = clap::builder::PossibleValuesParser::new(provider::names()))]
     pub provider: String,
-    /// The region (Tencent: else TENCENTCLOUD_REGION).
+    /// The region, for clouds that have one (else the cloud's variable, e.g. TENCENTCLOUD_REGION).
     #[arg(short, long, value_name = "REGION")]
     pub region: Option<String>,
-    /// The zone (for clouds that need one).
+    /// The zone, for clouds that need one (else the cloud's variable, e.g. QINGCLOUD_ZONE).
     #[arg(short, long, value_name = "ZONE")]
     pub zone: Option<String>,
     /// Base URL `scheme://host[:port]` replacing the cloud's real one
