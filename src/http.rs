@@ -6,19 +6,20 @@
 //! is safe to retry — connection failures, 5xx, throttling and the cloud's own transient codes — with
 //! full-jitter exponential backoff, never past the run's deadline. Polling is `poll.rs`'s job.
 
-use std::collections::HashMap;
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use tokio::time::Instant;
-use tracing::{debug, info, trace};
+use tracing::{debug, info, trace, warn};
 
 use crate::credentials::Credentials;
 use crate::error::ErrorKind;
 use crate::provider::{
     ApiCall, ApiError, ErrorClass, HttpResponse, InstanceState, Location, Method, Provider,
-    SignedRequest, StartOptions,
+    RateLimit, SignedRequest, StartOptions,
 };
 use crate::settings::StartSettings;
 
@@ -128,6 +129,9 @@ pub enum Failure {
     Api(ApiError),
     /// No answer: connection refused or reset, DNS, TLS, request timeout.
     Transport(String),
+    /// A start was sent but no readable answer came (timeout, connection lost after sending, an
+    /// unreadable body), so the cloud may or may not have acted on it: describe before resending.
+    Ambiguous(String),
     /// The run's deadline passed before an answer came.
     Deadline,
 }
@@ -158,9 +162,14 @@ impl CallError {
                 }
                 _ => ErrorKind::Api,
             },
-            Failure::Transport(_) => ErrorKind::Transport,
+            Failure::Transport(_) | Failure::Ambiguous(_) => ErrorKind::Transport,
             Failure::Deadline => ErrorKind::Timeout,
         }
+    }
+
+    /// Whether the cloud may have acted on the start although no answer said so.
+    pub fn is_ambiguous(&self) -> bool {
+        matches!(self.failure, Failure::Ambiguous(_))
     }
 
     /// The cloud's error, when it answered with one.
@@ -178,7 +187,7 @@ impl CallError {
     pub fn message(&self) -> String {
         let mut text = match &self.failure {
             Failure::Api(err) => err.message.clone(),
-            Failure::Transport(message) => message.clone(),
+            Failure::Transport(message) | Failure::Ambiguous(message) => message.clone(),
             Failure::Deadline => format!("{} cut short by the --timeout deadline", self.action),
         };
         if self.attempts > 1 {
@@ -188,13 +197,6 @@ impl CallError {
                 self.attempts,
                 self.elapsed.as_secs_f64()
             ));
-        }
-        if let Failure::Api(ApiError {
-            class: ErrorClass::ClockSkew,
-            ..
-        }) = &self.failure
-        {
-            text.push_str(" (check this machine's clock)");
         }
         text
     }
@@ -228,6 +230,10 @@ pub struct ApiClient<'a> {
     without_gpu: bool,
     deadline: Instant,
     client: reqwest::Client,
+    limiter: RateLimiter,
+    budget: RetryBudget,
+    /// The cloud's clock minus this machine's, once a clock-skew refusal has measured it.
+    clock_offset: Cell<Option<chrono::TimeDelta>>,
 }
 
 impl<'a> ApiClient<'a> {
@@ -247,6 +253,9 @@ impl<'a> ApiClient<'a> {
             without_gpu: settings.without_gpu,
             deadline,
             client,
+            limiter: RateLimiter::new(settings.provider.spec().rate_limit),
+            budget: RetryBudget::default(),
+            clock_offset: Cell::new(None),
         })
     }
 
@@ -257,9 +266,11 @@ impl<'a> ApiClient<'a> {
 
     /// Starts `ids` (one start call's worth).
     ///
-    /// A start is not retried after a request timeout: the cloud may have acted on it. Every other
-    /// retry is safe because a repeated start of a starting machine is refused, not repeated —
-    /// and the call carries one client token through all its retries, for clouds that use one.
+    /// A start that got no readable answer is ambiguous: the cloud may have acted on it. It is sent
+    /// again only where the cloud de-duplicates by the call's client token (the same token on every
+    /// attempt); elsewhere it fails with [`Failure::Ambiguous`] and the caller describes the
+    /// machines before deciding. Every other retry is safe because a repeated start of a starting
+    /// machine is refused, not repeated.
     pub async fn start(&self, ids: &[String]) -> Result<StartReply, CallError> {
         let options = StartOptions {
             client_token: format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..)),
@@ -267,8 +278,9 @@ impl<'a> ApiClient<'a> {
         };
         let call = self.provider.start_call(ids, self.location, &options);
         let action = call.action;
+        let resend_unanswered = self.provider.spec().idempotent_start;
         let accepted = self
-            .call(call, false, |r| self.provider.parse_start(r))
+            .call(call, resend_unanswered, |r| self.provider.parse_start(r))
             .await?;
         if let Some(request_id) = &accepted.request_id {
             debug!("{action} accepted, request id {request_id}");
@@ -299,16 +311,22 @@ impl<'a> ApiClient<'a> {
             .await
     }
 
+    /// Sends `call` until it succeeds, fails for good, or the deadline or the retry budget runs
+    /// out. `resend_unanswered`: whether a request that may have been acted on without a readable
+    /// answer may be sent again (describes; starts the cloud de-duplicates).
     async fn call<T>(
         &self,
         call: ApiCall,
-        idempotent: bool,
+        resend_unanswered: bool,
         parse: impl Fn(&HttpResponse) -> Result<T, ApiError>,
     ) -> Result<T, CallError> {
         let action = call.action;
+        let cloud = self.provider.name();
         let started = Instant::now();
         let mut attempts = 0;
         let mut retries = 0;
+        let mut clock_corrected = false;
+        self.budget.record_call();
         loop {
             attempts += 1;
             let give_up = |failure| CallError {
@@ -317,6 +335,9 @@ impl<'a> ApiClient<'a> {
                 attempts,
                 elapsed: started.elapsed(),
             };
+            if !self.limiter.acquire(self.deadline).await {
+                return Err(give_up(Failure::Deadline));
+            }
             let remaining = self.deadline.saturating_duration_since(Instant::now());
             if remaining.is_zero() {
                 return Err(give_up(Failure::Deadline));
@@ -326,49 +347,76 @@ impl<'a> ApiClient<'a> {
                 self.endpoint.host(),
                 self.location,
                 self.credentials,
-                Utc::now(),
+                self.now(),
             );
             let timeout = remaining.min(self.retry.request_timeout);
+            let mut retry_after = None;
             let failure = match self.send(&signed, timeout).await {
                 Ok(response) => match parse(&response) {
                     Ok(value) => return Ok(value),
-                    Err(err) if err.class.is_retryable() => Failure::Api(err),
+                    Err(err) if err.class == ErrorClass::ClockSkew && !clock_corrected => {
+                        clock_corrected = true;
+                        if self.correct_clock(&response) {
+                            // Signed again at once with the cloud's time; not a retry.
+                            continue;
+                        }
+                        let mut err = err;
+                        err.message.push_str(&self.clock_hint());
+                        return Err(give_up(Failure::Api(err)));
+                    }
+                    Err(mut err) if err.class == ErrorClass::ClockSkew => {
+                        err.message.push_str(&self.clock_hint());
+                        return Err(give_up(Failure::Api(err)));
+                    }
+                    Err(err) if err.class == ErrorClass::BadResponse && !resend_unanswered => {
+                        return Err(give_up(Failure::Ambiguous(format!(
+                            "{cloud} {action}: {}; the cloud may still have acted on it",
+                            err.message
+                        ))))
+                    }
+                    Err(err) if err.class.is_retryable() => {
+                        retry_after = retry_after_header(&response);
+                        Failure::Api(err)
+                    }
                     Err(err) => return Err(give_up(Failure::Api(err))),
                 },
                 Err(SendError::TimedOut) if timeout < self.retry.request_timeout => {
                     return Err(give_up(Failure::Deadline))
                 }
-                Err(SendError::TimedOut) if !idempotent => {
-                    return Err(give_up(Failure::Transport(format!(
-                        "{action}: no answer within {}s; the cloud may still have acted on it",
-                        timeout.as_secs()
+                Err(SendError::Connect(message)) => {
+                    Failure::Transport(format!("{cloud} {action}: {message}"))
+                }
+                Err(err) if !resend_unanswered => {
+                    return Err(give_up(Failure::Ambiguous(format!(
+                        "{cloud} {action}: {err}; the cloud may still have acted on it"
                     ))))
                 }
-                Err(err) => Failure::Transport(format!("{action}: {err}")),
+                Err(err) => Failure::Transport(format!("{cloud} {action}: {err}")),
             };
             // A lock held by another operation is waited out until the deadline; everything
-            // else retryable gets `max_retries` retries.
+            // else retryable gets `max_retries` retries, within the run's retry budget.
             let delay = if let Failure::Api(ApiError {
                 class: ErrorClass::Busy,
                 ..
             }) = &failure
             {
                 info!(
-                    "{} {action}: {}; waiting {}ms for the other operation",
-                    self.provider.name(),
+                    "{cloud} {action}: {}; waiting {}ms for the other operation",
                     FailureSummary(&failure),
                     self.retry.busy_delay.as_millis()
                 );
                 self.retry.busy_delay
             } else {
                 retries += 1;
-                if retries > self.retry.max_retries {
+                if retries > self.retry.max_retries || !self.budget.try_spend() {
                     return Err(give_up(failure));
                 }
-                let delay = self.retry.backoff(retries);
+                let delay = self
+                    .retry
+                    .backoff(retries)
+                    .max(retry_after.unwrap_or_default());
                 info!(
-                    "{} {action}: {}; retry {} of {} in {}ms",
-                    self.provider.name(),
+                    "{cloud} {action}: {}; retry {} of {} in {}ms",
                     FailureSummary(&failure),
                     retries,
                     self.retry.max_retries,
@@ -381,6 +429,41 @@ impl<'a> ApiClient<'a> {
             }
             tokio::time::sleep(delay).await;
         }
+    }
+
+    /// The time to sign with: this machine's clock, corrected by the cloud's once measured.
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now() + self.clock_offset.get().unwrap_or_default()
+    }
+
+    /// Measures the cloud's clock from the `Date` header of a clock-skew refusal; true if it is
+    /// off by a second or more, so signing again with the cloud's time may help.
+    fn correct_clock(&self, response: &HttpResponse) -> bool {
+        let Some(server) = response
+            .header("date")
+            .and_then(|date| DateTime::parse_from_rfc2822(date).ok())
+        else {
+            return false;
+        };
+        let offset = server.with_timezone(&Utc) - Utc::now();
+        if offset.num_seconds().abs() < 1 {
+            return false;
+        }
+        self.clock_offset.set(Some(offset));
+        warn!(
+            "{}; signing with the cloud's time",
+            clock_off(offset, self.provider.name())
+        );
+        true
+    }
+
+    /// What to tell a person whose requests keep failing on the clock.
+    fn clock_hint(&self) -> String {
+        let measured = match self.clock_offset.get() {
+            Some(offset) => clock_off(offset, self.provider.name()),
+            None => "check this machine's clock".into(),
+        };
+        format!(" ({measured}: synchronise it, e.g. with chrony or ntpd)")
     }
 
     async fn send(
@@ -427,7 +510,7 @@ impl<'a> ApiClient<'a> {
         while let Some(chunk) = response.chunk().await.map_err(SendError::from)? {
             if body.len() + chunk.len() > MAX_BODY_BYTES {
                 return Err(SendError::Other(format!(
-                    "answer larger than {} MiB",
+                    "HTTP {status} answer larger than {} MiB, not read",
                     MAX_BODY_BYTES / (1024 * 1024)
                 )));
             }
@@ -442,10 +525,107 @@ impl<'a> ApiClient<'a> {
     }
 }
 
+/// "local clock is N s off (ahead of the tencent API's clock)", for a measured `offset` (the cloud's
+/// clock minus this machine's).
+fn clock_off(offset: chrono::TimeDelta, cloud: &str) -> String {
+    let direction = if offset < chrono::TimeDelta::zero() {
+        "ahead of"
+    } else {
+        "behind"
+    };
+    format!(
+        "local clock is {} s off ({direction} the {cloud} API's clock)",
+        offset.num_seconds().abs()
+    )
+}
+
+/// The delay a `Retry-After` header asks for: seconds, or an HTTP date.
+fn retry_after_header(response: &HttpResponse) -> Option<Duration> {
+    let value = response.header("retry-after")?.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds.min(MAX_RETRY_AFTER_SECS)));
+    }
+    let date = DateTime::parse_from_rfc2822(value).ok()?;
+    let wait = (date.with_timezone(&Utc) - Utc::now()).to_std().ok()?;
+    Some(wait.min(Duration::from_secs(MAX_RETRY_AFTER_SECS)))
+}
+
+/// The longest `Retry-After` honoured; the run's deadline bounds it anyway.
+const MAX_RETRY_AFTER_SECS: u64 = 300;
+
+/// Keeps requests under one cloud's [`RateLimit`]: at most `requests` in any window of `per`
+/// (plus a 2 % margin for the path between here and the cloud's counter), by remembering when
+/// the last `requests` were sent.
+struct RateLimiter {
+    limit: usize,
+    window: Duration,
+    sent: RefCell<VecDeque<Instant>>,
+}
+
+impl RateLimiter {
+    fn new(limit: RateLimit) -> Self {
+        Self {
+            limit: limit.requests.max(1) as usize,
+            window: limit.per + limit.per / 50,
+            sent: RefCell::new(VecDeque::new()),
+        }
+    }
+
+    /// Waits for a slot and takes it; false if the slot would come after `deadline`.
+    async fn acquire(&self, deadline: Instant) -> bool {
+        loop {
+            let now = Instant::now();
+            let free_at = {
+                let mut sent = self.sent.borrow_mut();
+                while sent.front().is_some_and(|&t| now >= t + self.window) {
+                    sent.pop_front();
+                }
+                if sent.len() < self.limit {
+                    sent.push_back(now);
+                    return true;
+                }
+                sent[0] + self.window
+            };
+            if free_at >= deadline {
+                return false;
+            }
+            tokio::time::sleep_until(free_at).await;
+        }
+    }
+}
+
+/// A run-wide cap on retries, so a cloud that fails everything is not hammered: 10 retries, plus
+/// one for every 5 calls made.
+#[derive(Default)]
+struct RetryBudget {
+    calls: Cell<u32>,
+    retries: Cell<u32>,
+}
+
+impl RetryBudget {
+    fn record_call(&self) {
+        self.calls.set(self.calls.get().saturating_add(1));
+    }
+
+    /// Takes one retry from the budget; false when it is spent.
+    fn try_spend(&self) -> bool {
+        let allowed = 10 + self.calls.get() / 5;
+        if self.retries.get() >= allowed {
+            return false;
+        }
+        self.retries.set(self.retries.get() + 1);
+        true
+    }
+}
+
 /// A request that got no usable answer.
 #[derive(Debug)]
 enum SendError {
+    /// No answer within the request timeout.
     TimedOut,
+    /// The connection could not be made: nothing was sent.
+    Connect(String),
+    /// Anything else: the request may have reached the cloud.
     Other(String),
 }
 
@@ -454,6 +634,7 @@ impl From<reqwest::Error> for SendError {
         if err.is_timeout() {
             return SendError::TimedOut;
         }
+        let connect = err.is_connect();
         // The URL may carry signature parameters on some clouds: keep it out of messages.
         let err = err.without_url();
         let mut message = err.to_string();
@@ -463,15 +644,19 @@ impl From<reqwest::Error> for SendError {
             message.push_str(&cause.to_string());
             source = cause.source();
         }
-        SendError::Other(message)
+        if connect {
+            SendError::Connect(message)
+        } else {
+            SendError::Other(message)
+        }
     }
 }
 
 impl fmt::Display for SendError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SendError::TimedOut => f.write_str("timed out"),
-            SendError::Other(message) => f.write_str(message),
+            SendError::TimedOut => f.write_str("no answer within the request timeout"),
+            SendError::Connect(message) | SendError::Other(message) => f.write_str(message),
         }
     }
 }
@@ -482,7 +667,7 @@ impl fmt::Display for FailureSummary<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0 {
             Failure::Api(err) => write!(f, "HTTP {} {}", err.http_status, err.code),
-            Failure::Transport(message) => f.write_str(message),
+            Failure::Transport(message) | Failure::Ambiguous(message) => f.write_str(message),
             Failure::Deadline => f.write_str("deadline"),
         }
     }
@@ -533,5 +718,81 @@ mod tests {
                 assert!(config.backoff(retry) <= cap);
             }
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_rate_limiter_never_lets_more_than_the_limit_into_one_window() {
+        let limiter = RateLimiter::new(RateLimit {
+            requests: 10,
+            per: Duration::from_secs(1),
+        });
+        let far = Instant::now() + Duration::from_secs(3600);
+        let mut sent = Vec::new();
+        for _ in 0..35 {
+            assert!(limiter.acquire(far).await);
+            sent.push(Instant::now());
+        }
+        // A burst of 10, then 10 more each time the oldest leaves the window.
+        for (i, t) in sent.iter().enumerate() {
+            let in_window = sent[i..]
+                .iter()
+                .take_while(|&&u| u < *t + Duration::from_secs(1))
+                .count();
+            assert!(in_window <= 10, "{in_window} requests in one second");
+        }
+        let span = sent[34] - sent[0];
+        assert!(span >= Duration::from_secs(3), "{span:?}");
+        assert!(span < Duration::from_secs(4), "{span:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_rate_limiter_gives_up_on_a_slot_past_the_deadline() {
+        let limiter = RateLimiter::new(RateLimit {
+            requests: 1,
+            per: Duration::from_secs(10),
+        });
+        let deadline = Instant::now() + Duration::from_secs(5);
+        assert!(limiter.acquire(deadline).await);
+        assert!(!limiter.acquire(deadline).await);
+    }
+
+    #[test]
+    fn the_retry_budget_grows_with_the_calls_made() {
+        let budget = RetryBudget::default();
+        assert_eq!((0..100).filter(|_| budget.try_spend()).count(), 10);
+        for _ in 0..50 {
+            budget.record_call();
+        }
+        assert_eq!((0..100).filter(|_| budget.try_spend()).count(), 10);
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_or_a_date_and_is_capped() {
+        let with = |value: &str| HttpResponse {
+            headers: vec![("retry-after".into(), value.into())],
+            ..HttpResponse::new(429, "")
+        };
+        assert_eq!(retry_after_header(&with("2")), Some(Duration::from_secs(2)));
+        assert_eq!(
+            retry_after_header(&with("86400")),
+            Some(Duration::from_secs(MAX_RETRY_AFTER_SECS))
+        );
+        let soon = (Utc::now() + chrono::TimeDelta::seconds(30)).to_rfc2822();
+        let wait = retry_after_header(&with(&soon)).unwrap();
+        assert!(wait > Duration::from_secs(20) && wait <= Duration::from_secs(30));
+        assert_eq!(retry_after_header(&with("soon")), None);
+        assert_eq!(retry_after_header(&HttpResponse::new(429, "")), None);
+    }
+
+    #[test]
+    fn clock_messages_say_how_far_off_and_which_way() {
+        assert_eq!(
+            clock_off(chrono::TimeDelta::seconds(-400), "tencent"),
+            "local clock is 400 s off (ahead of the tencent API's clock)"
+        );
+        assert_eq!(
+            clock_off(chrono::TimeDelta::seconds(90), "qingcloud"),
+            "local clock is 90 s off (behind the qingcloud API's clock)"
+        );
     }
 }

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::error::ErrorKind;
 use crate::http::CallError;
 use crate::provider::{InstanceState, Phase};
 
@@ -92,6 +93,8 @@ struct Waiting {
     misses: u32,
     /// Seen in a transition (starting) since the wait began.
     was_pending: bool,
+    /// Why the last describe of this machine failed, if it did.
+    last_error: Option<CallError>,
 }
 
 /// Polls `ids` until each is RUNNING, failed or gone, or `deadline` passes, reporting through
@@ -111,6 +114,7 @@ pub async fn wait_until_running(
             last_raw: None,
             misses: 0,
             was_pending: false,
+            last_error: None,
         })
         .collect();
     let mut polls = 0;
@@ -128,7 +132,15 @@ pub async fn wait_until_running(
             let ids: Vec<String> = batch.iter().map(|w| w.id.clone()).collect();
             let states = match describer.describe(&ids).await {
                 Ok(states) => states,
-                Err(err) if err.kind() == crate::error::ErrorKind::Timeout => break,
+                Err(err) if err.kind() == ErrorKind::Timeout => break,
+                // Throttling, 5xx and unreadable answers that outlasted the call's retries slow
+                // the poll (the delay keeps growing) but do not end the wait.
+                Err(err) if err.kind() == ErrorKind::Transport => {
+                    for w in batch.iter_mut() {
+                        w.last_error = Some(err.clone());
+                    }
+                    continue;
+                }
                 Err(err) => {
                     for w in batch.iter() {
                         finished.insert(w.id.clone(), Finish::Error(err.clone()));
@@ -139,6 +151,7 @@ pub async fn wait_until_running(
             let mut by_id: HashMap<String, InstanceState> =
                 states.into_iter().map(|s| (s.id.clone(), s)).collect();
             for w in batch.iter_mut() {
+                w.last_error = None;
                 let Some(state) = by_id.remove(&w.id) else {
                     w.misses += 1;
                     if w.misses >= MISSES_BEFORE_NOT_FOUND {
@@ -180,9 +193,13 @@ pub async fn wait_until_running(
         });
     }
     for w in waiting {
-        let finish = Finish::Timeout {
-            polls,
-            waited: started.elapsed(),
+        // A machine whose describes were still failing at the deadline ends with that error.
+        let finish = match w.last_error {
+            Some(err) => Finish::Error(err),
+            None => Finish::Timeout {
+                polls,
+                waited: started.elapsed(),
+            },
         };
         on_event(PollEvent::Finished(w.id, finish));
     }
@@ -194,6 +211,7 @@ mod tests {
     use std::collections::VecDeque;
 
     use super::*;
+    use crate::provider::{ApiError, ErrorClass};
 
     /// One describe answer: `(id, raw state, phase)` per machine listed.
     type Round = Vec<(&'static str, &'static str, Phase)>;
@@ -202,6 +220,8 @@ mod tests {
     struct Script {
         rounds: RefCell<VecDeque<Round>>,
         asked_at: RefCell<Vec<Instant>>,
+        /// Describes that fail, with this class, before the rounds are answered.
+        failures: RefCell<VecDeque<ErrorClass>>,
     }
 
     impl Script {
@@ -209,7 +229,29 @@ mod tests {
             Self {
                 rounds: RefCell::new(rounds.into()),
                 asked_at: RefCell::new(Vec::new()),
+                failures: RefCell::new(VecDeque::new()),
             }
+        }
+
+        fn failing_first(failures: &[ErrorClass], rounds: Vec<Round>) -> Self {
+            let script = Self::new(rounds);
+            script.failures.borrow_mut().extend(failures);
+            script
+        }
+    }
+
+    fn call_error(class: ErrorClass) -> CallError {
+        CallError {
+            action: "DescribeInstances",
+            failure: crate::http::Failure::Api(ApiError {
+                code: format!("{class:?}"),
+                message: "scripted".into(),
+                request_id: None,
+                http_status: 429,
+                class,
+            }),
+            attempts: 5,
+            elapsed: Duration::from_secs(3),
         }
     }
 
@@ -224,6 +266,9 @@ mod tests {
 
         async fn describe(&self, _ids: &[String]) -> Result<Vec<InstanceState>, CallError> {
             self.asked_at.borrow_mut().push(Instant::now());
+            if let Some(class) = self.failures.borrow_mut().pop_front() {
+                return Err(call_error(class));
+            }
             let mut rounds = self.rounds.borrow_mut();
             // The last round repeats forever.
             let round = if rounds.len() > 1 {
@@ -391,5 +436,39 @@ mod tests {
         assert_eq!(CONFIG.delay(0), CONFIG.min_delay);
         // From the third poll on the ceiling is max_delay, so delays sit in its upper half.
         assert!(CONFIG.delay(10) >= CONFIG.max_delay / 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn throttled_describes_slow_the_wait_without_ending_it() {
+        let failures = [
+            ErrorClass::Throttled,
+            ErrorClass::Transient,
+            ErrorClass::Throttled,
+        ];
+        let script = Script::failing_first(&failures, vec![vec![("a", "RUNNING", Phase::Running)]]);
+        let finished = wait(&script, &["a"], Duration::from_secs(600)).await;
+        assert_eq!(script.asked_at.borrow().len(), 4);
+        assert!(matches!(finished[..], [(_, Finish::Running(_))]));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn describes_failing_until_the_deadline_end_with_their_error() {
+        let script = Script::failing_first(&[ErrorClass::Throttled; 100], vec![starting()]);
+        let finished = wait(&script, &["a"], Duration::from_secs(20)).await;
+        match &finished[..] {
+            [(_, Finish::Error(err))] => assert_eq!(err.kind(), ErrorKind::Transport),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_auth_failure_ends_the_wait_at_once() {
+        let script = Script::failing_first(&[ErrorClass::Auth], vec![starting()]);
+        let finished = wait(&script, &["a"], Duration::from_secs(600)).await;
+        assert_eq!(script.asked_at.borrow().len(), 1);
+        match &finished[..] {
+            [(_, Finish::Error(err))] => assert_eq!(err.kind(), ErrorKind::Auth),
+            other => panic!("{other:?}"),
+        }
     }
 }

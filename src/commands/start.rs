@@ -117,6 +117,9 @@ async fn start_batch(client: &ApiClient<'_>, tracker: &Tracker, ids: Vec<String>
 /// is waited for (pushed to `accepted`), an absent machine is not found. With `may_resend`, the
 /// machines still stopped are returned to be sent again — unless all of them are, which means the
 /// refusal was about them after all. Every other refusal stands.
+///
+/// A start that got no answer is explained the same way, except that it may have worked: RUNNING
+/// and transitions are waited for, and machines still stopped are sent again once.
 async fn explain_refusals(
     client: &ApiClient<'_>,
     tracker: &Tracker,
@@ -125,8 +128,10 @@ async fn explain_refusals(
     accepted: &mut Vec<String>,
 ) -> Vec<String> {
     let (explainable, standing): (Vec<_>, Vec<_>) = refused.into_iter().partition(|(_, err)| {
-        err.api_error()
-            .is_some_and(|e| e.class.concerns_instances())
+        err.is_ambiguous()
+            || err
+                .api_error()
+                .is_some_and(|e| e.class.concerns_instances())
     });
     for (id, err) in &standing {
         tracker.fail(id, record_call_error(err), None);
@@ -146,13 +151,18 @@ async fn explain_refusals(
         }
     };
     let stopped = |id: &String| states.get(id).is_some_and(|s| s.phase == Phase::Stopped);
-    let resend = may_resend && !explainable.iter().all(|(id, _)| stopped(id));
+    let unanswered = explainable.iter().any(|(_, err)| err.is_ambiguous());
+    let resend = may_resend && (unanswered || !explainable.iter().all(|(id, _)| stopped(id)));
     let mut again = Vec::new();
     for (id, refusal) in &explainable {
         let state = states.get(id);
         let raw = state.map(|s| s.raw.clone());
         match state.map(|s| s.phase) {
             None => tracker.fail(id, not_found(refusal), None),
+            Some(Phase::Running) if refusal.is_ambiguous() => {
+                tracker.seen(state.cloned());
+                accepted.push(id.clone());
+            }
             Some(Phase::Running) => tracker.finish(id, Outcome::AlreadyRunning, raw),
             Some(Phase::Pending) => {
                 tracker.seen(state.cloned());

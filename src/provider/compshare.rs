@@ -9,13 +9,15 @@
 //! `start_call` and `describe_call` put the API parameters, unencoded, in [`ApiCall::query`]:
 //! only `sign` knows the public key that joins them, and it sends them all as the form body.
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::{
     http_status_error, lower_alphanumeric, ApiCall, ApiError, ErrorClass, Header, HttpResponse,
-    IdShape, InstanceState, Location, Method, Phase, Provider, ProviderSpec, Requirement,
-    SignedRequest, StartAccepted, StartOptions,
+    IdShape, InstanceState, Location, Method, Phase, Provider, ProviderSpec, RateLimit,
+    Requirement, SignedRequest, StartAccepted, StartOptions,
 };
 use crate::credentials::{CredentialVars, Credentials, Secret};
 use crate::env_vars::EnvVars;
@@ -61,6 +63,13 @@ static SPEC: ProviderSpec = ProviderSpec {
     endpoint_var: EnvVars::CLOUDSTART_COMPSHARE_ENDPOINT,
     stopped_after_starting_fails: true,
     without_gpu: true,
+    idempotent_start: false,
+    // Undocumented; UCloud's gateway answers 429 beyond its limit. One machine per request, so
+    // a higher rate than the batch clouds: 20/s.
+    rate_limit: RateLimit {
+        requests: 20,
+        per: Duration::from_secs(1),
+    },
 };
 
 impl Provider for UcloudCompshare {

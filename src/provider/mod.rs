@@ -8,6 +8,7 @@
 
 use std::fmt;
 use std::ops::RangeInclusive;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
@@ -130,6 +131,20 @@ pub struct ProviderSpec {
     pub stopped_after_starting_fails: bool,
     /// Whether the cloud can start a GPU machine without its GPU (`--without-gpu`).
     pub without_gpu: bool,
+    /// Whether the start call carries [`StartOptions::client_token`] and the cloud de-duplicates
+    /// by it, so a start that got no answer may be sent again as it was.
+    pub idempotent_start: bool,
+    /// The request rate cloudstart keeps under, per cloud and region.
+    pub rate_limit: RateLimit,
+}
+
+/// At most `requests` API requests in any window of `per`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Requests allowed in one window.
+    pub requests: u32,
+    /// The window.
+    pub per: Duration,
 }
 
 /// What one cloud's instance ids look like: a prefix, then a run of allowed bytes.

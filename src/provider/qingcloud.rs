@@ -6,14 +6,16 @@
 //! started is a cluster, not a VM. Errors come as HTTP 200 with a non-zero `ret_code`, so the body,
 //! not the status, decides success; the envelope carries no request id.
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::{
     http_status_error, lower_alphanumeric, ApiCall, ApiError, ErrorClass, Header, HttpResponse,
-    IdShape, InstanceState, Location, Method, Phase, Provider, ProviderSpec, Requirement,
-    SignedRequest, StartAccepted, StartOptions,
+    IdShape, InstanceState, Location, Method, Phase, Provider, ProviderSpec, RateLimit,
+    Requirement, SignedRequest, StartAccepted, StartOptions,
 };
 use crate::credentials::{CredentialVars, Credentials};
 use crate::env_vars::EnvVars;
@@ -70,6 +72,12 @@ static SPEC: ProviderSpec = ProviderSpec {
     // may simply not have moved yet.
     stopped_after_starting_fails: false,
     without_gpu: false,
+    idempotent_start: false,
+    // The API quota: 2000 requests an hour per user (ret_code 2500 beyond it).
+    rate_limit: RateLimit {
+        requests: 2000,
+        per: Duration::from_secs(3600),
+    },
 };
 
 impl Provider for QingcloudEhpc {

@@ -5,13 +5,15 @@
 //! <https://www.tencentcloud.com/document/api/213/33224> (signature v3). Errors come as HTTP 200
 //! with `Response.Error`, so the body, not the status, decides success.
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::{
     http_status_error, lower_alphanumeric, ApiCall, ApiError, ErrorClass, Header, HttpResponse,
-    IdShape, InstanceState, Location, Method, Phase, Provider, ProviderSpec, Requirement,
-    SignedRequest, StartAccepted, StartOptions,
+    IdShape, InstanceState, Location, Method, Phase, Provider, ProviderSpec, RateLimit,
+    Requirement, SignedRequest, StartAccepted, StartOptions,
 };
 use crate::credentials::{CredentialVars, Credentials};
 use crate::env_vars::EnvVars;
@@ -53,6 +55,12 @@ static SPEC: ProviderSpec = ProviderSpec {
     endpoint_var: EnvVars::CLOUDSTART_TENCENT_ENDPOINT,
     stopped_after_starting_fails: true,
     without_gpu: false,
+    idempotent_start: false,
+    // StartInstances' documented default (DescribeInstances allows 40/s; one budget for both).
+    rate_limit: RateLimit {
+        requests: 10,
+        per: Duration::from_secs(1),
+    },
 };
 
 impl Provider for TencentCvm {

@@ -9,14 +9,16 @@
 
 use std::collections::BTreeMap;
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use super::{
     http_status_error, lower_alphanumeric, ApiCall, ApiError, ErrorClass, Header, HttpResponse,
-    IdShape, InstanceState, Location, Method, Phase, Provider, ProviderSpec, Requirement,
-    SignedRequest, StartAccepted, StartOptions,
+    IdShape, InstanceState, Location, Method, Phase, Provider, ProviderSpec, RateLimit,
+    Requirement, SignedRequest, StartAccepted, StartOptions,
 };
 use crate::credentials::{CredentialVars, Credentials};
 use crate::env_vars::EnvVars;
@@ -69,6 +71,13 @@ static SPEC: ProviderSpec = ProviderSpec {
     endpoint_var: EnvVars::CLOUDSTART_VOLCENGINE_ENDPOINT,
     stopped_after_starting_fails: true,
     without_gpu: false,
+    idempotent_start: true,
+    // Undocumented for ECS; the SDK's retry of HTTP 429 suggests a per-account limit. Kept at
+    // Tencent's documented 10/s.
+    rate_limit: RateLimit {
+        requests: 10,
+        per: Duration::from_secs(1),
+    },
 };
 
 impl Provider for VolcengineEcs {

@@ -6,13 +6,15 @@
 //! with an HTTP status other than 200 and a top-level `{code, message, requestId}`; a start that
 //! is accepted can still list, in `response.instanceIds`, the machines that failed to start.
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::{
     http_status_error, ApiCall, ApiError, ErrorClass, Header, HttpResponse, IdShape, InstanceState,
-    Location, Method, Phase, Provider, ProviderSpec, Requirement, SignedRequest, StartAccepted,
-    StartOptions,
+    Location, Method, Phase, Provider, ProviderSpec, RateLimit, Requirement, SignedRequest,
+    StartAccepted, StartOptions,
 };
 use crate::credentials::{CredentialVars, Credentials};
 use crate::env_vars::EnvVars;
@@ -67,6 +69,12 @@ static SPEC: ProviderSpec = ProviderSpec {
     endpoint_var: EnvVars::CLOUDSTART_ZENLAYER_ENDPOINT,
     stopped_after_starting_fails: true,
     without_gpu: false,
+    idempotent_start: false,
+    // Undocumented; the SDK retries REQUEST_LIMIT_EXCEEDED. Kept at Tencent's documented 10/s.
+    rate_limit: RateLimit {
+        requests: 10,
+        per: Duration::from_secs(1),
+    },
 };
 
 /// Zenlayer's ids are opaque tokens; this keeps out only what cannot be one.
