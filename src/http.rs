@@ -67,6 +67,24 @@ impl Endpoint {
         })
     }
 
+    /// Whether requests would travel unencrypted beyond this machine: `http://` to a host other
+    /// than loopback.
+    pub fn is_cleartext_remote(&self) -> bool {
+        let Some(rest) = self.base.strip_prefix("http://") else {
+            return false;
+        };
+        let host = match rest.rsplit_once(':') {
+            Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+            _ => rest,
+        };
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let loopback = host.eq_ignore_ascii_case("localhost")
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        !loopback
+    }
+
     /// `scheme://host[:port]`, without a trailing slash.
     pub fn base(&self) -> &str {
         &self.base
@@ -685,6 +703,26 @@ mod tests {
         let endpoint = Endpoint::parse("https://cvm.tencentcloudapi.com:443/").unwrap();
         assert_eq!(endpoint.base(), "https://cvm.tencentcloudapi.com");
         assert_eq!(endpoint.host(), "cvm.tencentcloudapi.com");
+    }
+
+    #[test]
+    fn only_plain_http_beyond_loopback_is_cleartext_remote() {
+        for (url, remote) in [
+            ("http://127.0.0.1:8080", false),
+            ("http://127.9.9.9", false),
+            ("http://[::1]:80", false),
+            ("http://localhost:3000", false),
+            ("https://cvm.tencentcloudapi.com", false),
+            ("http://cvm.tencentcloudapi.com", true),
+            ("http://10.0.0.7:8080", true),
+            ("http://[2001:db8::1]:8080", true),
+        ] {
+            assert_eq!(
+                Endpoint::parse(url).unwrap().is_cleartext_remote(),
+                remote,
+                "{url}"
+            );
+        }
     }
 
     #[test]

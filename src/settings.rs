@@ -74,6 +74,12 @@ impl StartSettings {
             .unwrap_or_else(|| provider.default_endpoint(&location));
         let endpoint = Endpoint::parse(&endpoint_url)
             .map_err(|reason| Error::usage(format!("invalid endpoint: {reason}")))?;
+        if endpoint.is_cleartext_remote() {
+            tracing::warn!(
+                "{endpoint} is plain http beyond this machine: requests and the signatures made \
+                 from your credentials travel in clear text; use https://"
+            );
+        }
         if args.poll_interval.is_zero() || args.poll_max < args.poll_interval {
             return Err(Error::usage(format!(
                 "--poll-interval must be above zero and at most --poll-max (got {} and {})",
@@ -148,10 +154,11 @@ fn resolve_location(
     let Requirement::Required(vars) = requirement else {
         return Ok(None);
     };
-    let value = flag
-        .clone()
-        .filter(|v| !v.is_empty())
-        .or_else(|| vars.iter().find_map(|var| env(var)));
+    let value = flag.clone().filter(|v| !v.is_empty()).or_else(|| {
+        vars.iter()
+            .filter_map(|var| env(var))
+            .find(|v| !v.is_empty())
+    });
     let Some(value) = value else {
         let mut sources = vec![format!("--{what}")];
         sources.extend(vars.iter().map(|v| v.to_string()));
@@ -160,9 +167,10 @@ fn resolve_location(
             sources.join(" or ")
         )));
     };
-    let well_formed = value
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    let well_formed = value.len() <= 64
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
     if !well_formed {
         return Err(Error::usage(format!(
             "invalid {provider} {what} `{value}`: expected lowercase letters, digits and dashes"

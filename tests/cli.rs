@@ -226,6 +226,48 @@ fn interrupt_reports_what_was_requested_and_exits_130() {
 }
 
 #[test]
+fn a_second_interrupt_quits_at_once_even_while_the_report_is_blocked() {
+    let sim = Sim::start_with("", &["--boot-delay", "1h"]);
+    // A report far larger than a pipe's buffer, and nobody reading it: writing it blocks.
+    let ids: Vec<String> = (0..2000).map(|n| format!("ins-{n:08}")).collect();
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let mut child = sim
+        .start_std_cmd(tencent(), &ids)
+        .args(["-o", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while sim.calls("tencent", "DescribeInstances").is_empty() {
+        assert!(std::time::Instant::now() < deadline, "never polled");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let signal = |name: &str| {
+        let status = std::process::Command::new("kill")
+            .args([name, &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    signal("-TERM");
+    std::thread::sleep(Duration::from_millis(300));
+    signal("-INT");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still running after a second interrupt"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(130));
+}
+
+#[test]
 fn help_documents_the_exit_codes() {
     let home = tempfile::tempdir().unwrap();
     for args in [&["--help"][..], &["start", "--help"]] {
@@ -277,6 +319,29 @@ fn demo_starts_one_machine_on_every_cloud() {
         instances.iter().all(|r| r["outcome"] == "running"),
         "{json}"
     );
+}
+
+#[test]
+fn plain_http_beyond_loopback_is_warned_about() {
+    // No credentials: the run stops (exit 3) before any request, after the warning.
+    let home = tempfile::tempdir().unwrap();
+    let output = cloudstart(home.path())
+        .args(["start", "-p", "tencent", "-r", "ap-guangzhou"])
+        .args(["--endpoint", "http://cvm.example.invalid", "ins-aaaaaaaa"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    let text = stderr(&output);
+    assert!(
+        text.contains("warning:") && text.contains("clear text"),
+        "{text}"
+    );
+    let output = cloudstart(home.path())
+        .args(["start", "-p", "tencent", "-r", "ap-guangzhou"])
+        .args(["--endpoint", "http://127.0.0.1:9", "ins-aaaaaaaa"])
+        .output()
+        .unwrap();
+    assert!(!stderr(&output).contains("clear text"));
 }
 
 #[test]

@@ -45,7 +45,10 @@ pub(super) async fn run(settings: &StartSettings) -> Result<Report, Error> {
         () = interrupted() => true,
     };
     if was_interrupted {
-        warn!("interrupted: stopping and reporting what was requested");
+        exit_on_second_interrupt();
+        warn!(
+            "interrupted: stopping and reporting what was requested (interrupt again to quit now)"
+        );
     }
     Ok(tracker.into_report(started.elapsed().as_millis() as u64, was_interrupted))
 }
@@ -199,6 +202,25 @@ impl Describe for ApiClient<'_> {
 
     async fn describe(&self, ids: &[String]) -> Result<Vec<InstanceState>, CallError> {
         ApiClient::describe(self, ids).await
+    }
+}
+
+/// From now on, another Ctrl-C or SIGTERM ends the process at once with exit code 130, even if
+/// writing the report blocks. The signal handlers stay installed, so a watcher thread takes over.
+fn exit_on_second_interrupt() {
+    let spawned = std::thread::Builder::new()
+        .name("second-interrupt".into())
+        .spawn(|| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            if let Ok(runtime) = runtime {
+                runtime.block_on(interrupted());
+                std::process::exit(130);
+            }
+        });
+    if let Err(err) = spawned {
+        warn!("cannot watch for a second interrupt: {err}");
     }
 }
 
