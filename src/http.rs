@@ -370,7 +370,7 @@ impl<'a> ApiClient<'a> {
             let timeout = remaining.min(self.retry.request_timeout);
             let mut retry_after = None;
             let failure = match self.send(&signed, timeout).await {
-                Ok(response) => match parse(&response) {
+                Ok(response) => match parse(&response).map_err(|err| name_cloud(err, cloud)) {
                     Ok(value) => return Ok(value),
                     Err(err) if err.class == ErrorClass::ClockSkew && !clock_corrected => {
                         clock_corrected = true;
@@ -555,6 +555,14 @@ fn clock_off(offset: chrono::TimeDelta, cloud: &str) -> String {
         "local clock is {} s off ({direction} the {cloud} API's clock)",
         offset.num_seconds().abs()
     )
+}
+
+/// Unreadable answers say which cloud sent them (the provider's message names action and status).
+fn name_cloud(mut err: ApiError, cloud: &str) -> ApiError {
+    if err.class == ErrorClass::BadResponse {
+        err.message = format!("{cloud}: {}", err.message);
+    }
+    err
 }
 
 /// The delay a `Retry-After` header asks for: seconds, or an HTTP date.

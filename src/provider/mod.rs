@@ -482,6 +482,16 @@ impl ApiError {
     }
 }
 
+/// The cloud's error code as reported, or `UnknownError` when the cloud sent an empty one, so a
+/// report never carries a blank code.
+pub(crate) fn reported_code(code: String) -> String {
+    if code.trim().is_empty() {
+        "UnknownError".into()
+    } else {
+        code
+    }
+}
+
 /// The error an HTTP status alone implies, for answers that carry no error envelope the provider
 /// could read: 429 is throttling, 5xx transient, any other non-2xx a refusal. `None` for 2xx.
 pub(crate) fn http_status_error(action: &str, response: &HttpResponse) -> Option<ApiError> {

@@ -11,9 +11,9 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::{
-    http_status_error, lower_alphanumeric, ApiCall, ApiError, ErrorClass, Header, HttpResponse,
-    IdShape, InstanceState, Location, Method, Phase, Provider, ProviderSpec, RateLimit,
-    Requirement, SignedRequest, StartAccepted, StartOptions,
+    http_status_error, lower_alphanumeric, reported_code, ApiCall, ApiError, ErrorClass, Header,
+    HttpResponse, IdShape, InstanceState, Location, Method, Phase, Provider, ProviderSpec,
+    RateLimit, Requirement, SignedRequest, StartAccepted, StartOptions,
 };
 use crate::credentials::{CredentialVars, Credentials};
 use crate::env_vars::EnvVars;
@@ -301,7 +301,7 @@ fn parse_response(action: &str, response: &HttpResponse) -> Result<ResponseBody,
     if let Some(error) = body.error {
         return Err(ApiError {
             class: classify(&error.code),
-            code: error.code,
+            code: reported_code(error.code),
             message: error.message,
             request_id: body.request_id,
             http_status: response.status,

@@ -16,9 +16,9 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use super::{
-    http_status_error, lower_alphanumeric, ApiCall, ApiError, ErrorClass, Header, HttpResponse,
-    IdShape, InstanceState, Location, Method, Phase, Provider, ProviderSpec, RateLimit,
-    Requirement, SignedRequest, StartAccepted, StartOptions,
+    http_status_error, lower_alphanumeric, reported_code, ApiCall, ApiError, ErrorClass, Header,
+    HttpResponse, IdShape, InstanceState, Location, Method, Phase, Provider, ProviderSpec,
+    RateLimit, Requirement, SignedRequest, StartAccepted, StartOptions,
 };
 use crate::credentials::{CredentialVars, Credentials};
 use crate::env_vars::EnvVars;
@@ -163,7 +163,7 @@ impl Provider for VolcengineEcs {
                 let error = detail.error?;
                 let err = ApiError {
                     class: classify(&error.code, response.status),
-                    code: error.code,
+                    code: reported_code(error.code),
                     message: error.message,
                     request_id: request_id.clone(),
                     http_status: response.status,
@@ -396,7 +396,7 @@ fn parse_response<R: DeserializeOwned>(
     if let Some(error) = envelope.response_metadata.error {
         return Err(ApiError {
             class: classify(&error.code, response.status),
-            code: error.code,
+            code: reported_code(error.code),
             message: error.message,
             request_id,
             http_status: response.status,
