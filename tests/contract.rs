@@ -6,21 +6,8 @@ mod support;
 use serde::Deserialize;
 use serde_json::Value;
 
-use cloudstart::provider::{self, Location, Provider, StartOptions, PROVIDERS};
-use support::{profiles, report, start_json, stderr, stdout, Profile, Sim};
-
-fn provider_of(profile: &Profile) -> &'static dyn Provider {
-    provider::find(profile.provider).unwrap()
-}
-
-/// A `--state` file seeding one machine of `profile`'s cloud.
-fn seed(profile: &Profile, id: &str, line: &str) -> String {
-    format!("[{}.\"{id}\"]\n{line}\n", profile.provider)
-}
-
-fn id(profile: &Profile, n: usize) -> String {
-    (profile.example_id)(n)
-}
+use cloudstart::provider::PROVIDERS;
+use support::{actions, id, profiles, provider_of, report, seed, start_json, stderr, stdout, Sim};
 
 #[test]
 fn every_provider_has_a_simulator_dialect() {
@@ -76,13 +63,7 @@ fn many_ids_respect_the_batch_limits() {
             instances.iter().all(|r| r["outcome"] == "running"),
             "{json}"
         );
-        let start_action = provider_of(profile)
-            .start_call(
-                &[id(profile, 0)],
-                &Location::default(),
-                &StartOptions::default(),
-            )
-            .action;
+        let (start_action, _) = actions(profile);
         let starts = sim.calls(profile.provider, start_action);
         assert_eq!(starts.len(), 3, "{}: {starts:?}", profile.provider);
         let started: usize = starts

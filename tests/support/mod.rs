@@ -177,3 +177,32 @@ pub(crate) fn start_json(
     );
     (report(&output), stderr(&output))
 }
+
+/// The registered provider `profile` simulates.
+pub(crate) fn provider_of(profile: &Profile) -> &'static dyn cloudstart::provider::Provider {
+    cloudstart::provider::find(profile.provider).unwrap()
+}
+
+/// The `n`th well-formed id of `profile`'s cloud.
+pub(crate) fn id(profile: &Profile, n: usize) -> String {
+    (profile.example_id)(n)
+}
+
+/// A `--state` file table seeding one machine of `profile`'s cloud.
+pub(crate) fn seed(profile: &Profile, id: &str, line: &str) -> String {
+    format!("[{}.\"{id}\"]\n{line}\n", profile.provider)
+}
+
+/// The names `profile`'s cloud gives its start and describe actions in the simulator's log.
+pub(crate) fn actions(profile: &Profile) -> (&'static str, &'static str) {
+    use cloudstart::provider::{Location, StartOptions};
+    let provider = provider_of(profile);
+    let ids = [id(profile, 0)];
+    let location = Location::default();
+    (
+        provider
+            .start_call(&ids, &location, &StartOptions::default())
+            .action,
+        provider.describe_call(&ids, &location).action,
+    )
+}
