@@ -15,6 +15,12 @@ use crate::error::ErrorKind;
 use crate::http::CallError;
 use crate::provider::{InstanceState, Phase};
 
+/// The first extra pause after a poll round whose describes failed (throttled, 5xx, unreadable);
+/// it doubles with each further failed round, up to [`MAX_FAILED_ROUND_PAUSE`].
+const FAILED_ROUND_PAUSE: Duration = Duration::from_secs(1);
+/// The longest pause after failed poll rounds.
+const MAX_FAILED_ROUND_PAUSE: Duration = Duration::from_secs(30);
+
 /// Polls before an id the cloud keeps leaving out of its answers counts as not found. One miss is
 /// tolerated because some clouds list a machine a moment after accepting its start.
 const MISSES_BEFORE_NOT_FOUND: u32 = 3;
@@ -118,6 +124,9 @@ pub async fn wait_until_running(
         })
         .collect();
     let mut polls = 0;
+    // Poll rounds in a row in which a describe failed: each one lengthens the next pause, so a
+    // cloud that throttles is asked less often until it answers again.
+    let mut failed_rounds = 0;
     let fallback_fails = describer.stopped_after_starting_fails();
     while !waiting.is_empty() {
         let now = Instant::now();
@@ -125,8 +134,14 @@ pub async fn wait_until_running(
             break;
         }
         // The last sleep is trimmed to the deadline so the final poll still happens.
-        tokio::time::sleep_until((now + config.delay(polls)).min(deadline)).await;
+        let mut delay = config.delay(polls);
+        if failed_rounds > 0 {
+            let pause = FAILED_ROUND_PAUSE.saturating_mul(1 << (failed_rounds - 1).min(8));
+            delay = delay.max(pause.min(MAX_FAILED_ROUND_PAUSE));
+        }
+        tokio::time::sleep_until((now + delay).min(deadline)).await;
         polls += 1;
+        let mut round_failed = false;
         let mut finished: HashMap<String, Finish> = HashMap::new();
         for batch in waiting.chunks_mut(describer.batch_size().max(1)) {
             let ids: Vec<String> = batch.iter().map(|w| w.id.clone()).collect();
@@ -136,6 +151,7 @@ pub async fn wait_until_running(
                 // Throttling, 5xx and unreadable answers that outlasted the call's retries slow
                 // the poll (the delay keeps growing) but do not end the wait.
                 Err(err) if err.kind() == ErrorKind::Transport => {
+                    round_failed = true;
                     for w in batch.iter_mut() {
                         w.last_error = Some(err.clone());
                     }
@@ -184,6 +200,7 @@ pub async fn wait_until_running(
                 }
             }
         }
+        failed_rounds = if round_failed { failed_rounds + 1 } else { 0 };
         waiting.retain(|w| match finished.remove(&w.id) {
             Some(finish) => {
                 on_event(PollEvent::Finished(w.id.clone(), finish));
@@ -447,8 +464,14 @@ mod tests {
         ];
         let script = Script::failing_first(&failures, vec![vec![("a", "RUNNING", Phase::Running)]]);
         let finished = wait(&script, &["a"], Duration::from_secs(600)).await;
-        assert_eq!(script.asked_at.borrow().len(), 4);
+        let asked = script.asked_at.borrow();
+        assert_eq!(asked.len(), 4);
         assert!(matches!(finished[..], [(_, Finish::Running(_))]));
+        // Each failed round lengthens the pause before the next: at least 1 s, 2 s, 4 s.
+        let gaps: Vec<Duration> = asked.windows(2).map(|w| w[1] - w[0]).collect();
+        for (gap, floor) in gaps.iter().zip([1, 2, 4]) {
+            assert!(*gap >= Duration::from_secs(floor), "{gaps:?}");
+        }
     }
 
     #[tokio::test(start_paused = true)]
