@@ -345,6 +345,48 @@ fn plain_http_beyond_loopback_is_warned_about() {
 }
 
 #[test]
+fn unreadable_or_malformed_state_files_are_usage_errors() {
+    let home = tempfile::tempdir().unwrap();
+    let path = home.path().join("state.toml");
+    for (text, says) in [
+        ("[tencent.ins-aaaaaaaa\nstate = 1", "invalid state file"),
+        ("[nimbus.i-1]\n", "no `nimbus` dialect"),
+        (
+            "[tencent.ins-aaaaaaaa]\nstate = \"FLYING\"\n",
+            "no state `FLYING`",
+        ),
+        (
+            "[tencent.ins-aaaaaaaa]\ncolour = \"red\"\n",
+            "invalid state file",
+        ),
+    ] {
+        std::fs::write(&path, text).unwrap();
+        let output = cloudstart(home.path())
+            .arg("sim")
+            .arg("--state")
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{text}");
+        assert!(
+            stderr(&output).contains(says),
+            "{text}: {}",
+            stderr(&output)
+        );
+    }
+    let output = cloudstart(home.path())
+        .args(["sim", "--state", "/nonexistent/state.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("cannot read"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
 fn simulator_refuses_to_listen_beyond_loopback() {
     let home = tempfile::tempdir().unwrap();
     let output = cloudstart(home.path())
