@@ -429,10 +429,16 @@ impl<'a> ApiClient<'a> {
                 if retries > self.retry.max_retries || !self.budget.try_spend() {
                     return Err(give_up(failure));
                 }
-                let delay = self
-                    .retry
-                    .backoff(retries)
-                    .max(retry_after.unwrap_or_default());
+                // Throttling windows are per second: a throttled request waits at least that long
+                // (or what the cloud's Retry-After asks).
+                let floor = match &failure {
+                    Failure::Api(ApiError {
+                        class: ErrorClass::Throttled,
+                        ..
+                    }) => retry_after.unwrap_or(THROTTLED_PAUSE),
+                    _ => retry_after.unwrap_or_default(),
+                };
+                let delay = self.retry.backoff(retries).max(floor);
                 info!(
                     "{cloud} {action}: {}; retry {} of {} in {}ms",
                     FailureSummary(&failure),
@@ -575,6 +581,9 @@ fn retry_after_header(response: &HttpResponse) -> Option<Duration> {
     let wait = (date.with_timezone(&Utc) - Utc::now()).to_std().ok()?;
     Some(wait.min(Duration::from_secs(MAX_RETRY_AFTER_SECS)))
 }
+
+/// The least a throttled request waits before it is sent again, when the cloud names no time.
+const THROTTLED_PAUSE: Duration = Duration::from_secs(1);
 
 /// The longest `Retry-After` honoured; the run's deadline bounds it anyway.
 const MAX_RETRY_AFTER_SECS: u64 = 300;
