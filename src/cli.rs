@@ -14,9 +14,17 @@ use crate::env_vars::EnvVars;
 use crate::error::EXIT_CODES_HELP;
 use crate::provider;
 
+/// `cloudstart --version`: the package version and the commit it was built from.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("CLOUDSTART_COMMIT"),
+    ")"
+);
+
 /// Start stopped cloud machines and wait until they are RUNNING.
 #[derive(Debug, Parser)]
-#[command(name = "cloudstart", version, after_help = EXIT_CODES_HELP)]
+#[command(name = "cloudstart", version = VERSION, after_help = EXIT_CODES_HELP)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -47,6 +55,18 @@ pub enum Command {
     Sim(SimArgs),
     /// Start machines on the built-in simulator through the normal code path.
     Demo(DemoArgs),
+    /// Print a shell completion script on stdout, e.g. `cloudstart completions bash`.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) on stdout, e.g. `cloudstart man | man -l -`.
+    Man,
+}
+
+/// `cloudstart completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
 }
 
 /// `cloudstart start`.

@@ -387,6 +387,42 @@ fn unreadable_or_malformed_state_files_are_usage_errors() {
 }
 
 #[test]
+fn version_names_the_commit() {
+    let home = tempfile::tempdir().unwrap();
+    let output = cloudstart(home.path()).arg("--version").output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let text = stdout(&output);
+    let expected = format!("cloudstart {} (commit ", env!("CARGO_PKG_VERSION"));
+    assert!(text.starts_with(&expected), "{text}");
+}
+
+#[test]
+fn completions_and_man_page_are_generated_for_every_shell() {
+    let home = tempfile::tempdir().unwrap();
+    for (shell, marker) in [
+        ("bash", "complete -F _cloudstart"),
+        ("zsh", "#compdef cloudstart"),
+        ("fish", "complete -c cloudstart"),
+        ("powershell", "Register-ArgumentCompleter"),
+        ("elvish", "edit:completion:arg-completer[cloudstart]"),
+    ] {
+        let output = cloudstart(home.path())
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0), "{shell}");
+        let script = stdout(&output);
+        assert!(script.contains(marker), "{shell}: {script}");
+        assert!(script.contains("provider"), "{shell}");
+    }
+    let output = cloudstart(home.path()).arg("man").output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let page = stdout(&output);
+    assert!(page.contains(".TH cloudstart 1"), "{page}");
+    assert!(page.contains("start"), "{page}");
+}
+
+#[test]
 fn simulator_refuses_to_listen_beyond_loopback() {
     let home = tempfile::tempdir().unwrap();
     let output = cloudstart(home.path())

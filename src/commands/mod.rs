@@ -3,6 +3,10 @@
 mod demo;
 mod start;
 
+use std::io::{stdout, Write};
+
+use clap::CommandFactory;
+
 use crate::cli::{Cli, Command};
 use crate::error::Error;
 use crate::settings::{process_env, StartSettings};
@@ -16,14 +20,39 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
         }
         Command::Sim(args) => crate::sim::run(&args).await,
         Command::Demo(args) => demo::run(&args).await,
+        Command::Completions(args) => {
+            // Generated into memory: clap_complete panics if its writer fails.
+            let mut script = Vec::new();
+            clap_complete::generate(args.shell, &mut Cli::command(), "cloudstart", &mut script);
+            write_stdout(&script)
+        }
+        Command::Man => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut page)
+                .map_err(|err| Error::internal(format!("cannot render the man page: {err}")))?;
+            write_stdout(&page)
+        }
+    }
+}
+
+/// Writes generated text to stdout; a reader that went away (`| head`) is not an error.
+fn write_stdout(bytes: &[u8]) -> Result<u8, Error> {
+    let mut out = stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => Ok(0),
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
+        Err(err) => Err(Error::internal(format!("cannot write to stdout: {err}"))),
     }
 }
 
 /// Runs `start` with resolved settings, prints the report and returns its exit code.
 async fn report(settings: &StartSettings) -> Result<u8, Error> {
     let report = start::run(settings).await?;
-    report
-        .print(settings.output)
-        .map_err(|err| Error::internal(format!("cannot write the report: {err}")))?;
-    Ok(report.exit_code())
+    match report.print(settings.output) {
+        // A reader that went away (`| head -1`) does not change what happened to the machines.
+        Ok(()) => Ok(report.exit_code()),
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(report.exit_code()),
+        Err(err) => Err(Error::internal(format!("cannot write the report: {err}"))),
+    }
 }
