@@ -125,6 +125,25 @@ pub struct SimArgs {
     /// Append one JSON line per request to this file.
     #[arg(long, value_name = "FILE")]
     pub log: Option<PathBuf>,
+    /// Inject a fault into each cloud's first matching requests: KIND[:N][@start|@describe], KIND
+    /// one of throttle, http500, http502, http503, drop, truncate, not-json, html, huge.
+    /// Repeatable.
+    #[arg(long, value_name = "SPEC")]
+    pub fault: Vec<crate::sim::FaultSpec>,
+    /// Answer requests beyond this many per second (per cloud) with the cloud's throttling error.
+    #[arg(long, value_name = "PER_SECOND", value_parser = parse_rate)]
+    pub throttle_rate: Option<f64>,
+    /// Hold every answer back this long.
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
+    pub delay: Duration,
+    /// Run the simulated clouds' clocks this many seconds off real time (negative: behind).
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 0,
+        allow_negative_numbers = true
+    )]
+    pub clock_skew: i64,
 }
 
 /// `cloudstart demo`.
@@ -142,6 +161,15 @@ pub enum OutputFormat {
     Text,
     /// One JSON document (schema in README).
     Json,
+}
+
+fn parse_rate(value: &str) -> Result<f64, String> {
+    match value.parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        _ => Err(format!(
+            "`{value}` is not a positive number of requests per second"
+        )),
+    }
 }
 
 fn parse_duration(value: &str) -> Result<Duration, String> {

@@ -563,9 +563,10 @@ fn clock_off(offset: chrono::TimeDelta, cloud: &str) -> String {
     )
 }
 
-/// Unreadable answers say which cloud sent them (the provider's message names action and status).
+/// Unreadable answers and bare HTTP errors say which cloud sent them (the provider's message
+/// names the action and the status).
 fn name_cloud(mut err: ApiError, cloud: &str) -> ApiError {
-    if err.class == ErrorClass::BadResponse {
+    if err.class == ErrorClass::BadResponse || err.code.starts_with("HTTP ") {
         err.message = format!("{cloud}: {}", err.message);
     }
     err
@@ -701,6 +702,7 @@ struct FailureSummary<'a>(&'a Failure);
 impl fmt::Display for FailureSummary<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0 {
+            Failure::Api(err) if err.code.starts_with("HTTP ") => f.write_str(&err.code),
             Failure::Api(err) => write!(f, "HTTP {} {}", err.http_status, err.code),
             Failure::Transport(message) | Failure::Ambiguous(message) => f.write_str(message),
             Failure::Deadline => f.write_str("deadline"),

@@ -25,6 +25,7 @@ pub(super) async fn run(args: &DemoArgs) -> Result<u8, Error> {
         boot_delay: Duration::from_secs(1),
         seed: Default::default(),
         log: None,
+        faults: Default::default(),
     })
     .await?;
     let settings = sim::profiles()

@@ -513,7 +513,26 @@ pub(crate) fn http_status_error(action: &str, response: &HttpResponse) -> Option
 /// The start of a body as one short printable line, for error messages about odd answers.
 pub(crate) fn body_excerpt(body: &[u8]) -> String {
     const MAX: usize = 120;
-    let text = String::from_utf8_lossy(&body[..body.len().min(MAX * 4)]);
+    let text = String::from_utf8_lossy(&body[..body.len().min(MAX * 16)]);
+    // An HTML page (a proxy's error page) reads better as its text.
+    let text = if text.trim_start().starts_with('<') {
+        let mut plain = String::with_capacity(text.len());
+        let mut in_tag = false;
+        for c in text.chars() {
+            match c {
+                '<' => in_tag = true,
+                '>' if in_tag => {
+                    in_tag = false;
+                    plain.push(' ');
+                }
+                _ if !in_tag => plain.push(c),
+                _ => {}
+            }
+        }
+        format!("HTML page: {plain}")
+    } else {
+        text.into_owned()
+    };
     let line: String = text
         .split_whitespace()
         .collect::<Vec<_>>()
@@ -556,6 +575,15 @@ mod tests {
         );
         assert!(!printed.contains("c2lnbmF0dXJl"), "{printed}");
         assert!(!printed.contains("0123abcd"), "{printed}");
+    }
+
+    #[test]
+    fn body_excerpts_are_one_short_line_and_html_is_read_as_text() {
+        let page =
+            b"<html><head><title>502 Bad Gateway</title></head>\n<body><h1>502</h1></body></html>";
+        assert_eq!(body_excerpt(page), "`HTML page: 502 Bad Gateway 502`");
+        assert_eq!(body_excerpt(b""), "an empty body");
+        assert_eq!(body_excerpt("x".repeat(500).as_bytes()).len(), 122);
     }
 
     #[test]

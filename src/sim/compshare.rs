@@ -107,6 +107,13 @@ impl Dialect for CompshareDialect {
         &PROFILE
     }
 
+    fn action(&self, request: &SimRequest) -> String {
+        read_params(request)
+            .ok()
+            .and_then(|params| params.get("Action").map(str::to_string))
+            .unwrap_or_default()
+    }
+
     fn handle(&self, request: &SimRequest, fleet: &mut Fleet) -> SimReply {
         let request_id = fleet.request_id();
         let mut reply = SimReply {
@@ -128,20 +135,42 @@ impl Dialect for CompshareDialect {
                 other => Err(refuse(161, format!("Action [{other}] not exist"))),
             }
         });
-        let mut body = match result {
-            Ok(mut body) => {
-                body["RetCode"] = json!(0);
-                body
-            }
-            Err(refusal) => {
-                reply.error_code = Some(refusal.code.to_string());
-                json!({ "RetCode": refusal.code, "Message": refusal.message })
-            }
-        };
-        body["Action"] = json!(format!("{}Response", reply.action));
-        reply.body = body;
+        answer(&mut reply, result);
         reply
     }
+
+    fn throttled(&self, action: &str, fleet: &mut Fleet) -> SimReply {
+        // HTTP 429 is what UCloud's gateway and SDK agree on; the RetCode is the simulator's.
+        let mut reply = SimReply {
+            status: 429,
+            headers: vec![
+                (REQUEST_ID_HEADER.to_string(), fleet.request_id()),
+                ("retry-after".into(), "1".into()),
+            ],
+            ..SimReply::new(action)
+        };
+        answer(
+            &mut reply,
+            Err(refuse(150, "Request too frequent, rate limit exceeded")),
+        );
+        reply
+    }
+}
+
+/// UCloud's envelope: HTTP 200 (unless set) with `RetCode`, `Action` and the result or `Message`.
+fn answer(reply: &mut SimReply, result: Result<Value, Refusal>) {
+    let mut body = match result {
+        Ok(mut body) => {
+            body["RetCode"] = json!(0);
+            body
+        }
+        Err(refusal) => {
+            reply.error_code = Some(refusal.code.to_string());
+            json!({ "RetCode": refusal.code, "Message": refusal.message })
+        }
+    };
+    body["Action"] = json!(format!("{}Response", reply.action));
+    reply.body = body;
 }
 
 /// The form body of `POST /`, decoded.
@@ -210,6 +239,13 @@ fn start(params: &Params, fleet: &mut Fleet, request_id: &str) -> Result<Value, 
         .is_some_and(|v| v != "true" && v != "false")
     {
         return Err(not_available("WithoutGpu"));
+    }
+    if let Some((_, code)) = fleet.start_error(&[id.to_string()]) {
+        // A numeric code is the RetCode; a name travels in the message under RetCode 8000.
+        return Err(match code.parse() {
+            Ok(ret_code) => refuse(ret_code, format!("UHost [{id}] cannot be started")),
+            Err(_) => refuse(8000, format!("{code}: UHost [{id}] cannot be started")),
+        });
     }
     let phase = fleet.get(id).map(|machine| machine.phase.clone());
     match phase {

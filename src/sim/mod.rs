@@ -7,7 +7,7 @@
 //! a dialect only translates it into its cloud's names and envelopes.
 
 use std::collections::HashMap;
-use std::convert::Infallible;
+use std::fmt;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -25,12 +25,16 @@ use tokio::time::Instant;
 use tracing::{debug, warn};
 
 use crate::error::Error;
+use faults::{FaultState, Injected};
 
 mod compshare;
+mod faults;
 mod qingcloud;
 mod tencent;
 mod volcengine;
 mod zenlayer;
+
+pub use faults::{FaultKind, FaultPlan, FaultSpec, FaultTarget};
 
 /// The simulator's dialects, one per cloud, each on its own port in this order.
 static DIALECTS: &[&dyn Dialect] = &[
@@ -67,6 +71,22 @@ pub struct Profile {
 }
 
 impl Profile {
+    /// The cloud's start and describe action names, as the dialect reports them.
+    pub fn actions(&self) -> (&'static str, &'static str) {
+        use crate::provider::{Location, StartOptions};
+        let Some(provider) = crate::provider::find(self.provider) else {
+            return ("", "");
+        };
+        let ids = [(self.example_id)(0)];
+        let location = Location::default();
+        (
+            provider
+                .start_call(&ids, &location, &StartOptions::default())
+                .action,
+            provider.describe_call(&ids, &location).action,
+        )
+    }
+
     /// The phase a seeded state name means, or `None` if the cloud has no such state.
     fn seed_phase(&self, state: &str) -> Option<MachinePhase> {
         if state == self.stopped_state {
@@ -128,6 +148,8 @@ pub struct SimConfig {
     pub seed: Seed,
     /// Where to append one JSON line per request.
     pub log: Option<PathBuf>,
+    /// Faults to inject.
+    pub faults: FaultPlan,
 }
 
 /// Machines seeded from the `--state` file: cloud → id → settings.
@@ -142,6 +164,8 @@ pub struct SeedMachine {
     /// What happens when it is started.
     #[serde(default)]
     pub boot: Boot,
+    /// An error code every start of this machine is refused with, in the cloud's envelope.
+    pub start_error: Option<String>,
 }
 
 /// What a started machine does after the boot delay.
@@ -222,6 +246,7 @@ pub async fn spawn(config: SimConfig) -> Result<Simulator, Error> {
             .local_addr()
             .map_err(|err| Error::internal(format!("no local address: {err}")))?;
         let mut fleet = Fleet::new(config.boot_delay);
+        fleet.clock_skew = chrono::TimeDelta::seconds(config.faults.clock_skew);
         for (id, machine) in config
             .seed
             .get(dialect.profile().provider)
@@ -233,6 +258,8 @@ pub async fn spawn(config: SimConfig) -> Result<Simulator, Error> {
         let server = Arc::new(Server {
             dialect,
             fleet: Mutex::new(fleet),
+            faults: Mutex::new(FaultState::new(&config.faults)),
+            delay: config.faults.delay,
             log: log.clone(),
         });
         tokio::spawn(accept_loop(listener, server));
@@ -254,7 +281,7 @@ async fn accept_loop(listener: TcpListener, server: Arc<Server>) {
         tokio::spawn(async move {
             let service = service_fn(move |request| {
                 let server = server.clone();
-                async move { Ok::<_, Infallible>(server.handle(request).await) }
+                async move { server.handle(request).await }
             });
             let io = TokioIo::new(stream);
             if let Err(err) = hyper::server::conn::http1::Builder::new()
@@ -271,15 +298,32 @@ async fn accept_loop(listener: TcpListener, server: Arc<Server>) {
 struct Server {
     dialect: &'static dyn Dialect,
     fleet: Mutex<Fleet>,
+    faults: Mutex<FaultState>,
+    delay: Duration,
     log: Option<Arc<Mutex<std::fs::File>>>,
 }
 
+/// The answer to a request that is never sent: hyper closes the connection instead.
+#[derive(Debug)]
+struct DroppedConnection;
+
+impl fmt::Display for DroppedConnection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("connection dropped by --fault drop")
+    }
+}
+
+impl std::error::Error for DroppedConnection {}
+
 impl Server {
-    async fn handle(&self, request: Request<Incoming>) -> Response<Full<Bytes>> {
+    async fn handle(
+        &self,
+        request: Request<Incoming>,
+    ) -> Result<Response<Full<Bytes>>, DroppedConnection> {
         let (parts, body) = request.into_parts();
         let body = match Limited::new(body, MAX_REQUEST_BYTES).collect().await {
             Ok(collected) => collected.to_bytes().to_vec(),
-            Err(_) => return plain_response(413, "request body too large or unreadable"),
+            Err(_) => return Ok(plain_response(413, "request body too large or unreadable")),
         };
         let request = SimRequest {
             method: parts.method.as_str().to_string(),
@@ -297,26 +341,78 @@ impl Server {
                 .collect(),
             body,
         };
-        let reply = {
-            let mut fleet = self
-                .fleet
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            self.dialect.handle(&request, &mut fleet)
+        let action = self.dialect.action(&request);
+        let injected = lock(&self.faults).decide(self.target_of(&action));
+        let (reply, now) = {
+            let mut fleet = lock(&self.fleet);
+            let reply = match injected {
+                Some(Injected::Rate | Injected::Fault(FaultKind::Throttle)) => {
+                    self.dialect.throttled(&action, &mut fleet)
+                }
+                Some(Injected::Fault(kind)) if !kind.acts() => SimReply {
+                    status: match kind {
+                        FaultKind::Http500 => 500,
+                        FaultKind::Http502 => 502,
+                        FaultKind::Http503 => 503,
+                        _ => 200,
+                    },
+                    ..SimReply::new(action)
+                },
+                _ => self.dialect.handle(&request, &mut fleet),
+            };
+            (reply, fleet.now())
         };
-        self.log(&reply);
+        self.log(&reply, injected);
+        if !self.delay.is_zero() {
+            tokio::time::sleep(self.delay).await;
+        }
+        let (content_type, body) = match injected.and_then(|i| match i {
+            Injected::Fault(kind) => Some(kind),
+            Injected::Rate => None,
+        }) {
+            Some(FaultKind::Drop) => return Err(DroppedConnection),
+            Some(FaultKind::Http500 | FaultKind::Http502 | FaultKind::Http503) => (
+                "text/html",
+                error_page(reply.status, "the upstream server is unavailable"),
+            ),
+            Some(FaultKind::Html) => ("text/html", error_page(200, "please sign in to continue")),
+            Some(FaultKind::NotJson) => ("text/plain", "upstream error\n".to_string()),
+            Some(FaultKind::Truncate) => {
+                let mut text = reply.body.to_string();
+                text.truncate(text.len() / 2);
+                ("application/json", text)
+            }
+            Some(FaultKind::Huge) => (
+                "application/json",
+                format!("\"{}\"", "x".repeat(HUGE_BODY_BYTES)),
+            ),
+            Some(FaultKind::Throttle) | None => ("application/json", reply.body.to_string()),
+        };
         let mut builder = Response::builder()
             .status(reply.status)
-            .header("content-type", "application/json");
+            .header("content-type", content_type)
+            .header("date", now.format(HTTP_DATE).to_string());
         for (name, value) in &reply.headers {
             builder = builder.header(name.as_str(), value.as_str());
         }
-        builder
-            .body(Full::new(Bytes::from(reply.body.to_string())))
-            .unwrap_or_else(|_| plain_response(500, "cannot build the answer"))
+        Ok(builder
+            .body(Full::new(Bytes::from(body)))
+            .unwrap_or_else(|_| plain_response(500, "cannot build the answer")))
     }
 
-    fn log(&self, reply: &SimReply) {
+    /// Whether `action` is this cloud's start, describe, or something else.
+    fn target_of(&self, action: &str) -> FaultTarget {
+        let (start, describe) = self.dialect.profile().actions();
+        if action == start {
+            FaultTarget::Start
+        } else if action == describe {
+            FaultTarget::Describe
+        } else {
+            FaultTarget::Any
+        }
+    }
+
+    fn log(&self, reply: &SimReply, injected: Option<Injected>) {
         let Some(log) = &self.log else { return };
         let line = serde_json::json!({
             "time": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
@@ -326,12 +422,34 @@ impl Server {
             "signature": reply.signature.as_str(),
             "status": reply.status,
             "error_code": reply.error_code,
+            "fault": injected.map(Injected::name),
         });
-        let mut file = log.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut file = lock(log);
         if let Err(err) = writeln!(file, "{line}") {
             warn!("cannot write the simulator log: {err}");
         }
     }
+}
+
+/// HTTP's date format (IMF-fixdate), for the `Date` header.
+const HTTP_DATE: &str = "%a, %d %b %Y %H:%M:%S GMT";
+
+/// The size of a `huge` answer: more than a client should read.
+const HUGE_BODY_BYTES: usize = 6 * 1024 * 1024;
+
+/// A proxy's HTML page.
+fn error_page(status: u16, what: &str) -> String {
+    format!(
+        "<html><head><title>{status}</title></head><body><h1>{status}</h1><p>{what}</p>\
+         <hr><center>nginx</center></body></html>\n"
+    )
+}
+
+/// Locks `mutex`, carrying on past a poisoned lock (the data is plain state).
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn plain_response(status: u16, message: &str) -> Response<Full<Bytes>> {
@@ -412,8 +530,12 @@ impl SignatureCheck {
 pub(crate) trait Dialect: Sync {
     /// How clients reach this dialect; `profile().provider` names the cloud it imitates.
     fn profile(&self) -> &'static Profile;
+    /// The cloud's name for the action `request` asks for, read before anything is checked.
+    fn action(&self, request: &SimRequest) -> String;
     /// Answers one request.
     fn handle(&self, request: &SimRequest, fleet: &mut Fleet) -> SimReply;
+    /// The cloud's throttling answer to a request for `action`, which is not acted on.
+    fn throttled(&self, action: &str, fleet: &mut Fleet) -> SimReply;
 }
 
 /// Where a simulated machine is in its life.
@@ -437,6 +559,8 @@ pub(crate) struct Machine {
     pub(crate) boot: Boot,
     /// The request id of the last accepted start.
     pub(crate) start_request_id: Option<String>,
+    /// The code every start of this machine is refused with (`start_error` in the state file).
+    pub(crate) start_error: Option<String>,
 }
 
 /// One cloud's machines and their shared lifecycle.
@@ -447,6 +571,8 @@ pub(crate) struct Fleet {
     requests: u64,
     /// Start answers by idempotency token: the ids asked for and the answer given.
     idempotent_starts: HashMap<String, (Vec<String>, serde_json::Value)>,
+    /// How far this cloud's clock is from real time (`--clock-skew`).
+    clock_skew: chrono::TimeDelta,
 }
 
 impl Fleet {
@@ -457,6 +583,7 @@ impl Fleet {
             boot_delay,
             requests: 0,
             idempotent_starts: HashMap::new(),
+            clock_skew: chrono::TimeDelta::zero(),
         }
     }
 
@@ -480,6 +607,7 @@ impl Fleet {
                 phase,
                 boot: seed.boot,
                 start_request_id: None,
+                start_error: seed.start_error.clone(),
             },
         );
         Ok(())
@@ -495,6 +623,7 @@ impl Fleet {
             phase: MachinePhase::Stopped,
             boot: Boot::Normal,
             start_request_id: None,
+            start_error: None,
         });
         if let MachinePhase::Starting { since } = machine.phase {
             if since.elapsed() >= boot_delay {
@@ -537,6 +666,19 @@ impl Fleet {
             .insert(token.to_string(), (ids, answer));
     }
 
+    /// The cloud's clock: real time plus `--clock-skew`. Signatures are checked against it.
+    pub(crate) fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc::now() + self.clock_skew
+    }
+
+    /// The first of `ids` seeded with a `start_error`, and that code.
+    pub(crate) fn start_error(&mut self, ids: &[String]) -> Option<(String, String)> {
+        ids.iter().find_map(|id| {
+            let code = self.get(id)?.start_error.clone()?;
+            Some((id.clone(), code))
+        })
+    }
+
     /// A fresh request id in UUID form.
     pub(crate) fn request_id(&mut self) -> String {
         self.requests += 1;
@@ -555,6 +697,12 @@ pub async fn run(args: &crate::cli::SimArgs) -> Result<u8, Error> {
         boot_delay: args.boot_delay,
         seed,
         log: args.log.clone(),
+        faults: FaultPlan {
+            specs: args.fault.clone(),
+            throttle_rate: args.throttle_rate,
+            delay: args.delay,
+            clock_skew: args.clock_skew,
+        },
     })
     .await?;
     crate::output::print_endpoints(&simulator.endpoints)

@@ -59,14 +59,19 @@ impl Dialect for QingcloudDialect {
         &PROFILE
     }
 
-    fn handle(&self, request: &SimRequest, fleet: &mut Fleet) -> SimReply {
-        let action = match request.path.as_str() {
+    fn action(&self, request: &SimRequest) -> String {
+        match request.path.as_str() {
             START_PATH => START_ACTION,
             LIST_PATH => LIST_ACTION,
             other => other,
-        };
-        let mut reply = SimReply::new(action);
-        let result = verify(request, &mut reply.signature).and_then(|query| {
+        }
+        .to_string()
+    }
+
+    fn handle(&self, request: &SimRequest, fleet: &mut Fleet) -> SimReply {
+        let mut reply = SimReply::new(self.action(request));
+        let now = fleet.now();
+        let result = verify(request, now, &mut reply.signature).and_then(|query| {
             match (request.method.as_str(), request.path.as_str()) {
                 ("POST", START_PATH) => start(&request.body, fleet, &mut reply.ids),
                 ("GET", LIST_PATH) => list(&query, fleet, &mut reply.ids),
@@ -76,20 +81,33 @@ impl Dialect for QingcloudDialect {
                 )),
             }
         });
-        reply.body = match result {
-            Ok(body) => body,
-            Err(refusal) => {
-                reply.error_code = Some(refusal.code.to_string());
-                json!({ "ret_code": refusal.code, "message": refusal.message })
-            }
-        };
+        answer(&mut reply, result);
         reply
     }
+
+    fn throttled(&self, action: &str, _fleet: &mut Fleet) -> SimReply {
+        let mut reply = SimReply::new(action);
+        let quota = "QuotaExceeded, the API rate quota (2000 requests an hour) is exceeded";
+        answer(&mut reply, Err(refuse(2500, quota)));
+        reply
+    }
+}
+
+/// EHPC's envelope: HTTP 200 with `ret_code` 0 and the result, or the error's `ret_code`.
+fn answer(reply: &mut SimReply, result: Result<Value, Refusal>) {
+    reply.body = match result {
+        Ok(body) => body,
+        Err(refusal) => {
+            reply.error_code = Some(refusal.code.to_string());
+            json!({ "ret_code": refusal.code, "message": refusal.message })
+        }
+    };
 }
 
 /// Checks the common parameters and the signature; returns the decoded query without it.
 fn verify(
     request: &SimRequest,
+    now: chrono::DateTime<Utc>,
     check: &mut SignatureCheck,
 ) -> Result<Vec<(String, String)>, Refusal> {
     // The server decodes the query once, so the signature it sees is still `quote_plus`ed.
@@ -138,7 +156,7 @@ fn verify(
             "AuthFailure, the access key id is unknown; use the simulator's test credentials",
         ));
     }
-    let skew = Utc::now().timestamp() - timestamp.and_utc().timestamp();
+    let skew = now.timestamp() - timestamp.and_utc().timestamp();
     if skew.abs() > MAX_SKEW_SECONDS {
         return Err(refuse(
             1300,
@@ -210,6 +228,18 @@ fn start(body: &[u8], fleet: &mut Fleet, logged: &mut Vec<String>) -> Result<Val
             2100,
             format!("ResourceNotFound, resource [{missing}] not found"),
         ));
+    }
+    if let Some((id, code)) = fleet.start_error(&ids) {
+        return Err(match code.parse() {
+            Ok(code) => refuse(
+                code,
+                format!("cluster [{id}] can not be started (start_error)"),
+            ),
+            Err(_) => refuse(
+                1100,
+                format!("start_error `{code}` of [{id}] is not a ret_code"),
+            ),
+        });
     }
     for id in &ids {
         let phase = fleet.get(id).map(|m| m.phase.clone());

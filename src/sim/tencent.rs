@@ -48,13 +48,13 @@ pub(crate) struct TencentDialect;
 
 /// A request that ends in CVM's error envelope.
 struct Refusal {
-    code: &'static str,
+    code: String,
     message: String,
 }
 
-fn refuse(code: &'static str, message: impl Into<String>) -> Refusal {
+fn refuse(code: impl Into<String>, message: impl Into<String>) -> Refusal {
     Refusal {
-        code,
+        code: code.into(),
         message: message.into(),
     }
 }
@@ -64,11 +64,16 @@ impl Dialect for TencentDialect {
         &PROFILE
     }
 
+    fn action(&self, request: &SimRequest) -> String {
+        request.header("x-tc-action").unwrap_or("").to_string()
+    }
+
     fn handle(&self, request: &SimRequest, fleet: &mut Fleet) -> SimReply {
         let request_id = fleet.request_id();
-        let action = request.header("x-tc-action").unwrap_or("").to_string();
+        let action = self.action(request);
         let mut reply = SimReply::new(action.clone());
-        let result = verify(request, &mut reply.signature).and_then(|params| {
+        let now = fleet.now();
+        let result = verify(request, now, &mut reply.signature).and_then(|params| {
             reply.ids = string_list(&params, "InstanceIds").unwrap_or_default();
             match action.as_str() {
                 "StartInstances" => start(&params, fleet, &request_id),
@@ -79,21 +84,40 @@ impl Dialect for TencentDialect {
                 )),
             }
         });
-        let mut body = match result {
-            Ok(body) => body,
-            Err(refusal) => {
-                reply.error_code = Some(refusal.code.to_string());
-                json!({ "Error": { "Code": refusal.code, "Message": refusal.message } })
-            }
-        };
-        body["RequestId"] = json!(request_id);
-        reply.body = json!({ "Response": body });
+        answer(&mut reply, result, &request_id);
+        reply
+    }
+
+    fn throttled(&self, action: &str, fleet: &mut Fleet) -> SimReply {
+        let mut reply = SimReply::new(action);
+        let refusal = refuse(
+            "RequestLimitExceeded",
+            "the request rate exceeds the limit of the action",
+        );
+        answer(&mut reply, Err(refusal), &fleet.request_id());
         reply
     }
 }
 
+/// CVM's envelope: HTTP 200 with `Response`, holding the result or `Error`, and `RequestId`.
+fn answer(reply: &mut SimReply, result: Result<Value, Refusal>, request_id: &str) {
+    let mut body = match result {
+        Ok(body) => body,
+        Err(refusal) => {
+            reply.error_code = Some(refusal.code.clone());
+            json!({ "Error": { "Code": refusal.code, "Message": refusal.message } })
+        }
+    };
+    body["RequestId"] = json!(request_id);
+    reply.body = json!({ "Response": body });
+}
+
 /// Checks the request's form and TC3 signature; returns the JSON parameters.
-fn verify(request: &SimRequest, signature: &mut SignatureCheck) -> Result<Value, Refusal> {
+fn verify(
+    request: &SimRequest,
+    now: chrono::DateTime<chrono::Utc>,
+    signature: &mut SignatureCheck,
+) -> Result<Value, Refusal> {
     if request.method != "POST" || request.path != "/" {
         return Err(refuse(
             "UnsupportedProtocol",
@@ -136,7 +160,7 @@ fn verify(request: &SimRequest, signature: &mut SignatureCheck) -> Result<Value,
             "the SecretId is not found; use the simulator's test credentials",
         ));
     }
-    let skew = chrono::Utc::now().timestamp() - timestamp;
+    let skew = now.timestamp() - timestamp;
     if skew.abs() > MAX_SKEW_SECONDS {
         return Err(refuse(
             "AuthFailure.SignatureExpire",
@@ -248,6 +272,9 @@ fn start(params: &Value, fleet: &mut Fleet, request_id: &str) -> Result<Value, R
             "InvalidInstanceId.NotFound",
             format!("the instances {missing:?} are not found"),
         ));
+    }
+    if let Some((id, code)) = fleet.start_error(&ids) {
+        return Err(refuse(code, format!("the instance {id} cannot be started")));
     }
     for id in &ids {
         let phase = fleet.get(id).map(|m| m.phase.clone());

@@ -86,10 +86,16 @@ impl Dialect for VolcengineDialect {
         &PROFILE
     }
 
+    fn action(&self, request: &SimRequest) -> String {
+        param(&form_pairs(&request.query), "Action")
+            .unwrap_or("")
+            .to_string()
+    }
+
     fn handle(&self, request: &SimRequest, fleet: &mut Fleet) -> SimReply {
         let request_id = fleet.request_id();
         let params = form_pairs(&request.query);
-        let action = param(&params, "Action").unwrap_or("").to_string();
+        let action = self.action(request);
         let authorization = request
             .header("authorization")
             .and_then(parse_authorization);
@@ -102,6 +108,7 @@ impl Dialect for VolcengineDialect {
             request,
             &params,
             authorization.as_ref(),
+            fleet.now(),
             &mut reply.signature,
         )
         .and_then(|()| match (param(&params, "Version"), action.as_str()) {
@@ -118,24 +125,42 @@ impl Dialect for VolcengineDialect {
                 format!("could not find operation {action} for version {version}"),
             )),
         });
-        let mut metadata = json!({
-            "RequestId": request_id, "Action": action, "Version": VERSION,
-            "Service": SERVICE, "Region": region,
-        });
-        reply.body = match result {
-            Ok(result) => json!({ "ResponseMetadata": metadata, "Result": result }),
-            Err(refusal) => {
-                reply.status = refusal.status;
-                reply.error_code = Some(refusal.code.to_string());
-                metadata["Error"] = json!({ "Code": refusal.code, "Message": refusal.message });
-                if let Some(n) = code_n(refusal.code) {
-                    metadata["Error"]["CodeN"] = json!(n);
-                }
-                json!({ "ResponseMetadata": metadata })
-            }
-        };
+        answer(&mut reply, result, &request_id, region);
         reply
     }
+
+    fn throttled(&self, action: &str, fleet: &mut Fleet) -> SimReply {
+        let mut reply = SimReply::new(action);
+        let refusal = refuse(
+            429,
+            "FlowLimitExceeded",
+            "the request rate exceeds the limit",
+        );
+        answer(&mut reply, Err(refusal), &fleet.request_id(), "");
+        reply.headers.push(("retry-after".into(), "1".into()));
+        reply
+    }
+}
+
+/// The gateway's envelope: `ResponseMetadata` (with `Error` and the refusal's HTTP status on
+/// failure) and `Result`.
+fn answer(reply: &mut SimReply, result: Result<Value, Refusal>, request_id: &str, region: &str) {
+    let mut metadata = json!({
+        "RequestId": request_id, "Action": reply.action, "Version": VERSION,
+        "Service": SERVICE, "Region": region,
+    });
+    reply.body = match result {
+        Ok(result) => json!({ "ResponseMetadata": metadata, "Result": result }),
+        Err(refusal) => {
+            reply.status = refusal.status;
+            reply.error_code = Some(refusal.code.to_string());
+            metadata["Error"] = json!({ "Code": refusal.code, "Message": refusal.message });
+            if let Some(n) = code_n(refusal.code) {
+                metadata["Error"]["CodeN"] = json!(n);
+            }
+            json!({ "ResponseMetadata": metadata })
+        }
+    };
 }
 
 /// The decoded query pairs, in order (`+` is a space: the SDK sends `quote_plus`).
@@ -179,6 +204,7 @@ fn verify(
     request: &SimRequest,
     params: &[(String, String)],
     authorization: Option<&Authorization<'_>>,
+    now: chrono::DateTime<Utc>,
     signature: &mut SignatureCheck,
 ) -> Result<(), Refusal> {
     if request.method != "GET" || request.path != "/" {
@@ -215,7 +241,7 @@ fn verify(
     }
     let signed_at = NaiveDateTime::parse_from_str(x_date, "%Y%m%dT%H%M%SZ")
         .map_err(|_| refuse(400, "InvalidTimestamp", "X-Date is not YYYYMMDDThhmmssZ"))?;
-    let skew = Utc::now()
+    let skew = now
         .naive_utc()
         .signed_duration_since(signed_at)
         .num_seconds();
@@ -358,17 +384,19 @@ fn start(
     let details: Vec<Value> = ids
         .iter()
         .map(|id| {
-            let error = match fleet.get(id).map(|m| m.phase.clone()) {
-                None => (
-                    "InvalidInstance.NotFound",
+            let seeded_error = fleet.start_error(std::slice::from_ref(id));
+            let error = match (fleet.get(id).map(|m| m.phase.clone()), seeded_error) {
+                (None, _) => (
+                    "InvalidInstance.NotFound".to_string(),
                     format!("the instance {id} does not exist"),
                 ),
-                Some(MachinePhase::Stopped) => {
+                (Some(_), Some((_, code))) => (code, format!("the instance {id} cannot start")),
+                (Some(MachinePhase::Stopped), None) => {
                     fleet.start(id, request_id);
                     return json!({ "InstanceId": id });
                 }
-                Some(_) => (
-                    "InvalidInstanceStatus",
+                (Some(_), None) => (
+                    "InvalidInstanceStatus".to_string(),
                     "the status of the specified instance does not support this request".into(),
                 ),
             };
@@ -516,6 +544,7 @@ mod tests {
             let seed = SeedMachine {
                 state: Some(state.into()),
                 boot: Boot::Normal,
+                start_error: None,
             };
             fleet
                 .seed(&VolcengineDialect, &ids(&[n])[0], &seed)

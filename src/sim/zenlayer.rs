@@ -52,14 +52,14 @@ pub(crate) struct ZenlayerDialect;
 /// A request that ends in Zenlayer's error envelope.
 struct Refusal {
     status: u16,
-    code: &'static str,
+    code: String,
     message: String,
 }
 
-fn refuse(status: u16, code: &'static str, message: impl Into<String>) -> Refusal {
+fn refuse(status: u16, code: impl Into<String>, message: impl Into<String>) -> Refusal {
     Refusal {
         status,
-        code,
+        code: code.into(),
         message: message.into(),
     }
 }
@@ -69,12 +69,16 @@ impl Dialect for ZenlayerDialect {
         &PROFILE
     }
 
+    fn action(&self, request: &SimRequest) -> String {
+        request.header("x-zc-action").unwrap_or("").to_string()
+    }
+
     fn handle(&self, request: &SimRequest, fleet: &mut Fleet) -> SimReply {
-        // Zenlayer's request ids look like `T` and an upper-case UUID.
-        let request_id = format!("T{}", fleet.request_id().to_uppercase());
-        let action = request.header("x-zc-action").unwrap_or("").to_string();
+        let request_id = request_id(fleet);
+        let action = self.action(request);
         let mut reply = SimReply::new(action.clone());
-        let result = verify(request, &mut reply.signature).and_then(|params| {
+        let now = fleet.now();
+        let result = verify(request, now, &mut reply.signature).and_then(|params| {
             reply.ids = string_list(&params["instanceIds"]).unwrap_or_default();
             match action.as_str() {
                 "StartInstances" => start(&params, fleet, &request_id),
@@ -86,27 +90,53 @@ impl Dialect for ZenlayerDialect {
                 )),
             }
         });
-        match result {
-            Ok(mut response) => {
-                response["requestId"] = json!(request_id);
-                reply.body = json!({ "requestId": request_id, "response": response });
-            }
-            Err(refusal) => {
-                reply.status = refusal.status;
-                reply.error_code = Some(refusal.code.to_string());
-                reply.body = json!({
-                    "requestId": request_id,
-                    "code": refusal.code,
-                    "message": refusal.message,
-                });
-            }
-        }
+        answer(&mut reply, result, &request_id);
+        reply
+    }
+
+    fn throttled(&self, action: &str, fleet: &mut Fleet) -> SimReply {
+        let mut reply = SimReply::new(action);
+        let refusal = refuse(
+            429,
+            "REQUEST_LIMIT_EXCEEDED",
+            "the request rate exceeds the limit",
+        );
+        answer(&mut reply, Err(refusal), &request_id(fleet));
+        reply.headers.push(("retry-after".into(), "1".into()));
         reply
     }
 }
 
+/// Zenlayer's request ids look like `T` and an upper-case UUID.
+fn request_id(fleet: &mut Fleet) -> String {
+    format!("T{}", fleet.request_id().to_uppercase())
+}
+
+/// ZEC's envelope: `{requestId, response}`, or the refusal's status with `{requestId, code, message}`.
+fn answer(reply: &mut SimReply, result: Result<Value, Refusal>, request_id: &str) {
+    match result {
+        Ok(mut response) => {
+            response["requestId"] = json!(request_id);
+            reply.body = json!({ "requestId": request_id, "response": response });
+        }
+        Err(refusal) => {
+            reply.status = refusal.status;
+            reply.error_code = Some(refusal.code.clone());
+            reply.body = json!({
+                "requestId": request_id,
+                "code": refusal.code,
+                "message": refusal.message,
+            });
+        }
+    }
+}
+
 /// Checks the request's form and ZC2 signature; returns the JSON parameters.
-fn verify(request: &SimRequest, signature: &mut SignatureCheck) -> Result<Value, Refusal> {
+fn verify(
+    request: &SimRequest,
+    now: chrono::DateTime<chrono::Utc>,
+    signature: &mut SignatureCheck,
+) -> Result<Value, Refusal> {
     if request.method != "POST" || request.path != PATH {
         return Err(refuse(
             404,
@@ -159,7 +189,7 @@ fn verify(request: &SimRequest, signature: &mut SignatureCheck) -> Result<Value,
             "the access key id does not exist; use the simulator's test credentials",
         ));
     }
-    let skew = chrono::Utc::now().timestamp() - timestamp;
+    let skew = now.timestamp() - timestamp;
     if skew.abs() > MAX_SKEW_SECONDS {
         return Err(refuse(
             401,
@@ -272,6 +302,13 @@ fn start(params: &Value, fleet: &mut Fleet, request_id: &str) -> Result<Value, R
             404,
             "INVALID_INSTANCE_NOT_FOUND",
             format!("the instances {missing:?} do not exist"),
+        ));
+    }
+    if let Some((id, code)) = fleet.start_error(&ids) {
+        return Err(refuse(
+            400,
+            code,
+            format!("the instance {id} cannot be started"),
         ));
     }
     let phases: Vec<MachinePhase> = (ids.iter())
@@ -412,6 +449,7 @@ mod tests {
             let machine = SeedMachine {
                 state: state.map(str::to_string),
                 boot: *boot,
+                start_error: None,
             };
             fleet.seed(&ZenlayerDialect, id, &machine).unwrap();
         }

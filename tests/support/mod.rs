@@ -195,14 +195,5 @@ pub(crate) fn seed(profile: &Profile, id: &str, line: &str) -> String {
 
 /// The names `profile`'s cloud gives its start and describe actions in the simulator's log.
 pub(crate) fn actions(profile: &Profile) -> (&'static str, &'static str) {
-    use cloudstart::provider::{Location, StartOptions};
-    let provider = provider_of(profile);
-    let ids = [id(profile, 0)];
-    let location = Location::default();
-    (
-        provider
-            .start_call(&ids, &location, &StartOptions::default())
-            .action,
-        provider.describe_call(&ids, &location).action,
-    )
+    profile.actions()
 }

@@ -1,0 +1,460 @@
+//! One fault suite for every cloud: each test starts `cloudstart sim` with a fault injected, runs
+//! the real binary against every dialect at once (a thread per cloud), and checks the exit code,
+//! each machine's outcome, that every machine is in the report exactly once, and — from the
+//! simulator's request log — how many requests were sent. Never durations.
+
+mod support;
+
+use std::process::Output;
+
+use serde_json::Value;
+
+use support::{actions, id, profiles, provider_of, report, seed, stderr, Profile, Sim};
+
+/// Runs `check` for every cloud at once, each on its own thread; a failure names its cloud.
+fn for_every_cloud(check: impl Fn(&'static Profile) + Sync) {
+    std::thread::scope(|scope| {
+        for profile in profiles() {
+            let check = &check;
+            std::thread::Builder::new()
+                .name(profile.provider.into())
+                .spawn_scoped(scope, move || check(profile))
+                .unwrap();
+        }
+    });
+}
+
+/// `start` on `profile`'s cloud with `--output json` and `extra` flags.
+fn start(sim: &Sim, profile: &Profile, ids: &[String], extra: &[&str]) -> Output {
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    sim.start_cmd(profile, &ids)
+        .args(["-o", "json"])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+/// Checks the exit code and that the report lists each of `ids` exactly once, in order; returns
+/// the records.
+fn records(profile: &Profile, output: &Output, code: i32, ids: &[String]) -> Vec<Value> {
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "{}: {}",
+        profile.provider,
+        stderr(output)
+    );
+    let json = report(output);
+    let records = json["instances"].as_array().unwrap().clone();
+    let listed: Vec<&str> = records.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(listed, ids, "{}: each machine once", profile.provider);
+    records
+}
+
+fn outcomes(records: &[Value]) -> Vec<&str> {
+    records
+        .iter()
+        .map(|r| r["outcome"].as_str().unwrap())
+        .collect()
+}
+
+/// The logged requests of `profile`'s cloud.
+fn requests(sim: &Sim, profile: &Profile) -> Vec<Value> {
+    sim.requests()
+        .into_iter()
+        .filter(|r| r["cloud"] == profile.provider)
+        .collect()
+}
+
+/// How many of `profile`'s requests for `action` were logged, and how many of those carried
+/// `fault`.
+fn count(sim: &Sim, profile: &Profile, action: &str, fault: &str) -> (usize, usize) {
+    let calls = sim.calls(profile.provider, action);
+    let faulty = calls.iter().filter(|r| r["fault"] == fault).count();
+    (calls.len(), faulty)
+}
+
+fn ids(profile: &Profile, n: usize) -> Vec<String> {
+    (1..=n).map(|i| id(profile, i)).collect()
+}
+
+#[test]
+fn throttled_starts_are_retried_until_accepted() {
+    let sim = Sim::start_with("", &["--boot-delay", "0s", "--fault", "throttle:2@start"]);
+    for_every_cloud(|profile| {
+        let ids = ids(profile, 1);
+        let records = records(profile, &start(&sim, profile, &ids, &[]), 0, &ids);
+        assert_eq!(outcomes(&records), ["running"], "{}", profile.provider);
+        let (start_action, _) = actions(profile);
+        assert_eq!(
+            count(&sim, profile, start_action, "throttle"),
+            (3, 2),
+            "{}",
+            profile.provider
+        );
+    });
+}
+
+#[test]
+fn throttled_describes_slow_the_wait_without_ending_it() {
+    // Six throttled describes: more than one call's retries, so a whole poll round fails.
+    let sim = Sim::start_with(
+        "",
+        &["--boot-delay", "0s", "--fault", "throttle:6@describe"],
+    );
+    for_every_cloud(|profile| {
+        let ids = ids(profile, 1);
+        let records = records(profile, &start(&sim, profile, &ids, &[]), 0, &ids);
+        assert_eq!(outcomes(&records), ["running"], "{}", profile.provider);
+        let (_, describe_action) = actions(profile);
+        let (describes, throttled) = count(&sim, profile, describe_action, "throttle");
+        assert_eq!(throttled, 6, "{}", profile.provider);
+        assert!(describes > 6, "{}", profile.provider);
+    });
+}
+
+#[test]
+fn server_errors_with_html_pages_are_retried() {
+    for kind in ["http500", "http502", "http503"] {
+        let fault = format!("{kind}:2");
+        let sim = Sim::start_with("", &["--boot-delay", "0s", "--fault", &fault]);
+        for_every_cloud(|profile| {
+            let ids = ids(profile, 1);
+            let records = records(profile, &start(&sim, profile, &ids, &[]), 0, &ids);
+            assert_eq!(outcomes(&records), ["running"], "{}", profile.provider);
+            let faults = requests(&sim, profile)
+                .iter()
+                .filter(|r| r["fault"] == kind)
+                .count();
+            assert_eq!(faults, 2, "{} {kind}", profile.provider);
+        });
+    }
+}
+
+#[test]
+fn persistent_server_errors_end_after_bounded_retries() {
+    let sim = Sim::start_with("", &["--fault", "http502:1000@start"]);
+    for_every_cloud(|profile| {
+        let ids = ids(profile, 2);
+        let records = records(profile, &start(&sim, profile, &ids, &[]), 5, &ids);
+        for record in &records {
+            assert_eq!(record["outcome"], "failed", "{}", profile.provider);
+            assert_eq!(record["error"]["kind"], "transport", "{}", profile.provider);
+            let message = record["error"]["message"].as_str().unwrap();
+            assert!(message.contains("after 5 attempts"), "{message}");
+        }
+        // One call per batch (CompShare: per machine), each tried 5 times; nothing else sent.
+        let calls = ids.len().div_ceil(provider_of(profile).spec().start_batch);
+        assert_eq!(
+            requests(&sim, profile).len(),
+            5 * calls,
+            "{}",
+            profile.provider
+        );
+    });
+}
+
+#[test]
+fn a_start_without_a_readable_answer_is_described_before_any_resend() {
+    // The simulator acts on the start, then loses or garbles the answer.
+    for kind in ["drop", "truncate", "not-json", "html"] {
+        let fault = format!("{kind}:1@start");
+        let sim = Sim::start_with("", &["--boot-delay", "0s", "--fault", &fault]);
+        for_every_cloud(|profile| {
+            let ids = ids(profile, 1);
+            let records = records(profile, &start(&sim, profile, &ids, &[]), 0, &ids);
+            assert_eq!(
+                outcomes(&records),
+                ["running"],
+                "{} {kind}",
+                profile.provider
+            );
+            let (start_action, describe_action) = actions(profile);
+            let (starts, _) = count(&sim, profile, start_action, kind);
+            if provider_of(profile).spec().idempotent_start {
+                // Sent again with the same client token: the cloud answers without acting twice.
+                assert_eq!(starts, 2, "{} {kind}", profile.provider);
+            } else {
+                // Described, found starting, and not sent again.
+                assert_eq!(starts, 1, "{} {kind}", profile.provider);
+                assert!(
+                    !sim.calls(profile.provider, describe_action).is_empty(),
+                    "{} {kind}",
+                    profile.provider
+                );
+            }
+        });
+    }
+}
+
+#[test]
+fn an_enormous_start_answer_is_not_read_and_the_start_is_sent_again() {
+    // The simulator does not act on the start and answers with more than the 4 MiB cap.
+    let sim = Sim::start_with("", &["--boot-delay", "0s", "--fault", "huge:1@start"]);
+    for_every_cloud(|profile| {
+        let ids = ids(profile, 1);
+        let records = records(profile, &start(&sim, profile, &ids, &[]), 0, &ids);
+        assert_eq!(outcomes(&records), ["running"], "{}", profile.provider);
+        let (start_action, _) = actions(profile);
+        assert_eq!(
+            count(&sim, profile, start_action, "huge"),
+            (2, 1),
+            "{}",
+            profile.provider
+        );
+    });
+}
+
+#[test]
+fn unreadable_describes_are_retried() {
+    for kind in ["drop", "truncate", "not-json", "html", "huge"] {
+        let fault = format!("{kind}:2@describe");
+        let sim = Sim::start_with("", &["--boot-delay", "0s", "--fault", &fault]);
+        for_every_cloud(|profile| {
+            let ids = ids(profile, 1);
+            let records = records(profile, &start(&sim, profile, &ids, &[]), 0, &ids);
+            assert_eq!(
+                outcomes(&records),
+                ["running"],
+                "{} {kind}",
+                profile.provider
+            );
+            let (_, describe_action) = actions(profile);
+            let (_, faulty) = count(&sim, profile, describe_action, kind);
+            assert_eq!(faulty, 2, "{} {kind}", profile.provider);
+        });
+    }
+}
+
+#[test]
+fn a_skewed_cloud_clock_is_measured_once_and_signed_with() {
+    let sim = Sim::start_with("", &["--boot-delay", "0s", "--clock-skew", "3600"]);
+    for_every_cloud(|profile| {
+        let ids = ids(profile, 1);
+        let output = start(&sim, profile, &ids, &[]);
+        let records = records(profile, &output, 0, &ids);
+        assert_eq!(outcomes(&records), ["running"], "{}", profile.provider);
+        let refused = requests(&sim, profile)
+            .iter()
+            .filter(|r| !r["error_code"].is_null())
+            .count();
+        let warned = stderr(&output).contains("s off (behind the");
+        if profile.provider == "compshare" {
+            // CompShare signs no time: nothing to correct.
+            assert_eq!((refused, warned), (0, false), "{}", stderr(&output));
+        } else {
+            assert_eq!(
+                (refused, warned),
+                (1, true),
+                "{}: {}",
+                profile.provider,
+                stderr(&output)
+            );
+            let text = stderr(&output);
+            assert!(
+                text.contains("local clock is 3599 s off")
+                    || text.contains("local clock is 3600 s off"),
+                "{text}"
+            );
+        }
+    });
+}
+
+/// A code each cloud answers a start with that is a plain refusal (balance or capacity).
+fn refusal_code(profile: &Profile) -> &'static str {
+    match profile.provider {
+        "qingcloud" => "2400",
+        "tencent" => "ResourceInsufficient.SpecifiedInstanceType",
+        "volcengine" => "Insufficient.Balance",
+        "zenlayer" => "INSUFFICIENT_BALANCE",
+        _ => "InsufficientBalance",
+    }
+}
+
+#[test]
+fn a_refused_start_is_reported_with_the_cloud_s_code() {
+    let state: String = profiles()
+        .map(|profile| {
+            let line = format!("start_error = \"{}\"", refusal_code(profile));
+            seed(profile, &id(profile, 1), &line)
+        })
+        .collect();
+    let sim = Sim::start(&state);
+    for_every_cloud(|profile| {
+        let ids = ids(profile, 2);
+        let records = records(profile, &start(&sim, profile, &ids, &[]), 4, &ids);
+        let refused = &records[0];
+        assert_eq!(refused["outcome"], "failed", "{}", profile.provider);
+        assert_eq!(refused["error"]["kind"], "api", "{}", profile.provider);
+        let code = refused["error"]["code"].as_str().unwrap_or_default();
+        let message = refused["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            code == refusal_code(profile) || message.contains(refusal_code(profile)),
+            "{}: {refused}",
+            profile.provider
+        );
+    });
+}
+
+#[test]
+fn the_client_keeps_under_each_cloud_s_rate_limit() {
+    // Slow boots and 5 ms polls: the client would poll far faster than any cloud allows.
+    let sim = Sim::start_with("", &["--boot-delay", "2s"]);
+    for_every_cloud(|profile| {
+        let limit = provider_of(profile).spec().rate_limit;
+        if limit.per > std::time::Duration::from_secs(1) {
+            return; // an hourly quota (QingCloud) cannot bind in a test
+        }
+        let ids = ids(profile, 3);
+        let records = records(profile, &start(&sim, profile, &ids, &[]), 0, &ids);
+        assert!(records.iter().all(|r| r["outcome"] == "running"));
+        let times: Vec<chrono::DateTime<chrono::FixedOffset>> = requests(&sim, profile)
+            .iter()
+            .map(|r| chrono::DateTime::parse_from_rfc3339(r["time"].as_str().unwrap()).unwrap())
+            .collect();
+        assert!(
+            times.len() > limit.requests as usize,
+            "{}: the limit was never approached",
+            profile.provider
+        );
+        // Any window a little under a second (the log's clock is not the client's) holds at
+        // most the limit.
+        let window = chrono::TimeDelta::milliseconds(900);
+        for (i, start) in times.iter().enumerate() {
+            let inside = times[i..]
+                .iter()
+                .take_while(|t| **t - *start < window)
+                .count();
+            assert!(
+                inside <= limit.requests as usize,
+                "{}: {inside} requests within 900 ms",
+                profile.provider
+            );
+        }
+    });
+}
+
+#[test]
+fn a_cloud_throttling_above_a_rate_is_recovered_from() {
+    // One request a second: the start and the first describe already collide.
+    let sim = Sim::start_with("", &["--boot-delay", "0s", "--throttle-rate", "1"]);
+    for_every_cloud(|profile| {
+        let ids = ids(profile, 2);
+        let records = records(profile, &start(&sim, profile, &ids, &[]), 0, &ids);
+        assert!(
+            records.iter().all(|r| r["outcome"] == "running"),
+            "{}",
+            profile.provider
+        );
+        let throttled = requests(&sim, profile)
+            .iter()
+            .filter(|r| r["fault"] == "rate")
+            .count();
+        assert!(throttled > 0, "{}: never throttled", profile.provider);
+    });
+}
+
+#[test]
+fn answers_slower_than_the_deadline_end_in_a_timeout_for_every_machine() {
+    let sim = Sim::start_with("", &["--delay", "5s"]);
+    for_every_cloud(|profile| {
+        let ids = ids(profile, 2);
+        let output = start(&sim, profile, &ids, &["--timeout", "1s"]);
+        let records = records(profile, &output, 6, &ids);
+        for record in &records {
+            assert_eq!(record["error"]["kind"], "timeout", "{}", profile.provider);
+        }
+    });
+}
+
+#[test]
+fn bad_input_exits_two_before_any_request() {
+    let sim = Sim::start("");
+    for_every_cloud(|profile| {
+        let good = id(profile, 1);
+        let endpoint = sim.url(profile.provider);
+        let region = profile
+            .region
+            .map(|r| vec!["--region", r])
+            .unwrap_or_default();
+        let zone = profile.zone.map(|z| vec!["--zone", z]).unwrap_or_default();
+        let located = |args: &[&str]| -> Vec<String> {
+            let mut all: Vec<&str> = vec!["--endpoint", endpoint];
+            all.extend(&region);
+            all.extend(&zone);
+            all.extend(args);
+            all.iter().map(|a| a.to_string()).collect()
+        };
+        let mut cases = vec![
+            located(&[""]),
+            located(&[&good, "not an id!"]),
+            located(&[&good, "--timeout", "0s"]),
+            located(&[&good, "--poll-interval", "5s", "--poll-max", "1s"]),
+        ];
+        let mut bad_endpoint = vec!["--endpoint", "not a url"];
+        bad_endpoint.extend(&region);
+        bad_endpoint.extend(&zone);
+        bad_endpoint.push(&good);
+        cases.push(bad_endpoint.iter().map(|a| a.to_string()).collect());
+        if profile.region.is_some() {
+            let mut bad_region = vec!["--endpoint", endpoint, "--region", "AP_Guangzhou"];
+            bad_region.extend(&zone);
+            bad_region.push(&good);
+            cases.push(bad_region.iter().map(|a| a.to_string()).collect());
+        }
+        if !provider_of(profile).spec().without_gpu {
+            cases.push(located(&[&good, "--without-gpu"]));
+        }
+        for args in cases {
+            let output = support::cloudstart(sim.dir())
+                .envs(profile.credentials.iter().copied())
+                .args(["start", "-p", profile.provider])
+                .args(&args)
+                .output()
+                .unwrap();
+            assert_eq!(
+                output.status.code(),
+                Some(2),
+                "{} {args:?}: {}",
+                profile.provider,
+                stderr(&output)
+            );
+            assert!(stderr(&output).contains("error"), "{}", stderr(&output));
+        }
+        assert!(requests(&sim, profile).is_empty(), "{}", profile.provider);
+    });
+}
+
+#[test]
+fn repeated_ids_are_started_and_reported_once() {
+    let sim = Sim::start("");
+    for_every_cloud(|profile| {
+        let one = id(profile, 1);
+        let output = start(&sim, profile, &[one.clone(), one.clone(), one.clone()], &[]);
+        records(profile, &output, 0, std::slice::from_ref(&one));
+        let (start_action, _) = actions(profile);
+        let started: Vec<Value> = sim
+            .calls(profile.provider, start_action)
+            .iter()
+            .flat_map(|r| r["ids"].as_array().unwrap().clone())
+            .collect();
+        assert_eq!(started, [Value::from(one)], "{}", profile.provider);
+    });
+}
+
+#[test]
+fn running_the_same_start_twice_is_safe() {
+    let sim = Sim::start("");
+    for_every_cloud(|profile| {
+        let ids = ids(profile, 2);
+        let first = records(profile, &start(&sim, profile, &ids, &[]), 0, &ids);
+        assert_eq!(outcomes(&first), ["running", "running"]);
+        let second = records(profile, &start(&sim, profile, &ids, &[]), 0, &ids);
+        assert_eq!(
+            outcomes(&second),
+            ["already_running", "already_running"],
+            "{}",
+            profile.provider
+        );
+    });
+}
