@@ -78,13 +78,23 @@ fn ids(profile: &Profile, n: usize) -> Vec<String> {
     (1..=n).map(|i| id(profile, i)).collect()
 }
 
+/// Starts `n` machines on `profile`'s cloud and checks that the run exits 0 with every one
+/// running and reported once; `context` names the case in failures.
+fn start_all_running(sim: &Sim, profile: &Profile, n: usize, context: &str) {
+    let ids = ids(profile, n);
+    let records = records(profile, &start(sim, profile, &ids, &[]), 0, &ids);
+    assert!(
+        records.iter().all(|r| r["outcome"] == "running"),
+        "{} {context}: {records:?}",
+        profile.provider
+    );
+}
+
 #[test]
 fn throttled_starts_are_retried_until_accepted() {
     let sim = Sim::start_with("", &["--boot-delay", "0s", "--fault", "throttle:2@start"]);
     for_every_cloud(|profile| {
-        let ids = ids(profile, 1);
-        let records = records(profile, &start(&sim, profile, &ids, &[]), 0, &ids);
-        assert_eq!(outcomes(&records), ["running"], "{}", profile.provider);
+        start_all_running(&sim, profile, 1, "");
         let (start_action, _) = actions(profile);
         assert_eq!(
             count(&sim, profile, start_action, "throttle"),
@@ -103,9 +113,7 @@ fn throttled_describes_slow_the_wait_without_ending_it() {
         &["--boot-delay", "0s", "--fault", "throttle:6@describe"],
     );
     for_every_cloud(|profile| {
-        let ids = ids(profile, 1);
-        let records = records(profile, &start(&sim, profile, &ids, &[]), 0, &ids);
-        assert_eq!(outcomes(&records), ["running"], "{}", profile.provider);
+        start_all_running(&sim, profile, 1, "");
         let (_, describe_action) = actions(profile);
         let (describes, throttled) = count(&sim, profile, describe_action, "throttle");
         assert_eq!(throttled, 6, "{}", profile.provider);
@@ -119,9 +127,7 @@ fn server_errors_with_html_pages_are_retried() {
         let fault = format!("{kind}:2");
         let sim = Sim::start_with("", &["--boot-delay", "0s", "--fault", &fault]);
         for_every_cloud(|profile| {
-            let ids = ids(profile, 1);
-            let records = records(profile, &start(&sim, profile, &ids, &[]), 0, &ids);
-            assert_eq!(outcomes(&records), ["running"], "{}", profile.provider);
+            start_all_running(&sim, profile, 1, kind);
             let faults = requests(&sim, profile)
                 .iter()
                 .filter(|r| r["fault"] == kind)
@@ -161,14 +167,7 @@ fn a_start_without_a_readable_answer_is_described_before_any_resend() {
         let fault = format!("{kind}:1@start");
         let sim = Sim::start_with("", &["--boot-delay", "0s", "--fault", &fault]);
         for_every_cloud(|profile| {
-            let ids = ids(profile, 1);
-            let records = records(profile, &start(&sim, profile, &ids, &[]), 0, &ids);
-            assert_eq!(
-                outcomes(&records),
-                ["running"],
-                "{} {kind}",
-                profile.provider
-            );
+            start_all_running(&sim, profile, 1, kind);
             let (start_action, describe_action) = actions(profile);
             let (starts, _) = count(&sim, profile, start_action, kind);
             if provider_of(profile).spec().idempotent_start {
@@ -192,9 +191,7 @@ fn an_enormous_start_answer_is_not_read_and_the_start_is_sent_again() {
     // The simulator does not act on the start and answers with more than the 4 MiB cap.
     let sim = Sim::start_with("", &["--boot-delay", "0s", "--fault", "huge:1@start"]);
     for_every_cloud(|profile| {
-        let ids = ids(profile, 1);
-        let records = records(profile, &start(&sim, profile, &ids, &[]), 0, &ids);
-        assert_eq!(outcomes(&records), ["running"], "{}", profile.provider);
+        start_all_running(&sim, profile, 1, "");
         let (start_action, _) = actions(profile);
         assert_eq!(
             count(&sim, profile, start_action, "huge"),
@@ -211,14 +208,7 @@ fn unreadable_describes_are_retried() {
         let fault = format!("{kind}:2@describe");
         let sim = Sim::start_with("", &["--boot-delay", "0s", "--fault", &fault]);
         for_every_cloud(|profile| {
-            let ids = ids(profile, 1);
-            let records = records(profile, &start(&sim, profile, &ids, &[]), 0, &ids);
-            assert_eq!(
-                outcomes(&records),
-                ["running"],
-                "{} {kind}",
-                profile.provider
-            );
+            start_all_running(&sim, profile, 1, kind);
             let (_, describe_action) = actions(profile);
             let (_, faulty) = count(&sim, profile, describe_action, kind);
             assert_eq!(faulty, 2, "{} {kind}", profile.provider);
@@ -305,9 +295,7 @@ fn the_client_keeps_under_each_cloud_s_rate_limit() {
         if limit.per > std::time::Duration::from_secs(1) {
             return; // an hourly quota (QingCloud) cannot bind in a test
         }
-        let ids = ids(profile, 3);
-        let records = records(profile, &start(&sim, profile, &ids, &[]), 0, &ids);
-        assert!(records.iter().all(|r| r["outcome"] == "running"));
+        start_all_running(&sim, profile, 3, "");
         let times: Vec<chrono::DateTime<chrono::FixedOffset>> = requests(&sim, profile)
             .iter()
             .map(|r| chrono::DateTime::parse_from_rfc3339(r["time"].as_str().unwrap()).unwrap())
@@ -339,13 +327,7 @@ fn a_cloud_throttling_above_a_rate_is_recovered_from() {
     // One request a second: the start and the first describe already collide.
     let sim = Sim::start_with("", &["--boot-delay", "0s", "--throttle-rate", "1"]);
     for_every_cloud(|profile| {
-        let ids = ids(profile, 2);
-        let records = records(profile, &start(&sim, profile, &ids, &[]), 0, &ids);
-        assert!(
-            records.iter().all(|r| r["outcome"] == "running"),
-            "{}",
-            profile.provider
-        );
+        start_all_running(&sim, profile, 2, "");
         let throttled = requests(&sim, profile)
             .iter()
             .filter(|r| r["fault"] == "rate")
