@@ -72,10 +72,16 @@ pub struct CompletionsArgs {
 /// `cloudstart start`.
 #[derive(Debug, Args)]
 pub struct StartArgs {
-    /// The cloud.
+    /// The cloud of bare ids (ids written provider:id name their own).
     #[arg(short, long, env = EnvVars::CLOUDSTART_PROVIDER, value_name = "PROVIDER",
           value_parser = clap::builder::PossibleValuesParser::new(provider::names()))]
-    pub provider: String,
+    pub provider: Option<String>,
+    /// A TOML file listing targets, each with its own provider, region, zone and profile.
+    #[arg(short = 'f', long = "targets-file", value_name = "FILE")]
+    pub targets_file: Option<PathBuf>,
+    /// The config-file profile to take credentials, region, zone and endpoint from.
+    #[arg(long, env = EnvVars::CLOUDSTART_PROFILE, value_name = "NAME")]
+    pub profile: Option<String>,
     /// The region, for clouds that have one (else the cloud's variable, e.g. TENCENTCLOUD_REGION).
     #[arg(short, long, value_name = "REGION")]
     pub region: Option<String>,
@@ -104,9 +110,9 @@ pub struct StartArgs {
     /// Report format on stdout.
     #[arg(short, long, value_enum, value_name = "FORMAT", default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
-    /// Instance ids to start.
-    #[arg(value_name = "ID", required = true)]
-    pub ids: Vec<String>,
+    /// Machines to start: provider:id, or bare ids of --provider's cloud.
+    #[arg(value_name = "TARGET", required_unless_present = "targets_file")]
+    pub targets: Vec<String>,
 }
 
 /// `cloudstart sim`.

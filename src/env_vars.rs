@@ -9,6 +9,10 @@ pub struct EnvVars;
 impl EnvVars {
     /// Default for `--provider`.
     pub const CLOUDSTART_PROVIDER: &'static str = "CLOUDSTART_PROVIDER";
+    /// Where the config file is, instead of the platform config directory.
+    pub const CLOUDSTART_CONFIG: &'static str = "CLOUDSTART_CONFIG";
+    /// Default for `--profile`.
+    pub const CLOUDSTART_PROFILE: &'static str = "CLOUDSTART_PROFILE";
     /// Default for `--endpoint`, for every cloud.
     pub const CLOUDSTART_ENDPOINT: &'static str = "CLOUDSTART_ENDPOINT";
     /// CompShare-only endpoint override; wins over `CLOUDSTART_ENDPOINT`, loses to `--endpoint`.

@@ -99,6 +99,22 @@ impl Report {
         }
     }
 
+    /// The records reordered as `order` lists `(cloud, id)` pairs; records it does not list keep
+    /// their place after the listed ones.
+    pub fn in_order(mut self, order: &[(&str, String)]) -> Report {
+        let rank: std::collections::HashMap<(&str, &str), usize> = order
+            .iter()
+            .enumerate()
+            .map(|(n, (cloud, id))| ((*cloud, id.as_str()), n))
+            .collect();
+        self.instances.sort_by_key(|record| {
+            rank.get(&(record.provider, record.id.as_str()))
+                .copied()
+                .unwrap_or(usize::MAX)
+        });
+        self
+    }
+
     /// The exit code: 0 when every machine succeeded, else the most severe error kind's code.
     pub fn exit_code(&self) -> u8 {
         self.instances

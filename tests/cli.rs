@@ -82,7 +82,7 @@ fn usage_errors_exit_two_before_any_request() {
     let cases: [(&[&str], &str); 6] = [
         (
             &["-p", "tencent", "-r", "ap-guangzhou", "ins-BAD"],
-            "malformed tencent instance id",
+            "malformed instance id: tencent `ins-BAD`",
         ),
         (
             &["-p", "tencent", "ins-aaaaaaaa"],
@@ -99,7 +99,7 @@ fn usage_errors_exit_two_before_any_request() {
                 "not a url",
                 "ins-aaaaaaaa",
             ],
-            "invalid endpoint",
+            "invalid tencent endpoint",
         ),
         (
             &[

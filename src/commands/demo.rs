@@ -6,13 +6,11 @@
 
 use std::time::Duration;
 
-use futures_util::future::try_join_all;
 use tracing::info;
 
 use crate::cli::DemoArgs;
 use crate::error::Error;
 use crate::http::{Endpoint, RetryConfig};
-use crate::output::Report;
 use crate::poll::PollConfig;
 use crate::provider::{self, Location};
 use crate::settings::StartSettings;
@@ -34,11 +32,10 @@ pub(super) async fn run(args: &DemoArgs) -> Result<u8, Error> {
                 .url(profile.provider)
                 .ok_or_else(|| Error::internal("the simulator lost a dialect"))?;
             info!("{} simulator at {url}", profile.provider);
-            demo_settings(profile, &url, args)
+            demo_settings(profile, &url)
         })
         .collect::<Result<Vec<_>, Error>>()?;
-    let reports = try_join_all(settings.iter().map(super::start::run)).await?;
-    let report = Report::merge(reports);
+    let report = super::start::run_all(&settings).await?;
     report
         .print(args.output)
         .map_err(|err| Error::internal(format!("cannot write the report: {err}")))?;
@@ -46,7 +43,7 @@ pub(super) async fn run(args: &DemoArgs) -> Result<u8, Error> {
 }
 
 /// Settings that start one machine on `profile`'s cloud at `url`, as a user would.
-fn demo_settings(profile: &Profile, url: &str, args: &DemoArgs) -> Result<StartSettings, Error> {
+fn demo_settings(profile: &Profile, url: &str) -> Result<StartSettings, Error> {
     let provider = provider::find(profile.provider)
         .ok_or_else(|| Error::internal(format!("no provider for {}", profile.provider)))?;
     let credentials = provider
@@ -70,6 +67,5 @@ fn demo_settings(profile: &Profile, url: &str, args: &DemoArgs) -> Result<StartS
         },
         retry: RetryConfig::default(),
         without_gpu: false,
-        output: args.output,
     })
 }

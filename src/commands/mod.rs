@@ -9,14 +9,16 @@ use clap::CommandFactory;
 
 use crate::cli::{Cli, Command};
 use crate::error::Error;
-use crate::settings::{process_env, StartSettings};
+use crate::settings::config::Config;
+use crate::settings::{process_env, Plan};
 
 /// Runs the parsed command line and returns the process exit code.
 pub async fn run(cli: Cli) -> Result<u8, Error> {
     match cli.command {
         Command::Start(args) => {
-            let settings = StartSettings::resolve(&args, &process_env)?;
-            report(&settings).await
+            let config = Config::load(&process_env)?;
+            let plan = Plan::resolve(&args, &process_env, &config)?;
+            report(&plan).await
         }
         Command::Sim(args) => crate::sim::run(&args).await,
         Command::Demo(args) => demo::run(&args).await,
@@ -46,10 +48,11 @@ fn write_stdout(bytes: &[u8]) -> Result<u8, Error> {
     }
 }
 
-/// Runs `start` with resolved settings, prints the report and returns its exit code.
-async fn report(settings: &StartSettings) -> Result<u8, Error> {
-    let report = start::run(settings).await?;
-    match report.print(settings.output) {
+/// Runs `start` for every group of the plan at once, prints one report in the order the targets
+/// were given, and returns its exit code.
+async fn report(plan: &Plan) -> Result<u8, Error> {
+    let report = start::run_all(&plan.groups).await?.in_order(&plan.order);
+    match report.print(plan.output) {
         // A reader that went away (`| head -1`) does not change what happened to the machines.
         Ok(()) => Ok(report.exit_code()),
         Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(report.exit_code()),

@@ -9,6 +9,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
+use futures_util::future::join_all;
 use futures_util::{stream, StreamExt};
 use tokio::time::Instant;
 use tracing::{info, warn};
@@ -20,29 +21,28 @@ use crate::poll::{self, Describe, Finish, PollEvent};
 use crate::provider::{ErrorClass, InstanceState, Phase};
 use crate::settings::StartSettings;
 
-/// Runs `start` and returns its report; interrupts (Ctrl-C, SIGTERM) end the run early with the
-/// unfinished machines marked `interrupted`.
-pub(super) async fn run(settings: &StartSettings) -> Result<Report, Error> {
+/// Runs `start` for every group at once — each cloud and region under its own client and rate
+/// limit, all under one deadline — and returns one report. Interrupts (Ctrl-C, SIGTERM) end the
+/// run early with the unfinished machines marked `interrupted`.
+pub(super) async fn run_all(groups: &[StartSettings]) -> Result<Report, Error> {
     let started = Instant::now();
-    let deadline = started + settings.timeout;
-    let client = ApiClient::new(settings, deadline)
-        .map_err(|err| Error::internal(format!("cannot set up the HTTP client: {err}")))?;
-    let tracker = Tracker::new(settings);
-    let work = async {
-        let accepted = start_all(&client, &tracker, &settings.ids).await;
-        if settings.wait {
-            let mut on_event = |event| tracker.apply(event);
-            poll::wait_until_running(&client, accepted, settings.poll, deadline, &mut on_event)
-                .await;
-        } else {
-            for id in accepted {
-                tracker.finish(&id, Outcome::Starting, None);
-            }
+    let runs = groups
+        .iter()
+        .map(|settings| {
+            let deadline = started + settings.timeout;
+            let client = ApiClient::new(settings, deadline)
+                .map_err(|err| Error::internal(format!("cannot set up the HTTP client: {err}")))?;
+            Ok((settings, client, Tracker::new(settings), deadline))
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    let was_interrupted = {
+        let work = join_all(runs.iter().map(|(settings, client, tracker, deadline)| {
+            run_group(settings, client, tracker, *deadline)
+        }));
+        tokio::select! {
+            _ = work => false,
+            () = interrupted() => true,
         }
-    };
-    let was_interrupted = tokio::select! {
-        () = work => false,
-        () = interrupted() => true,
     };
     if was_interrupted {
         exit_on_second_interrupt();
@@ -50,7 +50,29 @@ pub(super) async fn run(settings: &StartSettings) -> Result<Report, Error> {
             "interrupted: stopping and reporting what was requested (interrupt again to quit now)"
         );
     }
-    Ok(tracker.into_report(started.elapsed().as_millis() as u64, was_interrupted))
+    let elapsed_ms = started.elapsed().as_millis() as u64;
+    let reports = runs
+        .into_iter()
+        .map(|(_, _, tracker, _)| tracker.into_report(elapsed_ms, was_interrupted));
+    Ok(Report::merge(reports.collect()))
+}
+
+/// Starts one group's machines and, unless `--no-wait`, waits for them.
+async fn run_group(
+    settings: &StartSettings,
+    client: &ApiClient<'_>,
+    tracker: &Tracker,
+    deadline: Instant,
+) {
+    let accepted = start_all(client, tracker, &settings.ids).await;
+    if settings.wait {
+        let mut on_event = |event| tracker.apply(event);
+        poll::wait_until_running(client, accepted, settings.poll, deadline, &mut on_event).await;
+    } else {
+        for id in accepted {
+            tracker.finish(&id, Outcome::Starting, None);
+        }
+    }
 }
 
 /// Start calls in flight at once. Clouds with one machine per call (CompShare) need it; for the

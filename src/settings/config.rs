@@ -1,0 +1,220 @@
+//! The config file: named profiles holding per-cloud credentials, region, zone and endpoint.
+//!
+//! ```toml
+//! [profile.default.tencent]
+//! access_key_id = "AKID…"
+//! secret_access_key = "…"
+//! region = "ap-guangzhou"
+//!
+//! [profile.prod.volcengine]
+//! access_key_id = "AKLT…"
+//! secret_access_key = "…"
+//! region = "cn-beijing"
+//! endpoint = "https://open.volcengineapi.com"
+//! ```
+//!
+//! It lives at `$CLOUDSTART_CONFIG`, else the platform config directory
+//! (`$XDG_CONFIG_HOME/cloudstart/config.toml`, else `~/.config/cloudstart/config.toml`; on Windows
+//! `%APPDATA%\cloudstart\config.toml`). A missing file at the default place is no error; one named
+//! by `CLOUDSTART_CONFIG` must exist.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use tracing::warn;
+
+use crate::env_vars::EnvVars;
+use crate::error::Error;
+
+/// The profile used when none is named.
+pub const DEFAULT_PROFILE: &str = "default";
+
+/// One cloud's settings in one profile. Every field is optional: what is missing comes from the
+/// next source down.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct CloudConfig {
+    /// The key id (SecretId, AccessKey, PublicKey).
+    pub access_key_id: Option<String>,
+    /// Its secret (SecretKey, SecretAccessKey, PrivateKey).
+    pub secret_access_key: Option<String>,
+    /// A temporary-credential session token, where the cloud takes one.
+    pub session_token: Option<String>,
+    /// The region.
+    pub region: Option<String>,
+    /// The zone.
+    pub zone: Option<String>,
+    /// A base URL replacing the cloud's.
+    pub endpoint: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    #[serde(default)]
+    profile: BTreeMap<String, BTreeMap<String, CloudConfig>>,
+}
+
+/// The loaded config file, if there is one.
+#[derive(Debug, Default)]
+pub struct Config {
+    /// Where it was read from.
+    pub path: Option<PathBuf>,
+    profiles: BTreeMap<String, BTreeMap<String, CloudConfig>>,
+}
+
+impl Config {
+    /// Reads the config file through `env`; warns when others can read it.
+    pub fn load(env: &dyn Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        let (path, explicit) = match env(EnvVars::CLOUDSTART_CONFIG) {
+            Some(path) => (PathBuf::from(path), true),
+            None => match default_path(env) {
+                Some(path) => (path, false),
+                None => return Ok(Self::default()),
+            },
+        };
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(err) if !explicit && err.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Self::default())
+            }
+            Err(err) => {
+                return Err(Error::usage(format!(
+                    "cannot read the config file {}: {err}",
+                    path.display()
+                )))
+            }
+        };
+        warn_if_readable_by_others(&path);
+        let file: ConfigFile = toml::from_str(&text).map_err(|err| {
+            Error::usage(format!("invalid config file {}: {err}", path.display()))
+        })?;
+        for (profile, clouds) in &file.profile {
+            if let Some(cloud) = clouds
+                .keys()
+                .find(|cloud| crate::provider::find(cloud).is_none())
+            {
+                return Err(Error::usage(format!(
+                    "invalid config file {}: profile `{profile}` names an unknown cloud `{cloud}`; \
+                     known: {}",
+                    path.display(),
+                    crate::provider::names().collect::<Vec<_>>().join(", ")
+                )));
+            }
+        }
+        Ok(Self {
+            path: Some(path),
+            profiles: file.profile,
+        })
+    }
+
+    /// `cloud`'s settings in `profile`, if the file has them.
+    pub fn cloud(&self, profile: &str, cloud: &str) -> Option<&CloudConfig> {
+        self.profiles.get(profile)?.get(cloud)
+    }
+
+    /// Whether the file defines `profile`.
+    pub fn has_profile(&self, profile: &str) -> bool {
+        self.profiles.contains_key(profile)
+    }
+}
+
+/// The platform config directory's `cloudstart/config.toml`.
+fn default_path(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    let base = if cfg!(windows) {
+        PathBuf::from(env("APPDATA")?)
+    } else if let Some(xdg) = env("XDG_CONFIG_HOME") {
+        PathBuf::from(xdg)
+    } else {
+        PathBuf::from(env("HOME")?).join(".config")
+    };
+    Some(base.join("cloudstart").join("config.toml"))
+}
+
+/// A file holding secrets should be readable by its owner only.
+#[cfg(unix)]
+pub(crate) fn warn_if_readable_by_others(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(metadata) = std::fs::metadata(path) else {
+        return;
+    };
+    if metadata.permissions().mode() & 0o077 != 0 {
+        warn!(
+            "{} holds credentials and is readable by group or others: run `chmod 600 {}`",
+            path.display(),
+            path.display()
+        );
+    }
+}
+
+#[cfg(not(unix))]
+pub(crate) fn warn_if_readable_by_others(_path: &Path) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Config, Error> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, text).unwrap();
+        let path = path.to_string_lossy().into_owned();
+        Config::load(&move |name| (name == EnvVars::CLOUDSTART_CONFIG).then(|| path.clone()))
+    }
+
+    #[test]
+    fn profiles_hold_per_cloud_settings() {
+        let config = load(
+            "[profile.default.tencent]\nregion = \"ap-guangzhou\"\n\
+             [profile.prod.volcengine]\naccess_key_id = \"AKLT1\"\nsecret_access_key = \"s\"\n",
+        )
+        .unwrap();
+        let tencent = config.cloud("default", "tencent").unwrap();
+        assert_eq!(tencent.region.as_deref(), Some("ap-guangzhou"));
+        assert_eq!(
+            config
+                .cloud("prod", "volcengine")
+                .unwrap()
+                .access_key_id
+                .as_deref(),
+            Some("AKLT1")
+        );
+        assert!(config.cloud("prod", "tencent").is_none());
+        assert!(config.has_profile("prod") && !config.has_profile("staging"));
+    }
+
+    #[test]
+    fn malformed_files_are_usage_errors_naming_the_file() {
+        for (text, says) in [
+            ("[profile.default.tencent\n", "invalid config file"),
+            (
+                "[profile.default.tencent]\nregoin = \"x\"\n",
+                "unknown field `regoin`",
+            ),
+            (
+                "[profile.default.nimbus]\nregion = \"x\"\n",
+                "unknown cloud `nimbus`",
+            ),
+            ("[profiles.default.tencent]\n", "unknown field `profiles`"),
+        ] {
+            let err = load(text).unwrap_err();
+            assert_eq!(err.kind(), crate::error::ErrorKind::Usage, "{text}");
+            assert!(err.to_string().contains(says), "{text}: {err}");
+            assert!(err.to_string().contains("config.toml"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_missing_default_file_is_fine_but_a_named_one_is_not() {
+        let home = tempfile::tempdir().unwrap();
+        let home_path = home.path().to_string_lossy().into_owned();
+        let config = Config::load(&move |name| (name == "HOME").then(|| home_path.clone()));
+        assert!(config.unwrap().path.is_none());
+        let err = Config::load(&|name| {
+            (name == EnvVars::CLOUDSTART_CONFIG).then(|| "/nonexistent/cloudstart.toml".into())
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("cannot read"), "{err}");
+    }
+}

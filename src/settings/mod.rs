@@ -1,0 +1,625 @@
+//! Raw command-line arguments, the environment and the config file, resolved into a validated
+//! [`Plan`]: one [`StartSettings`] per cloud, region, zone and profile.
+//!
+//! Everything that can be checked without the network is checked here, before any request: the
+//! clouds are known, ids have their cloud's shape, regions are well formed, endpoints are base
+//! URLs, and credentials are present. Precedence, for each setting of each target: targets file >
+//! flag > environment > config profile > vendor CLI file > built-in default. [`Source`] records
+//! which one supplied each value, for `cloudstart config check`.
+
+pub mod config;
+pub mod targets;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tracing::warn;
+
+use crate::cli::{OutputFormat, StartArgs};
+use crate::credentials::{Credentials, Secret};
+use crate::env_vars::EnvVars;
+use crate::error::Error;
+use crate::http::{Endpoint, RetryConfig};
+use crate::poll::PollConfig;
+use crate::provider::{Location, Provider, Requirement};
+use config::{CloudConfig, Config, DEFAULT_PROFILE};
+use targets::Target;
+
+/// Everything one group of machines — one cloud, region, zone and profile — needs, validated.
+#[derive(Debug)]
+pub struct StartSettings {
+    /// The cloud.
+    pub provider: &'static dyn Provider,
+    /// Region and zone.
+    pub location: Location,
+    /// Where requests go.
+    pub endpoint: Endpoint,
+    /// Who signs them.
+    pub credentials: Credentials,
+    /// Ids to start, validated, duplicates removed, in the order given.
+    pub ids: Vec<String>,
+    /// Wait for RUNNING (false with `--no-wait`).
+    pub wait: bool,
+    /// One deadline for the whole run.
+    pub timeout: Duration,
+    /// Delays between polls.
+    pub poll: PollConfig,
+    /// Request retries.
+    pub retry: RetryConfig,
+    /// Start GPU machines without their GPU (`--without-gpu`).
+    pub without_gpu: bool,
+}
+
+/// A whole run: its groups, and how to report.
+#[derive(Debug)]
+pub struct Plan {
+    /// One group per cloud, region, zone and profile, in the order their first target was given.
+    pub groups: Vec<StartSettings>,
+    /// Every `(cloud, id)` once, in the order given: the report's order.
+    pub order: Vec<(&'static str, String)>,
+    /// Report format.
+    pub output: OutputFormat,
+}
+
+/// Where a setting's value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A command-line flag.
+    Flag(&'static str),
+    /// A line of a targets file.
+    TargetsFile(PathBuf),
+    /// An environment variable.
+    Env(&'static str),
+    /// A profile of the config file.
+    Profile(String),
+    /// The built-in default.
+    Default,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Flag(flag) => write!(f, "flag {flag}"),
+            Source::TargetsFile(path) => write!(f, "targets file {}", path.display()),
+            Source::Env(var) => write!(f, "environment {var}"),
+            Source::Profile(name) => write!(f, "config profile `{name}`"),
+            Source::Default => f.write_str("built-in default"),
+        }
+    }
+}
+
+/// A value and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sourced<T> {
+    /// The value.
+    pub value: T,
+    /// Its source.
+    pub source: Source,
+}
+
+/// Reads one environment variable; unset and empty are the same.
+pub fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|value| !value.is_empty())
+}
+
+/// The sources one cloud's settings come from, below the targets file and the flags.
+pub struct Layers<'a> {
+    /// The cloud.
+    pub provider: &'static dyn Provider,
+    /// The environment.
+    pub env: &'a dyn Fn(&str) -> Option<String>,
+    /// The profile's name.
+    pub profile: String,
+    /// The cloud's section of that profile, if the config file has one.
+    pub config: Option<&'a CloudConfig>,
+}
+
+impl Layers<'_> {
+    /// The region or zone (`what`), from `given` (targets file or flag), the cloud's variables, or
+    /// the profile; `None` for clouds that do not use it.
+    pub fn location(
+        &self,
+        what: &'static str,
+        given: Option<Sourced<String>>,
+    ) -> Result<Option<Sourced<String>>, Error> {
+        let spec = self.provider.spec();
+        let (requirement, from_profile) = match what {
+            "zone" => (&spec.zone, self.config.and_then(|c| c.zone.clone())),
+            _ => (&spec.region, self.config.and_then(|c| c.region.clone())),
+        };
+        let Requirement::Required(vars) = requirement else {
+            return Ok(None);
+        };
+        let found = given
+            .filter(|g| !g.value.is_empty())
+            .or_else(|| {
+                vars.iter().find_map(|&var| {
+                    (self.env)(var).map(|value| Sourced {
+                        value,
+                        source: Source::Env(var),
+                    })
+                })
+            })
+            .or_else(|| {
+                from_profile.map(|value| Sourced {
+                    value,
+                    source: Source::Profile(self.profile.clone()),
+                })
+            });
+        let name = self.provider.name();
+        let Some(found) = found else {
+            let mut sources = vec![format!("--{what}")];
+            sources.extend(vars.iter().map(|v| v.to_string()));
+            sources.push(format!("`{what}` in the config profile `{}`", self.profile));
+            return Err(Error::usage(format!(
+                "{name} needs a {what}: set {}",
+                sources.join(" or ")
+            )));
+        };
+        let well_formed = found.value.len() <= 64
+            && found
+                .value
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !well_formed {
+            return Err(Error::usage(format!(
+                "invalid {name} {what} `{}` (from {}): expected lowercase letters, digits and dashes",
+                found.value, found.source
+            )));
+        }
+        Ok(Some(found))
+    }
+
+    /// The endpoint: the flag, the cloud's variable, `CLOUDSTART_ENDPOINT`, the profile, or the
+    /// cloud's own for `location`.
+    pub fn endpoint(
+        &self,
+        flag: Option<&str>,
+        location: &Location,
+    ) -> Result<Sourced<Endpoint>, Error> {
+        let spec = self.provider.spec();
+        let (url, source) = if let Some(url) = flag {
+            (url.to_string(), Source::Flag("--endpoint"))
+        } else if let Some(url) = (self.env)(spec.endpoint_var) {
+            (url, Source::Env(spec.endpoint_var))
+        } else if let Some(url) = (self.env)(EnvVars::CLOUDSTART_ENDPOINT) {
+            (url, Source::Env(EnvVars::CLOUDSTART_ENDPOINT))
+        } else if let Some(url) = self.config.and_then(|c| c.endpoint.clone()) {
+            (url, Source::Profile(self.profile.clone()))
+        } else {
+            (self.provider.default_endpoint(location), Source::Default)
+        };
+        let endpoint = Endpoint::parse(&url).map_err(|reason| {
+            Error::usage(format!(
+                "invalid {} endpoint (from {source}): {reason}",
+                self.provider.name()
+            ))
+        })?;
+        Ok(Sourced {
+            value: endpoint,
+            source,
+        })
+    }
+
+    /// The credentials: the cloud's variables, else the profile. Key id and secret always come
+    /// from the same place.
+    pub fn credentials(&self) -> Result<Sourced<Credentials>, Error> {
+        let vars = &self.provider.spec().credentials;
+        let name = self.provider.name();
+        let from_env = vars.resolve(name, self.env);
+        if let Ok(credentials) = from_env {
+            let var = vars
+                .key_id
+                .iter()
+                .copied()
+                .find(|var| (self.env)(var).is_some())
+                .unwrap_or_default();
+            return Ok(Sourced {
+                value: credentials,
+                source: Source::Env(var),
+            });
+        }
+        if let Some(config) = self.config {
+            if let (Some(key_id), Some(secret)) = (&config.access_key_id, &config.secret_access_key)
+            {
+                return Ok(Sourced {
+                    value: Credentials {
+                        key_id: key_id.clone(),
+                        secret: Secret::new(secret.clone()),
+                        token: config.session_token.clone().map(Secret::new),
+                    },
+                    source: Source::Profile(self.profile.clone()),
+                });
+            }
+        }
+        from_env
+            .map(|credentials| Sourced {
+                value: credentials,
+                source: Source::Default,
+            })
+            .map_err(|err| {
+                Error::auth(format!(
+                    "{err}, or access_key_id and secret_access_key under [profile.{}.{name}] in \
+                     the config file",
+                    self.profile
+                ))
+            })
+    }
+}
+
+/// What targets share to form one group: cloud, region and zone from the targets file, profile.
+type GroupKey = (&'static str, Option<String>, Option<String>, String);
+
+/// The profile a target uses: its own (targets file), else `--profile`/`CLOUDSTART_PROFILE`, else
+/// `default`.
+fn profile_of(target: &Target, args: &StartArgs) -> String {
+    target
+        .profile
+        .clone()
+        .or_else(|| args.profile.clone())
+        .unwrap_or_else(|| DEFAULT_PROFILE.to_string())
+}
+
+impl Plan {
+    /// Resolves `args` with `env` (usually [`process_env`]) and `config`. Usage errors (exit 2)
+    /// come before credential errors (exit 3).
+    pub fn resolve(
+        args: &StartArgs,
+        env: &dyn Fn(&str) -> Option<String>,
+        config: &Config,
+    ) -> Result<Self, Error> {
+        let mut targets = targets::from_args(&args.targets, args.provider.as_deref())?;
+        if let Some(path) = &args.targets_file {
+            targets.extend(targets::from_file(path)?);
+        }
+        if targets.is_empty() {
+            return Err(Error::usage(
+                "nothing to start: give ids (provider:id, or bare ids with --provider) or -f FILE",
+            ));
+        }
+        if args.poll_interval.is_zero() || args.poll_max < args.poll_interval {
+            return Err(Error::usage(format!(
+                "--poll-interval must be above zero and at most --poll-max (got {} and {})",
+                humantime::format_duration(args.poll_interval),
+                humantime::format_duration(args.poll_max)
+            )));
+        }
+        if args.timeout.is_zero() {
+            return Err(Error::usage("--timeout must be above zero"));
+        }
+        validate_ids(&targets)?;
+        let mut order: Vec<(&'static str, String)> = Vec::new();
+        let mut groups: Vec<(GroupKey, Vec<Target>)> = Vec::new();
+        for target in targets {
+            let key = (target.provider.name(), target.id.clone());
+            if order.contains(&key) {
+                warn!(
+                    "{}:{} is given more than once; starting it once",
+                    key.0, key.1
+                );
+                continue;
+            }
+            order.push(key);
+            let group = (
+                target.provider.name(),
+                target.region.clone(),
+                target.zone.clone(),
+                profile_of(&target, args),
+            );
+            match groups.iter_mut().find(|(key, _)| *key == group) {
+                Some((_, members)) => members.push(target),
+                None => groups.push((group, vec![target])),
+            }
+        }
+        let mut resolved = Vec::new();
+        let mut auth_error = None;
+        for ((_, _, _, profile), members) in &groups {
+            match resolve_group(members, profile, args, env, config) {
+                Ok(settings) => resolved.push(settings),
+                // Every usage error is reported before any missing credentials.
+                Err(err) if err.kind() == crate::error::ErrorKind::Auth => {
+                    auth_error.get_or_insert(err);
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        if let Some(err) = auth_error {
+            return Err(err);
+        }
+        Ok(Plan {
+            groups: resolved,
+            order,
+            output: args.output,
+        })
+    }
+}
+
+/// Settings for one group of targets sharing cloud, targets-file location and profile.
+fn resolve_group(
+    members: &[Target],
+    profile: &str,
+    args: &StartArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+    config: &Config,
+) -> Result<StartSettings, Error> {
+    let first = &members[0];
+    let provider = first.provider;
+    let name = provider.name();
+    let spec = provider.spec();
+    if profile != DEFAULT_PROFILE && !config.has_profile(profile) {
+        return Err(Error::usage(format!(
+            "no profile `{profile}` in the config file{}",
+            config
+                .path
+                .as_ref()
+                .map(|p| format!(" {}", p.display()))
+                .unwrap_or_else(|| " (none found; set CLOUDSTART_CONFIG)".into())
+        )));
+    }
+    let layers = Layers {
+        provider,
+        env,
+        profile: profile.to_string(),
+        config: config.cloud(profile, name),
+    };
+    let given = |file_value: &Option<String>, flag: &Option<String>, flag_name| match (
+        file_value,
+        &first.file,
+    ) {
+        (Some(value), Some(path)) => Some(Sourced {
+            value: value.clone(),
+            source: Source::TargetsFile(path.clone()),
+        }),
+        _ => flag.clone().map(|value| Sourced {
+            value,
+            source: Source::Flag(flag_name),
+        }),
+    };
+    let location = Location {
+        region: layers
+            .location("region", given(&first.region, &args.region, "--region"))?
+            .map(|s| s.value),
+        zone: layers
+            .location("zone", given(&first.zone, &args.zone, "--zone"))?
+            .map(|s| s.value),
+    };
+    let endpoint = layers.endpoint(args.endpoint.as_deref(), &location)?.value;
+    if endpoint.is_cleartext_remote() {
+        warn!(
+            "{endpoint} is plain http beyond this machine: requests and the signatures made \
+             from your credentials travel in clear text; use https://"
+        );
+    }
+    if args.without_gpu && !spec.without_gpu {
+        return Err(Error::usage(format!(
+            "--without-gpu is for GPU clouds (compshare), not {name}"
+        )));
+    }
+    let credentials = layers.credentials()?.value;
+    let mut retry = RetryConfig::default();
+    if env(EnvVars::CLOUDSTART_TEST_NO_RETRY_DELAY).is_some() {
+        retry.base_delay = Duration::ZERO;
+        retry.busy_delay = Duration::from_millis(10);
+    }
+    Ok(StartSettings {
+        provider,
+        location,
+        endpoint,
+        credentials,
+        ids: members.iter().map(|t| t.id.clone()).collect(),
+        wait: !args.no_wait,
+        timeout: args.timeout,
+        poll: PollConfig {
+            min_delay: args.poll_interval,
+            max_delay: args.poll_max,
+        },
+        retry,
+        without_gpu: args.without_gpu,
+    })
+}
+
+/// Checks every id's shape against its cloud's; all malformed ids are named in one error.
+fn validate_ids(targets: &[Target]) -> Result<(), Error> {
+    let bad: Vec<String> = targets
+        .iter()
+        .filter_map(|t| {
+            let reason = t.provider.validate_id(&t.id).err()?;
+            let hint = targets::guess(&t.id)
+                .filter(|other| *other != t.provider.name())
+                .map(|other| format!(" (it looks like a {other} id)"))
+                .unwrap_or_default();
+            Some(format!("{} `{}`: {reason}{hint}", t.provider.name(), t.id))
+        })
+        .collect();
+    if bad.is_empty() {
+        return Ok(());
+    }
+    Err(Error::usage(format!(
+        "malformed instance id{}: {}",
+        if bad.len() == 1 { "" } else { "s" },
+        bad.join("; ")
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use crate::error::ErrorKind;
+    use clap::Parser;
+
+    fn args(extra: &[&str]) -> StartArgs {
+        let mut argv = vec!["cloudstart", "start", "-p", "tencent"];
+        argv.extend_from_slice(extra);
+        match Cli::try_parse_from(argv).unwrap().command {
+            Command::Start(args) => args,
+            _ => unreachable!(),
+        }
+    }
+
+    fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    /// The one group `extra` resolves to, with no config file.
+    fn resolve(
+        extra: &StartArgs,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<StartSettings, Error> {
+        resolve_with(extra, env, &Config::default())
+    }
+
+    fn resolve_with(
+        args: &StartArgs,
+        env: &dyn Fn(&str) -> Option<String>,
+        config: &Config,
+    ) -> Result<StartSettings, Error> {
+        let mut plan = Plan::resolve(args, env, config)?;
+        assert_eq!(plan.groups.len(), 1);
+        Ok(plan.groups.remove(0))
+    }
+
+    const CREDS: &[(&str, &str)] = &[
+        ("TENCENTCLOUD_SECRET_ID", "id"),
+        ("TENCENTCLOUD_SECRET_KEY", "key"),
+        ("TENCENTCLOUD_REGION", "ap-shanghai"),
+    ];
+
+    #[test]
+    fn region_flag_wins_over_environment() {
+        let settings =
+            resolve(&args(&["-r", "ap-guangzhou", "ins-aaaaaaaa"]), &env(CREDS)).unwrap();
+        assert_eq!(settings.location.region.as_deref(), Some("ap-guangzhou"));
+        let settings = resolve(&args(&["ins-aaaaaaaa"]), &env(CREDS)).unwrap();
+        assert_eq!(settings.location.region.as_deref(), Some("ap-shanghai"));
+    }
+
+    #[test]
+    fn missing_region_names_flag_and_variable() {
+        let err = resolve(
+            &args(&["ins-aaaaaaaa"]),
+            &env(&[
+                ("TENCENTCLOUD_SECRET_ID", "id"),
+                ("TENCENTCLOUD_SECRET_KEY", "key"),
+            ]),
+        )
+        .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Usage);
+        assert_eq!(
+            err.to_string(),
+            "tencent needs a region: set --region or TENCENTCLOUD_REGION or `region` in the config \
+             profile `default`"
+        );
+    }
+
+    #[test]
+    fn endpoint_precedence_is_flag_then_cloud_variable_then_general_variable() {
+        let both: &[(&str, &str)] = &[
+            ("TENCENTCLOUD_SECRET_ID", "id"),
+            ("TENCENTCLOUD_SECRET_KEY", "key"),
+            ("TENCENTCLOUD_REGION", "ap-shanghai"),
+            ("CLOUDSTART_ENDPOINT", "http://127.0.0.1:1"),
+            ("CLOUDSTART_TENCENT_ENDPOINT", "http://127.0.0.1:2"),
+        ];
+        let resolve = |extra: &[&str], vars: &'static [(&'static str, &'static str)]| {
+            resolve(&args(extra), &env(vars))
+                .unwrap()
+                .endpoint
+                .host()
+                .to_string()
+        };
+        assert_eq!(
+            resolve(&["--endpoint", "http://127.0.0.1:3", "ins-aaaaaaaa"], both),
+            "127.0.0.1:3"
+        );
+        assert_eq!(resolve(&["ins-aaaaaaaa"], both), "127.0.0.1:2");
+        assert_eq!(resolve(&["ins-aaaaaaaa"], &both[..4]), "127.0.0.1:1");
+        assert_eq!(resolve(&["ins-aaaaaaaa"], CREDS), "cvm.tencentcloudapi.com");
+    }
+
+    #[test]
+    fn usage_errors_come_before_missing_credentials() {
+        let err = resolve(&args(&["-r", "ap-guangzhou", "bad-id"]), &env(&[])).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Usage);
+        let err = resolve(&args(&["-r", "ap-guangzhou", "ins-aaaaaaaa"]), &env(&[])).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Auth);
+    }
+
+    #[test]
+    fn profiles_come_below_flags_and_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(
+            &path,
+            "[profile.default.tencent]\naccess_key_id = \"cfg-id\"\n\
+             secret_access_key = \"cfg-key\"\nregion = \"ap-beijing\"\n\
+             endpoint = \"http://127.0.0.1:7\"\n\
+             [profile.prod.tencent]\nregion = \"ap-singapore\"\n",
+        )
+        .unwrap();
+        let config_path = path.to_string_lossy().into_owned();
+        let config =
+            Config::load(&move |n| (n == EnvVars::CLOUDSTART_CONFIG).then(|| config_path.clone()))
+                .unwrap();
+        // Nothing else set: everything from the profile.
+        let settings = resolve_with(&args(&["ins-aaaaaaaa"]), &env(&[]), &config).unwrap();
+        assert_eq!(settings.location.region.as_deref(), Some("ap-beijing"));
+        assert_eq!(settings.credentials.key_id, "cfg-id");
+        assert_eq!(settings.endpoint.host(), "127.0.0.1:7");
+        // The environment wins over the profile, the flag over both.
+        let settings = resolve_with(&args(&["ins-aaaaaaaa"]), &env(CREDS), &config).unwrap();
+        assert_eq!(settings.location.region.as_deref(), Some("ap-shanghai"));
+        assert_eq!(settings.credentials.key_id, "id");
+        let settings = resolve_with(
+            &args(&["-r", "ap-tokyo", "ins-aaaaaaaa"]),
+            &env(CREDS),
+            &config,
+        )
+        .unwrap();
+        assert_eq!(settings.location.region.as_deref(), Some("ap-tokyo"));
+        // Another profile by flag; an unknown one is a usage error.
+        let settings = resolve_with(
+            &args(&["--profile", "prod", "ins-aaaaaaaa"]),
+            &env(&[
+                ("TENCENTCLOUD_SECRET_ID", "id"),
+                ("TENCENTCLOUD_SECRET_KEY", "key"),
+            ]),
+            &config,
+        )
+        .unwrap();
+        assert_eq!(settings.location.region.as_deref(), Some("ap-singapore"));
+        let err = resolve_with(
+            &args(&["--profile", "staging", "ins-aaaaaaaa"]),
+            &env(CREDS),
+            &config,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("no profile `staging`"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_ids_are_started_once() {
+        let settings = resolve(
+            &args(&["ins-aaaaaaaa", "ins-bbbbbbbb", "ins-aaaaaaaa"]),
+            &env(CREDS),
+        )
+        .unwrap();
+        assert_eq!(settings.ids, ["ins-aaaaaaaa", "ins-bbbbbbbb"]);
+    }
+
+    #[test]
+    fn poll_bounds_are_checked() {
+        let err = resolve(
+            &args(&["--poll-interval", "5s", "--poll-max", "1s", "ins-aaaaaaaa"]),
+            &env(CREDS),
+        )
+        .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Usage);
+    }
+}
