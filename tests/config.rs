@@ -1,0 +1,261 @@
+//! Several clouds in one run, targets files, the config file and its profiles — through the real
+//! binary against the simulator.
+
+mod support;
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+use cloudstart::provider::Requirement;
+use support::{cloudstart, id, profiles, provider_of, report, stderr, Profile, Sim};
+
+/// `cloudstart start` with every cloud's endpoint, location and credentials in the environment,
+/// the way a pipeline would set them: `CLOUDSTART_<PROVIDER>_ENDPOINT`, the clouds' own variables.
+fn start_everywhere(sim: &Sim) -> Command {
+    let mut cmd = cloudstart(sim.dir());
+    for profile in profiles() {
+        let spec = provider_of(profile).spec();
+        cmd.env(spec.endpoint_var, sim.url(profile.provider));
+        cmd.envs(profile.credentials.iter().copied());
+        if let (Requirement::Required(vars), Some(region)) = (&spec.region, profile.region) {
+            cmd.env(vars[0], region);
+        }
+        if let (Requirement::Required(vars), Some(zone)) = (&spec.zone, profile.zone) {
+            cmd.env(vars[0], zone);
+        }
+    }
+    cmd.args(["start", "--poll-interval", "5ms", "--poll-max", "20ms"]);
+    cmd
+}
+
+fn records(output: &std::process::Output) -> Vec<Value> {
+    report(output)["instances"].as_array().unwrap().clone()
+}
+
+fn target(profile: &Profile, n: usize) -> String {
+    format!("{}:{}", profile.provider, id(profile, n))
+}
+
+#[test]
+fn one_run_starts_machines_on_every_cloud_and_reports_in_the_order_given() {
+    let sim = Sim::start("");
+    // Interleaved clouds: the report keeps this order although the clouds run in parallel.
+    let mut targets: Vec<String> = profiles().map(|p| target(p, 1)).collect();
+    targets.extend(profiles().map(|p| target(p, 2)));
+    let output = start_everywhere(&sim)
+        .args(&targets)
+        .args(["-o", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let got: Vec<String> = records(&output)
+        .iter()
+        .map(|r| {
+            format!(
+                "{}:{}",
+                r["provider"].as_str().unwrap(),
+                r["id"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(got, targets);
+    assert!(records(&output).iter().all(|r| r["outcome"] == "running"));
+    // Each cloud got its own batched start call.
+    for profile in profiles() {
+        let (start_action, _) = support::actions(profile);
+        let expected = if provider_of(profile).spec().start_batch == 1 {
+            2
+        } else {
+            1
+        };
+        assert_eq!(
+            sim.calls(profile.provider, start_action).len(),
+            expected,
+            "{}",
+            profile.provider
+        );
+    }
+}
+
+#[test]
+fn one_failing_cloud_sets_the_exit_code_without_stopping_the_others() {
+    let sim = Sim::start("");
+    let tencent = profiles().find(|p| p.provider == "tencent").unwrap();
+    let zenlayer = profiles().find(|p| p.provider == "zenlayer").unwrap();
+    let output = start_everywhere(&sim)
+        .env("TENCENTCLOUD_SECRET_KEY", "wrong")
+        .args([&target(tencent, 1), &target(zenlayer, 1), "-o", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    let records = records(&output);
+    assert_eq!(records[0]["error"]["kind"], "auth");
+    assert_eq!(records[1]["outcome"], "running");
+}
+
+#[test]
+fn targets_files_give_each_target_its_own_region_and_profile() {
+    let sim = Sim::start("");
+    let dir = sim.dir();
+    let tencent = profiles().find(|p| p.provider == "tencent").unwrap();
+    let compshare = profiles().find(|p| p.provider == "compshare").unwrap();
+    write(
+        &dir.join("targets.toml"),
+        &format!(
+            "[[target]]\nprovider = \"tencent\"\nids = [\"{}\", \"{}\"]\nregion = \"{}\"\n\n\
+             [[target]]\nprovider = \"compshare\"\nid = \"{}\"\nprofile = \"gpu\"\n",
+            id(tencent, 1),
+            id(tencent, 2),
+            tencent.region.unwrap(),
+            id(compshare, 1),
+        ),
+    );
+    // CompShare's credentials and location come only from the `gpu` profile.
+    write(
+        &dir.join("config.toml"),
+        &format!(
+            "[profile.gpu.compshare]\naccess_key_id = \"{}\"\nsecret_access_key = \"{}\"\n\
+             region = \"{}\"\nzone = \"{}\"\nendpoint = \"{}\"\n",
+            compshare.credentials[0].1,
+            compshare.credentials[1].1,
+            compshare.region.unwrap(),
+            compshare.zone.unwrap(),
+            sim.url("compshare"),
+        ),
+    );
+    chmod_600(&dir.join("config.toml"));
+    let output = cloudstart(dir)
+        .env("CLOUDSTART_CONFIG", dir.join("config.toml"))
+        .env("CLOUDSTART_TENCENT_ENDPOINT", sim.url("tencent"))
+        .envs(tencent.credentials.iter().copied())
+        .args(["start", "-f"])
+        .arg(dir.join("targets.toml"))
+        .args(["-o", "json", "--poll-interval", "5ms"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(records(&output).len(), 3);
+    assert!(!stderr(&output).contains("chmod"), "{}", stderr(&output));
+}
+
+#[test]
+fn a_config_file_others_can_read_is_warned_about() {
+    let sim = Sim::start("");
+    let dir = sim.dir();
+    let tencent = profiles().find(|p| p.provider == "tencent").unwrap();
+    let config = dir.join("config.toml");
+    write(
+        &config,
+        &format!(
+            "[profile.default.tencent]\naccess_key_id = \"{}\"\nsecret_access_key = \"{}\"\n\
+             region = \"{}\"\nendpoint = \"{}\"\n",
+            tencent.credentials[0].1,
+            tencent.credentials[1].1,
+            tencent.region.unwrap(),
+            sim.url("tencent"),
+        ),
+    );
+    set_mode(&config, 0o644);
+    let output = cloudstart(dir)
+        .env("CLOUDSTART_CONFIG", &config)
+        .args(["start", &target(tencent, 1), "--poll-interval", "5ms"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stderr(&output);
+    assert!(
+        text.contains(&format!("chmod 600 {}", config.display())),
+        "{text}"
+    );
+}
+
+#[test]
+fn config_problems_are_usage_errors_before_any_request() {
+    let sim = Sim::start("");
+    let dir = sim.dir();
+    let tencent = profiles().find(|p| p.provider == "tencent").unwrap();
+    let config = dir.join("config.toml");
+    for (text, args, says) in [
+        ("[profile.default.tencent\n", vec![], "invalid config file"),
+        (
+            "[profile.default.tencent]\nregoin = \"x\"\n",
+            vec![],
+            "unknown field `regoin`",
+        ),
+        ("", vec!["--profile", "staging"], "no profile `staging`"),
+    ] {
+        write(&config, text);
+        chmod_600(&config);
+        let output = start_everywhere(&sim)
+            .env("CLOUDSTART_CONFIG", &config)
+            .args(&args)
+            .arg(target(tencent, 1))
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{text}: {}", stderr(&output));
+        assert!(
+            stderr(&output).contains(says),
+            "{text}: {}",
+            stderr(&output)
+        );
+    }
+    let output = start_everywhere(&sim)
+        .env("CLOUDSTART_CONFIG", dir.join("missing.toml"))
+        .arg(target(tencent, 1))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("cannot read the config file"));
+    assert!(sim.requests().is_empty());
+}
+
+#[test]
+fn bare_ids_need_a_provider_and_get_a_hint() {
+    let home = tempfile::tempdir().unwrap();
+    let output = cloudstart(home.path())
+        .args(["start", "ins-r8hr2upy"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let text = stderr(&output);
+    assert!(
+        text.contains("provider:id") && text.contains("looks like a tencent id"),
+        "{text}"
+    );
+    let output = cloudstart(home.path())
+        .args([
+            "start",
+            "-p",
+            "volcengine",
+            "-r",
+            "cn-beijing",
+            "ins-r8hr2upy",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("looks like a tencent id"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+}
+
+fn chmod_600(path: &Path) {
+    set_mode(path, 0o600);
+}
+
+#[cfg(unix)]
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[cfg(not(unix))]
+fn set_mode(_path: &Path, _mode: u32) {}
