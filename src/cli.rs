@@ -51,6 +51,11 @@ pub enum Command {
     /// Start machines and wait until they are RUNNING.
     #[command(after_help = EXIT_CODES_HELP)]
     Start(StartArgs),
+    /// Print machines' current states, through the same describe calls.
+    Status(StatusArgs),
+    /// Inspect the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Serve a local fake of the clouds' APIs on loopback, for tests and demos.
     Sim(SimArgs),
     /// Start machines on the built-in simulator through the normal code path.
@@ -69,9 +74,9 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
-/// `cloudstart start`.
+/// What to act on and where: shared by `start` and `status`.
 #[derive(Debug, Args)]
-pub struct StartArgs {
+pub struct TargetArgs {
     /// The cloud of bare ids (ids written provider:id name their own).
     #[arg(short, long, env = EnvVars::CLOUDSTART_PROVIDER, value_name = "PROVIDER",
           value_parser = clap::builder::PossibleValuesParser::new(provider::names()))]
@@ -92,27 +97,75 @@ pub struct StartArgs {
     /// (else CLOUDSTART_<PROVIDER>_ENDPOINT, else CLOUDSTART_ENDPOINT).
     #[arg(long, value_name = "URL")]
     pub endpoint: Option<String>,
+    /// One deadline for the whole run, e.g. 90s, 10m.
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Report format on stdout.
+    #[arg(short, long, value_enum, value_name = "FORMAT", default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+    /// Machines: provider:id, or bare ids of --provider's cloud.
+    #[arg(value_name = "TARGET", required_unless_present = "targets_file")]
+    pub targets: Vec<String>,
+}
+
+/// `cloudstart start`.
+#[derive(Debug, Args)]
+pub struct StartArgs {
+    /// What to start, and where.
+    #[command(flatten)]
+    pub targets: TargetArgs,
     /// Return once every start request is accepted, without waiting for RUNNING.
     #[arg(long)]
     pub no_wait: bool,
+    /// Print the requests that would be sent (secrets and signatures redacted), and send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
     /// Start GPU machines without their GPU, at a lower price (CompShare only).
     #[arg(long)]
     pub without_gpu: bool,
-    /// One deadline for the whole batch, e.g. 90s, 10m.
-    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
-    pub timeout: Duration,
     /// First and shortest delay between polls.
     #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
     pub poll_interval: Duration,
     /// Longest delay between polls (jittered exponential backoff in between).
     #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = parse_duration)]
     pub poll_max: Duration,
-    /// Report format on stdout.
-    #[arg(short, long, value_enum, value_name = "FORMAT", default_value_t = OutputFormat::Text)]
-    pub output: OutputFormat,
-    /// Machines to start: provider:id, or bare ids of --provider's cloud.
-    #[arg(value_name = "TARGET", required_unless_present = "targets_file")]
-    pub targets: Vec<String>,
+}
+
+/// `cloudstart status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// What to look at, and where.
+    #[command(flatten)]
+    pub targets: TargetArgs,
+}
+
+/// `cloudstart config`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Show, per cloud, where each setting comes from and whether credentials are present (never
+    /// their values); exit non-zero if the selected cloud cannot be used.
+    Check(ConfigCheckArgs),
+}
+
+/// `cloudstart config check`.
+#[derive(Debug, Args)]
+pub struct ConfigCheckArgs {
+    /// Check only this cloud, and exit non-zero if it cannot be used.
+    #[arg(short, long, env = EnvVars::CLOUDSTART_PROVIDER, value_name = "PROVIDER",
+          value_parser = clap::builder::PossibleValuesParser::new(provider::names()))]
+    pub provider: Option<String>,
+    /// The config-file profile.
+    #[arg(long, env = EnvVars::CLOUDSTART_PROFILE, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// The region, as `start` would take it.
+    #[arg(short, long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// The zone, as `start` would take it.
+    #[arg(short, long, value_name = "ZONE")]
+    pub zone: Option<String>,
+    /// The endpoint, as `start` would take it.
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
 }
 
 /// `cloudstart sim`.

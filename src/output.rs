@@ -61,6 +61,8 @@ pub enum Outcome {
     Timeout,
     /// The run was interrupted before it finished.
     Interrupted,
+    /// Its state was looked at (`cloudstart status`).
+    Observed,
 }
 
 impl Outcome {
@@ -72,6 +74,7 @@ impl Outcome {
             Outcome::Failed => "failed",
             Outcome::Timeout => "timeout",
             Outcome::Interrupted => "interrupted",
+            Outcome::Observed => "observed",
         }
     }
 }

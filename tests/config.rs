@@ -11,9 +11,16 @@ use serde_json::Value;
 use cloudstart::provider::Requirement;
 use support::{cloudstart, id, profiles, provider_of, report, stderr, Profile, Sim};
 
-/// `cloudstart start` with every cloud's endpoint, location and credentials in the environment,
-/// the way a pipeline would set them: `CLOUDSTART_<PROVIDER>_ENDPOINT`, the clouds' own variables.
+/// `cloudstart start` against every cloud of `sim`, polling fast.
 fn start_everywhere(sim: &Sim) -> Command {
+    let mut cmd = everywhere(sim);
+    cmd.args(["start", "--poll-interval", "5ms", "--poll-max", "20ms"]);
+    cmd
+}
+
+/// `cloudstart` with every cloud's endpoint, location and credentials in the environment, the
+/// way a pipeline would set them: `CLOUDSTART_<PROVIDER>_ENDPOINT`, the clouds' own variables.
+fn everywhere(sim: &Sim) -> Command {
     let mut cmd = cloudstart(sim.dir());
     for profile in profiles() {
         let spec = provider_of(profile).spec();
@@ -26,7 +33,6 @@ fn start_everywhere(sim: &Sim) -> Command {
             cmd.env(vars[0], zone);
         }
     }
-    cmd.args(["start", "--poll-interval", "5ms", "--poll-max", "20ms"]);
     cmd
 }
 
@@ -259,3 +265,118 @@ fn set_mode(path: &Path, mode: u32) {
 
 #[cfg(not(unix))]
 fn set_mode(_path: &Path, _mode: u32) {}
+
+#[test]
+fn status_reports_current_states_without_starting_anything() {
+    let state: String = profiles()
+        .map(|p| {
+            support::seed(p, &id(p, 2), &format!("state = \"{}\"", p.running_state))
+                + &support::seed(p, &id(p, 3), "state = \"not_found\"")
+        })
+        .collect();
+    let sim = Sim::start(&state);
+    let mut all: Vec<String> = Vec::new();
+    for profile in profiles() {
+        all.extend([target(profile, 1), target(profile, 2), target(profile, 3)]);
+    }
+    let output = everywhere(&sim)
+        .arg("status")
+        .args(&all)
+        .args(["-o", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
+    let records = records(&output);
+    assert_eq!(records.len(), all.len());
+    for (chunk, profile) in records.chunks(3).zip(profiles()) {
+        assert_eq!(chunk[0]["outcome"], "observed", "{}", profile.provider);
+        assert_eq!(chunk[1]["outcome"], "observed");
+        assert_eq!(chunk[1]["state"], profile.running_state);
+        assert_eq!(chunk[2]["outcome"], "failed");
+        assert_eq!(chunk[2]["error"]["kind"], "api");
+        let (start_action, _) = support::actions(profile);
+        assert!(sim.calls(profile.provider, start_action).is_empty());
+    }
+}
+
+#[test]
+fn dry_run_prints_every_request_redacted_and_sends_nothing() {
+    let sim = Sim::start("");
+    let targets: Vec<String> = profiles().map(|p| target(p, 1)).collect();
+    for format in ["text", "json"] {
+        let output = start_everywhere(&sim)
+            .args(&targets)
+            .args(["--dry-run", "-o", format])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        let text = support::stdout(&output);
+        for profile in profiles() {
+            assert!(text.contains(sim.url(profile.provider)), "{format}: {text}");
+            for (_, value) in profile.credentials.iter().skip(1) {
+                assert!(
+                    !text.contains(value),
+                    "{}: secret printed",
+                    profile.provider
+                );
+            }
+        }
+        assert!(text.contains("(redacted)"), "{text}");
+        // QingCloud and CompShare carry their signatures in the query and the form body.
+        assert!(!text.contains("signature=") || text.contains("signature=(redacted)"));
+        assert!(!text.contains("Signature=") || text.contains("Signature=(redacted)"));
+    }
+    assert!(sim.requests().is_empty(), "a dry run sent requests");
+}
+
+#[test]
+fn config_check_names_each_setting_s_source_and_never_a_secret() {
+    let sim = Sim::start("");
+    let dir = sim.dir();
+    let tencent = profiles().find(|p| p.provider == "tencent").unwrap();
+    let config = dir.join("config.toml");
+    write(
+        &config,
+        "[profile.default.tencent]\naccess_key_id = \"cfg-id\"\n\
+         secret_access_key = \"SENTINEL-CONFIG-SECRET\"\n",
+    );
+    chmod_600(&config);
+    let output = cloudstart(dir)
+        .env("CLOUDSTART_CONFIG", &config)
+        .env("TENCENTCLOUD_REGION", tencent.region.unwrap())
+        .args(["config", "check", "-p", "tencent"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = support::stdout(&output);
+    assert!(text.contains("environment TENCENTCLOUD_REGION"), "{text}");
+    assert!(text.contains("config profile `default`"), "{text}");
+    assert!(text.contains("built-in default"), "{text}");
+    assert!(!text.contains("SENTINEL-CONFIG-SECRET") && !stderr(&output).contains("SENTINEL"));
+    // A cloud that cannot be used: non-zero, naming what to set.
+    let output = cloudstart(dir)
+        .env("CLOUDSTART_CONFIG", &config)
+        .args(["config", "check", "-p", "qingcloud"])
+        .output()
+        .unwrap();
+    assert_ne!(output.status.code(), Some(0));
+    assert!(
+        stderr(&output).contains("QINGCLOUD_ZONE"),
+        "{}",
+        stderr(&output)
+    );
+    // Without --provider, every cloud is listed and the check itself succeeds.
+    let output = cloudstart(dir)
+        .env("CLOUDSTART_CONFIG", &config)
+        .args(["config", "check"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let text = support::stdout(&output);
+    for profile in profiles() {
+        assert!(
+            text.contains(&format!("\n{}\n", profile.provider)),
+            "{text}"
+        );
+    }
+}

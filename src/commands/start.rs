@@ -200,7 +200,7 @@ async fn explain_refusals(
     again
 }
 
-async fn describe_all(
+pub(super) async fn describe_all(
     client: &ApiClient<'_>,
     ids: &[String],
 ) -> Result<HashMap<String, InstanceState>, CallError> {
@@ -277,7 +277,7 @@ fn plural(n: usize) -> &'static str {
     }
 }
 
-fn record_call_error(err: &CallError) -> ErrorRecord {
+pub(super) fn record_call_error(err: &CallError) -> ErrorRecord {
     ErrorRecord {
         kind: err.kind(),
         code: err.api_error().map(|e| e.code.clone()),
@@ -287,7 +287,7 @@ fn record_call_error(err: &CallError) -> ErrorRecord {
 }
 
 /// The record for a machine the cloud does not list; keeps the cloud's not-found error if it gave one.
-fn not_found(refusal: &CallError) -> ErrorRecord {
+pub(super) fn not_found(refusal: &CallError) -> ErrorRecord {
     match refusal.api_error() {
         Some(err) if err.class == ErrorClass::NotFound => record_call_error(refusal),
         _ => ErrorRecord {
@@ -499,5 +499,6 @@ fn outcome_word(outcome: Outcome) -> &'static str {
         Outcome::Failed => "failed",
         Outcome::Timeout => "timed out",
         Outcome::Interrupted => "interrupted",
+        Outcome::Observed => "observed",
     }
 }

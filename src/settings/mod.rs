@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use tracing::warn;
 
-use crate::cli::{OutputFormat, StartArgs};
+use crate::cli::{OutputFormat, StartArgs, TargetArgs};
 use crate::credentials::{Credentials, Secret};
 use crate::env_vars::EnvVars;
 use crate::error::Error;
@@ -49,6 +49,50 @@ pub struct StartSettings {
     pub retry: RetryConfig,
     /// Start GPU machines without their GPU (`--without-gpu`).
     pub without_gpu: bool,
+}
+
+/// What a run does besides reaching its targets: the `start`-only choices.
+#[derive(Debug, Clone, Copy)]
+pub struct RunOptions {
+    /// Wait for RUNNING.
+    pub wait: bool,
+    /// Start GPU machines without their GPU.
+    pub without_gpu: bool,
+    /// Delays between polls.
+    pub poll: PollConfig,
+}
+
+impl RunOptions {
+    /// `start`'s options.
+    pub fn of_start(args: &StartArgs) -> Result<Self, Error> {
+        if args.poll_interval.is_zero() || args.poll_max < args.poll_interval {
+            return Err(Error::usage(format!(
+                "--poll-interval must be above zero and at most --poll-max (got {} and {})",
+                humantime::format_duration(args.poll_interval),
+                humantime::format_duration(args.poll_max)
+            )));
+        }
+        Ok(Self {
+            wait: !args.no_wait,
+            without_gpu: args.without_gpu,
+            poll: PollConfig {
+                min_delay: args.poll_interval,
+                max_delay: args.poll_max,
+            },
+        })
+    }
+
+    /// `status`: one look, no start.
+    pub fn look_only() -> Self {
+        Self {
+            wait: false,
+            without_gpu: false,
+            poll: PollConfig {
+                min_delay: Duration::from_secs(1),
+                max_delay: Duration::from_secs(1),
+            },
+        }
+    }
 }
 
 /// A whole run: its groups, and how to report.
@@ -253,7 +297,7 @@ type GroupKey = (&'static str, Option<String>, Option<String>, String);
 
 /// The profile a target uses: its own (targets file), else `--profile`/`CLOUDSTART_PROFILE`, else
 /// `default`.
-fn profile_of(target: &Target, args: &StartArgs) -> String {
+fn profile_of(target: &Target, args: &TargetArgs) -> String {
     target
         .profile
         .clone()
@@ -265,7 +309,8 @@ impl Plan {
     /// Resolves `args` with `env` (usually [`process_env`]) and `config`. Usage errors (exit 2)
     /// come before credential errors (exit 3).
     pub fn resolve(
-        args: &StartArgs,
+        args: &TargetArgs,
+        run: &RunOptions,
         env: &dyn Fn(&str) -> Option<String>,
         config: &Config,
     ) -> Result<Self, Error> {
@@ -277,13 +322,6 @@ impl Plan {
             return Err(Error::usage(
                 "nothing to start: give ids (provider:id, or bare ids with --provider) or -f FILE",
             ));
-        }
-        if args.poll_interval.is_zero() || args.poll_max < args.poll_interval {
-            return Err(Error::usage(format!(
-                "--poll-interval must be above zero and at most --poll-max (got {} and {})",
-                humantime::format_duration(args.poll_interval),
-                humantime::format_duration(args.poll_max)
-            )));
         }
         if args.timeout.is_zero() {
             return Err(Error::usage("--timeout must be above zero"));
@@ -315,7 +353,7 @@ impl Plan {
         let mut resolved = Vec::new();
         let mut auth_error = None;
         for ((_, _, _, profile), members) in &groups {
-            match resolve_group(members, profile, args, env, config) {
+            match resolve_group(members, profile, args, run, env, config) {
                 Ok(settings) => resolved.push(settings),
                 // Every usage error is reported before any missing credentials.
                 Err(err) if err.kind() == crate::error::ErrorKind::Auth => {
@@ -339,7 +377,8 @@ impl Plan {
 fn resolve_group(
     members: &[Target],
     profile: &str,
-    args: &StartArgs,
+    args: &TargetArgs,
+    run: &RunOptions,
     env: &dyn Fn(&str) -> Option<String>,
     config: &Config,
 ) -> Result<StartSettings, Error> {
@@ -391,7 +430,7 @@ fn resolve_group(
              from your credentials travel in clear text; use https://"
         );
     }
-    if args.without_gpu && !spec.without_gpu {
+    if run.without_gpu && !spec.without_gpu {
         return Err(Error::usage(format!(
             "--without-gpu is for GPU clouds (compshare), not {name}"
         )));
@@ -408,14 +447,11 @@ fn resolve_group(
         endpoint,
         credentials,
         ids: members.iter().map(|t| t.id.clone()).collect(),
-        wait: !args.no_wait,
+        wait: run.wait,
         timeout: args.timeout,
-        poll: PollConfig {
-            min_delay: args.poll_interval,
-            max_delay: args.poll_max,
-        },
+        poll: run.poll,
         retry,
-        without_gpu: args.without_gpu,
+        without_gpu: run.without_gpu,
     })
 }
 
@@ -480,7 +516,8 @@ mod tests {
         env: &dyn Fn(&str) -> Option<String>,
         config: &Config,
     ) -> Result<StartSettings, Error> {
-        let mut plan = Plan::resolve(args, env, config)?;
+        let run = RunOptions::of_start(args)?;
+        let mut plan = Plan::resolve(&args.targets, &run, env, config)?;
         assert_eq!(plan.groups.len(), 1);
         Ok(plan.groups.remove(0))
     }

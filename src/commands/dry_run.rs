@@ -1,0 +1,146 @@
+//! `cloudstart start --dry-run`: every start request exactly as it would be sent — method, URL,
+//! headers and body, signed with the resolved credentials — with secrets and signatures redacted.
+//! Nothing is sent.
+#![allow(clippy::print_stdout)]
+
+use std::io::Write;
+
+use chrono::Utc;
+use serde_json::json;
+
+use crate::cli::OutputFormat;
+use crate::error::Error;
+use crate::provider::{SignedRequest, StartOptions};
+use crate::settings::Plan;
+
+/// What stands in for a secret or a signature.
+const REDACTED: &str = "(redacted)";
+
+/// Prints the plan's start requests; exit code 0.
+pub(super) fn run(plan: &Plan) -> Result<u8, Error> {
+    let mut requests = Vec::new();
+    for settings in &plan.groups {
+        let provider = settings.provider;
+        for batch in settings.ids.chunks(provider.spec().start_batch) {
+            let options = StartOptions {
+                client_token: format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..)),
+                without_gpu: settings.without_gpu,
+            };
+            let call = provider.start_call(batch, &settings.location, &options);
+            let signed = provider.sign(
+                &call,
+                settings.endpoint.host(),
+                &settings.location,
+                &settings.credentials,
+                Utc::now(),
+            );
+            requests.push(json!({
+                "provider": provider.name(),
+                "region": settings.location.region,
+                "zone": settings.location.zone,
+                "action": call.action,
+                "ids": batch,
+                "method": signed.method.as_str(),
+                "url": format!("{}{}", settings.endpoint.base(), redact_params(&signed.path_and_query)),
+                "headers": redacted_headers(&signed),
+                "body": redact_params(&String::from_utf8_lossy(&signed.body)),
+            }));
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    let written = match plan.output {
+        OutputFormat::Json => writeln!(out, "{}", json!({ "dry_run": true, "requests": requests })),
+        OutputFormat::Text => requests.iter().try_for_each(|r| write_text(&mut out, r)),
+    };
+    match written {
+        Ok(()) => Ok(0),
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
+        Err(err) => Err(Error::internal(format!("cannot write to stdout: {err}"))),
+    }
+}
+
+fn write_text(out: &mut impl Write, request: &serde_json::Value) -> std::io::Result<()> {
+    let text = |key: &str| request[key].as_str().unwrap_or_default().to_string();
+    let place: Vec<String> = ["region", "zone"]
+        .iter()
+        .map(|k| text(k))
+        .filter(|v| !v.is_empty())
+        .collect();
+    writeln!(
+        out,
+        "# {} {}: {} for {} machine(s), not sent",
+        text("provider"),
+        place.join(" "),
+        text("action"),
+        request["ids"].as_array().map_or(0, Vec::len)
+    )?;
+    writeln!(out, "{} {}", text("method"), text("url"))?;
+    for header in request["headers"].as_array().into_iter().flatten() {
+        writeln!(
+            out,
+            "{}: {}",
+            header[0].as_str().unwrap_or_default(),
+            header[1].as_str().unwrap_or_default()
+        )?;
+    }
+    writeln!(out)?;
+    writeln!(out, "{}", text("body"))?;
+    writeln!(out)
+}
+
+fn redacted_headers(signed: &SignedRequest) -> Vec<[String; 2]> {
+    signed
+        .headers
+        .iter()
+        .map(|h| {
+            let value = if h.sensitive {
+                REDACTED.to_string()
+            } else {
+                h.value.clone()
+            };
+            [h.name.clone(), value]
+        })
+        .collect()
+}
+
+/// `name=value` pairs (a query string, with or without its path, or a form body) with the
+/// values of signature parameters redacted; anything else is left as it is.
+fn redact_params(text: &str) -> String {
+    let (head, query) = match text.split_once('?') {
+        Some((path, query)) => (format!("{path}?"), query),
+        None if text.contains('=') && !text.trim_start().starts_with('{') => (String::new(), text),
+        None => return text.to_string(),
+    };
+    let pairs: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) if name.eq_ignore_ascii_case("signature") => {
+                format!("{name}={REDACTED}")
+            }
+            _ => pair.to_string(),
+        })
+        .collect();
+    format!("{head}{}", pairs.join("&"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signature_parameters_are_redacted_in_queries_and_forms() {
+        assert_eq!(
+            redact_params("/api/x/?a=1&signature=c2ln%253D&b=2"),
+            "/api/x/?a=1&signature=(redacted)&b=2"
+        );
+        assert_eq!(
+            redact_params("Action=Start&PublicKey=pk&Signature=0123abcd"),
+            "Action=Start&PublicKey=pk&Signature=(redacted)"
+        );
+        assert_eq!(
+            redact_params(r#"{"InstanceIds":["a=b"]}"#),
+            r#"{"InstanceIds":["a=b"]}"#
+        );
+        assert_eq!(redact_params("/"), "/");
+    }
+}
