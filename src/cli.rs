@@ -220,6 +220,8 @@ pub enum OutputFormat {
     Text,
     /// One JSON document (schema in README).
     Json,
+    /// One JSON event per line as things happen, then a summary (schema in README).
+    Ndjson,
 }
 
 fn parse_rate(value: &str) -> Result<f64, String> {

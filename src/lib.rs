@@ -13,6 +13,7 @@ pub mod error;
 pub mod http;
 pub mod output;
 pub mod poll;
+pub mod progress;
 pub mod provider;
 pub mod settings;
 pub mod sign;

@@ -66,7 +66,8 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    fn as_str(self) -> &'static str {
+    /// The name in the JSON report.
+    pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Running => "running",
             Outcome::Starting => "starting",
@@ -136,6 +137,8 @@ impl Report {
                 writeln!(out)?;
             }
             OutputFormat::Text => self.write_text(&mut out)?,
+            // The events and the summary were streamed as the run went.
+            OutputFormat::Ndjson => {}
         }
         out.flush()?;
         let failed = self.instances.iter().filter(|r| r.error.is_some()).count();

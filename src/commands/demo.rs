@@ -12,12 +12,13 @@ use crate::cli::DemoArgs;
 use crate::error::Error;
 use crate::http::{Endpoint, RetryConfig};
 use crate::poll::PollConfig;
+use crate::progress::Progress;
 use crate::provider::{self, Location};
 use crate::settings::StartSettings;
 use crate::sim::{self, Profile, SimConfig};
 
 /// Runs the demo and returns its exit code.
-pub(super) async fn run(args: &DemoArgs) -> Result<u8, Error> {
+pub(super) async fn run(args: &DemoArgs, progress: &Progress) -> Result<u8, Error> {
     let simulator = sim::spawn(SimConfig {
         listen: ([127, 0, 0, 1], 0).into(),
         boot_delay: Duration::from_secs(1),
@@ -35,7 +36,8 @@ pub(super) async fn run(args: &DemoArgs) -> Result<u8, Error> {
             demo_settings(profile, &url)
         })
         .collect::<Result<Vec<_>, Error>>()?;
-    let report = super::start::run_all(&settings).await?;
+    let report = super::start::run_all(&settings, progress, Duration::from_secs(30)).await?;
+    progress.done(&report);
     report
         .print(args.output)
         .map_err(|err| Error::internal(format!("cannot write the report: {err}")))?;

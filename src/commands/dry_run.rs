@@ -49,7 +49,9 @@ pub(super) fn run(plan: &Plan) -> Result<u8, Error> {
     }
     let mut out = std::io::stdout().lock();
     let written = match plan.output {
-        OutputFormat::Json => writeln!(out, "{}", json!({ "dry_run": true, "requests": requests })),
+        OutputFormat::Json | OutputFormat::Ndjson => {
+            writeln!(out, "{}", json!({ "dry_run": true, "requests": requests }))
+        }
         OutputFormat::Text => requests.iter().try_for_each(|r| write_text(&mut out, r)),
     };
     match written {

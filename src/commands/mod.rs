@@ -7,18 +7,22 @@ mod start;
 mod status;
 
 use std::io::{stdout, Write};
+use std::time::Duration;
 
 use clap::CommandFactory;
 
 use crate::cli::OutputFormat;
 use crate::cli::{Cli, Command, ConfigCommand};
+use crate::env_vars::EnvVars;
 use crate::error::Error;
 use crate::output::Report;
+use crate::progress::Progress;
 use crate::settings::config::Config;
 use crate::settings::{process_env, Plan, RunOptions};
 
 /// Runs the parsed command line and returns the process exit code.
 pub async fn run(cli: Cli) -> Result<u8, Error> {
+    let quiet = cli.verbosity.quiet;
     match cli.command {
         Command::Start(args) => {
             let run = RunOptions::of_start(&args)?;
@@ -27,7 +31,12 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
             if args.dry_run {
                 return dry_run::run(&plan);
             }
-            report(&plan).await
+            let progress = progress_for(quiet, plan.output);
+            let report = start::run_all(&plan.groups, &progress, heartbeat()?)
+                .await?
+                .in_order(&plan.order);
+            progress.done(&report);
+            print_report(&report, plan.output)
         }
         Command::Status(args) => {
             let config = Config::load(&process_env)?;
@@ -38,6 +47,7 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
                 &config,
             )?;
             let report = status::run(&plan.groups).await?.in_order(&plan.order);
+            progress_for(quiet, plan.output).done(&report);
             print_report(&report, plan.output)
         }
         Command::Config(ConfigCommand::Check(args)) => {
@@ -45,7 +55,7 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
             config_check::run(&args, &process_env, &config)
         }
         Command::Sim(args) => crate::sim::run(&args).await,
-        Command::Demo(args) => demo::run(&args).await,
+        Command::Demo(args) => demo::run(&args, &progress_for(quiet, args.output)).await,
         Command::Completions(args) => {
             // Generated into memory: clap_complete panics if its writer fails.
             let mut script = Vec::new();
@@ -72,11 +82,28 @@ fn write_stdout(bytes: &[u8]) -> Result<u8, Error> {
     }
 }
 
-/// Runs `start` for every group of the plan at once, prints one report in the order the targets
-/// were given, and returns its exit code.
-async fn report(plan: &Plan) -> Result<u8, Error> {
-    let report = start::run_all(&plan.groups).await?.in_order(&plan.order);
-    print_report(&report, plan.output)
+/// The progress display for stderr, with NDJSON events when that is the output format.
+fn progress_for(quiet: bool, output: OutputFormat) -> Progress {
+    Progress::new(
+        Progress::mode_for_stderr(quiet, &process_env),
+        output == OutputFormat::Ndjson,
+    )
+}
+
+/// `CLOUDSTART_HEARTBEAT`, or 30 s.
+fn heartbeat() -> Result<Duration, Error> {
+    match process_env(EnvVars::CLOUDSTART_HEARTBEAT) {
+        None => Ok(Duration::from_secs(30)),
+        Some(text) => humantime::parse_duration(&text)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| {
+                Error::usage(format!(
+                    "{} must be a duration such as 30s, not `{text}`",
+                    EnvVars::CLOUDSTART_HEARTBEAT
+                ))
+            }),
+    }
 }
 
 /// Prints `report` and returns its exit code.

@@ -8,6 +8,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::time::Duration;
 
 use futures_util::future::join_all;
 use futures_util::{stream, StreamExt};
@@ -18,13 +19,18 @@ use crate::error::{Error, ErrorKind};
 use crate::http::{ApiClient, CallError};
 use crate::output::{ErrorRecord, Outcome, Record, Report, SCHEMA_VERSION};
 use crate::poll::{self, Describe, Finish, PollEvent};
+use crate::progress::Progress;
 use crate::provider::{ErrorClass, InstanceState, Phase};
 use crate::settings::StartSettings;
 
 /// Runs `start` for every group at once — each cloud and region under its own client and rate
 /// limit, all under one deadline — and returns one report. Interrupts (Ctrl-C, SIGTERM) end the
 /// run early with the unfinished machines marked `interrupted`.
-pub(super) async fn run_all(groups: &[StartSettings]) -> Result<Report, Error> {
+pub(super) async fn run_all(
+    groups: &[StartSettings],
+    progress: &Progress,
+    heartbeat: Duration,
+) -> Result<Report, Error> {
     let started = Instant::now();
     let runs = groups
         .iter()
@@ -32,16 +38,24 @@ pub(super) async fn run_all(groups: &[StartSettings]) -> Result<Report, Error> {
             let deadline = started + settings.timeout;
             let client = ApiClient::new(settings, deadline)
                 .map_err(|err| Error::internal(format!("cannot set up the HTTP client: {err}")))?;
-            Ok((settings, client, Tracker::new(settings), deadline))
+            Ok((settings, client, Tracker::new(settings, progress), deadline))
         })
         .collect::<Result<Vec<_>, Error>>()?;
     let was_interrupted = {
         let work = join_all(runs.iter().map(|(settings, client, tracker, deadline)| {
             run_group(settings, client, tracker, *deadline)
         }));
+        let ticker = async {
+            let mut last_beat = Instant::now();
+            loop {
+                tokio::time::sleep(TICK).await;
+                progress.tick(heartbeat, &mut last_beat);
+            }
+        };
         tokio::select! {
             _ = work => false,
             () = interrupted() => true,
+            () = ticker => false,
         }
     };
     if was_interrupted {
@@ -52,16 +66,19 @@ pub(super) async fn run_all(groups: &[StartSettings]) -> Result<Report, Error> {
     }
     let elapsed_ms = started.elapsed().as_millis() as u64;
     let reports = runs
-        .into_iter()
-        .map(|(_, _, tracker, _)| tracker.into_report(elapsed_ms, was_interrupted));
+        .iter()
+        .map(|(_, _, tracker, _)| tracker.report(elapsed_ms, was_interrupted));
     Ok(Report::merge(reports.collect()))
 }
+
+/// How often the live display is redrawn and the heartbeat considered.
+const TICK: Duration = Duration::from_secs(1);
 
 /// Starts one group's machines and, unless `--no-wait`, waits for them.
 async fn run_group(
     settings: &StartSettings,
     client: &ApiClient<'_>,
-    tracker: &Tracker,
+    tracker: &Tracker<'_>,
     deadline: Instant,
 ) {
     let accepted = start_all(client, tracker, &settings.ids).await;
@@ -81,7 +98,7 @@ const START_PARALLELISM: usize = 8;
 
 /// Starts every id, [`START_PARALLELISM`] batches at a time; returns the ids now on their way
 /// to RUNNING.
-async fn start_all(client: &ApiClient<'_>, tracker: &Tracker, ids: &[String]) -> Vec<String> {
+async fn start_all(client: &ApiClient<'_>, tracker: &Tracker<'_>, ids: &[String]) -> Vec<String> {
     let spec = client.provider().spec();
     stream::iter(ids.chunks(spec.start_batch))
         .map(|batch| start_batch(client, tracker, batch.to_vec()))
@@ -91,7 +108,11 @@ async fn start_all(client: &ApiClient<'_>, tracker: &Tracker, ids: &[String]) ->
 }
 
 /// Starts one batch; returns the ids the cloud accepted (or that were already starting).
-async fn start_batch(client: &ApiClient<'_>, tracker: &Tracker, ids: Vec<String>) -> Vec<String> {
+async fn start_batch(
+    client: &ApiClient<'_>,
+    tracker: &Tracker<'_>,
+    ids: Vec<String>,
+) -> Vec<String> {
     let mut accepted = Vec::new();
     let mut batch = ids;
     // A batch the cloud refused as a whole for some of its machines is sent once more with the
@@ -111,7 +132,7 @@ async fn start_batch(client: &ApiClient<'_>, tracker: &Tracker, ids: Vec<String>
                     plural(taken.len())
                 );
                 for (id, _) in &taken {
-                    tracker.job(id, reply.job_id.as_deref());
+                    tracker.accepted(id, reply.job_id.as_deref());
                 }
                 accepted.extend(taken.into_iter().map(|(id, _)| id));
                 let each = each.into_iter().filter_map(|(id, err)| Some((id, err?)));
@@ -147,7 +168,7 @@ async fn start_batch(client: &ApiClient<'_>, tracker: &Tracker, ids: Vec<String>
 /// and transitions are waited for, and machines still stopped are sent again once.
 async fn explain_refusals(
     client: &ApiClient<'_>,
-    tracker: &Tracker,
+    tracker: &Tracker<'_>,
     refused: Vec<(String, CallError)>,
     may_resend: bool,
     accepted: &mut Vec<String>,
@@ -300,7 +321,8 @@ pub(super) fn not_found(refusal: &CallError) -> ErrorRecord {
 }
 
 /// Every target's record as it stands; the single source of the report.
-struct Tracker {
+struct Tracker<'p> {
+    progress: &'p Progress,
     provider: &'static str,
     region: Option<String>,
     slots: RefCell<Vec<Slot>>,
@@ -314,9 +336,13 @@ struct Slot {
     end: Option<(Outcome, Option<ErrorRecord>)>,
 }
 
-impl Tracker {
-    fn new(settings: &StartSettings) -> Self {
+impl<'p> Tracker<'p> {
+    fn new(settings: &StartSettings, progress: &'p Progress) -> Self {
+        for id in &settings.ids {
+            progress.requested(settings.provider.name(), id);
+        }
         Self {
+            progress,
             provider: settings.provider.name(),
             region: settings.location.region.clone(),
             slots: RefCell::new(
@@ -346,7 +372,8 @@ impl Tracker {
         }
     }
 
-    fn job(&self, id: &str, job_id: Option<&str>) {
+    fn accepted(&self, id: &str, job_id: Option<&str>) {
+        self.progress.accepted(self.provider, id, job_id);
         if let Some(job_id) = job_id {
             self.with_slot(id, |slot| slot.job_id = Some(job_id.to_string()));
         }
@@ -354,15 +381,15 @@ impl Tracker {
 
     fn seen(&self, state: Option<InstanceState>) {
         if let Some(state) = state {
-            info!("{}: {}", state.id, state.raw);
+            self.progress.state(self.provider, &state.id, &state.raw);
             self.with_slot(&state.id, |slot| slot.state = Some(state.raw));
         }
     }
 
     fn finish(&self, id: &str, outcome: Outcome, state: Option<String>) {
         // RUNNING was already logged as a state change.
-        if outcome != Outcome::Running {
-            info!("{id}: {}", outcome_word(outcome));
+        if outcome != Outcome::Running && !self.progress.is_live() {
+            info!("{} {id}: {}", self.provider, outcome_word(outcome));
         }
         self.with_slot(id, |slot| {
             if state.is_some() {
@@ -370,6 +397,33 @@ impl Tracker {
             }
             slot.end = Some((outcome, None));
         });
+        self.report_final(id);
+    }
+
+    /// Tells the progress display a machine's outcome.
+    fn report_final(&self, id: &str) {
+        if let Some(&i) = self.index.get(id) {
+            let record = self.record(&self.slots.borrow()[i], None);
+            self.progress.finished(&record);
+        }
+    }
+
+    /// The report record of `slot`; `unfinished` stands in for a missing outcome.
+    fn record(&self, slot: &Slot, unfinished: Option<(Outcome, ErrorRecord)>) -> Record {
+        let (outcome, error) = match (&slot.end, unfinished) {
+            (Some((outcome, error)), _) => (*outcome, error.clone()),
+            (None, Some((outcome, error))) => (outcome, Some(error)),
+            (None, None) => (Outcome::Failed, None),
+        };
+        Record {
+            provider: self.provider,
+            region: self.region.clone(),
+            id: slot.id.clone(),
+            outcome,
+            state: slot.state.clone(),
+            job_id: slot.job_id.clone(),
+            error,
+        }
     }
 
     fn fail(&self, id: &str, error: ErrorRecord, state: Option<String>) {
@@ -378,13 +432,14 @@ impl Tracker {
         } else {
             Outcome::Failed
         };
-        warn!("{id}: {}", error.message);
+        warn!("{} {id}: {}", self.provider, error.message);
         self.with_slot(id, |slot| {
             if state.is_some() {
                 slot.state = state;
             }
             slot.end = Some((outcome, Some(error)));
         });
+        self.report_final(id);
     }
 
     fn apply(&self, event: PollEvent) {
@@ -443,7 +498,7 @@ impl Tracker {
 
     /// The report. A machine without an outcome was cut off by an interrupt — or, without one,
     /// is a bug, reported as such rather than dropped.
-    fn into_report(self, elapsed_ms: u64, interrupted: bool) -> Report {
+    fn report(&self, elapsed_ms: u64, interrupted: bool) -> Report {
         let unfinished = if interrupted {
             (
                 Outcome::Interrupted,
@@ -457,31 +512,18 @@ impl Tracker {
                 "no outcome was recorded for this machine (a bug in cloudstart)",
             )
         };
+        let (outcome, kind, message) = unfinished;
+        let stand_in = ErrorRecord {
+            kind,
+            code: None,
+            message: message.into(),
+            request_id: None,
+        };
         let instances = self
             .slots
-            .into_inner()
-            .into_iter()
-            .map(|slot| {
-                let (outcome, error) = slot.end.unwrap_or_else(|| {
-                    let (outcome, kind, message) = unfinished;
-                    let error = ErrorRecord {
-                        kind,
-                        code: None,
-                        message: message.into(),
-                        request_id: None,
-                    };
-                    (outcome, Some(error))
-                });
-                Record {
-                    provider: self.provider,
-                    region: self.region.clone(),
-                    id: slot.id,
-                    outcome,
-                    state: slot.state,
-                    job_id: slot.job_id,
-                    error,
-                }
-            })
+            .borrow()
+            .iter()
+            .map(|slot| self.record(slot, Some((outcome, stand_in.clone()))))
             .collect();
         Report {
             schema_version: SCHEMA_VERSION,
