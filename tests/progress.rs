@@ -115,7 +115,6 @@ fn on_a_terminal_each_machine_has_a_live_line_in_colour_unless_no_color() {
             std::env::var_os("CI").is_none(),
             "util-linux `script` is needed for the terminal test"
         );
-        eprintln!("skipped: util-linux `script` is not installed");
         return;
     };
     // Redrawn in place: cursor up over both lines, each line cleared and rewritten.
