@@ -100,6 +100,13 @@ pub struct TargetArgs {
     /// One deadline for the whole run, e.g. 90s, 10m.
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
     pub timeout: Duration,
+    /// Send every request through this proxy (else HTTPS_PROXY / HTTP_PROXY / ALL_PROXY,
+    /// minus NO_PROXY).
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
+    /// Trust the CA certificates in this PEM file too, e.g. a corporate CA.
+    #[arg(long, env = EnvVars::SSL_CERT_FILE, value_name = "FILE")]
+    pub ca_bundle: Option<PathBuf>,
     /// Report format on stdout.
     #[arg(short, long, value_enum, value_name = "FORMAT", default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,

@@ -257,11 +257,17 @@ pub struct ApiClient<'a> {
 impl<'a> ApiClient<'a> {
     /// A client for the cloud, place and credentials of `settings`; no call may outlive `deadline`.
     pub fn new(settings: &'a StartSettings, deadline: Instant) -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .connect_timeout(Duration::from_secs(10))
-            .https_only(settings.endpoint.base().starts_with("https://"))
-            .build()?;
+            .https_only(settings.endpoint.base().starts_with("https://"));
+        if let Some(proxy) = &settings.network.proxy {
+            builder = builder.proxy(proxy.clone());
+        }
+        for root in &settings.network.extra_roots {
+            builder = builder.add_root_certificate(root.clone());
+        }
+        let client = builder.build()?;
         Ok(Self {
             provider: settings.provider,
             credentials: &settings.credentials,

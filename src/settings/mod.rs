@@ -49,6 +49,59 @@ pub struct StartSettings {
     pub retry: RetryConfig,
     /// Start GPU machines without their GPU (`--without-gpu`).
     pub without_gpu: bool,
+    /// Proxy and extra trusted CAs.
+    pub network: Network,
+}
+
+/// How requests reach the clouds, beyond the endpoint.
+#[derive(Debug, Clone, Default)]
+pub struct Network {
+    /// `--proxy`; without it, the standard proxy variables apply.
+    pub proxy: Option<reqwest::Proxy>,
+    /// CA certificates trusted besides the built-in roots (`--ca-bundle`, `SSL_CERT_FILE`).
+    pub extra_roots: Vec<reqwest::Certificate>,
+}
+
+impl Network {
+    /// Reads `--proxy` and `--ca-bundle`; either being unusable is a usage error.
+    pub fn resolve(args: &TargetArgs) -> Result<Self, Error> {
+        let proxy = match &args.proxy {
+            None => None,
+            Some(url) => Some(
+                reqwest::Url::parse(url)
+                    .ok()
+                    .filter(|u| matches!(u.scheme(), "http" | "https" | "socks5" | "socks5h"))
+                    .and_then(|u| reqwest::Proxy::all(u).ok())
+                    .ok_or_else(|| {
+                        Error::usage(format!(
+                            "invalid --proxy `{url}`: expected a URL such as http://proxy:3128"
+                        ))
+                    })?,
+            ),
+        };
+        let extra_roots = match &args.ca_bundle {
+            None => Vec::new(),
+            Some(path) => {
+                let pem = std::fs::read(path).map_err(|err| {
+                    Error::usage(format!(
+                        "cannot read the CA bundle {}: {err}",
+                        path.display()
+                    ))
+                })?;
+                let roots = reqwest::Certificate::from_pem_bundle(&pem)
+                    .ok()
+                    .filter(|roots| !roots.is_empty())
+                    .ok_or_else(|| {
+                        Error::usage(format!(
+                            "the CA bundle {} holds no PEM certificates",
+                            path.display()
+                        ))
+                    })?;
+                roots
+            }
+        };
+        Ok(Self { proxy, extra_roots })
+    }
 }
 
 /// What a run does besides reaching its targets: the `start`-only choices.
@@ -327,6 +380,7 @@ impl Plan {
             return Err(Error::usage("--timeout must be above zero"));
         }
         validate_ids(&targets)?;
+        let network = Network::resolve(args)?;
         let mut order: Vec<(&'static str, String)> = Vec::new();
         let mut groups: Vec<(GroupKey, Vec<Target>)> = Vec::new();
         for target in targets {
@@ -353,7 +407,7 @@ impl Plan {
         let mut resolved = Vec::new();
         let mut auth_error = None;
         for ((_, _, _, profile), members) in &groups {
-            match resolve_group(members, profile, args, run, env, config) {
+            match resolve_group(members, profile, args, run, env, config, &network) {
                 Ok(settings) => resolved.push(settings),
                 // Every usage error is reported before any missing credentials.
                 Err(err) if err.kind() == crate::error::ErrorKind::Auth => {
@@ -381,6 +435,7 @@ fn resolve_group(
     run: &RunOptions,
     env: &dyn Fn(&str) -> Option<String>,
     config: &Config,
+    network: &Network,
 ) -> Result<StartSettings, Error> {
     let first = &members[0];
     let provider = first.provider;
@@ -452,6 +507,7 @@ fn resolve_group(
         poll: run.poll,
         retry,
         without_gpu: run.without_gpu,
+        network: network.clone(),
     })
 }
 
