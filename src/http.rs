@@ -402,7 +402,12 @@ impl<'a> ApiClient<'a> {
                         retry_after = retry_after_header(&response);
                         Failure::Api(err)
                     }
-                    Err(err) => return Err(give_up(Failure::Api(err))),
+                    Err(mut err) => {
+                        if err.class == ErrorClass::Auth {
+                            err.message.push_str(&self.credentials_hint());
+                        }
+                        return Err(give_up(Failure::Api(err)));
+                    }
                 },
                 Err(SendError::TimedOut) if timeout < self.retry.request_timeout => {
                     return Err(give_up(Failure::Deadline))
@@ -485,6 +490,16 @@ impl<'a> ApiClient<'a> {
             clock_off(offset, self.provider.name())
         );
         true
+    }
+
+    /// What to tell a person whose credentials were refused.
+    fn credentials_hint(&self) -> String {
+        let vars = &self.provider.spec().credentials;
+        format!(
+            " (check the credentials: {} and {}, or the config profile)",
+            vars.key_id.join("/"),
+            vars.secret.join("/")
+        )
     }
 
     /// What to tell a person whose requests keep failing on the clock.
