@@ -84,19 +84,9 @@ pub struct TargetArgs {
     /// A TOML file listing targets, each with its own provider, region, zone and profile.
     #[arg(short = 'f', long = "targets-file", value_name = "FILE")]
     pub targets_file: Option<PathBuf>,
-    /// The config-file profile to take credentials, region, zone and endpoint from.
-    #[arg(long, env = EnvVars::CLOUDSTART_PROFILE, value_name = "NAME")]
-    pub profile: Option<String>,
-    /// The region, for clouds that have one (else the cloud's variable, e.g. TENCENTCLOUD_REGION).
-    #[arg(short, long, value_name = "REGION")]
-    pub region: Option<String>,
-    /// The zone, for clouds that need one (else the cloud's variable, e.g. QINGCLOUD_ZONE).
-    #[arg(short, long, value_name = "ZONE")]
-    pub zone: Option<String>,
-    /// Base URL `scheme://host[:port]` replacing the cloud's real one
-    /// (else CLOUDSTART_<PROVIDER>_ENDPOINT, else CLOUDSTART_ENDPOINT).
-    #[arg(long, value_name = "URL")]
-    pub endpoint: Option<String>,
+    /// Profile, region, zone and endpoint.
+    #[command(flatten)]
+    pub place: PlaceArgs,
     /// One deadline for the whole run, e.g. 90s, 10m.
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
     pub timeout: Duration,
@@ -161,16 +151,26 @@ pub struct ConfigCheckArgs {
     #[arg(short, long, env = EnvVars::CLOUDSTART_PROVIDER, value_name = "PROVIDER",
           value_parser = clap::builder::PossibleValuesParser::new(provider::names()))]
     pub provider: Option<String>,
-    /// The config-file profile.
+    /// Profile, region, zone and endpoint, as `start` would take them.
+    #[command(flatten)]
+    pub place: PlaceArgs,
+}
+
+/// Where machines are and whose credentials reach them: shared by `start`, `status` and
+/// `config check`.
+#[derive(Debug, Args)]
+pub struct PlaceArgs {
+    /// The config-file profile to take credentials, region, zone and endpoint from.
     #[arg(long, env = EnvVars::CLOUDSTART_PROFILE, value_name = "NAME")]
     pub profile: Option<String>,
-    /// The region, as `start` would take it.
+    /// The region, for clouds that have one (else the cloud's variable, e.g. TENCENTCLOUD_REGION).
     #[arg(short, long, value_name = "REGION")]
     pub region: Option<String>,
-    /// The zone, as `start` would take it.
+    /// The zone, for clouds that need one (else the cloud's variable, e.g. QINGCLOUD_ZONE).
     #[arg(short, long, value_name = "ZONE")]
     pub zone: Option<String>,
-    /// The endpoint, as `start` would take it.
+    /// Base URL `scheme://host[:port]` replacing the cloud's real one
+    /// (else CLOUDSTART_<PROVIDER>_ENDPOINT, else CLOUDSTART_ENDPOINT).
     #[arg(long, value_name = "URL")]
     pub endpoint: Option<String>,
 }

@@ -181,7 +181,11 @@ fn wrong_secret_exits_three_without_retrying() {
             profile.provider
         );
         // … and says what to check.
-        assert!(message.contains(secret_var), "{}: {message}", profile.provider);
+        assert!(
+            message.contains(secret_var),
+            "{}: {message}",
+            profile.provider
+        );
         let requests: Vec<Value> = sim
             .requests()
             .into_iter()

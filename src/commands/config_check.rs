@@ -17,6 +17,7 @@ pub(super) fn run(
     config: &Config,
 ) -> Result<u8, Error> {
     let profile = args
+        .place
         .profile
         .clone()
         .unwrap_or_else(|| DEFAULT_PROFILE.into());
@@ -51,8 +52,8 @@ pub(super) fn run(
         let spec = provider.spec();
         let mut location = Location::default();
         for (what, requirement, given) in [
-            ("region", &spec.region, flag(&args.region, "--region")),
-            ("zone", &spec.zone, flag(&args.zone, "--zone")),
+            ("region", &spec.region, flag(&args.place.region, "--region")),
+            ("zone", &spec.zone, flag(&args.place.zone, "--zone")),
         ] {
             if matches!(requirement, Requirement::Unused) {
                 continue;
@@ -72,7 +73,7 @@ pub(super) fn run(
                 }
             }
         }
-        match layers.endpoint(args.endpoint.as_deref(), &location) {
+        match layers.endpoint(args.place.endpoint.as_deref(), &location) {
             Ok(found) => lines.push(row(
                 "endpoint",
                 found.value.base(),

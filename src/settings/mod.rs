@@ -354,7 +354,7 @@ fn profile_of(target: &Target, args: &TargetArgs) -> String {
     target
         .profile
         .clone()
-        .or_else(|| args.profile.clone())
+        .or_else(|| args.place.profile.clone())
         .unwrap_or_else(|| DEFAULT_PROFILE.to_string())
 }
 
@@ -472,13 +472,18 @@ fn resolve_group(
     };
     let location = Location {
         region: layers
-            .location("region", given(&first.region, &args.region, "--region"))?
+            .location(
+                "region",
+                given(&first.region, &args.place.region, "--region"),
+            )?
             .map(|s| s.value),
         zone: layers
-            .location("zone", given(&first.zone, &args.zone, "--zone"))?
+            .location("zone", given(&first.zone, &args.place.zone, "--zone"))?
             .map(|s| s.value),
     };
-    let endpoint = layers.endpoint(args.endpoint.as_deref(), &location)?.value;
+    let endpoint = layers
+        .endpoint(args.place.endpoint.as_deref(), &location)?
+        .value;
     if endpoint.is_cleartext_remote() {
         warn!(
             "{endpoint} is plain http beyond this machine: requests and the signatures made \
