@@ -380,3 +380,51 @@ fn config_check_names_each_setting_s_source_and_never_a_secret() {
         );
     }
 }
+
+#[test]
+fn vendor_cli_files_are_read_at_the_lowest_precedence() {
+    let sim = Sim::start("");
+    let home = sim.dir();
+    let tencent = profiles().find(|p| p.provider == "tencent").unwrap();
+    // Only tccli's files hold the credentials and region.
+    std::fs::create_dir_all(home.join(".tccli")).unwrap();
+    write(
+        &home.join(".tccli/default.credential"),
+        &format!(
+            r#"{{"secretId": "{}", "secretKey": "{}"}}"#,
+            tencent.credentials[0].1, tencent.credentials[1].1
+        ),
+    );
+    write(
+        &home.join(".tccli/default.configure"),
+        &format!(
+            r#"{{"_sys_param": {{"region": "{}"}}}}"#,
+            tencent.region.unwrap()
+        ),
+    );
+    let output = cloudstart(home)
+        .env("CLOUDSTART_TENCENT_ENDPOINT", sim.url("tencent"))
+        .args(["start", &target(tencent, 1), "--poll-interval", "5ms"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let output = cloudstart(home)
+        .args(["config", "check", "-p", "tencent"])
+        .output()
+        .unwrap();
+    let text = support::stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{text}{}", stderr(&output));
+    assert!(
+        text.contains("vendor CLI file") && text.contains(".tccli/default.credential"),
+        "{text}"
+    );
+    // The environment wins over the vendor file.
+    let output = cloudstart(home)
+        .env("TENCENTCLOUD_SECRET_ID", "AKIDfromENV")
+        .env("TENCENTCLOUD_SECRET_KEY", "wrong")
+        .env("CLOUDSTART_TENCENT_ENDPOINT", sim.url("tencent"))
+        .args(["start", &target(tencent, 2), "--poll-interval", "5ms"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+}

@@ -36,12 +36,7 @@ pub(super) fn run(
     }];
     let mut first_problem = None;
     for provider in providers {
-        let layers = Layers {
-            provider,
-            env,
-            profile: profile.clone(),
-            config: config.cloud(&profile, provider.name()),
-        };
+        let layers = Layers::new(provider, env, &profile, config);
         lines.push(provider.name().to_string());
         let flag = |value: &Option<String>, name| {
             value.clone().map(|value| Sourced {

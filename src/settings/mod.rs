@@ -9,6 +9,7 @@
 
 pub mod config;
 pub mod targets;
+pub mod vendor;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -25,6 +26,7 @@ use crate::poll::PollConfig;
 use crate::provider::{Location, Provider, Requirement};
 use config::{CloudConfig, Config, DEFAULT_PROFILE};
 use targets::Target;
+use vendor::VendorSettings;
 
 /// Everything one group of machines — one cloud, region, zone and profile — needs, validated.
 #[derive(Debug)]
@@ -170,6 +172,8 @@ pub enum Source {
     Env(&'static str),
     /// A profile of the config file.
     Profile(String),
+    /// A vendor CLI's file.
+    Vendor(PathBuf),
     /// The built-in default.
     Default,
 }
@@ -181,6 +185,7 @@ impl fmt::Display for Source {
             Source::TargetsFile(path) => write!(f, "targets file {}", path.display()),
             Source::Env(var) => write!(f, "environment {var}"),
             Source::Profile(name) => write!(f, "config profile `{name}`"),
+            Source::Vendor(path) => write!(f, "vendor CLI file {}", path.display()),
             Source::Default => f.write_str("built-in default"),
         }
     }
@@ -210,9 +215,38 @@ pub struct Layers<'a> {
     pub profile: String,
     /// The cloud's section of that profile, if the config file has one.
     pub config: Option<&'a CloudConfig>,
+    /// What the cloud's own CLI keeps on disk.
+    pub vendor: Option<VendorSettings>,
 }
 
-impl Layers<'_> {
+impl<'a> Layers<'a> {
+    /// The sources for `provider` under `profile`: the environment, the config file's profile,
+    /// and the vendor CLI's files.
+    pub fn new(
+        provider: &'static dyn Provider,
+        env: &'a dyn Fn(&str) -> Option<String>,
+        profile: &str,
+        config: &'a Config,
+    ) -> Self {
+        Self {
+            provider,
+            env,
+            profile: profile.to_string(),
+            config: config.cloud(profile, provider.name()),
+            vendor: vendor::read(provider.name(), profile, env),
+        }
+    }
+
+    fn from_vendor(
+        &self,
+        value: impl Fn(&VendorSettings) -> Option<String>,
+    ) -> Option<Sourced<String>> {
+        let vendor = self.vendor.as_ref()?;
+        value(vendor).map(|value| Sourced {
+            value,
+            source: Source::Vendor(vendor.path.clone()),
+        })
+    }
     /// The region or zone (`what`), from `given` (targets file or flag), the cloud's variables, or
     /// the profile; `None` for clouds that do not use it.
     pub fn location(
@@ -221,9 +255,17 @@ impl Layers<'_> {
         given: Option<Sourced<String>>,
     ) -> Result<Option<Sourced<String>>, Error> {
         let spec = self.provider.spec();
-        let (requirement, from_profile) = match what {
-            "zone" => (&spec.zone, self.config.and_then(|c| c.zone.clone())),
-            _ => (&spec.region, self.config.and_then(|c| c.region.clone())),
+        let (requirement, from_profile, from_vendor) = match what {
+            "zone" => (
+                &spec.zone,
+                self.config.and_then(|c| c.zone.clone()),
+                self.from_vendor(|v| v.zone.clone()),
+            ),
+            _ => (
+                &spec.region,
+                self.config.and_then(|c| c.region.clone()),
+                self.from_vendor(|v| v.region.clone()),
+            ),
         };
         let Requirement::Required(vars) = requirement else {
             return Ok(None);
@@ -243,7 +285,8 @@ impl Layers<'_> {
                     value,
                     source: Source::Profile(self.profile.clone()),
                 })
-            });
+            })
+            .or(from_vendor);
         let name = self.provider.name();
         let Some(found) = found else {
             let mut sources = vec![format!("--{what}")];
@@ -284,6 +327,8 @@ impl Layers<'_> {
             (url, Source::Env(EnvVars::CLOUDSTART_ENDPOINT))
         } else if let Some(url) = self.config.and_then(|c| c.endpoint.clone()) {
             (url, Source::Profile(self.profile.clone()))
+        } else if let Some(found) = self.from_vendor(|v| v.endpoint.clone()) {
+            (found.value, found.source)
         } else {
             (self.provider.default_endpoint(location), Source::Default)
         };
@@ -327,6 +372,18 @@ impl Layers<'_> {
                         token: config.session_token.clone().map(Secret::new),
                     },
                     source: Source::Profile(self.profile.clone()),
+                });
+            }
+        }
+        if let Some(vendor) = &self.vendor {
+            if let (Some(key_id), Some(secret)) = (&vendor.key_id, &vendor.secret) {
+                return Ok(Sourced {
+                    value: Credentials {
+                        key_id: key_id.clone(),
+                        secret: Secret::new(secret.clone()),
+                        token: vendor.token.clone().map(Secret::new),
+                    },
+                    source: Source::Vendor(vendor.path.clone()),
                 });
             }
         }
@@ -451,12 +508,7 @@ fn resolve_group(
                 .unwrap_or_else(|| " (none found; set CLOUDSTART_CONFIG)".into())
         )));
     }
-    let layers = Layers {
-        provider,
-        env,
-        profile: profile.to_string(),
-        config: config.cloud(profile, name),
-    };
+    let layers = Layers::new(provider, env, profile, config);
     let given = |file_value: &Option<String>, flag: &Option<String>, flag_name| match (
         file_value,
         &first.file,
