@@ -237,7 +237,7 @@ impl<'a> Layers<'a> {
         }
     }
 
-    fn from_vendor(
+    fn vendor_value(
         &self,
         value: impl Fn(&VendorSettings) -> Option<String>,
     ) -> Option<Sourced<String>> {
@@ -259,12 +259,12 @@ impl<'a> Layers<'a> {
             "zone" => (
                 &spec.zone,
                 self.config.and_then(|c| c.zone.clone()),
-                self.from_vendor(|v| v.zone.clone()),
+                self.vendor_value(|v| v.zone.clone()),
             ),
             _ => (
                 &spec.region,
                 self.config.and_then(|c| c.region.clone()),
-                self.from_vendor(|v| v.region.clone()),
+                self.vendor_value(|v| v.region.clone()),
             ),
         };
         let Requirement::Required(vars) = requirement else {
@@ -327,7 +327,7 @@ impl<'a> Layers<'a> {
             (url, Source::Env(EnvVars::CLOUDSTART_ENDPOINT))
         } else if let Some(url) = self.config.and_then(|c| c.endpoint.clone()) {
             (url, Source::Profile(self.profile.clone()))
-        } else if let Some(found) = self.from_vendor(|v| v.endpoint.clone()) {
+        } else if let Some(found) = self.vendor_value(|v| v.endpoint.clone()) {
             (found.value, found.source)
         } else {
             (self.provider.default_endpoint(location), Source::Default)
