@@ -297,6 +297,14 @@ fn status_reports_current_states_without_starting_anything() {
         let (start_action, _) = support::actions(profile);
         assert!(sim.calls(profile.provider, start_action).is_empty());
     }
+    // Every machine found: exit 0.
+    let found: Vec<String> = profiles().map(|p| target(p, 2)).collect();
+    let output = everywhere(&sim)
+        .arg("status")
+        .args(&found)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
 }
 
 #[test]
