@@ -261,6 +261,10 @@ impl<'a> ApiClient<'a> {
             .user_agent(USER_AGENT)
             .connect_timeout(Duration::from_secs(10))
             .https_only(settings.endpoint.base().starts_with("https://"));
+        if !settings.network.may_use_tls {
+            // Plain http with no proxy: no TLS will be set up, so no roots are loaded for it.
+            builder = builder.tls_built_in_root_certs(false);
+        }
         if let Some(proxy) = &settings.network.proxy {
             builder = builder.proxy(proxy.clone());
         }

@@ -62,11 +62,13 @@ pub struct Network {
     pub proxy: Option<reqwest::Proxy>,
     /// CA certificates trusted besides the built-in roots (`--ca-bundle`, `SSL_CERT_FILE`).
     pub extra_roots: Vec<reqwest::Certificate>,
+    /// Whether any request may need TLS: an https endpoint, or any proxy.
+    pub may_use_tls: bool,
 }
 
 impl Network {
     /// Reads `--proxy` and `--ca-bundle`; either being unusable is a usage error.
-    pub fn resolve(args: &TargetArgs) -> Result<Self, Error> {
+    pub fn resolve(args: &TargetArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, Error> {
         let proxy = match &args.proxy {
             None => None,
             Some(url) => Some(
@@ -102,7 +104,20 @@ impl Network {
                 roots
             }
         };
-        Ok(Self { proxy, extra_roots })
+        let proxy_variables = [
+            "HTTPS_PROXY",
+            "https_proxy",
+            "HTTP_PROXY",
+            "http_proxy",
+            "ALL_PROXY",
+            "all_proxy",
+        ];
+        let may_use_tls = proxy.is_some() || proxy_variables.iter().any(|var| env(var).is_some());
+        Ok(Self {
+            proxy,
+            extra_roots,
+            may_use_tls,
+        })
     }
 }
 
@@ -437,7 +452,7 @@ impl Plan {
             return Err(Error::usage("--timeout must be above zero"));
         }
         validate_ids(&targets)?;
-        let network = Network::resolve(args)?;
+        let network = Network::resolve(args, env)?;
         let mut order: Vec<(&'static str, String)> = Vec::new();
         let mut groups: Vec<(GroupKey, Vec<Target>)> = Vec::new();
         for target in targets {
@@ -548,6 +563,10 @@ fn resolve_group(
         )));
     }
     let credentials = layers.credentials()?.value;
+    let network = Network {
+        may_use_tls: network.may_use_tls || endpoint.base().starts_with("https://"),
+        ..network.clone()
+    };
     let mut retry = RetryConfig::default();
     if env(EnvVars::CLOUDSTART_TEST_NO_RETRY_DELAY).is_some() {
         retry.base_delay = Duration::ZERO;
@@ -564,7 +583,7 @@ fn resolve_group(
         poll: run.poll,
         retry,
         without_gpu: run.without_gpu,
-        network: network.clone(),
+        network,
     })
 }
 
