@@ -1,5 +1,6 @@
 //! Signing and response parsing for every cloud, per request. Target: signing ≤ 10 µs per
 //! request on every cloud (`scripts/bench.sh` prints the table).
+#![allow(missing_docs)] // criterion's macros generate undocumented items
 
 use std::hint::black_box;
 
