@@ -1,0 +1,204 @@
+#!/usr/bin/env python3
+"""Whole-process measurements of the release binary against `cloudstart sim` on loopback.
+
+Usage: scripts/bench.py BINARY SIGNING_BENCH_OUTPUT   (scripts/bench.sh runs it)
+
+Prints one table: figure, measured, target, pass/fail. Timings are medians of repeated runs;
+peak RSS comes from /usr/bin/time. Request counts and rates are read from the simulator's
+request log. Exits 1 if any figure misses its target.
+"""
+
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+
+BINARY, SIGNING = sys.argv[1], sys.argv[2]
+RUNS = int(os.environ.get("BENCH_RUNS", "30"))
+TENCENT = {
+    "TENCENTCLOUD_SECRET_ID": "AKIDcloudstartSIMULATOR0001",
+    "TENCENTCLOUD_SECRET_KEY": "cloudstart-simulator-secret-key",
+}
+COMPSHARE = {
+    "COMPSHARE_PUBLIC_KEY": "cloudstartSIMULATOR-compshare-public-key",
+    "COMPSHARE_PRIVATE_KEY": "cloudstartSIMULATOR-compshare-private-key",
+}
+rows = []
+
+
+def row(figure, measured, target, ok):
+    rows.append((figure, measured, target, "pass" if ok else "FAIL"))
+
+
+class Sim:
+    """`cloudstart sim` with a request log; killed on exit."""
+
+    def __init__(self, *flags):
+        self.dir = tempfile.mkdtemp(prefix="cloudstart-bench-")
+        self.log = os.path.join(self.dir, "requests.jsonl")
+        self.proc = subprocess.Popen(
+            [BINARY, "-q", "sim", "--log", self.log, *flags],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.urls = {}
+        for _ in range(5):
+            cloud, url = self.proc.stdout.readline().split()
+            self.urls[cloud] = url
+
+    def requests(self, action=None):
+        with open(self.log) as f:
+            lines = [json.loads(line) for line in f if line.strip()]
+        return [r for r in lines if action is None or r["action"] == action]
+
+    def close(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+def when(record):
+    return datetime.fromisoformat(record["time"].replace("Z", "+00:00")).timestamp()
+
+
+def env(extra):
+    e = {"PATH": os.environ.get("PATH", ""), "HOME": tempfile.gettempdir()}
+    e.update(extra)
+    return e
+
+
+def wall_ms(args, extra_env, runs=RUNS):
+    times = []
+    for n in range(runs):
+        argv = [a.format(n=n) for a in args]
+        t = time.perf_counter()
+        subprocess.run(argv, env=env(extra_env), stdout=subprocess.DEVNULL, check=False)
+        times.append((time.perf_counter() - t) * 1000)
+    return statistics.median(times)
+
+
+def rss_mib(args, extra_env, runs=10):
+    if not os.path.exists("/usr/bin/time"):
+        return None
+    peaks = []
+    for n in range(runs):
+        argv = [a.format(n=n) for a in args]
+        out = subprocess.run(
+            ["/usr/bin/time", "-f", "%M", *argv],
+            env=env(extra_env),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        peaks.append(int(out.stderr.strip().splitlines()[-1]) / 1024)
+    return statistics.median(peaks)
+
+
+def max_in_window(times, seconds=1.0):
+    times = sorted(times)
+    best, j = 0, 0
+    for i, t in enumerate(times):
+        while times[j] <= t - seconds:
+            j += 1
+        best = max(best, i - j + 1)
+    return best
+
+
+# --version
+version_ms = wall_ms([BINARY, "--version"], {})
+version_rss = rss_mib([BINARY, "--version"], {})
+row("--version wall", f"{version_ms:.1f} ms", "<= 5 ms", version_ms <= 5)
+if version_rss is not None:
+    row("--version peak RSS", f"{version_rss:.1f} MiB", "<= 8 MiB", version_rss <= 8)
+
+# One signed start, --no-wait; then start and wait for an instant boot.
+sim = Sim("--boot-delay", "0s")
+url = sim.urls["tencent"]
+start = [BINARY, "-q", "start", "-p", "tencent", "-r", "ap-guangzhou", "--endpoint", url]
+nowait_ms = wall_ms(start + ["--no-wait", "ins-1{n:07d}"], TENCENT)
+nowait_rss = rss_mib(start + ["--no-wait", "ins-2{n:07d}"], TENCENT)
+row("start --no-wait wall", f"{nowait_ms:.1f} ms", "<= 15 ms", nowait_ms <= 15)
+if nowait_rss is not None:
+    row("start --no-wait peak RSS", f"{nowait_rss:.1f} MiB", "<= 12 MiB", nowait_rss <= 12)
+wait_ms = wall_ms(start + ["--poll-interval", "10ms", "ins-3{n:07d}"], TENCENT)
+row("start + wait (instant boot, 10ms poll)", f"{wait_ms:.1f} ms", "<= 30 ms", wait_ms <= 30)
+sim.close()
+
+# Signing, from the criterion run.
+with open(SIGNING) as f:
+    text = f.read()
+for cloud, value, unit in re.findall(r"sign/(\w+)\s+time:\s+\[\S+ \S+ (\S+) (\S+) \S+ \S+\]", text):
+    micros = float(value) * {"ns": 0.001, "µs": 1.0, "us": 1.0, "ms": 1000.0}[unit]
+    row(f"sign {cloud} (criterion median)", f"{micros:.2f} µs", "<= 10 µs", micros <= 10)
+
+# 1,000 Tencent machines booting in 5 s.
+sim = Sim("--boot-delay", "5s")
+ids = [f"ins-{n:08d}" for n in range(1000)]
+subprocess.run(
+    [BINARY, "-q", "start", "-p", "tencent", "-r", "ap-guangzhou", "--endpoint",
+     sim.urls["tencent"], "--poll-interval", "1s", "--poll-max", "2s", *ids],
+    env=env(TENCENT), stdout=subprocess.DEVNULL, check=False,
+)
+ended = time.time()
+starts = sim.requests("StartInstances")
+describes = sim.requests("DescribeInstances")
+rounds = sum(1 for r in describes if ids[0] in r["ids"])
+per_round = len(describes) / max(rounds, 1)
+rate = max_in_window([when(r) for r in sim.requests()])
+last_boot = max(when(r) for r in starts) + 5
+late = ended - last_boot
+sim.close()
+row("1000 Tencent: StartInstances calls", str(len(starts)), "== 10", len(starts) == 10)
+row("1000 Tencent: DescribeInstances per poll round", f"{per_round:.1f}", "<= 10", per_round <= 10)
+row("1000 Tencent: most requests in any 1 s", str(rate), "<= 10", rate <= 10)
+row("1000 Tencent: RUNNING after the last boot", f"{late:.2f} s", "<= 2 s (--poll-max)", late <= 2)
+
+# 1,000 CompShare machines, one request each, at the 20/s limit.
+sim = Sim("--boot-delay", "0s")
+hosts = [f"uhost-{n:08d}" for n in range(1000)]
+t = time.perf_counter()
+subprocess.run(
+    [BINARY, "-q", "start", "-p", "compshare", "-r", "cn-wlcb", "-z", "cn-wlcb-01",
+     "--endpoint", sim.urls["compshare"], "--no-wait", *hosts],
+    env=env(COMPSHARE), stdout=subprocess.DEVNULL, check=False,
+)
+took = time.perf_counter() - t
+permitted = 1000 / 20
+starts = sim.requests("StartCompShareInstance")
+sim.close()
+ratio = took / permitted
+row("1000 CompShare: start calls", str(len(starts)), "== 1000", len(starts) == 1000)
+row("1000 CompShare: time / rate-limit time", f"{took:.1f} s / {permitted:.0f} s = {ratio:.2f}",
+    "0.90 .. 1.10", 0.9 <= ratio <= 1.1)
+
+# Detection latency: first poll one interval after the start; RUNNING reported within one interval
+# of the flip.
+sim = Sim("--boot-delay", "2s")
+subprocess.run(
+    [BINARY, "-q", "start", "-p", "tencent", "-r", "ap-guangzhou", "--endpoint",
+     sim.urls["tencent"], "--poll-interval", "100ms", "--poll-max", "100ms", "ins-90000000"],
+    env=env(TENCENT), stdout=subprocess.DEVNULL, check=False,
+)
+ended = time.time()
+started = when(sim.requests("StartInstances")[0])
+first_poll = when(sim.requests("DescribeInstances")[0]) - started
+after_flip = ended - (started + 2)
+sim.close()
+row("first poll after the start", f"{first_poll * 1000:.0f} ms", "100 ms (+-20)",
+    abs(first_poll - 0.1) <= 0.02)
+row("RUNNING reported after the flip", f"{after_flip * 1000:.0f} ms", "<= 100 ms", after_flip <= 0.1)
+
+# Binary size.
+size = os.path.getsize(BINARY) / 1e6
+row("release binary size", f"{size:.1f} MB", "<= 10 MB", size <= 10)
+
+widths = [max(len(r[i]) for r in rows + [("figure", "measured", "target", "result")]) for i in range(4)]
+line = "  ".join("{:<%d}" % w for w in widths)
+print(line.format("figure", "measured", "target", "result"))
+for r in rows:
+    print(line.format(*r))
+sys.exit(0 if all(r[3] == "pass" for r in rows) else 1)

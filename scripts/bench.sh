@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The performance suite: builds release, runs the criterion benchmarks, then measures the whole
+# binary against `cloudstart sim` on loopback and prints one table of figure, target and result.
+# Takes about two minutes (the 1,000-machine runs are bound by the clouds' rate limits).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release --locked
+mkdir -p target
+cargo bench --locked --bench signing -- --warm-up-time 1 --measurement-time 3 | tee target/bench-signing.txt
+echo
+echo "machine: $(nproc) cores, $(uname -sr), $(date -u +%Y-%m-%d)"
+python3 scripts/bench.py target/release/cloudstart target/bench-signing.txt
