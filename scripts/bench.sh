@@ -4,6 +4,10 @@
 # Takes about two minutes (the 1,000-machine runs are bound by the clouds' rate limits).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Peak memory is read with GNU time (Debian package `time`), which a fresh machine may lack.
+if [ ! -x /usr/bin/time ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  apt-get install -y -qq time >/dev/null || echo "note: could not install GNU time; peak RSS rows will be missing" >&2
+fi
 cargo build --release --locked
 mkdir -p target
 cargo bench --locked --bench signing -- --warm-up-time 1 --measurement-time 3 | tee target/bench-signing.txt
