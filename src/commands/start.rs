@@ -475,7 +475,7 @@ impl<'p> Tracker<'p> {
                     let last = self
                         .slots
                         .borrow()
-                        .get(self.index[&id])
+                        .get(self.index.get(&id).copied().unwrap_or(usize::MAX))
                         .and_then(|s| s.state.clone())
                         .unwrap_or_else(|| "unknown".into());
                     self.fail(
