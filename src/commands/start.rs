@@ -432,7 +432,10 @@ impl<'p> Tracker<'p> {
         } else {
             Outcome::Failed
         };
-        warn!("{} {id}: {}", self.provider, error.message);
+        // On a terminal the live line shows it; a separate line would break the redraw.
+        if !self.progress.is_live() {
+            warn!("{} {id}: {}", self.provider, error.message);
+        }
         self.with_slot(id, |slot| {
             if state.is_some() {
                 slot.state = state;
