@@ -125,12 +125,14 @@ async fn start_batch(
                     .iter()
                     .map(|id| (id.clone(), refused.remove(id)))
                     .partition(|(_, err)| err.is_some());
-                info!(
-                    "{} start accepted for {} machine{}",
-                    client.provider().name(),
-                    taken.len(),
-                    plural(taken.len())
-                );
+                if !tracker.progress.is_live() {
+                    info!(
+                        "{} start accepted for {} machine{}",
+                        client.provider().name(),
+                        taken.len(),
+                        plural(taken.len())
+                    );
+                }
                 for (id, _) in &taken {
                     tracker.accepted(id, reply.job_id.as_deref());
                 }
