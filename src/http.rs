@@ -18,8 +18,8 @@ use tracing::{debug, info, trace, warn};
 use crate::credentials::Credentials;
 use crate::error::ErrorKind;
 use crate::provider::{
-    ApiCall, ApiError, ErrorClass, HttpResponse, InstanceState, Location, Method, Provider,
-    RateLimit, SignedRequest, StartOptions,
+    ApiCall, ApiError, ErrorClass, HttpResponse, InstanceState, JobPhase, JobStatus, Location,
+    Method, Phase, Provider, RateLimit, SignedRequest, StartOptions,
 };
 use crate::settings::StartSettings;
 
@@ -175,9 +175,10 @@ impl CallError {
                 ErrorClass::Auth | ErrorClass::ClockSkew => ErrorKind::Auth,
                 // Only the deadline ends a wait for a lock.
                 ErrorClass::Busy => ErrorKind::Timeout,
-                ErrorClass::Throttled | ErrorClass::Transient | ErrorClass::BadResponse => {
-                    ErrorKind::Transport
-                }
+                ErrorClass::Throttled
+                | ErrorClass::Transient
+                | ErrorClass::BadResponse
+                | ErrorClass::Unanswered => ErrorKind::Transport,
                 _ => ErrorKind::Api,
             },
             Failure::Transport(_) | Failure::Ambiguous(_) => ErrorKind::Transport,
@@ -252,7 +253,34 @@ pub struct ApiClient<'a> {
     budget: RetryBudget,
     /// The cloud's clock minus this machine's, once a clock-skew refusal has measured it.
     clock_offset: Cell<Option<chrono::TimeDelta>>,
+    /// This run's accepted starts, by machine: what a describe's report of a failed start or a
+    /// failed job is compared with.
+    starts: RefCell<HashMap<String, RunStart>>,
+    /// The start jobs' last known status and when it was asked.
+    jobs: RefCell<HashMap<String, (Instant, JobStatus)>>,
 }
+
+/// What this run's accepted start of one machine said.
+#[derive(Debug, Clone, Default)]
+struct RunStart {
+    /// The start call's request id.
+    request_id: Option<String>,
+    /// The start's asynchronous jobs (QingCloud).
+    job_ids: Vec<String>,
+}
+
+/// What a call does, which decides what may be sent again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Effect {
+    /// Reads state: always safe to send again.
+    Read,
+    /// Starts machines. `deduplicated`: the cloud de-duplicates by the call's client token, so a
+    /// start that got no readable answer may be sent again as it was.
+    Start { deduplicated: bool },
+}
+
+/// How often a start job that is still working is asked about.
+const JOB_POLL_INTERVAL: Duration = Duration::from_secs(2);
 
 impl<'a> ApiClient<'a> {
     /// A client for the cloud, place and credentials of `settings`; no call may outlive `deadline`.
@@ -284,6 +312,8 @@ impl<'a> ApiClient<'a> {
             limiter: RateLimiter::new(settings.provider.spec().rate_limit),
             budget: RetryBudget::default(),
             clock_offset: Cell::new(None),
+            starts: RefCell::new(HashMap::new()),
+            jobs: RefCell::new(HashMap::new()),
         })
     }
 
@@ -306,12 +336,29 @@ impl<'a> ApiClient<'a> {
         };
         let call = self.provider.start_call(ids, self.location, &options);
         let action = call.action;
-        let resend_unanswered = self.provider.spec().idempotent_start;
+        let effect = Effect::Start {
+            deduplicated: self.provider.spec().idempotent_start,
+        };
         let accepted = self
-            .call(call, resend_unanswered, |r| self.provider.parse_start(r))
+            .call(call, effect, |r| self.provider.parse_start(r))
             .await?;
         if let Some(request_id) = &accepted.request_id {
             debug!("{action} accepted, request id {request_id}");
+        }
+        let run_start = RunStart {
+            request_id: accepted.request_id.clone(),
+            job_ids: (accepted.job_id.iter())
+                .flat_map(|jobs| jobs.split(','))
+                .map(str::to_string)
+                .collect(),
+        };
+        {
+            let mut starts = self.starts.borrow_mut();
+            for id in ids {
+                if !accepted.refused.iter().any(|(refused, _)| refused == id) {
+                    starts.insert(id.clone(), run_start.clone());
+                }
+            }
         }
         let refused = accepted
             .refused
@@ -332,20 +379,106 @@ impl<'a> ApiClient<'a> {
         })
     }
 
-    /// The current state of `ids` (one describe call's worth).
+    /// The current state of `ids` (one describe call's worth), with what this run knows added:
+    /// a failed start the cloud reports counts only if it is this run's start, and a start job
+    /// that failed fails its machines at once.
     pub async fn describe(&self, ids: &[String]) -> Result<Vec<InstanceState>, CallError> {
         let call = self.provider.describe_call(ids, self.location);
-        self.call(call, true, |r| self.provider.parse_describe(r))
+        let mut states = self
+            .call(call, Effect::Read, |r| self.provider.parse_describe(r))
+            .await?;
+        {
+            let starts = self.starts.borrow();
+            for state in &mut states {
+                let Some(failed) = state.failed_start.take() else {
+                    continue;
+                };
+                let ours = starts.get(&state.id).and_then(|s| s.request_id.as_deref());
+                if ours == Some(failed.as_str()) {
+                    state.phase = Phase::Failed;
+                } else {
+                    // An older start's failure: not this run's, and not a reason.
+                    debug!("{}: ignoring the failed start {failed} of an earlier run", state.id);
+                    state.detail = None;
+                }
+            }
+        }
+        self.apply_jobs(&mut states).await;
+        Ok(states)
+    }
+
+    /// Fails the machines whose start job failed. A job is asked about at most every
+    /// [`JOB_POLL_INTERVAL`] and not again once it has ended; a job call that fails is logged
+    /// and left to the next round, since the machines' own states still decide.
+    async fn apply_jobs(&self, states: &mut [InstanceState]) {
+        let open = |state: &InstanceState| !matches!(state.phase, Phase::Running | Phase::Failed);
+        let wanted: Vec<String> = {
+            let starts = self.starts.borrow();
+            let mut jobs: Vec<String> = (states.iter().filter(|s| open(s)))
+                .filter_map(|state| starts.get(&state.id))
+                .flat_map(|start| start.job_ids.iter().cloned())
+                .collect();
+            jobs.sort();
+            jobs.dedup();
+            jobs
+        };
+        for job_id in wanted {
+            let known = self.jobs.borrow().get(&job_id).cloned();
+            let fresh = known.as_ref().is_some_and(|(asked, status)| {
+                status.phase != JobPhase::Working || asked.elapsed() < JOB_POLL_INTERVAL
+            });
+            let status = if fresh {
+                known.map(|(_, status)| status)
+            } else {
+                self.job(&job_id).await
+            };
+            let Some(status) = status.filter(|s| s.phase == JobPhase::Failed) else {
+                continue;
+            };
+            let starts = self.starts.borrow();
+            for state in states.iter_mut().filter(|s| open(s)) {
+                if starts
+                    .get(&state.id)
+                    .is_some_and(|start| start.job_ids.contains(&job_id))
+                {
+                    state.phase = Phase::Failed;
+                    state.failure_code =
+                        Some(status.error_code.clone().unwrap_or_else(|| status.raw.clone()));
+                    state.detail = Some(format!("the start job {job_id} {}", status.raw));
+                }
+            }
+        }
+    }
+
+    /// Asks the cloud about start job `job_id` and remembers the answer.
+    async fn job(&self, job_id: &str) -> Option<JobStatus> {
+        let call = self.provider.job_call(job_id, self.location)?;
+        match self
+            .call(call, Effect::Read, |r| self.provider.parse_job(r))
             .await
+        {
+            Ok(jobs) => {
+                let status = jobs.into_iter().find(|job| job.job_id == job_id)?;
+                self.jobs
+                    .borrow_mut()
+                    .insert(job_id.to_string(), (Instant::now(), status.clone()));
+                Some(status)
+            }
+            Err(err) => {
+                debug!("cannot read start job {job_id}: {err}");
+                None
+            }
+        }
     }
 
     /// Sends `call` until it succeeds, fails for good, or the deadline or the retry budget runs
-    /// out. `resend_unanswered`: whether a request that may have been acted on without a readable
-    /// answer may be sent again (describes; starts the cloud de-duplicates).
+    /// out. A start that may have been acted on without a readable answer is sent again only
+    /// where the cloud de-duplicates it; in the end it fails as [`Failure::Ambiguous`], so the
+    /// caller describes the machines before deciding anything.
     async fn call<T>(
         &self,
         call: ApiCall,
-        resend_unanswered: bool,
+        effect: Effect,
         parse: impl Fn(&HttpResponse) -> Result<T, ApiError>,
     ) -> Result<T, CallError> {
         let action = call.action;
@@ -354,14 +487,37 @@ impl<'a> ApiClient<'a> {
         let mut attempts = 0;
         let mut retries = 0;
         let mut clock_corrected = false;
+        // Whether the last attempt was sent and may have been acted on without an answer saying so.
+        let unanswered = Cell::new(false);
+        let resend_unanswered = effect != Effect::Start { deduplicated: false };
         self.budget.record_call();
         loop {
             attempts += 1;
-            let give_up = |failure| CallError {
-                action,
-                failure,
-                attempts,
-                elapsed: started.elapsed(),
+            let give_up = |failure: Failure| {
+                let failure = match failure {
+                    Failure::Api(err)
+                        if unanswered.get() && matches!(effect, Effect::Start { .. }) =>
+                    {
+                        Failure::Ambiguous(format!(
+                            "{cloud} {action}: {}; the cloud may still have acted on it",
+                            err.message
+                        ))
+                    }
+                    Failure::Transport(message)
+                        if unanswered.get() && matches!(effect, Effect::Start { .. }) =>
+                    {
+                        Failure::Ambiguous(format!(
+                            "{message}; the cloud may still have acted on it"
+                        ))
+                    }
+                    failure => failure,
+                };
+                CallError {
+                    action,
+                    failure,
+                    attempts,
+                    elapsed: started.elapsed(),
+                }
             };
             if !self.limiter.acquire(self.deadline).await {
                 return Err(give_up(Failure::Deadline));
@@ -379,8 +535,17 @@ impl<'a> ApiClient<'a> {
             );
             let timeout = remaining.min(self.retry.request_timeout);
             let mut retry_after = None;
-            let failure = match self.send(&signed, timeout).await {
-                Ok(response) => match parse(&response).map_err(|err| name_cloud(err, cloud)) {
+            let sent = (self.send(&signed, timeout).await).map(|response| {
+                let parsed = parse(&response).map_err(|err| name_cloud(err, cloud));
+                (response, parsed)
+            });
+            unanswered.set(match &sent {
+                Ok((_, parsed)) => parsed.as_ref().is_err_and(|err| err.class.may_have_acted()),
+                Err(SendError::Connect(_)) => false,
+                Err(_) => true,
+            });
+            let failure = match sent {
+                Ok((response, parsed)) => match parsed {
                     Ok(value) => return Ok(value),
                     Err(err) if err.class == ErrorClass::ClockSkew && !clock_corrected => {
                         clock_corrected = true;
@@ -396,7 +561,7 @@ impl<'a> ApiClient<'a> {
                         err.message.push_str(&self.clock_hint());
                         return Err(give_up(Failure::Api(err)));
                     }
-                    Err(err) if err.class == ErrorClass::BadResponse && !resend_unanswered => {
+                    Err(err) if err.class.may_have_acted() && !resend_unanswered => {
                         return Err(give_up(Failure::Ambiguous(format!(
                             "{cloud} {action}: {}; the cloud may still have acted on it",
                             err.message

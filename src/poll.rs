@@ -55,8 +55,6 @@ impl PollConfig {
 pub trait Describe {
     /// Most ids one call may carry.
     fn batch_size(&self) -> usize;
-    /// Whether a machine seen in a transition and then stopped has failed to start.
-    fn stopped_after_starting_fails(&self) -> bool;
     /// The states of `ids`; ids the cloud does not know are absent from the answer.
     fn describe(
         &self,
@@ -127,7 +125,6 @@ pub async fn wait_until_running(
     // Poll rounds in a row in which a describe failed: each one lengthens the next pause, so a
     // cloud that throttles is asked less often until it answers again.
     let mut failed_rounds = 0;
-    let fallback_fails = describer.stopped_after_starting_fails();
     while !waiting.is_empty() {
         let now = Instant::now();
         if now >= deadline {
@@ -187,7 +184,8 @@ pub async fn wait_until_running(
                     Phase::Failed => {
                         finished.insert(w.id.clone(), Finish::Failed(state));
                     }
-                    Phase::Stopped if w.was_pending && fallback_fails => {
+                    // Seen on its way up and then stopped: the start failed.
+                    Phase::Stopped if w.was_pending => {
                         let detail = format!("fell back to {} after starting", state.raw);
                         let state = InstanceState {
                             detail: Some(detail),
@@ -277,10 +275,6 @@ mod tests {
             100
         }
 
-        fn stopped_after_starting_fails(&self) -> bool {
-            true
-        }
-
         async fn describe(&self, _ids: &[String]) -> Result<Vec<InstanceState>, CallError> {
             self.asked_at.borrow_mut().push(Instant::now());
             if let Some(class) = self.failures.borrow_mut().pop_front() {
@@ -295,12 +289,7 @@ mod tests {
             };
             Ok(round
                 .into_iter()
-                .map(|(id, raw, phase)| InstanceState {
-                    id: id.into(),
-                    raw: raw.into(),
-                    phase,
-                    detail: None,
-                })
+                .map(|(id, raw, phase)| InstanceState::new(id, raw, phase))
                 .collect())
         }
     }

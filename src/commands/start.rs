@@ -241,10 +241,6 @@ impl Describe for ApiClient<'_> {
         self.provider().spec().describe_batch
     }
 
-    fn stopped_after_starting_fails(&self) -> bool {
-        self.provider().spec().stopped_after_starting_fails
-    }
-
     async fn describe(&self, ids: &[String]) -> Result<Vec<InstanceState>, CallError> {
         ApiClient::describe(self, ids).await
     }
@@ -456,7 +452,7 @@ impl<'p> Tracker<'p> {
                     &id,
                     ErrorRecord {
                         kind: ErrorKind::FailedState,
-                        code: Some(state.raw.clone()),
+                        code: Some(state.failure_code.clone().unwrap_or_else(|| state.raw.clone())),
                         message: match &state.detail {
                             Some(detail) => format!("entered {}: {detail}", state.raw),
                             None => format!("entered failure state {}", state.raw),

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use super::{
     http_status_error, lower_alphanumeric, ApiCall, ApiError, ErrorClass, Header, HttpResponse,
     IdShape, InstanceState, Location, Method, Phase, Provider, ProviderSpec, RateLimit,
-    Requirement, SignedRequest, StartAccepted, StartOptions,
+    Requirement, SignedRequest, StartAccepted, StartOptions, Vocabulary,
 };
 use crate::credentials::{CredentialVars, Credentials, Secret};
 use crate::env_vars::EnvVars;
@@ -61,7 +61,7 @@ static SPEC: ProviderSpec = ProviderSpec {
         token: &[],
     },
     endpoint_var: EnvVars::CLOUDSTART_COMPSHARE_ENDPOINT,
-    stopped_after_starting_fails: true,
+    vocabulary: VOCABULARY,
     without_gpu: true,
     idempotent_start: false,
     // Undocumented; UCloud's gateway answers 429 beyond its limit. One machine per request, so
@@ -70,6 +70,50 @@ static SPEC: ProviderSpec = ProviderSpec {
         requests: 20,
         per: Duration::from_secs(1),
     },
+};
+
+/// CompShare's host `State` values (UCloudDoc-Team/api `describe_comp_share_instance.md`) and
+/// UCloud's common RetCodes (`summary/public.md`, commit cd570dff), all answered with HTTP 200.
+const VOCABULARY: Vocabulary = Vocabulary {
+    states: &[
+        ("Running", Phase::Running),
+        ("Stopped", Phase::Stopped),
+        ("Starting", Phase::Pending),
+        ("Stopping", Phase::Pending),
+        ("Rebooting", Phase::Pending),
+        ("Initializing", Phase::Pending),
+        ("Resizing", Phase::Pending),
+        // The vendor's list has an empty state too: a machine between two states.
+        ("", Phase::Pending),
+        // UCloud's host state for a boot that failed.
+        ("Install Fail", Phase::Failed),
+    ],
+    starting: "Starting",
+    errors: &[
+        // The API answer timed out after 60 s: the backend may have acted.
+        ("110", ErrorClass::Unanswered),
+        // Gateway error.
+        ("130", ErrorClass::Transient),
+        // Service unavailable: retry later.
+        ("150", ErrorClass::Transient),
+        // API request throttled.
+        ("153", ErrorClass::Throttled),
+        // Missing or unknown action; parameter errors: about the request, not the machine.
+        ("160", ErrorClass::Refused),
+        ("161", ErrorClass::Refused),
+        ("220", ErrorClass::Refused),
+        ("230", ErrorClass::Refused),
+        ("240", ErrorClass::Refused),
+        // Signature error; user does not exist.
+        ("171", ErrorClass::Auth),
+        ("172", ErrorClass::Auth),
+        // IAM permission checks failed.
+        ("292", ErrorClass::Auth),
+        ("293", ErrorClass::Auth),
+        ("294", ErrorClass::Auth),
+        ("295", ErrorClass::Auth),
+        ("299", ErrorClass::Auth),
+    ],
 };
 
 impl Provider for UcloudCompshare {
@@ -286,41 +330,29 @@ fn parse_response(
     Ok((body, request_id))
 }
 
-/// Maps a non-zero `RetCode` to what the engine does about it (reference §5).
+/// Maps a non-zero `RetCode` to what the engine does about it: the vocabulary's common codes,
+/// the documented operation lock, and otherwise a refusal a describe may explain.
 fn classify(action: &str, ret_code: i64, message: &str) -> ErrorClass {
+    if let Some(class) = VOCABULARY.class(&ret_code.to_string()) {
+        return class;
+    }
     if message.contains(OPERATION_LOCK) {
         return ErrorClass::Busy;
     }
-    match ret_code {
-        // 171 "Signature VerifyAC Error"; its neighbours report a missing or unknown public key.
-        170..=179 => ErrorClass::Auth,
-        // CompShare documents no "not in a startable state" code: let a describe explain any
-        // refused start (running, starting, gone), and keep the refusal when it cannot.
-        _ if action == START_ACTION => ErrorClass::WrongState,
-        _ => ErrorClass::Refused,
+    // CompShare documents no "not in a startable state" code: let a describe explain any
+    // refused start (running, starting, gone), and keep the refusal when it cannot.
+    if action == START_ACTION {
+        ErrorClass::WrongState
+    } else {
+        ErrorClass::Refused
     }
 }
 
-/// The phase of a CompShare `State` (reference §4).
-fn phase(state: &str) -> Phase {
-    match state {
-        "Running" => Phase::Running,
-        "Starting" | "Stopping" | "Rebooting" | "Install" | "Installing" => Phase::Pending,
-        "Stopped" => Phase::Stopped,
-        // UCloud's host state for a boot that failed.
-        "Install Fail" => Phase::Failed,
-        _ => Phase::Unknown,
-    }
-}
 
 impl From<WireHost> for InstanceState {
     fn from(wire: WireHost) -> Self {
-        InstanceState {
-            id: wire.u_host_id,
-            phase: phase(&wire.state),
-            raw: wire.state,
-            detail: None,
-        }
+        let phase = VOCABULARY.phase(&wire.state);
+        InstanceState::new(wire.u_host_id, wire.state, phase)
     }
 }
 
@@ -349,19 +381,25 @@ mod tests {
 
     #[test]
     fn error_codes_map_to_classes() {
-        use ErrorClass::{Auth, Busy, Refused, WrongState};
+        use ErrorClass::{Auth, Busy, Refused, Throttled, Transient, Unanswered, WrongState};
         const S: &str = START_ACTION;
         const D: &str = DESCRIBE_ACTION;
         let lock = "InstanceOperationInProgress: locked";
         let table = [
             (S, 171, "Signature VerifyAC Error", Auth),
             (S, 172, "User Not Exists", Auth),
-            (S, 170, "Missing signature", Auth),
+            (S, 292, "IAM permission check failed", Auth),
+            (S, 299, "IAM permission check failed", Auth),
             (D, 171, "Signature VerifyAC Error", Auth),
+            (S, 153, "API request throttled", Throttled),
+            (D, 153, "API request throttled", Throttled),
+            (S, 150, "Service unavailable", Transient),
+            (S, 130, "Gateway error", Transient),
+            (S, 110, "API timeout", Unanswered),
             (S, 8200, lock, Busy),
             (S, 8106, "UHost state not support", WrongState),
             (S, 8010, "UHost not found", WrongState),
-            (S, 160, "Missing params", WrongState),
+            (S, 160, "Missing params", Refused),
             (D, 230, "Params [Limit] not available", Refused),
             (D, 160, "Missing params", Refused),
         ];
@@ -390,11 +428,12 @@ mod tests {
             ("Starting", Phase::Pending),
             ("Stopping", Phase::Pending),
             ("Rebooting", Phase::Pending),
-            ("Install", Phase::Pending),
-            ("Installing", Phase::Pending),
+            ("Initializing", Phase::Pending),
+            ("Resizing", Phase::Pending),
+            ("", Phase::Pending),
             ("Stopped", Phase::Stopped),
             ("Install Fail", Phase::Failed),
-            ("Resizing", Phase::Unknown),
+            ("Installing", Phase::Unknown),
             ("RUNNING", Phase::Unknown),
         ];
         for (raw, expected) in table {

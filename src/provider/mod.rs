@@ -98,6 +98,17 @@ pub trait Provider: Sync {
 
     /// Reads the answer to a describe call.
     fn parse_describe(&self, response: &HttpResponse) -> Result<Vec<InstanceState>, ApiError>;
+
+    /// The call that reports the start's asynchronous job `job_id`, for clouds whose start
+    /// answers with one (QingCloud); `None` elsewhere.
+    fn job_call(&self, _job_id: &str, _location: &Location) -> Option<ApiCall> {
+        None
+    }
+
+    /// Reads the answer to a [`Provider::job_call`].
+    fn parse_job(&self, response: &HttpResponse) -> Result<Vec<JobStatus>, ApiError> {
+        Err(ApiError::bad_response("job", response, "this cloud has no job calls"))
+    }
 }
 
 impl fmt::Debug for dyn Provider {
@@ -125,10 +136,8 @@ pub struct ProviderSpec {
     pub credentials: CredentialVars,
     /// The per-cloud endpoint override variable, e.g. `CLOUDSTART_TENCENT_ENDPOINT`.
     pub endpoint_var: &'static str,
-    /// Whether a machine seen starting and then stopped again has failed to start. True where
-    /// the cloud reports a transitional state; false where a stopped machine may still be about
-    /// to start (QingCloud EHPC reports none).
-    pub stopped_after_starting_fails: bool,
+    /// The cloud's state names and error codes, declared once.
+    pub vocabulary: Vocabulary,
     /// Whether the cloud can start a GPU machine without its GPU (`--without-gpu`).
     pub without_gpu: bool,
     /// Whether the start call carries [`StartOptions::client_token`] and the cloud de-duplicates
@@ -136,6 +145,60 @@ pub struct ProviderSpec {
     pub idempotent_start: bool,
     /// The request rate cloudstart keeps under, per cloud and region.
     pub rate_limit: RateLimit,
+}
+
+/// One cloud's words, declared once as data: every state name it documents with its [`Phase`],
+/// and its error codes with their [`ErrorClass`]. The provider's parsers read it to understand
+/// answers and the simulator's dialect reads it to speak them, so the two cannot disagree.
+#[derive(Debug)]
+pub struct Vocabulary {
+    /// Every documented state name and what it means for a start-and-wait.
+    pub states: &'static [(&'static str, Phase)],
+    /// The state a machine shows between an accepted start and RUNNING.
+    pub starting: &'static str,
+    /// Error codes and their class; a code ending in `*` stands for every code it begins. Codes
+    /// not listed are classified by the provider's fallback rules (HTTP status, words).
+    pub errors: &'static [(&'static str, ErrorClass)],
+}
+
+impl Vocabulary {
+    /// What the state `name` means; [`Phase::Unknown`] for a name the cloud does not document.
+    pub fn phase(&self, name: &str) -> Phase {
+        self.states
+            .iter()
+            .find(|(state, _)| *state == name)
+            .map_or(Phase::Unknown, |(_, phase)| *phase)
+    }
+
+    /// The first documented state with `phase` (the simulator's name for it).
+    pub fn state(&self, phase: Phase) -> Option<&'static str> {
+        self.states
+            .iter()
+            .find(|(_, p)| *p == phase)
+            .map(|(state, _)| *state)
+    }
+
+    /// The class of error `code`: an exact entry first, then the longest matching `prefix*`.
+    pub fn class(&self, code: &str) -> Option<ErrorClass> {
+        let exact = self.errors.iter().find(|(c, _)| *c == code);
+        let prefixed = || {
+            self.errors
+                .iter()
+                .filter_map(|(c, class)| Some((c.strip_suffix('*')?, class)))
+                .filter(|(prefix, _)| code.starts_with(prefix))
+                .max_by_key(|(prefix, _)| prefix.len())
+                .map(|(_, class)| class)
+        };
+        exact.map(|(_, class)| class).or_else(prefixed).copied()
+    }
+
+    /// The first listed code of `class` (the simulator answers with it).
+    pub fn code(&self, class: ErrorClass) -> Option<&'static str> {
+        self.errors
+            .iter()
+            .find(|(code, c)| *c == class && !code.ends_with('*'))
+            .map(|(code, _)| *code)
+    }
 }
 
 /// At most `requests` API requests in any window of `per`.
@@ -395,6 +458,50 @@ pub struct InstanceState {
     pub phase: Phase,
     /// Why the state is a failure, when the cloud says (e.g. the failed operation's message).
     pub detail: Option<String>,
+    /// The request id of a start the cloud reports as failed on this machine (Tencent's
+    /// `LatestOperationRequestId`). The provider leaves the phase alone: the engine fails the
+    /// machine only when that request is this run's start, never for an older one.
+    pub failed_start: Option<String>,
+    /// The error code a failure reports instead of the state name (a failed job's code).
+    pub failure_code: Option<String>,
+}
+
+impl InstanceState {
+    /// A machine in state `raw`, meaning `phase`, with nothing more to say.
+    pub fn new(id: impl Into<String>, raw: impl Into<String>, phase: Phase) -> Self {
+        Self {
+            id: id.into(),
+            raw: raw.into(),
+            phase,
+            detail: None,
+            failed_start: None,
+            failure_code: None,
+        }
+    }
+}
+
+/// Where a start's asynchronous job is (QingCloud's job log).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobStatus {
+    /// The job id.
+    pub job_id: String,
+    /// Whether the job is still going, done, or failed.
+    pub phase: JobPhase,
+    /// The cloud's status word, e.g. `working`.
+    pub raw: String,
+    /// The job's error codes, when it failed and the cloud says why.
+    pub error_code: Option<String>,
+}
+
+/// What a job's status means for the machines it starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobPhase {
+    /// Queued or working: the machines' own states decide.
+    Working,
+    /// Finished: the machines' own states decide.
+    Successful,
+    /// The start failed: its machines will not come up.
+    Failed,
 }
 
 /// What an error from the cloud means for the engine.
@@ -412,9 +519,12 @@ pub enum ErrorClass {
     Throttled,
     /// A transient cloud fault (5xx, internal error): retry a few times.
     Transient,
-    /// Another operation holds the machine (an operation lock): retry with backoff until the
-    /// deadline, however long the lock lasts.
+    /// Another operation holds the machine (an operation lock), or the same request is still
+    /// being processed: retry with a pause until the deadline, however long that lasts.
     Busy,
+    /// The cloud's gateway gave up waiting for the answer (CompShare RetCode 110): the cloud may
+    /// have acted, so a start is described before it is sent again.
+    Unanswered,
     /// Credentials unknown or the signature did not verify.
     Auth,
     /// The signature's timestamp is too far from the cloud's clock.
@@ -434,7 +544,13 @@ impl ErrorClass {
                 | ErrorClass::Transient
                 | ErrorClass::Busy
                 | ErrorClass::BadResponse
+                | ErrorClass::Unanswered
         )
+    }
+
+    /// Whether the cloud may have acted on a start that failed this way.
+    pub fn may_have_acted(self) -> bool {
+        matches!(self, ErrorClass::BadResponse | ErrorClass::Unanswered)
     }
 
     /// Whether the refusal is about particular machines, so describing them explains it.

@@ -14,8 +14,8 @@ use serde_json::Value;
 
 use super::{
     http_status_error, lower_alphanumeric, ApiCall, ApiError, ErrorClass, Header, HttpResponse,
-    IdShape, InstanceState, Location, Method, Phase, Provider, ProviderSpec, RateLimit,
-    Requirement, SignedRequest, StartAccepted, StartOptions,
+    IdShape, InstanceState, JobPhase, JobStatus, Location, Method, Phase, Provider, ProviderSpec,
+    RateLimit, Requirement, SignedRequest, StartAccepted, StartOptions, Vocabulary,
 };
 use crate::credentials::{CredentialVars, Credentials};
 use crate::env_vars::EnvVars;
@@ -32,6 +32,11 @@ pub const LIST_PATH: &str = "/api/cluster/list";
 pub const START_ACTION: &str = "HpcClusterStartCluster";
 /// The list action's name.
 pub const LIST_ACTION: &str = "HpcClusterListCluster";
+/// The job log: where a start's `job_id` reports `pending`, `working`, `successful` or `failed`
+/// (yunify/qingcloud-docs `content/compute/hpc/api/logs/operation.md`, commit 70f0f11).
+pub const OPERATION_PATH: &str = "/api/operation";
+/// The job log action's name.
+pub const OPERATION_ACTION: &str = "HpcOperationListOperation";
 /// `signature_method`, the only one cloudstart uses.
 pub const SIGNATURE_METHOD: &str = "HmacSHA256";
 /// `signature_version` and the API `version`, both `1`.
@@ -68,9 +73,7 @@ static SPEC: ProviderSpec = ProviderSpec {
         token: &[],
     },
     endpoint_var: EnvVars::CLOUDSTART_QINGCLOUD_ENDPOINT,
-    // EHPC documents no transitional state: a cluster still `stopped` after an accepted start
-    // may simply not have moved yet.
-    stopped_after_starting_fails: false,
+    vocabulary: VOCABULARY,
     without_gpu: false,
     idempotent_start: false,
     // The API quota: 2000 requests an hour per user (ret_code 2500 beyond it).
@@ -79,6 +82,41 @@ static SPEC: ProviderSpec = ProviderSpec {
         per: Duration::from_secs(3600),
     },
 };
+
+/// EHPC's cluster `status` values (the list page's `status` filter: pending, active, stopped,
+/// suspended; ceased and deleted from the QingCloud platform), the `transition_status` a start
+/// shows, and the `ret_code`s of `error_code.md`.
+const VOCABULARY: Vocabulary = Vocabulary {
+    states: &[
+        ("active", Phase::Running),
+        // startCluster starts a paused cluster too (启动已暂停的集群), so both are stopped.
+        ("stopped", Phase::Stopped),
+        ("suspended", Phase::Stopped),
+        // `transition_status` while the start runs; back to `stopped` without one, it failed.
+        ("starting", Phase::Pending),
+        ("pending", Phase::Pending),
+        ("ceased", Phase::Failed),
+        ("deleted", Phase::Failed),
+    ],
+    starting: "starting",
+    errors: &[
+        ("1200", ErrorClass::Auth),
+        ("1300", ErrorClass::ClockSkew),
+        // Permission denied or a state that forbids the operation: a describe tells which.
+        ("1400", ErrorClass::WrongState),
+        ("2100", ErrorClass::NotFound),
+        // The API quota is counted per day and restored at midnight: retrying within the run
+        // cannot help.
+        ("2500", ErrorClass::Refused),
+        ("5000", ErrorClass::Transient),
+        ("5100", ErrorClass::Transient),
+        ("5300", ErrorClass::Transient),
+    ],
+};
+
+/// What a person hit by ret_code 2500 needs to know.
+const QUOTA_HINT: &str =
+    " (the QingCloud API quota is counted per day and restored at midnight: try again then)";
 
 impl Provider for QingcloudEhpc {
     fn spec(&self) -> &'static ProviderSpec {
@@ -202,6 +240,29 @@ impl Provider for QingcloudEhpc {
             })
             .collect()
     }
+
+    fn job_call(&self, job_id: &str, location: &Location) -> Option<ApiCall> {
+        let query = vec![
+            ("jobs".to_string(), job_id.to_string()),
+            ("zone".to_string(), location.zone.clone().unwrap_or_default()),
+        ];
+        Some(ApiCall {
+            action: OPERATION_ACTION,
+            method: Method::Get,
+            path: OPERATION_PATH.into(),
+            query,
+            headers: Vec::new(),
+            body: Vec::new(),
+        })
+    }
+
+    fn parse_job(&self, response: &HttpResponse) -> Result<Vec<JobStatus>, ApiError> {
+        let body = parse_response(OPERATION_ACTION, response)?;
+        let jobs = body
+            .job_set
+            .ok_or_else(|| ApiError::bad_response(OPERATION_ACTION, response, "no job_set"))?;
+        Ok(jobs.into_iter().map(JobStatus::from).collect())
+    }
 }
 
 /// The query a call is signed and sent with, in the SDK's order (which is not signed): the call's
@@ -299,14 +360,56 @@ struct ResponseBody {
     job_ids: Option<Value>,
     job_id: Option<Value>,
     cluster_set: Option<Vec<WireCluster>>,
+    job_set: Option<Vec<WireJob>>,
 }
 
+/// A `cluster_set` item. The list page's field table puts the fields at the top level, its
+/// example nests them under `app_cluster`: both are read.
 #[derive(Deserialize)]
 struct WireCluster {
-    cluster_id: String,
+    cluster_id: Option<String>,
     status: Option<String>,
     cluster_status: Option<String>,
     transition_status: Option<String>,
+    app_cluster: Option<Box<WireCluster>>,
+}
+
+/// A `job_set` item of the job log.
+#[derive(Deserialize)]
+struct WireJob {
+    job_id: String,
+    #[serde(default)]
+    status: String,
+    error_codes: Option<Value>,
+}
+
+impl From<WireJob> for JobStatus {
+    fn from(wire: WireJob) -> Self {
+        let phase = match wire.status.as_str() {
+            "successful" => JobPhase::Successful,
+            "failed" => JobPhase::Failed,
+            // pending, working, and whatever else the log may say while it runs.
+            _ => JobPhase::Working,
+        };
+        let error_code = match wire.error_codes {
+            Some(Value::String(codes)) if !codes.trim().is_empty() => Some(codes),
+            Some(Value::Number(code)) if code.as_i64() != Some(0) => Some(code.to_string()),
+            Some(Value::Array(codes)) if !codes.is_empty() => Some(
+                codes
+                    .iter()
+                    .map(|c| c.as_str().map_or_else(|| c.to_string(), str::to_string))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+            _ => None,
+        };
+        JobStatus {
+            job_id: wire.job_id,
+            phase,
+            raw: wire.status,
+            error_code,
+        }
+    }
 }
 
 /// Reads the envelope; a non-zero `ret_code` (whatever the HTTP status) becomes an [`ApiError`].
@@ -318,13 +421,18 @@ fn parse_response(action: &str, response: &HttpResponse) -> Result<ResponseBody,
             message,
             ..
         }) if *code != 0 => {
+            let class = classify(*code, message);
+            let mut message = message.clone();
+            if *code == 2500 {
+                message.push_str(QUOTA_HINT);
+            }
             return Err(ApiError {
                 code: code.to_string(),
-                message: message.clone(),
+                message,
                 request_id: None,
                 http_status: response.status,
-                class: classify(*code),
-            })
+                class,
+            });
         }
         _ => {}
     }
@@ -338,50 +446,55 @@ fn parse_response(action: &str, response: &HttpResponse) -> Result<ResponseBody,
     }
 }
 
-/// Maps a `ret_code` to what the engine does about it (reference §5).
-fn classify(code: i64) -> ErrorClass {
-    match code {
-        1200 => ErrorClass::Auth,
-        1300 => ErrorClass::ClockSkew,
-        // Permission denied or a state that forbids the operation: a describe tells which.
-        1400 => ErrorClass::WrongState,
-        2100 => ErrorClass::NotFound,
-        // The API rate quota (2000 requests an hour) is a quota like any other.
-        2500 => ErrorClass::Throttled,
-        5000 | 5100 | 5300 => ErrorClass::Transient,
-        // 1100/1101 bad request, 2110 exists, 2400 balance, 5200 capacity, and the unknown.
-        _ => ErrorClass::Refused,
+/// Maps a `ret_code` to what the engine does about it: the vocabulary's class, else a refusal
+/// (1100/1101 bad request, 2110 exists, 2400 balance, 5200 capacity, and the unknown).
+///
+/// A 1400 that asks to "try later" is a lock that clears by itself: QingCloud's own CSI driver
+/// (yunify/qingcloud-csi `pkg/cloud/errors.go`, `IsTryLater`) and cloud controller manager retry it.
+fn classify(code: i64, message: &str) -> ErrorClass {
+    if code == 1400 && message.to_ascii_lowercase().contains("try later") {
+        return ErrorClass::Busy;
     }
+    VOCABULARY
+        .class(&code.to_string())
+        .unwrap_or(ErrorClass::Refused)
 }
 
 impl TryFrom<WireCluster> for InstanceState {
     type Error = String;
 
     fn try_from(wire: WireCluster) -> Result<Self, String> {
-        let transition = wire.transition_status.filter(|t| !t.is_empty());
-        let Some(status) = wire.status.or(wire.cluster_status) else {
-            return Err(format!("cluster {} has no status", wire.cluster_id));
+        // Each field from the item itself, else from its nested `app_cluster`.
+        let nested = wire.app_cluster.map(|nested| *nested);
+        let pick = |own: Option<String>, from_nested: fn(&WireCluster) -> Option<&String>| {
+            own.or_else(|| nested.as_ref().and_then(from_nested).cloned())
         };
-        let (raw, phase) = match transition {
-            Some(transition) => (transition, Phase::Pending),
-            None => {
-                let phase = match status.as_str() {
-                    "active" => Phase::Running,
-                    "pending" => Phase::Pending,
-                    // startCluster starts a paused cluster too, so both are stopped.
-                    "stopped" | "suspended" => Phase::Stopped,
-                    "ceased" | "deleted" => Phase::Failed,
-                    _ => Phase::Unknown,
+        let id = pick(wire.cluster_id, |n| n.cluster_id.as_ref());
+        let status = pick(wire.status.or(wire.cluster_status), |n| {
+            n.status.as_ref().or(n.cluster_status.as_ref())
+        });
+        let transition = pick(wire.transition_status, |n| n.transition_status.as_ref());
+        let Some(id) = id else {
+            return Err("a cluster without cluster_id".into());
+        };
+        let Some(status) = status else {
+            return Err(format!("cluster {id} has no status"));
+        };
+        // A transition (`starting`) says more than the status it leaves.
+        let state = match transition.filter(|t| !t.is_empty()) {
+            Some(transition) => {
+                let phase = match VOCABULARY.phase(&transition) {
+                    Phase::Unknown => Phase::Pending,
+                    phase => phase,
                 };
-                (status, phase)
+                InstanceState::new(id, transition, phase)
+            }
+            None => {
+                let phase = VOCABULARY.phase(&status);
+                InstanceState::new(id, status, phase)
             }
         };
-        Ok(InstanceState {
-            id: wire.cluster_id,
-            raw,
-            phase,
-            detail: None,
-        })
+        Ok(state)
     }
 }
 
@@ -400,20 +513,26 @@ mod tests {
     #[test]
     fn ret_codes_map_to_classes() {
         use ErrorClass::*;
-        let table: [(&[i64], ErrorClass); 7] = [
-            (&[1100, 1101, 2110, 2400, 5200, 9999], Refused),
+        let table: [(&[i64], ErrorClass); 6] = [
+            (&[1100, 1101, 2110, 2400, 2500, 5200, 9999], Refused),
             (&[1200], Auth),
             (&[1300], ClockSkew),
             (&[1400], WrongState),
             (&[2100], NotFound),
-            (&[2500], Throttled),
             (&[5000, 5100, 5300], Transient),
         ];
         for (codes, class) in table {
             for &code in codes {
-                assert_eq!(classify(code), class, "{code}");
+                assert_eq!(classify(code, "no"), class, "{code}");
             }
         }
+    }
+
+    #[test]
+    fn a_permission_refusal_that_asks_to_try_later_is_a_lock() {
+        let message = "PermissionDenied, resource [hpc-k3fw1jyq] lease info not ready yet, please try later";
+        assert_eq!(classify(1400, message), ErrorClass::Busy);
+        assert_eq!(classify(1400, "PermissionDenied"), ErrorClass::WrongState);
     }
 
     #[test]
@@ -423,6 +542,11 @@ mod tests {
             (r#""status":"pending""#, "pending", Phase::Pending),
             (r#""status":"stopped""#, "stopped", Phase::Stopped),
             (r#""status":"suspended""#, "suspended", Phase::Stopped),
+            (
+                r#""app_cluster":{"cluster_id":"hpc-k3fw1jyq","cluster_status":"active"}"#,
+                "active",
+                Phase::Running,
+            ),
             (r#""status":"ceased""#, "ceased", Phase::Failed),
             (r#""status":"deleted""#, "deleted", Phase::Failed),
             (r#""status":"new_state""#, "new_state", Phase::Unknown),

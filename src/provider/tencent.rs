@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::{
     http_status_error, lower_alphanumeric, reported_code, ApiCall, ApiError, ErrorClass, Header,
     HttpResponse, IdShape, InstanceState, Location, Method, Phase, Provider, ProviderSpec,
-    RateLimit, Requirement, SignedRequest, StartAccepted, StartOptions,
+    RateLimit, Requirement, SignedRequest, StartAccepted, StartOptions, Vocabulary,
 };
 use crate::credentials::{CredentialVars, Credentials};
 use crate::env_vars::EnvVars;
@@ -53,7 +53,7 @@ static SPEC: ProviderSpec = ProviderSpec {
         token: &[EnvVars::TENCENTCLOUD_SECURITY_TOKEN],
     },
     endpoint_var: EnvVars::CLOUDSTART_TENCENT_ENDPOINT,
-    stopped_after_starting_fails: true,
+    vocabulary: VOCABULARY,
     without_gpu: false,
     idempotent_start: false,
     // StartInstances' documented default (DescribeInstances allows 40/s; one budget for both).
@@ -61,6 +61,53 @@ static SPEC: ProviderSpec = ProviderSpec {
         requests: 10,
         per: Duration::from_secs(1),
     },
+};
+
+/// CVM's `InstanceState` values (DescribeInstances, data type `Instance`) and the error codes
+/// cloudstart acts on (StartInstances' error list and the API 3.0 common errors).
+const VOCABULARY: Vocabulary = Vocabulary {
+    states: &[
+        ("RUNNING", Phase::Running),
+        // A failed start leaves the machine STOPPED with its LatestOperation FAILED.
+        ("STOPPED", Phase::Stopped),
+        ("STARTING", Phase::Pending),
+        ("PENDING", Phase::Pending),
+        ("STOPPING", Phase::Pending),
+        ("REBOOTING", Phase::Pending),
+        ("ENTER_SERVICE_LIVE_MIGRATE", Phase::Pending),
+        ("SERVICE_LIVE_MIGRATE", Phase::Pending),
+        ("EXIT_SERVICE_LIVE_MIGRATE", Phase::Pending),
+        ("LAUNCH_FAILED", Phase::Failed),
+        ("SHUTDOWN", Phase::Failed),
+        ("TERMINATING", Phase::Failed),
+        ("ENTER_RESCUE_MODE", Phase::Failed),
+        ("RESCUE_MODE", Phase::Failed),
+        ("EXIT_RESCUE_MODE", Phase::Failed),
+    ],
+    starting: "STARTING",
+    errors: &[
+        ("UnsupportedOperation.InstanceStateRunning", ErrorClass::AlreadyRunning),
+        ("UnsupportedOperation.InstanceStateStarting", ErrorClass::AlreadyStarting),
+        // Locks held by another operation clear by themselves.
+        ("OperationDenied.InstanceOperationInProgress", ErrorClass::Busy),
+        ("MutexOperation.TaskRunning", ErrorClass::Busy),
+        ("UnsupportedOperation.InstanceStateStopping", ErrorClass::Busy),
+        ("UnsupportedOperation.InstanceStateRebooting", ErrorClass::Busy),
+        ("UnsupportedOperation.InstanceStatePending", ErrorClass::Busy),
+        ("UnsupportedOperation.InstanceState*", ErrorClass::WrongState),
+        ("InvalidInstanceId.NotFound", ErrorClass::NotFound),
+        ("ResourceNotFound.InvalidInstanceIdNotFound", ErrorClass::NotFound),
+        ("RequestLimitExceeded", ErrorClass::Throttled),
+        ("RequestLimitExceeded*", ErrorClass::Throttled),
+        ("AuthFailure.SignatureExpire", ErrorClass::ClockSkew),
+        ("AuthFailure.SignatureFailure", ErrorClass::Auth),
+        ("AuthFailure*", ErrorClass::Auth),
+        ("UnauthorizedOperation*", ErrorClass::Auth),
+        ("InternalError", ErrorClass::Transient),
+        ("InternalError*", ErrorClass::Transient),
+        ("InternalServerError", ErrorClass::Transient),
+        ("ServiceUnavailable", ErrorClass::Transient),
+    ],
 };
 
 impl Provider for TencentCvm {
@@ -285,6 +332,7 @@ struct WireInstance {
     instance_state: String,
     latest_operation: Option<String>,
     latest_operation_state: Option<String>,
+    latest_operation_request_id: Option<String>,
     latest_operation_error_msg: Option<String>,
 }
 
@@ -313,64 +361,35 @@ fn parse_response(action: &str, response: &HttpResponse) -> Result<ResponseBody,
     Ok(body)
 }
 
-/// Maps a CVM error code to what the engine does about it (reference §5).
+/// Maps a CVM error code to what the engine does about it: the vocabulary's class, else a
+/// refusal.
 fn classify(code: &str) -> ErrorClass {
-    match code {
-        "UnsupportedOperation.InstanceStateRunning" => ErrorClass::AlreadyRunning,
-        "UnsupportedOperation.InstanceStateStarting" => ErrorClass::AlreadyStarting,
-        // Locks held by another operation clear by themselves.
-        "OperationDenied.InstanceOperationInProgress"
-        | "MutexOperation.TaskRunning"
-        | "UnsupportedOperation.InstanceStateStopping"
-        | "UnsupportedOperation.InstanceStateRebooting"
-        | "UnsupportedOperation.InstanceStatePending" => ErrorClass::Busy,
-        "InvalidInstanceId.NotFound" | "ResourceNotFound.InvalidInstanceIdNotFound" => {
-            ErrorClass::NotFound
-        }
-        "AuthFailure.SignatureExpire" => ErrorClass::ClockSkew,
-        "InternalError" | "InternalServerError" | "ServiceUnavailable" => ErrorClass::Transient,
-        _ if code.starts_with("RequestLimitExceeded") => ErrorClass::Throttled,
-        _ if code.starts_with("AuthFailure") || code.starts_with("UnauthorizedOperation") => {
-            ErrorClass::Auth
-        }
-        _ if code.starts_with("InternalError.") => ErrorClass::Transient,
-        _ if code.starts_with("UnsupportedOperation.InstanceState") => ErrorClass::WrongState,
-        _ => ErrorClass::Refused,
-    }
+    VOCABULARY.class(code).unwrap_or(ErrorClass::Refused)
 }
 
 impl From<WireInstance> for InstanceState {
     fn from(wire: WireInstance) -> Self {
+        let mut state = InstanceState::new(
+            wire.instance_id,
+            &wire.instance_state,
+            VOCABULARY.phase(&wire.instance_state),
+        );
+        // DescribeInstances reports the *latest* operation, which may be an older run's start:
+        // it names this run's failure only through its request id, which the engine compares.
         let start_failed = wire.latest_operation.as_deref() == Some("StartInstances")
             && wire.latest_operation_state.as_deref() == Some("FAILED");
-        let phase = match wire.instance_state.as_str() {
-            "RUNNING" => Phase::Running,
-            // A failed start leaves the machine STOPPED with the operation marked FAILED.
-            "STOPPED" if start_failed => Phase::Failed,
-            "STOPPED" => Phase::Stopped,
-            "PENDING"
-            | "STARTING"
-            | "STOPPING"
-            | "REBOOTING"
-            | "ENTER_SERVICE_LIVE_MIGRATE"
-            | "SERVICE_LIVE_MIGRATE"
-            | "EXIT_SERVICE_LIVE_MIGRATE" => Phase::Pending,
-            "LAUNCH_FAILED" | "SHUTDOWN" | "TERMINATING" | "ENTER_RESCUE_MODE" | "RESCUE_MODE"
-            | "EXIT_RESCUE_MODE" => Phase::Failed,
-            _ => Phase::Unknown,
-        };
-        let detail = (phase == Phase::Failed && start_failed).then(|| {
-            let message = wire.latest_operation_error_msg.unwrap_or_default();
-            format!("StartInstances FAILED {message}")
-                .trim_end()
-                .to_string()
-        });
-        InstanceState {
-            id: wire.instance_id,
-            raw: wire.instance_state,
-            phase,
-            detail,
+        if start_failed {
+            if let Some(request_id) = wire.latest_operation_request_id {
+                let message = wire.latest_operation_error_msg.unwrap_or_default();
+                state.detail = Some(
+                    format!("StartInstances {request_id} FAILED {message}")
+                        .trim_end()
+                        .to_string(),
+                );
+                state.failed_start = Some(request_id);
+            }
         }
+        state
     }
 }
 
@@ -468,16 +487,29 @@ mod tests {
     }
 
     #[test]
-    fn failed_start_operation_on_a_stopped_machine_is_a_failure() {
+    fn a_failed_start_is_reported_with_its_request_id_for_the_engine_to_attribute() {
         let body = r#"{"Response":{"RequestId":"r","InstanceSet":[{"InstanceId":"ins-aaaaaaaa",
             "InstanceState":"STOPPED","LatestOperation":"StartInstances",
-            "LatestOperationState":"FAILED","LatestOperationErrorMsg":"no capacity"}]}}"#;
+            "LatestOperationState":"FAILED","LatestOperationRequestId":"req-start",
+            "LatestOperationErrorMsg":"no capacity"}]}}"#;
         let states = TencentCvm.parse_describe(&response(body)).unwrap();
-        assert_eq!(states[0].phase, Phase::Failed);
+        // Stopped, not failed: only the engine knows whether req-start was this run's start.
+        assert_eq!(states[0].phase, Phase::Stopped);
+        assert_eq!(states[0].failed_start.as_deref(), Some("req-start"));
         assert_eq!(
             states[0].detail.as_deref(),
-            Some("StartInstances FAILED no capacity")
+            Some("StartInstances req-start FAILED no capacity")
         );
+    }
+
+    #[test]
+    fn a_failed_start_without_a_request_id_is_nobody_s() {
+        let body = r#"{"Response":{"RequestId":"r","InstanceSet":[{"InstanceId":"ins-aaaaaaaa",
+            "InstanceState":"STOPPED","LatestOperation":"StartInstances",
+            "LatestOperationState":"FAILED","LatestOperationRequestId":null}]}}"#;
+        let states = TencentCvm.parse_describe(&response(body)).unwrap();
+        assert_eq!(states[0].phase, Phase::Stopped);
+        assert_eq!(states[0].failed_start, None);
     }
 
     #[test]

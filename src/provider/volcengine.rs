@@ -18,7 +18,7 @@ use serde::Deserialize;
 use super::{
     http_status_error, lower_alphanumeric, reported_code, ApiCall, ApiError, ErrorClass, Header,
     HttpResponse, IdShape, InstanceState, Location, Method, Phase, Provider, ProviderSpec,
-    RateLimit, Requirement, SignedRequest, StartAccepted, StartOptions,
+    RateLimit, Requirement, SignedRequest, StartAccepted, StartOptions, Vocabulary,
 };
 use crate::credentials::{CredentialVars, Credentials};
 use crate::env_vars::EnvVars;
@@ -69,7 +69,7 @@ static SPEC: ProviderSpec = ProviderSpec {
         token: &[EnvVars::VOLCENGINE_SESSION_TOKEN],
     },
     endpoint_var: EnvVars::CLOUDSTART_VOLCENGINE_ENDPOINT,
-    stopped_after_starting_fails: true,
+    vocabulary: VOCABULARY,
     without_gpu: false,
     idempotent_start: true,
     // Undocumented for ECS; the SDK's retry of HTTP 429 suggests a per-account limit. Kept at
@@ -78,6 +78,56 @@ static SPEC: ProviderSpec = ProviderSpec {
         requests: 10,
         per: Duration::from_secs(1),
     },
+};
+
+/// ECS's instance `Status` values (DescribeInstances; the official Terraform provider waits for
+/// `RUNNING` after a start and gives up on `ERROR`) and the error codes cloudstart acts on: the
+/// StartInstances error table (400/412/500 codes) and the common error codes
+/// (volcengine.com/docs/6408/78947).
+const VOCABULARY: Vocabulary = Vocabulary {
+    states: &[
+        ("RUNNING", Phase::Running),
+        ("STOPPED", Phase::Stopped),
+        ("STARTING", Phase::Pending),
+        ("CREATING", Phase::Pending),
+        ("REBOOTING", Phase::Pending),
+        ("REBUILDING", Phase::Pending),
+        ("RESIZING", Phase::Pending),
+        // A machine that then ends STOPPED has failed to start.
+        ("STOPPING", Phase::Pending),
+        ("ERROR", Phase::Failed),
+        ("DELETING", Phase::Failed),
+    ],
+    starting: "STARTING",
+    errors: &[
+        // Also what a RUNNING or STARTING machine gets: the engine describes it to tell which.
+        ("InvalidInstanceStatus", ErrorClass::WrongState),
+        ("InvalidInstance.NotFound", ErrorClass::NotFound),
+        ("FlowLimitExceeded", ErrorClass::Throttled),
+        // 412: the same ClientToken is still being processed; asked again, the cloud answers
+        // with that request's result.
+        ("IdempotentProcessing", ErrorClass::Busy),
+        // 412: another operation holds the machine.
+        ("OperationDenied.ResourceLocked", ErrorClass::Busy),
+        ("OperationDenied.InstanceIsCreatingImage", ErrorClass::Busy),
+        // A 500, but a refusal: no capacity for this instance type in the zone.
+        ("Insufficient.InstanceCapacity", ErrorClass::Refused),
+        ("Insufficient.Balance", ErrorClass::Refused),
+        ("InvalidAccessKey", ErrorClass::Auth),
+        ("SignatureDoesNotMatch", ErrorClass::Auth),
+        ("MissingSignature", ErrorClass::Auth),
+        ("MissingAuthenticationToken", ErrorClass::Auth),
+        ("InvalidAuthorization", ErrorClass::Auth),
+        ("InvalidCredential", ErrorClass::Auth),
+        ("InvalidSecretToken", ErrorClass::Auth),
+        ("AccessDenied", ErrorClass::Auth),
+        ("LackPolicy", ErrorClass::Auth),
+        ("LackProjectPolicy", ErrorClass::Auth),
+        ("InvalidInstance.RequestForbidden", ErrorClass::Auth),
+        ("InvalidTimestamp", ErrorClass::ClockSkew),
+        ("InternalError", ErrorClass::Transient),
+        ("ServiceUnavailableTemp", ErrorClass::Transient),
+    ],
 };
 
 impl Provider for VolcengineEcs {
@@ -160,7 +210,9 @@ impl Provider for VolcengineEcs {
             .operation_details
             .into_iter()
             .filter_map(|detail| {
-                let error = detail.error?;
+                // The SDK models Error and its Code as optional; callers of the official SDK
+                // test the code for emptiness, so an entry with an empty code is a success.
+                let error = detail.error.filter(|e| !e.code.trim().is_empty())?;
                 let err = ApiError {
                     class: classify(&error.code, response.status),
                     code: reported_code(error.code),
@@ -346,6 +398,7 @@ struct Metadata {
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct WireError {
+    #[serde(default)]
     code: String,
     #[serde(default)]
     message: String,
@@ -411,45 +464,22 @@ fn parse_response<R: DeserializeOwned>(
     }
 }
 
-/// Maps an ECS error code (and the HTTP status it came with) to what the engine does (reference §5).
+/// Maps an ECS error code (and the HTTP status it came with) to what the engine does: the
+/// vocabulary first (a listed code wins over its status, e.g. the 500 capacity refusal), then the
+/// status.
 fn classify(code: &str, status: u16) -> ErrorClass {
-    match code {
-        // Also what a RUNNING or STARTING machine gets: the engine describes it to tell which.
-        "InvalidInstanceStatus" => ErrorClass::WrongState,
-        "InvalidInstance.NotFound" => ErrorClass::NotFound,
-        "InvalidAccessKey"
-        | "SignatureDoesNotMatch"
-        | "MissingSignature"
-        | "MissingAuthenticationToken"
-        | "AccessDenied"
-        | "LackPolicy"
-        | "InvalidInstance.RequestForbidden" => ErrorClass::Auth,
-        "InvalidTimestamp" => ErrorClass::ClockSkew,
-        "InternalError" | "ServiceUnavailableTemp" => ErrorClass::Transient,
-        _ if code.ends_with("FlowLimitExceeded") || status == 429 => ErrorClass::Throttled,
-        _ if status >= 500 => ErrorClass::Transient,
-        _ => ErrorClass::Refused,
+    match VOCABULARY.class(code) {
+        Some(class) => class,
+        None if code.ends_with("FlowLimitExceeded") || status == 429 => ErrorClass::Throttled,
+        None if status >= 500 => ErrorClass::Transient,
+        None => ErrorClass::Refused,
     }
 }
 
 impl From<WireInstance> for InstanceState {
     fn from(wire: WireInstance) -> Self {
-        let phase = match wire.status.as_str() {
-            "RUNNING" => Phase::Running,
-            // STOPPING keeps the wait going; a machine that then ends STOPPED has failed to start.
-            "STARTING" | "REBOOTING" | "CREATING" | "REBUILDING" | "RESIZING" | "STOPPING" => {
-                Phase::Pending
-            }
-            "STOPPED" => Phase::Stopped,
-            "ERROR" | "DELETING" => Phase::Failed,
-            _ => Phase::Unknown,
-        };
-        InstanceState {
-            id: wire.instance_id,
-            raw: wire.status,
-            phase,
-            detail: None,
-        }
+        let phase = VOCABULARY.phase(&wire.status);
+        InstanceState::new(wire.instance_id, wire.status, phase)
     }
 }
 

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use super::{
     http_status_error, ApiCall, ApiError, ErrorClass, Header, HttpResponse, IdShape, InstanceState,
     Location, Method, Phase, Provider, ProviderSpec, RateLimit, Requirement, SignedRequest,
-    StartAccepted, StartOptions,
+    StartAccepted, StartOptions, Vocabulary,
 };
 use crate::credentials::{CredentialVars, Credentials};
 use crate::env_vars::EnvVars;
@@ -67,7 +67,7 @@ static SPEC: ProviderSpec = ProviderSpec {
         token: &[],
     },
     endpoint_var: EnvVars::CLOUDSTART_ZENLAYER_ENDPOINT,
-    stopped_after_starting_fails: true,
+    vocabulary: VOCABULARY,
     without_gpu: false,
     idempotent_start: false,
     // Undocumented; the SDK retries REQUEST_LIMIT_EXCEEDED. Kept at Tencent's documented 10/s.
@@ -75,6 +75,50 @@ static SPEC: ProviderSpec = ProviderSpec {
         requests: 10,
         per: Duration::from_secs(1),
     },
+};
+
+/// ZEC's `InstanceStatus` values and error codes. States: the Terraform provider's
+/// `ZecInstanceStatus*` constants (zenlayer/terraform-provider-zenlayercloud `extension_zec.go`) and
+/// zenlayercloud-cli `apis/en-US/zec/describe-instances-status.yaml` (017b526): a start goes
+/// `STOPPED` → `BOOTING` → `RUNNING`; there is no `STARTING` (only the StartInstances page's prose
+/// says so) and `RECYCLED` is an EIP state. Codes: the StartInstances page; the SDK retries
+/// `REQUEST_LIMIT_EXCEEDED`.
+const VOCABULARY: Vocabulary = Vocabulary {
+    states: &[
+        ("RUNNING", Phase::Running),
+        ("STOPPED", Phase::Stopped),
+        ("BOOTING", Phase::Pending),
+        ("PENDING", Phase::Pending),
+        ("DEPLOYING", Phase::Pending),
+        ("REBUILDING", Phase::Pending),
+        ("STOPPING", Phase::Pending),
+        ("REBOOT", Phase::Pending),
+        ("RESIZING", Phase::Pending),
+        ("IMAGING", Phase::Pending),
+        ("CREATE_FAILED", Phase::Failed),
+        ("REINSTALL_FAILED", Phase::Failed),
+        ("RELEASING", Phase::Failed),
+        ("RECYCLE", Phase::Failed),
+        ("RECYCLING", Phase::Failed),
+    ],
+    starting: "BOOTING",
+    errors: &[
+        // Also the answer for a running or booting machine; describing it tells.
+        ("OPERATION_DENIED_INSTANCE_NOT_STOPPED", ErrorClass::WrongState),
+        ("INVALID_INSTANCE_NOT_FOUND", ErrorClass::NotFound),
+        ("OPERATION_DENIED_INSTANCE_RECYCLED", ErrorClass::Refused),
+        ("REQUEST_LIMIT_EXCEEDED", ErrorClass::Throttled),
+        // Common codes, from Zenlayer's own CSI driver (zenlayer/zenlayer-cloud-csi-driver
+        // `pkg/cloud/error.go`): the timestamp must be within 5 minutes of the server's.
+        ("AUTHFAILURE_INVALID_AUTHORIZATION", ErrorClass::Auth),
+        ("AUTHFAILURE_SIGNATURE_FAILURE", ErrorClass::Auth),
+        ("AUTHFAILURE_UNAUTHORIZED_OPERATION", ErrorClass::Auth),
+        ("AUTHFAILURE_SIGNATURE_EXPIRED", ErrorClass::ClockSkew),
+        ("INTERNAL_SERVER_ERROR", ErrorClass::Transient),
+        ("SERVICE_TEMPORARY_UNAVAILABLE", ErrorClass::Transient),
+        // The request timed out inside the cloud: it may have acted.
+        ("REQUEST_TIMED_OUT", ErrorClass::Unanswered),
+    ],
 };
 
 /// Zenlayer's ids are opaque tokens; this keeps out only what cannot be one.
@@ -367,38 +411,23 @@ fn classify(status: u16, code: &str) -> ErrorClass {
     // Older Zenlayer APIs spell the same codes `Invalid.Instance.Not.Found`.
     let code = code.to_ascii_uppercase().replace('.', "_");
     let has = |word: &str| code.contains(word);
-    match code.as_str() {
-        // Also the answer for a machine that is running; describing it tells.
-        "OPERATION_DENIED_INSTANCE_NOT_STOPPED" => ErrorClass::WrongState,
-        "INVALID_INSTANCE_NOT_FOUND" => ErrorClass::NotFound,
-        "OPERATION_DENIED_INSTANCE_RECYCLED" => ErrorClass::Refused,
-        "REQUEST_LIMIT_EXCEEDED" => ErrorClass::Throttled,
-        _ if has("TIMESTAMP") || (has("EXPIRED") && !has("ACCESS_KEY")) => ErrorClass::ClockSkew,
-        _ if has("SIGNATURE") || has("ACCESS_KEY") || has("AUTH") || status == 401 => {
+    match VOCABULARY.class(&code) {
+        Some(class) => class,
+        None if has("TIMESTAMP") || (has("EXPIRED") && !has("ACCESS_KEY")) => ErrorClass::ClockSkew,
+        None if has("SIGNATURE") || has("ACCESS_KEY") || has("AUTH") || status == 401 => {
             ErrorClass::Auth
         }
-        _ if status == 429 => ErrorClass::Throttled,
-        _ if status >= 500 => ErrorClass::Transient,
-        _ => ErrorClass::Refused,
+        None if status == 429 => ErrorClass::Throttled,
+        None if status >= 500 => ErrorClass::Transient,
+        None => ErrorClass::Refused,
     }
 }
 
 impl From<WireStatus> for InstanceState {
     fn from(wire: WireStatus) -> Self {
-        let phase = match wire.instance_status.as_str() {
-            "RUNNING" => Phase::Running,
-            "STARTING" | "DEPLOYING" | "STOPPING" | "REBOOTING" => Phase::Pending,
-            // A failed start falls back to STOPPED: the poller fails a machine it saw starting.
-            "STOPPED" => Phase::Stopped,
-            "CREATE_FAILED" | "RELEASING" | "RECYCLED" | "RECYCLING" => Phase::Failed,
-            _ => Phase::Unknown,
-        };
-        InstanceState {
-            id: wire.instance_id,
-            raw: wire.instance_status,
-            phase,
-            detail: None,
-        }
+        // A failed boot falls back to STOPPED: the poller fails a machine it saw BOOTING.
+        let phase = VOCABULARY.phase(&wire.instance_status);
+        InstanceState::new(wire.instance_id, wire.instance_status, phase)
     }
 }
 
@@ -446,9 +475,10 @@ mod tests {
 
     #[test]
     fn states_map_to_phases() {
-        let table = "RUNNING Running, STARTING Pending, DEPLOYING Pending, STOPPING Pending,
-            REBOOTING Pending, STOPPED Stopped, CREATE_FAILED Failed, RELEASING Failed,
-            RECYCLED Failed, RECYCLING Failed, SOMETHING_NEW Unknown";
+        let table = "RUNNING Running, BOOTING Pending, DEPLOYING Pending, STOPPING Pending,
+            REBOOT Pending, STOPPED Stopped, CREATE_FAILED Failed, RELEASING Failed,
+            RECYCLE Failed, RECYCLING Failed, REINSTALL_FAILED Failed, STARTING Unknown,
+            RECYCLED Unknown, SOMETHING_NEW Unknown";
         for row in table.split(',') {
             let (raw, phase) = row.trim().split_once(' ').unwrap();
             let set = format!(r#"[{{"instanceId":"i-1","instanceStatus":"{raw}"}}]"#);
