@@ -398,7 +398,10 @@ impl<'a> ApiClient<'a> {
                     state.phase = Phase::Failed;
                 } else {
                     // An older start's failure: not this run's, and not a reason.
-                    debug!("{}: ignoring the failed start {failed} of an earlier run", state.id);
+                    debug!(
+                        "{}: ignoring the failed start {failed} of an earlier run",
+                        state.id
+                    );
                     state.detail = None;
                 }
             }
@@ -442,8 +445,12 @@ impl<'a> ApiClient<'a> {
                     .is_some_and(|start| start.job_ids.contains(&job_id))
                 {
                     state.phase = Phase::Failed;
-                    state.failure_code =
-                        Some(status.error_code.clone().unwrap_or_else(|| status.raw.clone()));
+                    state.failure_code = Some(
+                        status
+                            .error_code
+                            .clone()
+                            .unwrap_or_else(|| status.raw.clone()),
+                    );
                     state.detail = Some(format!("the start job {job_id} {}", status.raw));
                 }
             }
@@ -489,7 +496,10 @@ impl<'a> ApiClient<'a> {
         let mut clock_corrected = false;
         // Whether the last attempt was sent and may have been acted on without an answer saying so.
         let unanswered = Cell::new(false);
-        let resend_unanswered = effect != Effect::Start { deduplicated: false };
+        let resend_unanswered = effect
+            != Effect::Start {
+                deduplicated: false,
+            };
         self.budget.record_call();
         loop {
             attempts += 1;

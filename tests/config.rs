@@ -270,7 +270,7 @@ fn set_mode(_path: &Path, _mode: u32) {}
 fn status_reports_current_states_without_starting_anything() {
     let state: String = profiles()
         .map(|p| {
-            support::seed(p, &id(p, 2), &format!("state = \"{}\"", p.running_state))
+            support::seed(p, &id(p, 2), &format!("state = \"{}\"", p.running_state()))
                 + &support::seed(p, &id(p, 3), "state = \"not_found\"")
         })
         .collect();
@@ -291,7 +291,7 @@ fn status_reports_current_states_without_starting_anything() {
     for (chunk, profile) in records.chunks(3).zip(profiles()) {
         assert_eq!(chunk[0]["outcome"], "observed", "{}", profile.provider);
         assert_eq!(chunk[1]["outcome"], "observed");
-        assert_eq!(chunk[1]["state"], profile.running_state);
+        assert_eq!(chunk[1]["state"], profile.running_state());
         assert_eq!(chunk[2]["outcome"], "failed");
         assert_eq!(chunk[2]["error"]["kind"], "api");
         let (start_action, _) = support::actions(profile);

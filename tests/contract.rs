@@ -34,7 +34,7 @@ fn start_one_reaches_running() {
         let out = stdout(&output);
         assert_eq!(out.lines().count(), 1, "{out}");
         assert!(out.starts_with(&format!("{id}  running  ")), "{out}");
-        assert!(out.contains(profile.running_state), "{out}");
+        assert!(out.contains(profile.running_state()), "{out}");
         let requests: Vec<Value> = sim
             .requests()
             .into_iter()
@@ -91,12 +91,12 @@ fn many_ids_respect_the_batch_limits() {
 fn already_running_exits_zero() {
     for profile in profiles() {
         let id = id(profile, 7);
-        let state = format!("state = \"{}\"", profile.running_state);
+        let state = format!("state = \"{}\"", profile.running_state());
         let sim = Sim::start(&seed(profile, &id, &state));
         let (json, _) = start_json(&sim, profile, &[&id], &[], 0);
         let record = &json["instances"][0];
         assert_eq!(record["outcome"], "already_running", "{}", profile.provider);
-        assert_eq!(record["state"], profile.running_state);
+        assert_eq!(record["state"], profile.running_state());
         assert!(record["error"].is_null());
     }
 }
@@ -105,7 +105,7 @@ fn already_running_exits_zero() {
 fn already_starting_is_waited_for() {
     for profile in profiles() {
         let id = id(profile, 7);
-        let state = format!("state = \"{}\"", profile.starting_state);
+        let state = format!("state = \"{}\"", profile.starting_state());
         // The seeded machine finishes booting 1 s after the simulator starts: the start lands
         // well before, is refused, and the machine is then polled to RUNNING.
         let sim = Sim::start_with(&seed(profile, &id, &state), &["--boot-delay", "1s"]);
@@ -320,7 +320,7 @@ fn json_report_matches_the_documented_schema() {
             seed(
                 profile,
                 &running,
-                &format!("state = \"{}\"", profile.running_state)
+                &format!("state = \"{}\"", profile.running_state())
             )
         );
         let sim = Sim::start(&state);
@@ -356,7 +356,7 @@ fn json_report_matches_the_documented_schema() {
         assert_eq!(report.instances[0].outcome, "running");
         assert_eq!(
             report.instances[0].state.as_deref(),
-            Some(profile.running_state)
+            Some(profile.running_state())
         );
         assert_eq!(report.instances[1].outcome, "failed");
         assert_eq!(report.instances[1].error.as_ref().unwrap().kind, "api");

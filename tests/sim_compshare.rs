@@ -193,7 +193,7 @@ fn starting_a_running_starting_or_missing_machine_is_refused() {
     let sim = Sim::start_with(&state, &["--boot-delay", "1h"]);
     for id in ["uhost-run", "uhost-boot"] {
         let answer = send(&sim, &sign(&sim, &start_call(id)));
-        assert_eq!(answer.ret_code(), 8106, "{id}: {}", answer.body);
+        assert_eq!(answer.ret_code(), 8905, "{id}: {}", answer.body);
     }
     assert_eq!(
         send(&sim, &sign(&sim, &start_call("uhost-gone"))).ret_code(),
@@ -215,7 +215,7 @@ fn starting_a_running_starting_or_missing_machine_is_refused() {
     );
     assert_eq!(
         send(&sim, &sign(&sim, &start_call("uhost-new"))).ret_code(),
-        8106
+        8905
     );
 }
 

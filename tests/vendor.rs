@@ -79,7 +79,9 @@ impl Canned {
         let n = asked.entry(action.to_string()).or_default();
         *n += 1;
         match self.answers.get(action) {
-            Some(answers) if !answers.is_empty() => answers[(*n - 1).min(answers.len() - 1)].clone(),
+            Some(answers) if !answers.is_empty() => {
+                answers[(*n - 1).min(answers.len() - 1)].clone()
+            }
             _ => Answer {
                 status: 599,
                 headers: HashMap::new(),
@@ -98,7 +100,12 @@ fn action_of(parts: &hyper::http::request::Parts, body: &[u8]) -> String {
         }
     }
     let form = String::from_utf8_lossy(body);
-    let pairs = parts.uri.query().unwrap_or("").split('&').chain(form.split('&'));
+    let pairs = parts
+        .uri
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .chain(form.split('&'));
     for pair in pairs {
         if let Some(action) = pair.strip_prefix("Action=") {
             return action.to_string();
@@ -112,7 +119,11 @@ async fn serve(
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let (parts, body) = request.into_parts();
-    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
     let answer = canned.answer(&action_of(&parts, &body));
     let bytes = match &answer.body {
         Value::String(raw) => raw.clone(),
@@ -155,7 +166,9 @@ fn spawn_server(canned: Arc<Canned>) -> SocketAddr {
 }
 
 fn case_files(cloud: &str) -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vendor").join(cloud);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/vendor")
+        .join(cloud);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|err| panic!("{}: {err}", dir.display()))
         .map(|entry| entry.unwrap().path())
@@ -169,8 +182,8 @@ fn case_files(cloud: &str) -> Vec<PathBuf> {
 fn run_case(cloud: &str, path: &Path) -> Result<(), String> {
     let name = path.file_stem().unwrap().to_string_lossy().into_owned();
     let text = std::fs::read_to_string(path).unwrap();
-    let case: Case =
-        serde_json::from_str(&text).map_err(|err| format!("{cloud}/{name}: bad case file: {err}"))?;
+    let case: Case = serde_json::from_str(&text)
+        .map_err(|err| format!("{cloud}/{name}: bad case file: {err}"))?;
     check_provenance(&case).map_err(|what| format!("{cloud}/{name}: {what}"))?;
     let canned = Arc::new(Canned {
         answers: case.answers.clone(),
@@ -208,11 +221,31 @@ fn run_case(cloud: &str, path: &Path) -> Result<(), String> {
     let text_or_null = |v: &Option<String>| v.as_deref().map_or(Value::Null, Value::from);
     let expect = &case.expect;
     let checks = [
-        ("exit", Value::from(expect.exit), output.status.code().map_or(Value::Null, Value::from)),
-        ("outcome", Value::from(expect.outcome.as_str()), record["outcome"].clone()),
-        ("state", text_or_null(&expect.state), record["state"].clone()),
-        ("error.kind", text_or_null(&expect.error_kind), record["error"]["kind"].clone()),
-        ("error.code", text_or_null(&expect.error_code), record["error"]["code"].clone()),
+        (
+            "exit",
+            Value::from(expect.exit),
+            output.status.code().map_or(Value::Null, Value::from),
+        ),
+        (
+            "outcome",
+            Value::from(expect.outcome.as_str()),
+            record["outcome"].clone(),
+        ),
+        (
+            "state",
+            text_or_null(&expect.state),
+            record["state"].clone(),
+        ),
+        (
+            "error.kind",
+            text_or_null(&expect.error_kind),
+            record["error"]["kind"].clone(),
+        ),
+        (
+            "error.code",
+            text_or_null(&expect.error_code),
+            record["error"]["code"].clone(),
+        ),
     ];
     for (field, expected, actual) in checks {
         if expected != actual {
@@ -247,7 +280,10 @@ fn check_provenance(case: &Case) -> Result<(), String> {
         // A repository source is pinned to a commit; a page is named by its address.
         let pinned = source.source.contains('@') || source.source.contains("://");
         if !pinned {
-            return Err(format!("{}: neither repo@commit:path nor a URL", source.source));
+            return Err(format!(
+                "{}: neither repo@commit:path nor a URL",
+                source.source
+            ));
         }
         if source.verbatim && source.how.is_empty() {
             return Err("a verbatim body still says where it was copied from".into());

@@ -452,7 +452,12 @@ impl<'p> Tracker<'p> {
                     &id,
                     ErrorRecord {
                         kind: ErrorKind::FailedState,
-                        code: Some(state.failure_code.clone().unwrap_or_else(|| state.raw.clone())),
+                        code: Some(
+                            state
+                                .failure_code
+                                .clone()
+                                .unwrap_or_else(|| state.raw.clone()),
+                        ),
                         message: match &state.detail {
                             Some(detail) => format!("entered {}: {detail}", state.raw),
                             None => format!("entered failure state {}", state.raw),

@@ -104,9 +104,11 @@ const VOCABULARY: Vocabulary = Vocabulary {
         ("220", ErrorClass::Refused),
         ("230", ErrorClass::Refused),
         ("240", ErrorClass::Refused),
-        // Signature error; user does not exist.
+        // Missing signature; signature error; user does not exist; token does not exist.
+        ("170", ErrorClass::Auth),
         ("171", ErrorClass::Auth),
         ("172", ErrorClass::Auth),
+        ("174", ErrorClass::Auth),
         // IAM permission checks failed.
         ("292", ErrorClass::Auth),
         ("293", ErrorClass::Auth),
@@ -347,7 +349,6 @@ fn classify(action: &str, ret_code: i64, message: &str) -> ErrorClass {
         ErrorClass::Refused
     }
 }
-
 
 impl From<WireHost> for InstanceState {
     fn from(wire: WireHost) -> Self {

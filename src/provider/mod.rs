@@ -107,7 +107,11 @@ pub trait Provider: Sync {
 
     /// Reads the answer to a [`Provider::job_call`].
     fn parse_job(&self, response: &HttpResponse) -> Result<Vec<JobStatus>, ApiError> {
-        Err(ApiError::bad_response("job", response, "this cloud has no job calls"))
+        Err(ApiError::bad_response(
+            "job",
+            response,
+            "this cloud has no job calls",
+        ))
     }
 }
 

@@ -244,7 +244,10 @@ impl Provider for QingcloudEhpc {
     fn job_call(&self, job_id: &str, location: &Location) -> Option<ApiCall> {
         let query = vec![
             ("jobs".to_string(), job_id.to_string()),
-            ("zone".to_string(), location.zone.clone().unwrap_or_default()),
+            (
+                "zone".to_string(),
+                location.zone.clone().unwrap_or_default(),
+            ),
         ];
         Some(ApiCall {
             action: OPERATION_ACTION,
@@ -530,7 +533,8 @@ mod tests {
 
     #[test]
     fn a_permission_refusal_that_asks_to_try_later_is_a_lock() {
-        let message = "PermissionDenied, resource [hpc-k3fw1jyq] lease info not ready yet, please try later";
+        let message =
+            "PermissionDenied, resource [hpc-k3fw1jyq] lease info not ready yet, please try later";
         assert_eq!(classify(1400, message), ErrorClass::Busy);
         assert_eq!(classify(1400, "PermissionDenied"), ErrorClass::WrongState);
     }

@@ -86,17 +86,41 @@ const VOCABULARY: Vocabulary = Vocabulary {
     ],
     starting: "STARTING",
     errors: &[
-        ("UnsupportedOperation.InstanceStateRunning", ErrorClass::AlreadyRunning),
-        ("UnsupportedOperation.InstanceStateStarting", ErrorClass::AlreadyStarting),
+        (
+            "UnsupportedOperation.InstanceStateRunning",
+            ErrorClass::AlreadyRunning,
+        ),
+        (
+            "UnsupportedOperation.InstanceStateStarting",
+            ErrorClass::AlreadyStarting,
+        ),
         // Locks held by another operation clear by themselves.
-        ("OperationDenied.InstanceOperationInProgress", ErrorClass::Busy),
+        (
+            "OperationDenied.InstanceOperationInProgress",
+            ErrorClass::Busy,
+        ),
         ("MutexOperation.TaskRunning", ErrorClass::Busy),
-        ("UnsupportedOperation.InstanceStateStopping", ErrorClass::Busy),
-        ("UnsupportedOperation.InstanceStateRebooting", ErrorClass::Busy),
-        ("UnsupportedOperation.InstanceStatePending", ErrorClass::Busy),
-        ("UnsupportedOperation.InstanceState*", ErrorClass::WrongState),
+        (
+            "UnsupportedOperation.InstanceStateStopping",
+            ErrorClass::Busy,
+        ),
+        (
+            "UnsupportedOperation.InstanceStateRebooting",
+            ErrorClass::Busy,
+        ),
+        (
+            "UnsupportedOperation.InstanceStatePending",
+            ErrorClass::Busy,
+        ),
+        (
+            "UnsupportedOperation.InstanceState*",
+            ErrorClass::WrongState,
+        ),
         ("InvalidInstanceId.NotFound", ErrorClass::NotFound),
-        ("ResourceNotFound.InvalidInstanceIdNotFound", ErrorClass::NotFound),
+        (
+            "ResourceNotFound.InvalidInstanceIdNotFound",
+            ErrorClass::NotFound,
+        ),
         ("RequestLimitExceeded", ErrorClass::Throttled),
         ("RequestLimitExceeded*", ErrorClass::Throttled),
         ("AuthFailure.SignatureExpire", ErrorClass::ClockSkew),

@@ -104,7 +104,10 @@ const VOCABULARY: Vocabulary = Vocabulary {
     starting: "BOOTING",
     errors: &[
         // Also the answer for a running or booting machine; describing it tells.
-        ("OPERATION_DENIED_INSTANCE_NOT_STOPPED", ErrorClass::WrongState),
+        (
+            "OPERATION_DENIED_INSTANCE_NOT_STOPPED",
+            ErrorClass::WrongState,
+        ),
         ("INVALID_INSTANCE_NOT_FOUND", ErrorClass::NotFound),
         ("OPERATION_DENIED_INSTANCE_RECYCLED", ErrorClass::Refused),
         ("REQUEST_LIMIT_EXCEEDED", ErrorClass::Throttled),

@@ -3,7 +3,7 @@
 //! `../shared/providers/compshare.md`.
 //!
 //! CompShare publishes no error-code table; the codes here are the ones UCloud's gateway is known
-//! to use (160, 161, 171, 172, 230), plus product codes chosen by the simulator (8010, 8106, 8200).
+//! to use (160, 161, 171, 172, 230), plus product codes: 8905 (UHost's power-state refusal) and, chosen by the simulator, 8010 and 8200.
 
 use serde_json::{json, Value};
 
@@ -13,7 +13,7 @@ use crate::provider::compshare::{
     verify_ac_sign, CONTENT_TYPE, DESCRIBE_ACTION, MAX_DESCRIBE_IDS, OPERATION_LOCK,
     REQUEST_ID_HEADER, START_ACTION,
 };
-use crate::provider::{Provider, UcloudCompshare};
+use crate::provider::{ErrorClass, Provider, UcloudCompshare};
 use crate::sign::{constant_time_eq, form_pairs};
 
 /// The only public key the simulator knows.
@@ -31,16 +31,6 @@ static PROFILE: Profile = Profile {
     ],
     region: Some(REGION),
     zone: Some(ZONE),
-    stopped_state: "Stopped",
-    running_state: "Running",
-    starting_state: "Starting",
-    other_states: &[
-        "Stopping",
-        "Rebooting",
-        "Install",
-        "Installing",
-        "Install Fail",
-    ],
     example_id: |n| format!("uhost-{n:08}"),
 };
 
@@ -140,19 +130,17 @@ impl Dialect for CompshareDialect {
     }
 
     fn throttled(&self, action: &str, fleet: &mut Fleet) -> SimReply {
-        // HTTP 429 is what UCloud's gateway and SDK agree on; the RetCode is the simulator's.
+        // UCloud's common RetCode 153, in an HTTP 200 answer like every other RetCode.
         let mut reply = SimReply {
-            status: 429,
-            headers: vec![
-                (REQUEST_ID_HEADER.to_string(), fleet.request_id()),
-                ("retry-after".into(), "1".into()),
-            ],
+            headers: vec![(REQUEST_ID_HEADER.to_string(), fleet.request_id())],
             ..SimReply::new(action)
         };
-        answer(
-            &mut reply,
-            Err(refuse(150, "Request too frequent, rate limit exceeded")),
-        );
+        let code = PROFILE
+            .vocabulary()
+            .code(ErrorClass::Throttled)
+            .unwrap_or("153");
+        let code = code.parse().unwrap_or(153);
+        answer(&mut reply, Err(refuse(code, "API request throttled")));
         reply
     }
 }
@@ -258,10 +246,8 @@ fn start(params: &Params, fleet: &mut Fleet, request_id: &str) -> Result<Value, 
         Some(MachinePhase::Other(state)) if state == "Stopping" || state == "Rebooting" => Err(
             refuse(8200, format!("{OPERATION_LOCK}: UHost [{id}] is {state}")),
         ),
-        Some(_) => Err(refuse(
-            8106,
-            format!("UHost [{id}] state does not support this operation"),
-        )),
+        // UHost's code for a power state that forbids the operation (uhost-api `error_code.md`).
+        Some(_) => Err(refuse(8905, format!("UHost [{id}] power state error"))),
     }
 }
 
@@ -287,13 +273,7 @@ fn describe(params: &Params, fleet: &mut Fleet) -> Result<Value, Refusal> {
         let Some(machine) = fleet.get(id) else {
             continue;
         };
-        let state = match &machine.phase {
-            MachinePhase::Stopped => "Stopped",
-            MachinePhase::Starting { .. } => "Starting",
-            MachinePhase::Running => "Running",
-            MachinePhase::StartFailed => "Install Fail",
-            MachinePhase::Other(state) => state.as_str(),
-        };
+        let state = PROFILE.state_name(&machine.phase).unwrap_or("Install Fail");
         set.push(json!({ "UHostId": id, "State": state, "Zone": ZONE }));
     }
     let total = set.len();

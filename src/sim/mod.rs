@@ -25,6 +25,7 @@ use tokio::time::Instant;
 use tracing::{debug, warn};
 
 use crate::error::Error;
+use crate::provider::{Phase, Vocabulary};
 use faults::{FaultState, Injected};
 
 mod compshare;
@@ -45,8 +46,9 @@ static DIALECTS: &[&dyn Dialect] = &[
     &compshare::CompshareDialect,
 ];
 
-/// How a client reaches one dialect: the simulator's fixed test credentials, a location it
-/// accepts, and the cloud's names for its states. `demo`, the tests and `sim --help` read it.
+/// How a client reaches one dialect: the simulator's fixed test credentials and a location it
+/// accepts. The cloud's state names come from its provider's [`Vocabulary`], the same table the
+/// provider parses answers with. `demo`, the tests and `sim --help` read it.
 #[derive(Debug)]
 pub struct Profile {
     /// The `--provider` value.
@@ -57,20 +59,46 @@ pub struct Profile {
     pub region: Option<&'static str>,
     /// A zone to pass, for clouds that need one.
     pub zone: Option<&'static str>,
-    /// The cloud's name for a stopped machine, for `--state` files.
-    pub stopped_state: &'static str,
-    /// The cloud's name for a running machine, for `--state` files.
-    pub running_state: &'static str,
-    /// The cloud's name for a starting machine, for `--state` files.
-    pub starting_state: &'static str,
-    /// The cloud's other state names, which a `--state` file may seed but the lifecycle does not
-    /// move.
-    pub other_states: &'static [&'static str],
     /// A well-formed instance id, different for each `n`.
     pub example_id: fn(usize) -> String,
 }
 
 impl Profile {
+    /// The words of the cloud this dialect imitates.
+    pub fn vocabulary(&self) -> &'static Vocabulary {
+        &crate::provider::find(self.provider)
+            .expect("every dialect imitates a registered provider")
+            .spec()
+            .vocabulary
+    }
+
+    /// The cloud's name for a stopped machine, for `--state` files.
+    pub fn stopped_state(&self) -> &'static str {
+        self.vocabulary().state(Phase::Stopped).unwrap_or("stopped")
+    }
+
+    /// The cloud's name for a running machine, for `--state` files.
+    pub fn running_state(&self) -> &'static str {
+        self.vocabulary().state(Phase::Running).unwrap_or("running")
+    }
+
+    /// The cloud's name for a machine on its way from stopped to running, for `--state` files.
+    pub fn starting_state(&self) -> &'static str {
+        self.vocabulary().starting
+    }
+
+    /// The cloud's name for `phase` of the shared lifecycle (a failed start is the dialect's to
+    /// name: each cloud shows it differently).
+    pub(crate) fn state_name<'a>(&self, phase: &'a MachinePhase) -> Option<&'a str> {
+        match phase {
+            MachinePhase::Stopped => Some(self.stopped_state()),
+            MachinePhase::Starting { .. } => Some(self.starting_state()),
+            MachinePhase::Running => Some(self.running_state()),
+            MachinePhase::Other(state) => Some(state),
+            MachinePhase::StartFailed => None,
+        }
+    }
+
     /// The cloud's start and describe action names, as the dialect reports them.
     pub fn actions(&self) -> (&'static str, &'static str) {
         use crate::provider::{Location, StartOptions};
@@ -87,17 +115,17 @@ impl Profile {
         )
     }
 
-    /// The phase a seeded state name means, or `None` if the cloud has no such state.
+    /// The phase a seeded state name means, or `None` if the cloud documents no such state.
     fn seed_phase(&self, state: &str) -> Option<MachinePhase> {
-        if state == self.stopped_state {
+        if state == self.stopped_state() {
             Some(MachinePhase::Stopped)
-        } else if state == self.running_state {
+        } else if state == self.running_state() {
             Some(MachinePhase::Running)
-        } else if state == self.starting_state {
+        } else if state == self.starting_state() {
             Some(MachinePhase::Starting {
                 since: Instant::now(),
             })
-        } else if self.other_states.contains(&state) {
+        } else if self.vocabulary().states.iter().any(|(s, _)| *s == state) {
             Some(MachinePhase::Other(state.to_string()))
         } else {
             None
@@ -569,8 +597,8 @@ pub(crate) struct Fleet {
     absent: Vec<String>,
     boot_delay: Duration,
     requests: u64,
-    /// Start answers by idempotency token: the ids asked for and the answer given.
-    idempotent_starts: HashMap<String, (Vec<String>, serde_json::Value)>,
+    /// Start answers by idempotency token: the ids asked for, the answer given, and when.
+    idempotent_starts: HashMap<String, (Vec<String>, serde_json::Value, Instant)>,
     /// How far this cloud's clock is from real time (`--clock-skew`).
     clock_skew: chrono::TimeDelta,
 }
@@ -647,12 +675,25 @@ impl Fleet {
         }
     }
 
-    /// The answer a start with idempotency token `token` got, and the ids it asked for.
+    /// The phases of the machines that start request `request_id` started, brought up to date.
+    pub(crate) fn started_by(&mut self, request_id: &str) -> Vec<MachinePhase> {
+        let ids: Vec<String> = (self.machines.iter())
+            .filter(|(_, m)| m.start_request_id.as_deref() == Some(request_id))
+            .map(|(id, _)| id.clone())
+            .collect();
+        ids.iter()
+            .filter_map(|id| self.get(id).map(|m| m.phase.clone()))
+            .collect()
+    }
+
+    /// The ids a start with idempotency token `token` asked for, the answer it got, and how
+    /// long ago.
     pub(crate) fn idempotent_start(
         &self,
         token: &str,
-    ) -> Option<&(Vec<String>, serde_json::Value)> {
-        self.idempotent_starts.get(token)
+    ) -> Option<(&Vec<String>, &serde_json::Value, Duration)> {
+        let (ids, answer, at) = self.idempotent_starts.get(token)?;
+        Some((ids, answer, at.elapsed()))
     }
 
     /// Keeps the answer to a start with idempotency token `token`, to give it again on a retry.
@@ -663,7 +704,7 @@ impl Fleet {
         answer: serde_json::Value,
     ) {
         self.idempotent_starts
-            .insert(token.to_string(), (ids, answer));
+            .insert(token.to_string(), (ids, answer, Instant::now()));
     }
 
     /// The cloud's clock: real time plus `--clock-skew`. Signatures are checked against it.

@@ -8,8 +8,9 @@ use serde_json::{json, Value};
 use super::{Dialect, Fleet, MachinePhase, Profile, SignatureCheck, SimReply, SimRequest};
 use crate::env_vars::EnvVars;
 use crate::provider::qingcloud::{
-    qingcloud_sign, QingcloudRequest, LIST_ACTION, LIST_PATH, MAX_CLUSTERS, SIGNATURE_METHOD,
-    SIGNATURE_VERSION, START_ACTION, START_PATH, TIMESTAMP_FORMAT,
+    qingcloud_sign, QingcloudRequest, LIST_ACTION, LIST_PATH, MAX_CLUSTERS, OPERATION_ACTION,
+    OPERATION_PATH, SIGNATURE_METHOD, SIGNATURE_VERSION, START_ACTION, START_PATH,
+    TIMESTAMP_FORMAT,
 };
 use crate::provider::{Provider, QingcloudEhpc};
 use crate::sign::{constant_time_eq, form_pairs};
@@ -27,10 +28,6 @@ static PROFILE: Profile = Profile {
     ],
     region: None,
     zone: Some("jinan1a"),
-    stopped_state: "stopped",
-    running_state: "active",
-    starting_state: "pending",
-    other_states: &["suspended", "ceased", "deleted"],
     example_id: |n| format!("hpc-{n:08}"),
 };
 
@@ -63,6 +60,7 @@ impl Dialect for QingcloudDialect {
         match request.path.as_str() {
             START_PATH => START_ACTION,
             LIST_PATH => LIST_ACTION,
+            OPERATION_PATH => OPERATION_ACTION,
             other => other,
         }
         .to_string()
@@ -75,6 +73,7 @@ impl Dialect for QingcloudDialect {
             match (request.method.as_str(), request.path.as_str()) {
                 ("POST", START_PATH) => start(&request.body, fleet, &mut reply.ids),
                 ("GET", LIST_PATH) => list(&query, fleet, &mut reply.ids),
+                ("GET", OPERATION_PATH) => operation(&query, fleet),
                 (method, path) => Err(refuse(
                     1101,
                     format!("InvalidAction, no API `{method} {path}`"),
@@ -87,7 +86,9 @@ impl Dialect for QingcloudDialect {
 
     fn throttled(&self, action: &str, _fleet: &mut Fleet) -> SimReply {
         let mut reply = SimReply::new(action);
-        let quota = "QuotaExceeded, the API rate quota (2000 requests an hour) is exceeded";
+        // EHPC documents no throttling answer of its own: beyond the API quota it answers 2500,
+        // counted per day and restored at midnight (error_code.md).
+        let quota = "QuotaExceeded, the API quota is exceeded; it is restored at midnight";
         answer(&mut reply, Err(refuse(2500, quota)));
         reply
     }
@@ -246,7 +247,10 @@ fn start(body: &[u8], fleet: &mut Fleet, logged: &mut Vec<String>) -> Result<Val
         let state = match phase {
             Some(MachinePhase::Stopped) | None => continue,
             Some(MachinePhase::Other(state)) if state == "suspended" => continue,
-            Some(phase) => status(&phase).to_string(),
+            Some(phase) => match status(&phase) {
+                (_, transition) if !transition.is_empty() => transition.to_string(),
+                (status, _) => status.to_string(),
+            },
         };
         return Err(refuse(
             1400,
@@ -303,8 +307,8 @@ fn list(
     let set: Vec<Value> = fleet
         .get(id)
         .map(|machine| {
-            let status = status(&machine.phase);
-            json!({ "cluster_id": id, "status": status, "transition_status": "" })
+            let (status, transition) = status(&machine.phase);
+            json!({ "cluster_id": id, "status": status, "transition_status": transition })
         })
         .into_iter()
         .take(limit)
@@ -317,16 +321,65 @@ fn list(
     }))
 }
 
-/// EHPC's name for a phase. It has no starting state: a starting cluster is `pending`, and a
-/// failed one `ceased`, its only failure state.
-fn status(phase: &MachinePhase) -> &str {
-    match phase {
-        MachinePhase::Stopped => "stopped",
-        MachinePhase::Starting { .. } => "pending",
-        MachinePhase::Running => "active",
-        MachinePhase::StartFailed => "ceased",
-        MachinePhase::Other(state) => state,
+/// EHPC's `status` and `transition_status` for a phase: a starting cluster is still `stopped`
+/// with the transition `starting`, and a failed start leaves it `stopped` without one (its job
+/// says `failed`).
+fn status(phase: &MachinePhase) -> (&str, &str) {
+    let stopped = PROFILE.stopped_state();
+    match PROFILE.state_name(phase) {
+        Some(starting) if matches!(phase, MachinePhase::Starting { .. }) => (stopped, starting),
+        Some(status) => (status, ""),
+        None => (stopped, ""),
     }
+}
+
+/// `GET /api/operation` for one job (`jobs` or `job_ids`): the job of a start is `working` while
+/// any of its clusters boots, `failed` if one failed, `successful` once all are active.
+fn operation(query: &[(String, String)], fleet: &mut Fleet) -> Result<Value, Refusal> {
+    let param = |name: &str| {
+        query
+            .iter()
+            .find(|(n, v)| n == name && !v.is_empty())
+            .map(|(_, v)| v.as_str())
+    };
+    if param("zone").is_none() {
+        return Err(refuse(
+            1100,
+            "MissingParameter, the parameter [zone] is required",
+        ));
+    }
+    let job_set: Vec<Value> = match param("jobs").or(param("job_ids")) {
+        Some(job) => {
+            let phases = fleet.started_by(job);
+            let status = if phases.is_empty() {
+                None
+            } else if phases.contains(&MachinePhase::StartFailed) {
+                Some("failed")
+            } else if phases.iter().all(|p| *p == MachinePhase::Running) {
+                Some("successful")
+            } else {
+                Some("working")
+            };
+            status
+                .map(|status| {
+                    json!({
+                        "job_id": job,
+                        "job_action": START_ACTION,
+                        "status": status,
+                        "error_codes": "",
+                    })
+                })
+                .into_iter()
+                .collect()
+        }
+        None => Vec::new(),
+    };
+    Ok(json!({
+        "action": "HpcOperationListOperationResponse",
+        "ret_code": 0,
+        "total_count": job_set.len(),
+        "job_set": job_set,
+    }))
 }
 
 #[cfg(test)]

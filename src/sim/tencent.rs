@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use super::{Dialect, Fleet, MachinePhase, Profile, SignatureCheck, SimReply, SimRequest};
 use crate::env_vars::EnvVars;
 use crate::provider::tencent::{tc3_sign, Tc3Request, ALGORITHM, SERVICE, VERSION};
-use crate::provider::Provider;
+use crate::provider::{ErrorClass, Provider};
 use crate::sign::constant_time_eq;
 
 /// The only SecretId the simulator knows.
@@ -22,20 +22,6 @@ static PROFILE: Profile = Profile {
     ],
     region: Some("ap-guangzhou"),
     zone: None,
-    stopped_state: "STOPPED",
-    running_state: "RUNNING",
-    starting_state: "STARTING",
-    other_states: &[
-        "PENDING",
-        "LAUNCH_FAILED",
-        "STOPPING",
-        "REBOOTING",
-        "SHUTDOWN",
-        "TERMINATING",
-        "ENTER_RESCUE_MODE",
-        "RESCUE_MODE",
-        "EXIT_RESCUE_MODE",
-    ],
     example_id: |n| format!("ins-{n:08}"),
 };
 
@@ -91,7 +77,7 @@ impl Dialect for TencentDialect {
     fn throttled(&self, action: &str, fleet: &mut Fleet) -> SimReply {
         let mut reply = SimReply::new(action);
         let refusal = refuse(
-            "RequestLimitExceeded",
+            code(ErrorClass::Throttled),
             "the request rate exceeds the limit of the action",
         );
         answer(&mut reply, Err(refusal), &fleet.request_id());
@@ -280,8 +266,8 @@ fn start(params: &Value, fleet: &mut Fleet, request_id: &str) -> Result<Value, R
         let phase = fleet.get(id).map(|m| m.phase.clone());
         let refusal = match phase {
             Some(MachinePhase::Stopped | MachinePhase::StartFailed) | None => continue,
-            Some(MachinePhase::Running) => "UnsupportedOperation.InstanceStateRunning",
-            Some(MachinePhase::Starting { .. }) => "UnsupportedOperation.InstanceStateStarting",
+            Some(MachinePhase::Running) => code(ErrorClass::AlreadyRunning),
+            Some(MachinePhase::Starting { .. }) => code(ErrorClass::AlreadyStarting),
             Some(MachinePhase::Other(state)) => state_refusal(&state),
         };
         return Err(refuse(
@@ -293,6 +279,11 @@ fn start(params: &Value, fleet: &mut Fleet, request_id: &str) -> Result<Value, R
         fleet.start(id, request_id);
     }
     Ok(json!({}))
+}
+
+/// CVM's code for `class`, from the provider's vocabulary.
+fn code(class: ErrorClass) -> &'static str {
+    PROFILE.vocabulary().code(class).unwrap_or("InternalError")
 }
 
 /// The `UnsupportedOperation.InstanceState…` code for a seeded state.
@@ -329,13 +320,16 @@ fn describe(params: &Value, fleet: &mut Fleet) -> Result<Value, Refusal> {
         let Some(machine) = fleet.get(id) else {
             continue;
         };
-        let (state, operation) = match &machine.phase {
-            MachinePhase::Stopped => ("STOPPED", None),
-            MachinePhase::Starting { .. } => ("STARTING", Some("OPERATING")),
-            MachinePhase::Running => ("RUNNING", Some("SUCCESS")),
-            MachinePhase::StartFailed => ("STOPPED", Some("FAILED")),
-            MachinePhase::Other(state) => (state.as_str(), None),
+        let operation = match &machine.phase {
+            MachinePhase::Starting { .. } => Some("OPERATING"),
+            MachinePhase::Running => Some("SUCCESS"),
+            MachinePhase::StartFailed => Some("FAILED"),
+            MachinePhase::Stopped | MachinePhase::Other(_) => None,
         };
+        // A failed start leaves the machine stopped, its LatestOperation FAILED.
+        let state = PROFILE
+            .state_name(&machine.phase)
+            .unwrap_or(PROFILE.stopped_state());
         // Only a start this simulator accepted leaves a LatestOperation behind.
         let operation = operation.filter(|_| machine.start_request_id.is_some());
         let mut entry = json!({ "InstanceId": id, "InstanceState": state });

@@ -4,6 +4,7 @@
 //! `../shared/providers/volcengine.md`.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use chrono::{NaiveDateTime, Utc};
 use serde_json::{json, Value};
@@ -11,7 +12,7 @@ use serde_json::{json, Value};
 use super::{Dialect, Fleet, MachinePhase, Profile, SignatureCheck, SimReply, SimRequest};
 use crate::env_vars::EnvVars;
 use crate::provider::volcengine::{sign_v4, V4Request, ALGORITHM, SERVICE, VERSION};
-use crate::provider::{Provider, VolcengineEcs};
+use crate::provider::{ErrorClass, Provider, VolcengineEcs};
 use crate::sign::{constant_time_eq, form_pairs, hex_sha256};
 
 /// The only AccessKey ID the simulator knows.
@@ -27,18 +28,6 @@ static PROFILE: Profile = Profile {
     ],
     region: Some("cn-beijing"),
     zone: None,
-    stopped_state: "STOPPED",
-    running_state: "RUNNING",
-    starting_state: "STARTING",
-    other_states: &[
-        "CREATING",
-        "STOPPING",
-        "REBOOTING",
-        "REBUILDING",
-        "RESIZING",
-        "ERROR",
-        "DELETING",
-    ],
     example_id: |n| format!("i-sim{n:017}"),
 };
 
@@ -131,9 +120,10 @@ impl Dialect for VolcengineDialect {
 
     fn throttled(&self, action: &str, fleet: &mut Fleet) -> SimReply {
         let mut reply = SimReply::new(action);
+        let code = PROFILE.vocabulary().code(ErrorClass::Throttled);
         let refusal = refuse(
             429,
-            "FlowLimitExceeded",
+            code.unwrap_or("FlowLimitExceeded"),
             "the request rate exceeds the limit",
         );
         answer(&mut reply, Err(refusal), &fleet.request_id(), "");
@@ -141,6 +131,10 @@ impl Dialect for VolcengineDialect {
         reply
     }
 }
+
+/// How long a start stays "being processed": a request with its ClientToken gets 412
+/// IdempotentProcessing until then.
+const IDEMPOTENT_PROCESSING: Duration = Duration::from_millis(100);
 
 /// The gateway's envelope: `ResponseMetadata` (with `Error` and the refusal's HTTP status on
 /// failure) and `Result`.
@@ -367,17 +361,38 @@ fn start(
                 "ClientToken must be 1 to 64 ASCII characters",
             ));
         }
-        if let Some((seen, result)) = fleet.idempotent_start(token) {
-            // A token seen before gets its first answer again, and nothing is done twice.
-            return if *seen == ids {
-                Ok(result.clone())
-            } else {
+        if let Some((seen, result, age)) = fleet.idempotent_start(token) {
+            // A token seen before gets its first answer again, and nothing is done twice; while
+            // the first request is still being processed, the answer is 412 IdempotentProcessing.
+            return if *seen != ids {
                 Err(refuse(
                     400,
                     "IdempotentParameterMismatch",
                     "the ClientToken was used with other parameters",
                 ))
+            } else if age < IDEMPOTENT_PROCESSING {
+                Err(refuse(
+                    412,
+                    "IdempotentProcessing",
+                    "a request with the same ClientToken is still being processed",
+                ))
+            } else {
+                Ok(result.clone())
             };
+        }
+    }
+    // A lock or a capacity refusal concerns the whole call: the gateway answers it with its
+    // own status (412, 500) instead of per-machine details.
+    if let Some((id, code)) = fleet.start_error(&ids) {
+        let listed = (PROFILE.vocabulary().errors.iter()).find(|(listed, _)| *listed == code);
+        let status = match listed {
+            Some((code, ErrorClass::Busy)) => Some((412, *code)),
+            Some((code, _)) if *code == "Insufficient.InstanceCapacity" => Some((500, *code)),
+            _ => None,
+        };
+        if let Some((status, code)) = status {
+            let message = format!("the instance {id} cannot start now");
+            return Err(refuse(status, code, message));
         }
     }
     // HTTP 200 whatever happens to each machine: every entry says how its machine fared.
@@ -432,13 +447,10 @@ fn describe(params: &[(String, String)], fleet: &mut Fleet) -> Result<Value, Ref
     let instances: Vec<Value> = ids
         .iter()
         .filter_map(|id| {
-            let status = match &fleet.get(id)?.phase {
-                MachinePhase::Stopped => "STOPPED".to_string(),
-                MachinePhase::Starting { .. } => "STARTING".to_string(),
-                MachinePhase::Running => "RUNNING".to_string(),
-                MachinePhase::StartFailed => "ERROR".to_string(),
-                MachinePhase::Other(state) => state.clone(),
-            };
+            let status = PROFILE
+                .state_name(&fleet.get(id)?.phase)
+                .unwrap_or("ERROR")
+                .to_string();
             Some(json!({ "InstanceId": id, "Status": status, "ZoneId": "cn-beijing-a" }))
         })
         .collect();
@@ -573,7 +585,15 @@ mod tests {
     fn a_client_token_seen_before_gets_its_first_answer_without_acting_again() {
         let mut fleet = fleet();
         let (_, first) = send(&mut fleet, &start(&[4], "tok-replay"));
+        // At once, the first request is still being processed.
+        let (status, busy) = send(&mut fleet, &start(&[4], "tok-replay"));
+        assert_eq!(status, 412);
+        assert_eq!(
+            busy["ResponseMetadata"]["Error"]["Code"],
+            "IdempotentProcessing"
+        );
         // Starting now, so a fresh token would be refused; the replay is not.
+        std::thread::sleep(IDEMPOTENT_PROCESSING);
         let (_, again) = send(&mut fleet, &start(&[4], "tok-replay"));
         assert_eq!(again["Result"], first["Result"]);
         assert_eq!(
@@ -586,6 +606,27 @@ mod tests {
             body["ResponseMetadata"]["Error"]["Code"],
             "IdempotentParameterMismatch"
         );
+    }
+
+    #[test]
+    fn locks_and_capacity_refuse_the_whole_call_with_their_status() {
+        for (code, status) in [
+            ("OperationDenied.ResourceLocked", 412),
+            ("OperationDenied.InstanceIsCreatingImage", 412),
+            ("Insufficient.InstanceCapacity", 500),
+        ] {
+            let mut fleet = Fleet::new(Duration::ZERO);
+            let machine = crate::sim::SeedMachine {
+                start_error: Some(code.into()),
+                ..Default::default()
+            };
+            fleet
+                .seed(&VolcengineDialect, &ids(&[6])[0], &machine)
+                .unwrap();
+            let (answered, body) = send(&mut fleet, &start(&[6], "tok-lock"));
+            assert_eq!(answered, status, "{code}");
+            assert_eq!(body["ResponseMetadata"]["Error"]["Code"], code);
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use super::{Dialect, Fleet, MachinePhase, Profile, SignatureCheck, SimReply, SimRequest};
 use crate::env_vars::EnvVars;
 use crate::provider::zenlayer::{zc2_sign, Zc2Request, ALGORITHM, MAX_IDS, PATH, SERVICE};
-use crate::provider::{Provider, ZenlayerZec};
+use crate::provider::{ErrorClass, Provider, ZenlayerZec};
 use crate::sign::constant_time_eq;
 
 /// The only access key id the simulator knows.
@@ -24,18 +24,6 @@ static PROFILE: Profile = Profile {
     ],
     region: None,
     zone: None,
-    stopped_state: "STOPPED",
-    running_state: "RUNNING",
-    starting_state: "STARTING",
-    other_states: &[
-        "DEPLOYING",
-        "STOPPING",
-        "REBOOTING",
-        "CREATE_FAILED",
-        "RELEASING",
-        "RECYCLING",
-        "RECYCLED",
-    ],
     example_id: |n| (1_286_431_927_365_582_848 + n as u64).to_string(),
 };
 
@@ -98,13 +86,21 @@ impl Dialect for ZenlayerDialect {
         let mut reply = SimReply::new(action);
         let refusal = refuse(
             429,
-            "REQUEST_LIMIT_EXCEEDED",
+            code(ErrorClass::Throttled),
             "the request rate exceeds the limit",
         );
         answer(&mut reply, Err(refusal), &request_id(fleet));
         reply.headers.push(("retry-after".into(), "1".into()));
         reply
     }
+}
+
+/// Zenlayer's code for `class`, from the provider's vocabulary.
+fn code(class: ErrorClass) -> &'static str {
+    PROFILE
+        .vocabulary()
+        .code(class)
+        .unwrap_or("INTERNAL_SERVER_ERROR")
 }
 
 /// Zenlayer's request ids look like `T` and an upper-case UUID.
@@ -178,14 +174,14 @@ fn verify(
     let key_id = access_key_id(authorization).ok_or_else(|| {
         refuse(
             401,
-            "INVALID_AUTHORIZATION",
+            "AUTHFAILURE_INVALID_AUTHORIZATION",
             "the Authorization header is malformed",
         )
     })?;
     if key_id != SIM_ACCESS_KEY_ID {
         return Err(refuse(
             401,
-            "INVALID_ACCESS_KEY_ID",
+            code(ErrorClass::Auth),
             "the access key id does not exist; use the simulator's test credentials",
         ));
     }
@@ -193,7 +189,7 @@ fn verify(
     if skew.abs() > MAX_SKEW_SECONDS {
         return Err(refuse(
             401,
-            "SIGNATURE_EXPIRED",
+            code(ErrorClass::ClockSkew),
             format!("the signature expired: x-zc-timestamp is {skew} s from server time"),
         ));
     }
@@ -211,7 +207,7 @@ fn verify(
     if !constant_time_eq(&expected.authorization, authorization) {
         return Err(refuse(
             401,
-            "INVALID_SIGNATURE",
+            "AUTHFAILURE_SIGNATURE_FAILURE",
             "the signature does not match; check the access key password and the signing steps",
         ));
     }
@@ -300,7 +296,7 @@ fn start(params: &Value, fleet: &mut Fleet, request_id: &str) -> Result<Value, R
     if !missing.is_empty() {
         return Err(refuse(
             404,
-            "INVALID_INSTANCE_NOT_FOUND",
+            code(ErrorClass::NotFound),
             format!("the instances {missing:?} do not exist"),
         ));
     }
@@ -320,14 +316,14 @@ fn start(params: &Value, fleet: &mut Fleet, request_id: &str) -> Result<Value, R
     if phases.iter().any(in_recycle_bin) {
         return Err(refuse(
             403,
-            "OPERATION_DENIED_INSTANCE_RECYCLED",
+            code(ErrorClass::Refused),
             "operations on instances in the recycle bin are not supported",
         ));
     }
     if phases.iter().any(|p| matches!(p, MachinePhase::Other(_))) {
         return Err(refuse(
             403,
-            "OPERATION_DENIED_INSTANCE_NOT_STOPPED",
+            code(ErrorClass::WrongState),
             "operations on instances that are not in powered-off state are not supported",
         ));
     }
@@ -342,7 +338,7 @@ fn start(params: &Value, fleet: &mut Fleet, request_id: &str) -> Result<Value, R
 }
 
 fn in_recycle_bin(phase: &MachinePhase) -> bool {
-    let bin = ["RECYCLING", "RECYCLED"];
+    let bin = ["RECYCLE", "RECYCLING"];
     matches!(phase, MachinePhase::Other(state) if bin.contains(&state.as_str()))
 }
 
@@ -369,18 +365,15 @@ fn describe(params: &Value, fleet: &mut Fleet) -> Result<Value, Refusal> {
         let Some(machine) = fleet.get(id) else {
             continue;
         };
-        let status = match &machine.phase {
-            MachinePhase::Stopped => "STOPPED".to_string(),
-            MachinePhase::Starting { .. } => "STARTING".to_string(),
-            MachinePhase::Running => "RUNNING".to_string(),
-            // A failed boot is seen STARTING once more before it shows STOPPED again: with a
+        let status = match PROFILE.state_name(&machine.phase) {
+            Some(status) => status.to_string(),
+            // A failed boot is seen BOOTING once more before it shows STOPPED again: with a
             // short boot delay the client's first poll would otherwise miss the transition that
             // tells a failed start from one that has not begun.
-            MachinePhase::StartFailed => {
+            None => {
                 machine.phase = MachinePhase::Stopped;
-                "STARTING".to_string()
+                PROFILE.starting_state().to_string()
             }
-            MachinePhase::Other(state) => state.clone(),
         };
         set.push(json!({ "instanceId": id, "instanceStatus": status }));
     }
@@ -461,10 +454,28 @@ mod tests {
         let call = start_call(&ids(0..1));
         let (id, password) = (SIM_ACCESS_KEY_ID, SIM_ACCESS_KEY_PASSWORD);
         let cases = [
-            (id, "wrong", 0, 401, Some("INVALID_SIGNATURE")),
-            ("ZLunknown", password, 0, 401, Some("INVALID_ACCESS_KEY_ID")),
-            (id, password, 400, 401, Some("SIGNATURE_EXPIRED")),
-            (id, password, -400, 401, Some("SIGNATURE_EXPIRED")),
+            (id, "wrong", 0, 401, Some("AUTHFAILURE_SIGNATURE_FAILURE")),
+            (
+                "ZLunknown",
+                password,
+                0,
+                401,
+                Some("AUTHFAILURE_INVALID_AUTHORIZATION"),
+            ),
+            (
+                id,
+                password,
+                400,
+                401,
+                Some("AUTHFAILURE_SIGNATURE_EXPIRED"),
+            ),
+            (
+                id,
+                password,
+                -400,
+                401,
+                Some("AUTHFAILURE_SIGNATURE_EXPIRED"),
+            ),
             (id, password, 200, 200, None),
             (id, password, -200, 200, None),
         ];
@@ -504,7 +515,10 @@ mod tests {
         let mut request = good(&start_call(&ids(0..1)));
         request.body = br#"{"instanceIds": ["other"]}"#.to_vec();
         let reply = ZenlayerDialect.handle(&request, &mut fleet(&[]));
-        assert_eq!(reply.error_code.as_deref(), Some("INVALID_SIGNATURE"));
+        assert_eq!(
+            reply.error_code.as_deref(),
+            Some("AUTHFAILURE_SIGNATURE_FAILURE")
+        );
         assert_eq!(reply.signature, SignatureCheck::Failed);
     }
 
@@ -513,7 +527,7 @@ mod tests {
         let [stopped, running, starting] = [0, 1, 2].map(|n| (PROFILE.example_id)(n));
         let mut fleet = fleet(&[
             (&running, Some("RUNNING"), Boot::Normal),
-            (&starting, Some("STARTING"), Boot::Never),
+            (&starting, Some("BOOTING"), Boot::Never),
         ]);
         let all = [stopped.clone(), running.clone(), starting.clone()];
         let (status, body) = send(&mut fleet, &good(&start_call(&all)));
@@ -539,7 +553,7 @@ mod tests {
         let [a, gone, recycled, stopping] = [0, 1, 2, 3].map(|n| (PROFILE.example_id)(n));
         let mut fleet = fleet(&[
             (&gone, Some("not_found"), Boot::Normal),
-            (&recycled, Some("RECYCLED"), Boot::Normal),
+            (&recycled, Some("RECYCLE"), Boot::Normal),
             (&stopping, Some("STOPPING"), Boot::Normal),
         ]);
         for (other, status, code) in [
@@ -600,7 +614,7 @@ mod tests {
             .collect();
         assert_eq!(
             statuses,
-            [json!("STARTING"), json!("STOPPED"), json!("STOPPED")]
+            [json!("BOOTING"), json!("STOPPED"), json!("STOPPED")]
         );
     }
 }
