@@ -229,6 +229,31 @@ fn a_start_without_a_readable_answer_is_described_before_any_resend() {
 }
 
 #[test]
+fn a_start_whose_answers_are_all_lost_is_described_and_waited_for() {
+    // The simulator acts on the first start and every answer is lost: where the cloud
+    // de-duplicates (Volcengine), the same request is sent until the retries run out; everywhere,
+    // the machine is then described, found on its way up, and waited for — not reported failed.
+    let sim = Sim::start_with("", &["--boot-delay", "0s", "--fault", "drop:1000@start"]);
+    for_every_cloud(|profile| {
+        start_all_running(&sim, profile, 1, "");
+        let (start_action, describe_action) = actions(profile);
+        let (starts, dropped) = count(&sim, profile, start_action, "drop");
+        assert_eq!(starts, dropped, "{}", profile.provider);
+        let expected = if provider_of(profile).spec().idempotent_start {
+            5
+        } else {
+            1
+        };
+        assert_eq!(starts, expected, "{}", profile.provider);
+        assert!(
+            !sim.calls(profile.provider, describe_action).is_empty(),
+            "{}",
+            profile.provider
+        );
+    });
+}
+
+#[test]
 fn an_enormous_start_answer_is_not_read_and_the_start_is_sent_again() {
     // The simulator does not act on the start and answers with more than the 4 MiB cap.
     let sim = Sim::start_with("", &["--boot-delay", "0s", "--fault", "huge:1@start"]);
