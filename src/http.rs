@@ -394,7 +394,7 @@ impl<'a> ApiClient<'a> {
                     continue;
                 };
                 let ours = starts.get(&state.id).and_then(|s| s.request_id.as_deref());
-                if ours == Some(failed.as_str()) {
+                if ours == Some(failed.as_str()) && state.phase != Phase::Running {
                     state.phase = Phase::Failed;
                 } else {
                     // An older start's failure: not this run's, and not a reason.
@@ -457,25 +457,30 @@ impl<'a> ApiClient<'a> {
         }
     }
 
-    /// Asks the cloud about start job `job_id` and remembers the answer.
+    /// Asks the cloud about start job `job_id` and remembers the answer. A job the cloud does
+    /// not list, or cannot be asked about, counts as still working until it is asked again.
     async fn job(&self, job_id: &str) -> Option<JobStatus> {
         let call = self.provider.job_call(job_id, self.location)?;
-        match self
+        let answer = self
             .call(call, Effect::Read, |r| self.provider.parse_job(r))
-            .await
-        {
-            Ok(jobs) => {
-                let status = jobs.into_iter().find(|job| job.job_id == job_id)?;
-                self.jobs
-                    .borrow_mut()
-                    .insert(job_id.to_string(), (Instant::now(), status.clone()));
-                Some(status)
-            }
+            .await;
+        let status = match answer {
+            Ok(jobs) => jobs.into_iter().find(|job| job.job_id == job_id),
             Err(err) => {
                 debug!("cannot read start job {job_id}: {err}");
                 None
             }
-        }
+        };
+        let remembered = status.clone().unwrap_or_else(|| JobStatus {
+            job_id: job_id.to_string(),
+            phase: JobPhase::Working,
+            raw: "unknown".into(),
+            error_code: None,
+        });
+        self.jobs
+            .borrow_mut()
+            .insert(job_id.to_string(), (Instant::now(), remembered));
+        status
     }
 
     /// Sends `call` until it succeeds, fails for good, or the deadline or the retry budget runs

@@ -681,6 +681,51 @@ mod tests {
     }
 
     #[test]
+    fn every_vocabulary_names_its_start_states_once() {
+        for provider in PROVIDERS {
+            let words = &provider.spec().vocabulary;
+            let name = provider.name();
+            assert_eq!(words.phase(words.starting), Phase::Pending, "{name}");
+            for phase in [Phase::Running, Phase::Stopped] {
+                assert!(words.state(phase).is_some(), "{name}: no {phase:?} state");
+            }
+            let mut states: Vec<_> = words.states.iter().map(|(s, _)| *s).collect();
+            states.sort_unstable();
+            states.dedup();
+            assert_eq!(states.len(), words.states.len(), "{name}: a state twice");
+            let mut codes: Vec<_> = words.errors.iter().map(|(c, _)| *c).collect();
+            codes.sort_unstable();
+            codes.dedup();
+            assert_eq!(codes.len(), words.errors.len(), "{name}: a code twice");
+        }
+    }
+
+    #[test]
+    fn vocabulary_lookups_prefer_exact_codes_then_the_longest_prefix() {
+        let words = Vocabulary {
+            states: &[("UP", Phase::Running), ("DOWN", Phase::Stopped)],
+            starting: "UP",
+            errors: &[
+                ("Auth*", ErrorClass::Auth),
+                ("Auth.Expired", ErrorClass::ClockSkew),
+                ("Auth.Expired.Token*", ErrorClass::Refused),
+                ("Busy", ErrorClass::Busy),
+            ],
+        };
+        assert_eq!(words.class("Auth.Expired"), Some(ErrorClass::ClockSkew));
+        assert_eq!(words.class("Auth.Other"), Some(ErrorClass::Auth));
+        assert_eq!(
+            words.class("Auth.Expired.TokenX"),
+            Some(ErrorClass::Refused)
+        );
+        assert_eq!(words.class("Busy.More"), None);
+        assert_eq!(words.code(ErrorClass::Auth), None, "a prefix is not a code");
+        assert_eq!(words.code(ErrorClass::Busy), Some("Busy"));
+        assert_eq!(words.phase("SIDEWAYS"), Phase::Unknown);
+        assert_eq!(words.state(Phase::Stopped), Some("DOWN"));
+    }
+
+    #[test]
     fn signed_requests_leave_query_and_body_out_of_debug_output() {
         let request = SignedRequest {
             method: Method::Post,
