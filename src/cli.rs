@@ -240,8 +240,22 @@ fn parse_rate(value: &str) -> Result<f64, String> {
     }
 }
 
-fn parse_duration(value: &str) -> Result<Duration, String> {
-    humantime::parse_duration(value).map_err(|err| format!("{err} (examples: 500ms, 30s, 10m)"))
+/// The longest duration any flag or variable takes: far beyond any wait, and far from the
+/// overflow of a clock reading plus it.
+pub const MAX_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// A duration such as `500ms`, `30s` or `10m`, at most [`MAX_DURATION`].
+pub fn parse_duration(value: &str) -> Result<Duration, String> {
+    let shown = crate::error::clip(value);
+    let duration = humantime::parse_duration(value)
+        .map_err(|err| format!("`{shown}`: {err} (examples: 500ms, 30s, 10m)"))?;
+    if duration > MAX_DURATION {
+        return Err(format!(
+            "`{shown}` is longer than the largest accepted duration, {}",
+            humantime::format_duration(MAX_DURATION)
+        ));
+    }
+    Ok(duration)
 }
 
 #[cfg(test)]
@@ -252,5 +266,13 @@ mod tests {
     #[test]
     fn verify_cli() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations_beyond_thirty_days_are_refused_with_the_limit_named() {
+        let err = parse_duration("300000000000y").unwrap_err();
+        assert!(err.contains("largest accepted duration, 30days"), "{err}");
+        assert_eq!(parse_duration("30d"), Ok(MAX_DURATION));
+        assert!(parse_duration("31d").is_err());
     }
 }

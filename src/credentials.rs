@@ -41,6 +41,34 @@ pub struct Credentials {
     pub token: Option<Secret>,
 }
 
+impl Credentials {
+    /// The same credentials without whitespace around any part.
+    pub fn trimmed(self) -> Self {
+        Self {
+            key_id: self.key_id.trim().to_string(),
+            secret: Secret::new(self.secret.expose().trim()),
+            token: self.token.map(|token| Secret::new(token.expose().trim())),
+        }
+    }
+
+    /// The first part that cannot be sent as it is: a key id or token with a byte that is not
+    /// visible ASCII (a stray newline or quote from a copy), or a secret with a control character.
+    /// Such bytes would only fail every request after its retries.
+    pub fn malformed_part(&self) -> Option<&'static str> {
+        let visible = |text: &str| !text.is_empty() && text.bytes().all(|b| b.is_ascii_graphic());
+        if !visible(&self.key_id) {
+            return Some("key id");
+        }
+        if self.secret.expose().is_empty() || self.secret.expose().chars().any(char::is_control) {
+            return Some("secret");
+        }
+        match &self.token {
+            Some(token) if !visible(token.expose()) => Some("session token"),
+            _ => None,
+        }
+    }
+}
+
 /// The environment variable names one cloud reads its credentials from, first match wins.
 #[derive(Debug)]
 pub struct CredentialVars {

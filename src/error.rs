@@ -116,6 +116,47 @@ impl Error {
     }
 }
 
+/// Most characters of a value an error message repeats back (an id, region, zone, endpoint).
+pub const ECHO_MAX: usize = 200;
+
+/// `value` as an error message repeats it: at most [`ECHO_MAX`] characters, cut with `…`, and
+/// control characters written as escapes, so a pasted blob or a hostile value stays one short,
+/// harmless line.
+pub fn clip(value: &str) -> String {
+    let mut shown: String = value
+        .chars()
+        .take(ECHO_MAX)
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect();
+    if value.chars().count() > ECHO_MAX {
+        shown.push('…');
+    }
+    shown
+}
+
+/// A URL as an error message repeats it: [`clip`]ped, with anything that looks like
+/// `user:password@` in its authority replaced by `***@`, whether or not the URL parses.
+pub fn clip_url(value: &str) -> String {
+    let (scheme, rest) = match value.split_once("://") {
+        Some((scheme, rest)) => (format!("{scheme}://"), rest),
+        None => (String::new(), value),
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    let authority = match authority.rfind('@') {
+        Some(at) => format!("***{}", &authority[at..]),
+        None => authority.to_string(),
+    };
+    clip(&format!("{scheme}{authority}{path}"))
+}
+
 /// Help text for the exit codes, shown by `--help` and kept in step with README.md.
 pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
@@ -133,6 +174,26 @@ With several targets the most severe code wins: 130 > 1 > 2 > 3 > 7 > 4 > 5 > 6 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clipped_urls_never_show_their_password() {
+        assert_eq!(
+            clip_url("http://alice:s3cret@proxy:3128/x"),
+            "http://***@proxy:3128/x"
+        );
+        assert_eq!(clip_url("alice:s3cret@proxy:3128"), "***@proxy:3128");
+        assert_eq!(clip_url("http://proxy:3128"), "http://proxy:3128");
+        assert_eq!(clip_url("http://a:b@c@proxy"), "http://***@proxy");
+    }
+
+    #[test]
+    fn clipped_values_are_short_and_have_no_control_characters() {
+        assert_eq!(clip("ins-a\u{1b}[2J\n"), "ins-a\\u{1b}[2J\\n");
+        let long = clip(&"x".repeat(1000));
+        assert_eq!(long.chars().count(), ECHO_MAX + 1);
+        assert!(long.ends_with('…'));
+        assert_eq!(clip("cn-北京"), "cn-北京");
+    }
 
     #[test]
     fn every_kind_has_its_documented_exit_code() {

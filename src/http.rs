@@ -38,14 +38,19 @@ pub struct Endpoint {
 impl Endpoint {
     /// Parses a base URL; only `http`/`https` with a host and nothing after it (a trailing `/` is fine).
     pub fn parse(url: &str) -> Result<Self, String> {
+        // Repeated back short and without any password it may carry.
+        let shown = crate::error::clip_url(url);
         let parsed =
-            reqwest::Url::parse(url).map_err(|err| format!("`{url}` is not a URL: {err}"))?;
+            reqwest::Url::parse(url).map_err(|err| format!("`{shown}` is not a URL: {err}"))?;
         if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(format!("`{url}` must start with http:// or https://"));
+            return Err(format!("`{shown}` must start with http:// or https://"));
         }
         let Some(host) = parsed.host_str() else {
-            return Err(format!("`{url}` has no host"));
+            return Err(format!("`{shown}` has no host"));
         };
+        if parsed.port() == Some(0) {
+            return Err(format!("`{shown}` names port 0, which nothing listens on"));
+        }
         if parsed.path() != "/"
             || parsed.query().is_some()
             || parsed.fragment().is_some()
@@ -53,7 +58,7 @@ impl Endpoint {
             || parsed.password().is_some()
         {
             return Err(format!(
-                "`{url}` must be a base URL scheme://host[:port], without path, query or user"
+                "`{shown}` must be a base URL scheme://host[:port], without path, query or user"
             ));
         }
         // `port()` is None when the URL gives the scheme's default port, and so is the Host header.
@@ -258,6 +263,8 @@ pub struct ApiClient<'a> {
     starts: RefCell<HashMap<String, RunStart>>,
     /// The start jobs' last known status and when it was asked.
     jobs: RefCell<HashMap<String, (Instant, JobStatus)>>,
+    /// The proxy in use, for messages (`proxy 10.0.0.1:3128 (HTTPS_PROXY)`).
+    proxy_name: Option<String>,
 }
 
 /// What this run's accepted start of one machine said.
@@ -279,6 +286,9 @@ enum Effect {
     Start { deduplicated: bool },
 }
 
+/// How long past the run's deadline the final poll's describes may take: their own allowance.
+const FINAL_POLL_ALLOWANCE: Duration = Duration::from_secs(2);
+
 /// How often a start job that is still working is asked about.
 const JOB_POLL_INTERVAL: Duration = Duration::from_secs(2);
 
@@ -287,6 +297,9 @@ impl<'a> ApiClient<'a> {
     pub fn new(settings: &'a StartSettings, deadline: Instant) -> Result<Self, reqwest::Error> {
         let mut builder = reqwest::Client::builder()
             .user_agent(USER_AGENT)
+            // A cloud API never redirects a signed call; following one would hand the token and
+            // a replayable signed body to another host and trust its answer.
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(10))
             .https_only(settings.endpoint.base().starts_with("https://"));
         if !settings.network.may_use_tls {
@@ -309,11 +322,12 @@ impl<'a> ApiClient<'a> {
             without_gpu: settings.without_gpu,
             deadline,
             client,
-            limiter: RateLimiter::new(settings.provider.spec().rate_limit),
+            limiter: RateLimiter::new(settings.provider.spec().rate_limits),
             budget: RetryBudget::default(),
             clock_offset: Cell::new(None),
             starts: RefCell::new(HashMap::new()),
             jobs: RefCell::new(HashMap::new()),
+            proxy_name: settings.network.proxy_name.clone(),
         })
     }
 
@@ -501,6 +515,13 @@ impl<'a> ApiClient<'a> {
         let mut clock_corrected = false;
         // Whether the last attempt was sent and may have been acted on without an answer saying so.
         let unanswered = Cell::new(false);
+        // The waiter's last poll is sent at the deadline: a describe that begins there (and only
+        // such a one) has a short allowance past it, so that poll still goes out and counts.
+        // Starts, and anything begun earlier, stop at the deadline.
+        let deadline = match effect {
+            Effect::Read if Instant::now() >= self.deadline => self.deadline + FINAL_POLL_ALLOWANCE,
+            _ => self.deadline,
+        };
         let resend_unanswered = effect
             != Effect::Start {
                 deduplicated: false,
@@ -534,10 +555,10 @@ impl<'a> ApiClient<'a> {
                     elapsed: started.elapsed(),
                 }
             };
-            if !self.limiter.acquire(self.deadline).await {
+            if !self.limiter.acquire(deadline).await {
                 return Err(give_up(Failure::Deadline));
             }
-            let remaining = self.deadline.saturating_duration_since(Instant::now());
+            let remaining = deadline.saturating_duration_since(Instant::now());
             if remaining.is_zero() {
                 return Err(give_up(Failure::Deadline));
             }
@@ -556,8 +577,8 @@ impl<'a> ApiClient<'a> {
             });
             unanswered.set(match &sent {
                 Ok((_, parsed)) => parsed.as_ref().is_err_and(|err| err.class.may_have_acted()),
-                Err(SendError::Connect(_)) => false,
-                Err(_) => true,
+                Err(SendError::TimedOut | SendError::Other(_)) => true,
+                Err(_) => false,
             });
             let failure = match sent {
                 Ok((response, parsed)) => match parsed {
@@ -598,6 +619,25 @@ impl<'a> ApiClient<'a> {
                 }
                 Err(SendError::Connect(message)) => {
                     Failure::Transport(format!("{cloud} {action}: {message}"))
+                }
+                Err(SendError::Redirected { status, to }) => {
+                    return Err(give_up(Failure::Transport(format!(
+                        "{cloud} {action}: HTTP {status} redirecting to {to}, not followed: a cloud \
+                         API never redirects a signed call (check --endpoint and any proxy)"
+                    ))))
+                }
+                Err(SendError::ProxyAuth) => {
+                    return Err(give_up(Failure::Api(ApiError {
+                        code: "HTTP 407".into(),
+                        message: format!(
+                            "{} asks for credentials (407 Proxy Authentication Required): give \
+                             them in the proxy URL, http://user:password@host:port",
+                            self.proxy_name.as_deref().unwrap_or("the proxy")
+                        ),
+                        request_id: None,
+                        http_status: 407,
+                        class: ErrorClass::Auth,
+                    })))
                 }
                 Err(err) if !resend_unanswered => {
                     return Err(give_up(Failure::Ambiguous(format!(
@@ -643,7 +683,7 @@ impl<'a> ApiClient<'a> {
                 );
                 delay
             };
-            if Instant::now() + delay >= self.deadline {
+            if Instant::now() + delay >= deadline {
                 return Err(give_up(failure));
             }
             tokio::time::sleep(delay).await;
@@ -674,6 +714,24 @@ impl<'a> ApiClient<'a> {
             clock_off(offset, self.provider.name())
         );
         true
+    }
+
+    /// `scheme://host[:port]` of a redirect's `Location` (relative ones are on the endpoint).
+    fn location_host(&self, location: &str) -> String {
+        let base = reqwest::Url::parse(self.endpoint.base()).ok();
+        let url = reqwest::Url::parse(location)
+            .ok()
+            .or_else(|| base.and_then(|base| base.join(location).ok()));
+        match url {
+            Some(url) => {
+                let host = url.host_str().unwrap_or("?");
+                match url.port() {
+                    Some(port) => format!("{}://{host}:{port}", url.scheme()),
+                    None => format!("{}://{host}", url.scheme()),
+                }
+            }
+            None => "an unreadable Location".into(),
+        }
     }
 
     /// What to tell a person whose credentials were refused.
@@ -725,6 +783,15 @@ impl<'a> ApiClient<'a> {
             .await
             .map_err(SendError::from)?;
         let status = response.status().as_u16();
+        if response.status().is_redirection() {
+            let to = (response.headers().get(reqwest::header::LOCATION))
+                .and_then(|location| location.to_str().ok())
+                .map_or_else(|| "nowhere (no Location)".into(), |l| self.location_host(l));
+            return Err(SendError::Redirected { status, to });
+        }
+        if status == 407 {
+            return Err(SendError::ProxyAuth);
+        }
         let headers = response
             .headers()
             .iter()
@@ -794,38 +861,51 @@ const THROTTLED_PAUSE: Duration = Duration::from_secs(1);
 /// The longest `Retry-After` honoured; the run's deadline bounds it anyway.
 const MAX_RETRY_AFTER_SECS: u64 = 300;
 
-/// Keeps requests under one cloud's [`RateLimit`]: at most `requests` in any window of `per`
-/// (plus a 2 % margin for the path between here and the cloud's counter), by remembering when
-/// the last `requests` were sent.
+/// Keeps requests under one cloud's [`RateLimit`]s: at most `requests` in any window of `per`,
+/// for every limit at once (plus a 2 % margin for the path between here and the cloud's counter),
+/// by remembering when the last `requests` of each were sent.
 struct RateLimiter {
+    windows: Vec<Window>,
+}
+
+struct Window {
     limit: usize,
-    window: Duration,
+    length: Duration,
     sent: RefCell<VecDeque<Instant>>,
 }
 
 impl RateLimiter {
-    fn new(limit: RateLimit) -> Self {
-        Self {
-            limit: limit.requests.max(1) as usize,
-            window: limit.per + limit.per / 50,
-            sent: RefCell::new(VecDeque::new()),
-        }
+    fn new(limits: &[RateLimit]) -> Self {
+        let windows = limits
+            .iter()
+            .map(|limit| Window {
+                limit: limit.requests.max(1) as usize,
+                length: limit.per + limit.per / 50,
+                sent: RefCell::new(VecDeque::new()),
+            })
+            .collect();
+        Self { windows }
     }
 
-    /// Waits for a slot and takes it; false if the slot would come after `deadline`.
+    /// Waits for a slot in every window and takes them; false if one would come after `deadline`.
     async fn acquire(&self, deadline: Instant) -> bool {
         loop {
             let now = Instant::now();
-            let free_at = {
-                let mut sent = self.sent.borrow_mut();
-                while sent.front().is_some_and(|&t| now >= t + self.window) {
-                    sent.pop_front();
+            // When the fullest window frees a slot; None when every window has one now.
+            let free_at = (self.windows.iter())
+                .filter_map(|window| {
+                    let mut sent = window.sent.borrow_mut();
+                    while sent.front().is_some_and(|&t| now >= t + window.length) {
+                        sent.pop_front();
+                    }
+                    (sent.len() >= window.limit).then(|| sent[0] + window.length)
+                })
+                .max();
+            let Some(free_at) = free_at else {
+                for window in &self.windows {
+                    window.sent.borrow_mut().push_back(now);
                 }
-                if sent.len() < self.limit {
-                    sent.push_back(now);
-                    return true;
-                }
-                sent[0] + self.window
+                return true;
             };
             if free_at >= deadline {
                 return false;
@@ -868,6 +948,15 @@ enum SendError {
     Connect(String),
     /// Anything else: the request may have reached the cloud.
     Other(String),
+    /// A 3xx answer, not followed; `to` is the `Location`'s host.
+    Redirected {
+        /// The status.
+        status: u16,
+        /// Where it pointed: scheme, host and port only (its query may carry anything).
+        to: String,
+    },
+    /// The proxy wants credentials (407, or a refused tunnel saying so).
+    ProxyAuth,
 }
 
 impl From<reqwest::Error> for SendError {
@@ -876,6 +965,9 @@ impl From<reqwest::Error> for SendError {
             return SendError::TimedOut;
         }
         let connect = err.is_connect();
+        if err.status().is_some_and(|s| s.as_u16() == 407) {
+            return SendError::ProxyAuth;
+        }
         // The URL may carry signature parameters on some clouds: keep it out of messages.
         let err = err.without_url();
         let mut message = err.to_string();
@@ -884,6 +976,11 @@ impl From<reqwest::Error> for SendError {
             message.push_str(": ");
             message.push_str(&cause.to_string());
             source = cause.source();
+        }
+        // An https request through a proxy that refused the tunnel for want of credentials.
+        let lower = message.to_ascii_lowercase();
+        if lower.contains("407") || lower.contains("proxy authorization required") {
+            return SendError::ProxyAuth;
         }
         if connect {
             SendError::Connect(message)
@@ -898,6 +995,8 @@ impl fmt::Display for SendError {
         match self {
             SendError::TimedOut => f.write_str("no answer within the request timeout"),
             SendError::Connect(message) | SendError::Other(message) => f.write_str(message),
+            SendError::Redirected { status, to } => write!(f, "HTTP {status} redirecting to {to}"),
+            SendError::ProxyAuth => f.write_str("the proxy asks for credentials (HTTP 407)"),
         }
     }
 }
@@ -950,6 +1049,18 @@ mod tests {
     }
 
     #[test]
+    fn endpoint_errors_are_short_never_show_a_password_and_refuse_port_zero() {
+        let err = Endpoint::parse("http://user:hunter2@127.0.0.1:8080/x").unwrap_err();
+        assert!(
+            !err.contains("hunter2") && err.contains("***@127.0.0.1:8080"),
+            "{err}"
+        );
+        let err = Endpoint::parse(&format!("http://127.0.0.1/{}", "a".repeat(5000))).unwrap_err();
+        assert!(err.len() < 400, "{err}");
+        assert!(Endpoint::parse("http://127.0.0.1:0").is_err());
+    }
+
+    #[test]
     fn endpoint_rejects_what_is_not_a_base_url() {
         for bad in [
             "",
@@ -984,10 +1095,10 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn the_rate_limiter_never_lets_more_than_the_limit_into_one_window() {
-        let limiter = RateLimiter::new(RateLimit {
+        let limiter = RateLimiter::new(&[RateLimit {
             requests: 10,
             per: Duration::from_secs(1),
-        });
+        }]);
         let far = Instant::now() + Duration::from_secs(3600);
         let mut sent = Vec::new();
         for _ in 0..35 {
@@ -1008,11 +1119,28 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn an_hourly_quota_is_not_spent_in_one_second() {
+        // QingCloud's limits: 2000 an hour, 10 a second.
+        let limiter = RateLimiter::new(crate::provider::QingcloudEhpc.spec().rate_limits);
+        let far = Instant::now() + Duration::from_secs(7200);
+        let started = Instant::now();
+        let mut in_first_second = 0;
+        for _ in 0..100 {
+            assert!(limiter.acquire(far).await);
+            if started.elapsed() < Duration::from_secs(1) {
+                in_first_second += 1;
+            }
+        }
+        assert_eq!(in_first_second, 10);
+        assert!(started.elapsed() >= Duration::from_secs(9));
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn the_rate_limiter_gives_up_on_a_slot_past_the_deadline() {
-        let limiter = RateLimiter::new(RateLimit {
+        let limiter = RateLimiter::new(&[RateLimit {
             requests: 1,
             per: Duration::from_secs(10),
-        });
+        }]);
         let deadline = Instant::now() + Duration::from_secs(5);
         assert!(limiter.acquire(deadline).await);
         assert!(!limiter.acquire(deadline).await);

@@ -215,7 +215,8 @@ fn missing_credentials_exit_three_naming_the_variables() {
         let err = stderr(&output);
         assert!(err.contains(spec.credentials.key_id[0]), "{err}");
         assert!(err.contains(spec.credentials.secret[0]), "{err}");
-        assert!(output.stdout.is_empty());
+        // The machine is still in the report, failed.
+        assert!(support::stdout(&output).contains(&id(profile, 1)));
     }
     assert!(sim.requests().is_empty());
 }

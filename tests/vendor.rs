@@ -6,16 +6,10 @@
 mod support;
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use http_body_util::{BodyExt, Full};
-use hyper::body::{Bytes, Incoming};
-use hyper::service::service_fn;
-use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -114,55 +108,20 @@ fn action_of(parts: &hyper::http::request::Parts, body: &[u8]) -> String {
     parts.uri.path().to_string()
 }
 
-async fn serve(
-    canned: Arc<Canned>,
-    request: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
-    let (parts, body) = request.into_parts();
-    let body = body
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
-    let answer = canned.answer(&action_of(&parts, &body));
-    let bytes = match &answer.body {
-        Value::String(raw) => raw.clone(),
-        json => json.to_string(),
-    };
-    let mut response = Response::builder().status(answer.status);
-    for (name, value) in &answer.headers {
-        response = response.header(name.as_str(), value.as_str());
-    }
-    Ok(response.body(Full::new(Bytes::from(bytes))).unwrap())
-}
-
-/// Serves `canned` on 127.0.0.1 from a thread of its own for as long as the test process lives.
+/// Serves `canned` on 127.0.0.1 for as long as the test process lives.
 fn spawn_server(canned: Arc<Canned>) -> SocketAddr {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
-                let canned = canned.clone();
-                tokio::spawn(async move {
-                    let service = service_fn(move |request| serve(canned.clone(), request));
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
-    });
-    addr
+    support::serve(move |parts, body| {
+        let answer = canned.answer(&action_of(parts, body));
+        let bytes = match &answer.body {
+            Value::String(raw) => raw.clone(),
+            json => json.to_string(),
+        };
+        (
+            answer.status,
+            answer.headers.into_iter().collect(),
+            bytes.into_bytes(),
+        )
+    })
 }
 
 fn case_files(cloud: &str) -> Vec<PathBuf> {

@@ -16,8 +16,13 @@ use crate::settings::Plan;
 /// What stands in for a secret or a signature.
 const REDACTED: &str = "(redacted)";
 
-/// Prints the plan's start requests; exit code 0.
+/// Prints the plan's start requests; exit code 0, or the credentials error of a cloud that has
+/// none usable (its requests cannot be signed, the others are still shown).
 pub(super) fn run(plan: &Plan) -> Result<u8, Error> {
+    let unsigned = plan
+        .unready
+        .first()
+        .map(|group| Error::auth(group.error.to_string()));
     let mut requests = Vec::new();
     for settings in &plan.groups {
         let provider = settings.provider;
@@ -54,6 +59,9 @@ pub(super) fn run(plan: &Plan) -> Result<u8, Error> {
         }
         OutputFormat::Text => requests.iter().try_for_each(|r| write_text(&mut out, r)),
     };
+    if let Some(err) = unsigned {
+        return Err(err);
+    }
     match written {
         Ok(()) => Ok(0),
         Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),

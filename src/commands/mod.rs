@@ -10,12 +10,13 @@ use std::io::{stdout, Write};
 use std::time::Duration;
 
 use clap::CommandFactory;
+use tracing::warn;
 
 use crate::cli::OutputFormat;
 use crate::cli::{Cli, Command, ConfigCommand};
 use crate::env_vars::EnvVars;
 use crate::error::Error;
-use crate::output::Report;
+use crate::output::{ErrorRecord, Outcome, Record, Report, SCHEMA_VERSION};
 use crate::progress::Progress;
 use crate::settings::config::Config;
 use crate::settings::{process_env, Plan, RunOptions};
@@ -32,9 +33,8 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
                 return dry_run::run(&plan);
             }
             let progress = progress_for(quiet, plan.output);
-            let report = start::run_all(&plan.groups, &progress, heartbeat()?)
-                .await?
-                .in_order(&plan.order);
+            let ran = start::run_all(&plan.groups, &progress, heartbeat()?).await?;
+            let report = Report::merge(vec![ran, unready_report(&plan)]).in_order(&plan.order);
             progress.done(&report);
             print_report(&report, plan.output)
         }
@@ -46,7 +46,8 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
                 &process_env,
                 &config,
             )?;
-            let report = status::run(&plan.groups).await?.in_order(&plan.order);
+            let observed = status::run(&plan.groups).await?;
+            let report = Report::merge(vec![observed, unready_report(&plan)]).in_order(&plan.order);
             progress_for(quiet, plan.output).done(&report);
             print_report(&report, plan.output)
         }
@@ -72,6 +73,37 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
     }
 }
 
+/// The records of the targets whose cloud had no usable credentials: each fails with the
+/// credentials error, so a multi-cloud run reports every target and exits 3 by precedence.
+fn unready_report(plan: &Plan) -> Report {
+    for group in &plan.unready {
+        warn!("{}: {}", group.provider, group.error);
+    }
+    let instances = (plan.unready.iter())
+        .flat_map(|group| {
+            group.ids.iter().map(|id| Record {
+                provider: group.provider,
+                region: group.region.clone(),
+                id: id.clone(),
+                outcome: Outcome::Failed,
+                state: None,
+                job_id: None,
+                error: Some(ErrorRecord {
+                    kind: group.error.kind(),
+                    code: None,
+                    message: group.error.to_string(),
+                    request_id: None,
+                }),
+            })
+        })
+        .collect();
+    Report {
+        schema_version: SCHEMA_VERSION,
+        elapsed_ms: 0,
+        instances,
+    }
+}
+
 /// Writes generated text to stdout; a reader that went away (`| head`) is not an error.
 fn write_stdout(bytes: &[u8]) -> Result<u8, Error> {
     let mut out = stdout().lock();
@@ -94,12 +126,17 @@ fn progress_for(quiet: bool, output: OutputFormat) -> Progress {
 fn heartbeat() -> Result<Duration, Error> {
     match process_env(EnvVars::CLOUDSTART_HEARTBEAT) {
         None => Ok(Duration::from_secs(30)),
-        Some(text) => humantime::parse_duration(&text)
-            .ok()
-            .filter(|d| !d.is_zero())
-            .ok_or_else(|| {
+        Some(text) => crate::cli::parse_duration(&text)
+            .and_then(|d| {
+                if d.is_zero() {
+                    Err(format!("`{text}` is zero"))
+                } else {
+                    Ok(d)
+                }
+            })
+            .map_err(|why| {
                 Error::usage(format!(
-                    "{} must be a duration such as 30s, not `{text}`",
+                    "{} must be a duration such as 30s: {why}",
                     EnvVars::CLOUDSTART_HEARTBEAT
                 ))
             }),

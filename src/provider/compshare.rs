@@ -66,10 +66,10 @@ static SPEC: ProviderSpec = ProviderSpec {
     idempotent_start: false,
     // Undocumented; UCloud's gateway answers 429 beyond its limit. One machine per request, so
     // a higher rate than the batch clouds: 20/s.
-    rate_limit: RateLimit {
+    rate_limits: &[RateLimit {
         requests: 20,
         per: Duration::from_secs(1),
-    },
+    }],
 };
 
 /// CompShare's host `State` values (UCloudDoc-Team/api `describe_comp_share_instance.md`) and

@@ -147,8 +147,9 @@ pub struct ProviderSpec {
     /// Whether the start call carries [`StartOptions::client_token`] and the cloud de-duplicates
     /// by it, so a start that got no answer may be sent again as it was.
     pub idempotent_start: bool,
-    /// The request rate cloudstart keeps under, per cloud and region.
-    pub rate_limit: RateLimit,
+    /// The request rates cloudstart keeps under, per cloud and region; every one holds at once
+    /// (an hourly quota and a per-second ceiling, say).
+    pub rate_limits: &'static [RateLimit],
 }
 
 /// One cloud's words, declared once as data: every state name it documents with its [`Phase`],

@@ -76,11 +76,18 @@ static SPEC: ProviderSpec = ProviderSpec {
     vocabulary: VOCABULARY,
     without_gpu: false,
     idempotent_start: false,
-    // The API quota: 2000 requests an hour per user (ret_code 2500 beyond it).
-    rate_limit: RateLimit {
-        requests: 2000,
-        per: Duration::from_secs(3600),
-    },
+    // The API quota: 2000 requests an hour per user (`get_api/request.md`; ret_code 2500 beyond
+    // it), and, so that a burst cannot spend it in one second, the 10/s the other clouds keep to.
+    rate_limits: &[
+        RateLimit {
+            requests: 2000,
+            per: Duration::from_secs(3600),
+        },
+        RateLimit {
+            requests: 10,
+            per: Duration::from_secs(1),
+        },
+    ],
 };
 
 /// EHPC's cluster `status` values (the list page's `status` filter: pending, active, stopped,

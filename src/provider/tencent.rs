@@ -57,10 +57,10 @@ static SPEC: ProviderSpec = ProviderSpec {
     without_gpu: false,
     idempotent_start: false,
     // StartInstances' documented default (DescribeInstances allows 40/s; one budget for both).
-    rate_limit: RateLimit {
+    rate_limits: &[RateLimit {
         requests: 10,
         per: Duration::from_secs(1),
-    },
+    }],
 };
 
 /// CVM's `InstanceState` values (DescribeInstances, data type `Instance`) and the error codes

@@ -74,10 +74,10 @@ static SPEC: ProviderSpec = ProviderSpec {
     idempotent_start: true,
     // Undocumented for ECS; the SDK's retry of HTTP 429 suggests a per-account limit. Kept at
     // Tencent's documented 10/s.
-    rate_limit: RateLimit {
+    rate_limits: &[RateLimit {
         requests: 10,
         per: Duration::from_secs(1),
-    },
+    }],
 };
 
 /// ECS's instance `Status` values (DescribeInstances; the official Terraform provider waits for

@@ -71,10 +71,10 @@ static SPEC: ProviderSpec = ProviderSpec {
     without_gpu: false,
     idempotent_start: false,
     // Undocumented; the SDK retries REQUEST_LIMIT_EXCEEDED. Kept at Tencent's documented 10/s.
-    rate_limit: RateLimit {
+    rate_limits: &[RateLimit {
         requests: 10,
         per: Duration::from_secs(1),
-    },
+    }],
 };
 
 /// ZEC's `InstanceStatus` values and error codes. States: the Terraform provider's

@@ -11,6 +11,7 @@ pub mod config;
 pub mod targets;
 pub mod vendor;
 
+use std::collections::HashSet;
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -64,25 +65,80 @@ pub struct Network {
     pub extra_roots: Vec<reqwest::Certificate>,
     /// Whether any request may need TLS: an https endpoint, or any proxy.
     pub may_use_tls: bool,
+    /// The proxy in use and where it was set, for messages; never its credentials.
+    pub proxy_name: Option<String>,
+}
+
+/// The proxy variables reqwest reads by itself, in the order it prefers them.
+const PROXY_VARIABLES: [&str; 6] = [
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+];
+
+/// Checks a proxy URL given as `origin` (a flag or a variable): http or https only — SOCKS is
+/// refused here rather than failing every request later. Errors never show the URL's password.
+fn proxy_url(origin: &str, value: &str) -> Result<reqwest::Url, Error> {
+    let invalid = |why: &str| {
+        Error::usage(format!(
+            "invalid {origin} `{}`: {why}",
+            crate::error::clip_url(value)
+        ))
+    };
+    let url = reqwest::Url::parse(value)
+        .map_err(|_| invalid("expected a URL such as http://proxy:3128"))?;
+    match url.scheme() {
+        "http" | "https" if url.host_str().is_some() => Ok(url),
+        "http" | "https" => Err(invalid("no host")),
+        scheme if scheme.starts_with("socks") => Err(invalid(
+            "SOCKS proxies are not supported; use an HTTP or HTTPS proxy",
+        )),
+        _ => Err(invalid("expected a URL such as http://proxy:3128")),
+    }
+}
+
+/// `host:port (origin)` of a proxy URL, for messages.
+fn proxy_label(url: &reqwest::Url, origin: &str) -> String {
+    let host = url.host_str().unwrap_or("?");
+    match url.port_or_known_default() {
+        Some(port) => format!("proxy {host}:{port} ({origin})"),
+        None => format!("proxy {host} ({origin})"),
+    }
 }
 
 impl Network {
     /// Reads `--proxy` and `--ca-bundle`; either being unusable is a usage error.
     pub fn resolve(args: &TargetArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        let mut proxy_name = None;
         let proxy = match &args.proxy {
             None => None,
-            Some(url) => Some(
-                reqwest::Url::parse(url)
-                    .ok()
-                    .filter(|u| matches!(u.scheme(), "http" | "https" | "socks5" | "socks5h"))
-                    .and_then(|u| reqwest::Proxy::all(u).ok())
-                    .ok_or_else(|| {
-                        Error::usage(format!(
-                            "invalid --proxy `{url}`: expected a URL such as http://proxy:3128"
-                        ))
-                    })?,
-            ),
+            Some(value) => {
+                let url = proxy_url("--proxy", value)?;
+                proxy_name = Some(proxy_label(&url, "--proxy"));
+                let proxy = reqwest::Proxy::all(url).map_err(|_| {
+                    Error::usage(format!(
+                        "invalid --proxy `{}`",
+                        crate::error::clip_url(value)
+                    ))
+                })?;
+                Some(proxy)
+            }
         };
+        // reqwest reads these itself and skips a malformed one silently, sending requests direct:
+        // check them first. An empty variable counts as unset.
+        let mut proxy_set = false;
+        for var in PROXY_VARIABLES {
+            if let Some(value) = env(var).filter(|v| !v.trim().is_empty()) {
+                let url = proxy_url(var, &value)?;
+                proxy_set = true;
+                if proxy_name.is_none() {
+                    proxy_name = Some(proxy_label(&url, var));
+                }
+            }
+        }
         let extra_roots = match &args.ca_bundle {
             None => Vec::new(),
             Some(path) => {
@@ -104,19 +160,12 @@ impl Network {
                 roots
             }
         };
-        let proxy_variables = [
-            "HTTPS_PROXY",
-            "https_proxy",
-            "HTTP_PROXY",
-            "http_proxy",
-            "ALL_PROXY",
-            "all_proxy",
-        ];
-        let may_use_tls = proxy.is_some() || proxy_variables.iter().any(|var| env(var).is_some());
+        let may_use_tls = proxy.is_some() || proxy_set;
         Ok(Self {
             proxy,
             extra_roots,
             may_use_tls,
+            proxy_name,
         })
     }
 }
@@ -172,8 +221,23 @@ pub struct Plan {
     pub groups: Vec<StartSettings>,
     /// Every `(cloud, id)` once, in the order given: the report's order.
     pub order: Vec<(&'static str, String)>,
+    /// Groups that cannot run for want of usable credentials: reported, while the others run.
+    pub unready: Vec<Unready>,
     /// Report format.
     pub output: OutputFormat,
+}
+
+/// Targets of one group that cannot run, and why (missing or malformed credentials).
+#[derive(Debug)]
+pub struct Unready {
+    /// The cloud.
+    pub provider: &'static str,
+    /// The region, where the targets file or `--region` gave one.
+    pub region: Option<String>,
+    /// The ids, in the order given.
+    pub ids: Vec<String>,
+    /// Why: an auth error (exit 3).
+    pub error: Error,
 }
 
 /// Where a setting's value came from.
@@ -312,15 +376,19 @@ impl<'a> Layers<'a> {
                 sources.join(" or ")
             )));
         };
-        let well_formed = found.value.len() <= 64
-            && found
-                .value
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        let value = found.value.as_bytes();
+        let alphanumeric = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+        // A dash alone, or at either end, names no place any cloud has.
+        let well_formed = value.len() <= 64
+            && value.first().is_some_and(alphanumeric)
+            && value.last().is_some_and(alphanumeric)
+            && value.iter().all(|b| alphanumeric(b) || *b == b'-');
         if !well_formed {
             return Err(Error::usage(format!(
-                "invalid {name} {what} `{}` (from {}): expected lowercase letters, digits and dashes",
-                found.value, found.source
+                "invalid {name} {what} `{}` (from {}): expected lowercase letters, digits and \
+                 dashes, starting and ending with a letter or digit",
+                crate::error::clip(&found.value),
+                found.source
             )));
         }
         Ok(Some(found))
@@ -361,7 +429,36 @@ impl<'a> Layers<'a> {
 
     /// The credentials: the cloud's variables, else the profile. Key id and secret always come
     /// from the same place.
+    /// Surrounding whitespace is dropped (as Zenlayer's SDK does; no key ends in a space), and
+    /// credentials whose bytes could never be sent are refused here (exit 3), naming where they
+    /// came from, before any request.
     pub fn credentials(&self) -> Result<Sourced<Credentials>, Error> {
+        let mut found = self.find_credentials()?;
+        found.value = found.value.trimmed();
+        let Some(part) = found.value.malformed_part() else {
+            return Ok(found);
+        };
+        let vars = &self.provider.spec().credentials;
+        let whence = match &found.source {
+            Source::Env(_) => {
+                let names = match part {
+                    "key id" => vars.key_id,
+                    "secret" => vars.secret,
+                    _ => vars.token,
+                };
+                let set = names.iter().copied().find(|var| (self.env)(var).is_some());
+                format!("environment {}", set.unwrap_or_default())
+            }
+            other => other.to_string(),
+        };
+        Err(Error::auth(format!(
+            "the {} {part} from {whence} holds a control character or a byte that is not \
+             visible ASCII (a stray newline, space or quote?); nothing was sent",
+            self.provider.name()
+        )))
+    }
+
+    fn find_credentials(&self) -> Result<Sourced<Credentials>, Error> {
         let vars = &self.provider.spec().credentials;
         let name = self.provider.name();
         let from_env = vars.resolve(name, self.env);
@@ -454,14 +551,13 @@ impl Plan {
         validate_ids(&targets)?;
         let network = Network::resolve(args, env)?;
         let mut order: Vec<(&'static str, String)> = Vec::new();
+        let mut seen: HashSet<(&'static str, String)> = HashSet::new();
+        let mut repeated = Vec::new();
         let mut groups: Vec<(GroupKey, Vec<Target>)> = Vec::new();
         for target in targets {
             let key = (target.provider.name(), target.id.clone());
-            if order.contains(&key) {
-                warn!(
-                    "{}:{} is given more than once; starting it once",
-                    key.0, key.1
-                );
+            if !seen.insert(key.clone()) {
+                repeated.push(key);
                 continue;
             }
             order.push(key);
@@ -476,24 +572,38 @@ impl Plan {
                 None => groups.push((group, vec![target])),
             }
         }
+        if let Some((cloud, id)) = repeated.first() {
+            let others = match repeated.len() {
+                1 => String::new(),
+                n => format!(" (and {} more)", n - 1),
+            };
+            warn!(
+                "{cloud}:{}{others} is given more than once; starting it once",
+                crate::error::clip(id)
+            );
+        }
         let mut resolved = Vec::new();
-        let mut auth_error = None;
+        let mut unready = Vec::new();
         for ((_, _, _, profile), members) in &groups {
             match resolve_group(members, profile, args, run, env, config, &network) {
                 Ok(settings) => resolved.push(settings),
-                // Every usage error is reported before any missing credentials.
+                // Every usage error ends the run; a cloud without usable credentials does not
+                // stop the others: its targets are reported with the error.
                 Err(err) if err.kind() == crate::error::ErrorKind::Auth => {
-                    auth_error.get_or_insert(err);
+                    unready.push(Unready {
+                        provider: members[0].provider.name(),
+                        region: (members[0].region.clone()).or_else(|| args.place.region.clone()),
+                        ids: members.iter().map(|t| t.id.clone()).collect(),
+                        error: err,
+                    });
                 }
                 Err(err) => return Err(err),
             }
         }
-        if let Some(err) = auth_error {
-            return Err(err);
-        }
         Ok(Plan {
             groups: resolved,
             order,
+            unready,
             output: args.output,
         })
     }
@@ -597,16 +707,26 @@ fn validate_ids(targets: &[Target]) -> Result<(), Error> {
                 .filter(|other| *other != t.provider.name())
                 .map(|other| format!(" (it looks like a {other} id)"))
                 .unwrap_or_default();
-            Some(format!("{} `{}`: {reason}{hint}", t.provider.name(), t.id))
+            Some(format!(
+                "{} `{}`: {reason}{hint}",
+                t.provider.name(),
+                crate::error::clip(&t.id)
+            ))
         })
         .collect();
     if bad.is_empty() {
         return Ok(());
     }
+    // Named one by one up to a few; a file of thousands of bad ids is not repeated back.
+    const NAMED: usize = 5;
+    let more = match bad.len().saturating_sub(NAMED) {
+        0 => String::new(),
+        n => format!("; and {n} more"),
+    };
     Err(Error::usage(format!(
-        "malformed instance id{}: {}",
+        "malformed instance id{}: {}{more}",
         if bad.len() == 1 { "" } else { "s" },
-        bad.join("; ")
+        bad[..bad.len().min(NAMED)].join("; ")
     )))
 }
 
@@ -650,6 +770,9 @@ mod tests {
     ) -> Result<StartSettings, Error> {
         let run = RunOptions::of_start(args)?;
         let mut plan = Plan::resolve(&args.targets, &run, env, config)?;
+        if let Some(unready) = plan.unready.pop() {
+            return Err(unready.error);
+        }
         assert_eq!(plan.groups.len(), 1);
         Ok(plan.groups.remove(0))
     }
@@ -718,6 +841,33 @@ mod tests {
         assert_eq!(err.kind(), ErrorKind::Usage);
         let err = resolve(&args(&["-r", "ap-guangzhou", "ins-aaaaaaaa"]), &env(&[])).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Auth);
+    }
+
+    #[test]
+    fn a_cloud_without_credentials_is_set_aside_and_the_others_planned() {
+        let targets = ["-r", "ap-guangzhou", "zenlayer:abc", "tencent:ins-aaaaaaaa"];
+        let args = args(&targets);
+        let run = RunOptions::of_start(&args).unwrap();
+        let plan = Plan::resolve(&args.targets, &run, &env(CREDS), &Config::default()).unwrap();
+        assert_eq!(plan.groups.len(), 1);
+        assert_eq!(plan.groups[0].provider.name(), "tencent");
+        assert_eq!(plan.unready.len(), 1);
+        assert_eq!(plan.unready[0].provider, "zenlayer");
+        assert_eq!(plan.unready[0].ids, ["abc"]);
+        assert_eq!(plan.unready[0].error.kind(), ErrorKind::Auth);
+    }
+
+    #[test]
+    fn repeated_targets_are_kept_once_in_linear_time() {
+        let ids: Vec<String> = (0..50_000).map(|n| format!("ins-{n:08x}")).collect();
+        let mut given = vec!["-r", "ap-guangzhou"];
+        given.extend(ids.iter().map(String::as_str));
+        given.extend(ids.iter().map(String::as_str));
+        let args = args(&given);
+        let run = RunOptions::of_start(&args).unwrap();
+        let plan = Plan::resolve(&args.targets, &run, &env(CREDS), &Config::default()).unwrap();
+        assert_eq!(plan.order.len(), 50_000);
+        assert_eq!(plan.groups[0].ids, ids);
     }
 
     #[test]

@@ -197,3 +197,63 @@ pub(crate) fn seed(profile: &Profile, id: &str, line: &str) -> String {
 pub(crate) fn actions(profile: &Profile) -> (&'static str, &'static str) {
     profile.actions()
 }
+
+/// What a [`serve`] handler answers: status, headers, body.
+pub(crate) type Answer = (u16, Vec<(String, String)>, Vec<u8>);
+
+/// Serves `handler` over HTTP/1.1 on 127.0.0.1 from a thread of its own for as long as the test
+/// process lives: a canned or hostile cloud, whatever the test needs. The handler sees the
+/// request head and body.
+pub(crate) fn serve(
+    handler: impl Fn(&hyper::http::request::Parts, &[u8]) -> Answer + Send + Sync + 'static,
+) -> std::net::SocketAddr {
+    use http_body_util::{BodyExt, Full};
+    use hyper::body::Bytes;
+
+    let handler = std::sync::Arc::new(handler);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let handler = handler.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(
+                        move |request: hyper::Request<hyper::body::Incoming>| {
+                            let handler = handler.clone();
+                            async move {
+                                let (parts, body) = hyper::Request::into_parts(request);
+                                let body: Bytes = body
+                                    .collect()
+                                    .await
+                                    .map(|b| b.to_bytes())
+                                    .unwrap_or_default();
+                                let (status, headers, bytes) = handler(&parts, &body);
+                                let mut response = hyper::Response::builder().status(status);
+                                for (name, value) in headers {
+                                    response = response.header(name, value);
+                                }
+                                Ok::<_, std::convert::Infallible>(
+                                    response.body(Full::new(Bytes::from(bytes))).unwrap(),
+                                )
+                            }
+                        },
+                    );
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+    });
+    addr
+}

@@ -1,0 +1,338 @@
+//! Hostile networks and bad input: redirects, proxies, credential bytes, huge durations, the final
+//! poll on the deadline, multi-cloud runs with one cloud's credentials missing, and values echoed
+//! back in errors. Every request stays on 127.0.0.1.
+
+mod support;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+use support::{cloudstart, id, profiles, report, seed, stderr, tencent, Profile, Sim};
+
+/// `start` on `profile`'s cloud at `endpoint`, with its simulator credentials and location.
+fn start_at(home: &std::path::Path, profile: &Profile, endpoint: &str, ids: &[&str]) -> Command {
+    let mut cmd = cloudstart(home);
+    cmd.envs(profile.credentials.iter().copied())
+        .args([
+            "start",
+            "-o",
+            "json",
+            "-p",
+            profile.provider,
+            "--endpoint",
+            endpoint,
+        ])
+        .args(["--poll-interval", "5ms", "--timeout", "20s"]);
+    if let Some(region) = profile.region {
+        cmd.args(["--region", region]);
+    }
+    if let Some(zone) = profile.zone {
+        cmd.args(["--zone", zone]);
+    }
+    cmd.args(ids);
+    cmd
+}
+
+/// `start` on Tencent at the simulator with nothing but its credentials and region: the caller
+/// adds flags and ids.
+fn tencent_at(sim: &Sim) -> Command {
+    let mut cmd = cloudstart(sim.dir());
+    cmd.envs(tencent().credentials.iter().copied())
+        .args(["start", "-p", "tencent", "-r", "ap-guangzhou"])
+        .args(["--endpoint", sim.url("tencent")]);
+    cmd
+}
+
+/// A listener that counts the requests it gets and answers 200 `{}`.
+fn counting_server() -> (std::net::SocketAddr, Arc<AtomicUsize>) {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    let addr = support::serve(move |_, _| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        (200, Vec::new(), b"{}".to_vec())
+    });
+    (addr, hits)
+}
+
+#[test]
+fn signed_calls_never_follow_a_redirect() {
+    for status in [301u16, 302, 307, 308] {
+        let (elsewhere, hits) = counting_server();
+        let location = format!("http://{elsewhere}/steal?Signature=c2VjcmV0&token=abc");
+        let redirector = support::serve(move |_, _| {
+            let headers = vec![("location".to_string(), location.clone())];
+            (status, headers, Vec::new())
+        });
+        for profile in profiles() {
+            let home = tempfile::tempdir().unwrap();
+            let endpoint = format!("http://{redirector}");
+            let output = start_at(home.path(), profile, &endpoint, &[&id(profile, 1)])
+                .output()
+                .unwrap();
+            let name = profile.provider;
+            assert_eq!(
+                output.status.code(),
+                Some(5),
+                "{name} {status}: {}",
+                stderr(&output)
+            );
+            let record = &report(&output)["instances"][0];
+            assert_eq!(record["error"]["kind"], "transport", "{name}");
+            let message = record["error"]["message"].as_str().unwrap();
+            assert!(
+                message.contains(&format!("HTTP {status}"))
+                    && message.contains(&format!("http://{elsewhere}")),
+                "{name}: {message}"
+            );
+            let everything = format!("{}{}", support::stdout(&output), stderr(&output));
+            assert!(!everything.contains("c2VjcmV0") && !everything.contains("steal"));
+        }
+        assert_eq!(hits.load(Ordering::SeqCst), 0, "{status} was followed");
+    }
+}
+
+#[test]
+fn the_final_poll_on_the_deadline_is_sent_and_counts() {
+    // Polls every second; the machine is RUNNING at 2.2 s and the deadline is 2.5 s: only the
+    // last poll, trimmed to the deadline, can see it.
+    let sim = Sim::start_with("", &["--boot-delay", "2200ms"]);
+    let output = tencent_at(&sim)
+        .args(["-o", "json", "--poll-interval", "1s", "--poll-max", "1s"])
+        .args(["--timeout", "2500ms", "ins-aaaaaaaa"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(report(&output)["instances"][0]["outcome"], "running");
+}
+
+#[test]
+fn huge_durations_are_usage_errors_naming_the_largest_accepted() {
+    let sim = Sim::start("");
+    for flag in ["--timeout", "--poll-interval", "--poll-max"] {
+        let output = tencent_at(&sim)
+            .args([flag, "300000000000y", "ins-aaaaaaaa"])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{flag}: {}", stderr(&output));
+        assert!(stderr(&output).contains("30days"), "{}", stderr(&output));
+    }
+    let output = sim
+        .start_cmd(tencent(), &["ins-aaaaaaaa"])
+        .env("CLOUDSTART_HEARTBEAT", "300000000000y")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).contains("CLOUDSTART_HEARTBEAT"));
+    assert!(sim.requests().is_empty());
+}
+
+#[test]
+fn proxies_are_checked_up_front_and_their_passwords_never_shown() {
+    let sim = Sim::start("");
+    // (environment, flags, what the error names)
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a [&'a str], &'a str);
+    let cases: [Case; 5] = [
+        (
+            &[],
+            &["--proxy", "http://alice:s3cret@[not-a-host"],
+            "--proxy",
+        ),
+        (
+            &[],
+            &["--proxy", "socks5://alice:s3cret@127.0.0.1:1080"],
+            "SOCKS",
+        ),
+        (
+            &[("HTTPS_PROXY", "alice:s3cret@proxy:3128 x")],
+            &[],
+            "HTTPS_PROXY",
+        ),
+        (
+            &[("http_proxy", "ftp://alice:s3cret@proxy")],
+            &[],
+            "http_proxy",
+        ),
+        (&[("ALL_PROXY", "socks5h://127.0.0.1:1080")], &[], "SOCKS"),
+    ];
+    for (env, flags, says) in cases {
+        let output = sim
+            .start_cmd(tencent(), &["ins-aaaaaaaa"])
+            .envs(env.iter().copied())
+            .args(flags)
+            .output()
+            .unwrap();
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{env:?} {flags:?}: {err}");
+        assert!(err.contains(says), "{err}");
+        assert!(!err.contains("s3cret"), "{err}");
+    }
+    // An empty variable (an unset CI secret) counts as unset.
+    let output = sim
+        .start_cmd(tencent(), &["ins-aaaaaaaa"])
+        .env("HTTPS_PROXY", "")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    // Only the last run reached the simulator.
+    assert_eq!(sim.calls("tencent", "StartInstances").len(), 1);
+}
+
+#[test]
+fn a_proxy_that_wants_credentials_is_a_credentials_error_naming_it() {
+    let proxy = support::serve(|_, _| {
+        let challenge = (
+            "proxy-authenticate".to_string(),
+            "Basic realm=\"x\"".to_string(),
+        );
+        (407, vec![challenge], Vec::new())
+    });
+    let home = tempfile::tempdir().unwrap();
+    let output = start_at(
+        home.path(),
+        tencent(),
+        "http://cvm.cloudstart.invalid",
+        &["ins-aaaaaaaa"],
+    )
+    .args(["--proxy", &format!("http://{proxy}")])
+    .output()
+    .unwrap();
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    let record = &report(&output)["instances"][0];
+    assert_eq!(record["error"]["kind"], "auth");
+    let message = record["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("proxy {proxy} (--proxy)")),
+        "{message}"
+    );
+}
+
+#[test]
+fn credentials_with_stray_bytes_are_refused_before_any_request() {
+    let sim = Sim::start("");
+    let profile = tencent();
+    let cases = [
+        ("TENCENTCLOUD_SECRET_ID", "AKIDcloudstart\nSIMULATOR0001"),
+        ("TENCENTCLOUD_SECRET_ID", "AKIDcloudstart SIMULATOR0001"),
+        (
+            "TENCENTCLOUD_SECRET_KEY",
+            "cloudstart-simulator\u{7}-secret-key",
+        ),
+        ("TENCENTCLOUD_SECURITY_TOKEN", "token\r\nX-Injected: 1"),
+    ];
+    for (var, value) in cases {
+        let output = sim
+            .start_cmd(profile, &["ins-aaaaaaaa"])
+            .env(var, value)
+            .output()
+            .unwrap();
+        let err = format!("{}{}", support::stdout(&output), stderr(&output));
+        assert_eq!(output.status.code(), Some(3), "{var}: {err}");
+        assert!(err.contains(var), "{err}");
+        assert!(
+            !err.contains("SIMULATOR0001") && !err.contains("Injected"),
+            "{err}"
+        );
+    }
+    assert!(sim.requests().is_empty(), "a request was sent");
+    // Whitespace around a value (a trailing newline from a file) is dropped, not refused.
+    let output = sim
+        .start_cmd(profile, &["ins-aaaaaaaa"])
+        .env("TENCENTCLOUD_SECRET_ID", " AKIDcloudstartSIMULATOR0001\n")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+}
+
+#[test]
+fn one_cloud_without_credentials_does_not_stop_the_others() {
+    let sim = Sim::start("");
+    let zenlayer = profiles().find(|p| p.provider == "zenlayer").unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let tencent_id = format!("tencent:{}", id(tencent(), 1));
+    let zenlayer_id = format!("zenlayer:{}", id(zenlayer, 1));
+    let output = cloudstart(home.path())
+        .envs(tencent().credentials.iter().copied())
+        .env("CLOUDSTART_TENCENT_ENDPOINT", sim.url("tencent"))
+        .env("CLOUDSTART_ZENLAYER_ENDPOINT", sim.url("zenlayer"))
+        .args([
+            "start",
+            "-o",
+            "json",
+            "-r",
+            "ap-guangzhou",
+            "--poll-interval",
+            "5ms",
+        ])
+        .args([&zenlayer_id, &tencent_id])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    let records = report(&output)["instances"].as_array().unwrap().clone();
+    let summary: Vec<(Value, Value, Value)> = records
+        .iter()
+        .map(|r| {
+            (
+                r["provider"].clone(),
+                r["outcome"].clone(),
+                r["error"]["kind"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("zenlayer".into(), "failed".into(), "auth".into()),
+            ("tencent".into(), "running".into(), Value::Null),
+        ]
+    );
+    let message = records[0]["error"]["message"].as_str().unwrap();
+    assert!(message.contains("ZENLAYER_ACCESS_KEY_ID"), "{message}");
+}
+
+#[test]
+fn values_echoed_in_errors_are_short_and_places_must_be_names() {
+    let sim = Sim::start("");
+    let long_id = format!("ins-{}", "x".repeat(10_000));
+    let output = sim.start_cmd(tencent(), &[&long_id]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).len() < 1_000, "{}", stderr(&output).len());
+    for (flag, value) in [
+        ("--region", "-"),
+        ("--region", "-ap"),
+        ("--endpoint", "http://127.0.0.1:0"),
+    ] {
+        let output = sim
+            .start_cmd(tencent(), &["ins-aaaaaaaa"])
+            .args([flag, value])
+            .output()
+            .unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{flag} {value}: {}",
+            stderr(&output)
+        );
+    }
+    let output = sim
+        .start_cmd(tencent(), &["ins-aaaaaaaa"])
+        .args([
+            "--endpoint",
+            &format!("http://u:p4ss@127.0.0.1/{}", "p".repeat(5000)),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(!stderr(&output).contains("p4ss"), "{}", stderr(&output));
+    assert!(stderr(&output).len() < 1_000);
+    assert!(sim.requests().is_empty());
+    // A seeded machine still answers normally afterwards.
+    let sim = Sim::start(&seed(tencent(), "ins-aaaaaaaa", "state = \"RUNNING\""));
+    let output = sim
+        .start_cmd(tencent(), &["ins-aaaaaaaa"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+}
