@@ -24,6 +24,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use tracing::warn;
 
+use super::files::read_local_text;
 use crate::env_vars::EnvVars;
 use crate::error::Error;
 
@@ -74,17 +75,10 @@ impl Config {
                 None => return Ok(Self::default()),
             },
         };
-        let text = match std::fs::read_to_string(&path) {
+        let text = match read_local_text(&path, "config file") {
             Ok(text) => text,
-            Err(err) if !explicit && err.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(Self::default())
-            }
-            Err(err) => {
-                return Err(Error::usage(format!(
-                    "cannot read the config file {}: {err}",
-                    path.display()
-                )))
-            }
+            Err(err) if !explicit && err.is_not_found() => return Ok(Self::default()),
+            Err(err) => return Err(err.into()),
         };
         warn_if_readable_by_others(&path);
         let file: ConfigFile = toml::from_str(&text).map_err(|err| {
