@@ -1,5 +1,6 @@
 //! Local files — the config file, targets files, the CA bundle and the vendor CLIs' files —
-//! through the real binary: what is not a regular file or is too large is refused at once.
+//! through the real binary: what is not a regular file or is too large is refused at once, and a
+//! malformed file is described by path, line and column without ever quoting its text.
 
 mod support;
 
@@ -26,6 +27,11 @@ fn run(home: &Path) -> Command {
 /// Runs `cmd`, and checks that it exits with `code`, that stderr says `says`, and that nothing
 /// it printed holds a secret.
 fn expect(cmd: &mut Command, code: i32, says: &[&str]) -> String {
+    expect_without(cmd, code, says, SENTINEL)
+}
+
+/// [`expect`], with `secret` as the text that must not be printed.
+fn expect_without(cmd: &mut Command, code: i32, says: &[&str], secret: &str) -> String {
     let output = cmd
         .output()
         .expect("cloudstart ran and ended within the deadline");
@@ -35,7 +41,7 @@ fn expect(cmd: &mut Command, code: i32, says: &[&str]) -> String {
         assert!(err.contains(part), "expected `{part}` in:\n{err}");
     }
     assert!(
-        !out.contains(SENTINEL) && !err.contains(SENTINEL),
+        !out.contains(secret) && !err.contains(secret),
         "a secret was printed:\n{out}{err}"
     );
     err
@@ -55,6 +61,135 @@ fn set_mode(path: &Path, mode: u32) {
 
 #[cfg(not(unix))]
 fn set_mode(_path: &Path, _mode: u32) {}
+
+#[test]
+fn a_malformed_config_file_names_the_place_but_never_shows_its_secret() {
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("config.toml");
+    let head = "[profile.default.tencent]\naccess_key_id = \"AKIDexample\"\n";
+    for (body, place, says, secret) in [
+        // (a) a secret without its closing quote
+        (
+            "secret_access_key = \"SENTINEL-a\nregion = \"ap-guangzhou\"\n",
+            ":3:32:",
+            "invalid basic string",
+            SENTINEL,
+        ),
+        // (b) a misspelled key next to a secret
+        (
+            "secret_acess_key = \"SENTINEL-b\"\n",
+            ":3:1:",
+            "unknown field `secret_acess_key`",
+            SENTINEL,
+        ),
+        // (c) a duplicate key holding the secret
+        (
+            "secret_access_key = \"x\"\nsecret_access_key = \"SENTINEL-c\"\n",
+            ":4:1:",
+            "duplicate key `secret_access_key`",
+            SENTINEL,
+        ),
+        // a secret of the wrong type: serde's message would quote it
+        (
+            "secret_access_key = 12345678\n",
+            ":3:21:",
+            "invalid type: integer, expected a string",
+            "12345678",
+        ),
+    ] {
+        write(&config, &format!("{head}{body}"));
+        let place = format!("{}{place}", config.display());
+        for args in [
+            &["config", "check"][..],
+            &["start", "tencent:ins-r8hr2upy"][..],
+        ] {
+            expect_without(
+                run(home.path())
+                    .env("CLOUDSTART_CONFIG", &config)
+                    .args(args),
+                2,
+                &["invalid config file", &place, says],
+                secret,
+            );
+        }
+    }
+    // A whole cloud table given as a string: the string is not quoted either.
+    write(&config, "[profile.default]\ntencent = \"SENTINEL-e\"\n");
+    let place = format!("{}:2:11:", config.display());
+    expect(
+        run(home.path())
+            .env("CLOUDSTART_CONFIG", &config)
+            .args(["config", "check"]),
+        2,
+        &[&place, "invalid type: string, expected struct CloudConfig"],
+    );
+}
+
+#[test]
+fn a_malformed_targets_file_names_the_place_but_never_shows_its_text() {
+    let home = tempfile::tempdir().unwrap();
+    let file = home.path().join("targets.toml");
+    for (text, place, says) in [
+        (
+            "[[target]]\nprovider = \"tencent\"\nid = \"ins-SENTINEL\n",
+            ":3:19:",
+            "invalid basic string",
+        ),
+        (
+            "[[target]]\nprovider = \"tencent\"\nid = \"ins-r8hr2upy\"\nregoin = \"SENTINEL\"\n",
+            ":4:1:",
+            "unknown field `regoin`",
+        ),
+        (
+            "[[target]]\nprovider = \"tencent\"\nid = \"ins-r8hr2upy\"\nid = \"SENTINEL\"\n",
+            ":4:1:",
+            "duplicate key `id`",
+        ),
+        (
+            "[[target]]\nprovider = \"tencent\"\nids = \"SENTINEL\"\n",
+            ":3:7:",
+            "invalid type: string, expected a sequence",
+        ),
+    ] {
+        write(&file, text);
+        let place = format!("{}{place}", file.display());
+        expect(
+            run(home.path()).args(["start", "-f"]).arg(&file),
+            2,
+            &["invalid targets file", &place, says],
+        );
+    }
+}
+
+#[test]
+fn a_malformed_vendor_file_is_skipped_naming_the_place_but_never_its_secret() {
+    let home = tempfile::tempdir().unwrap();
+    write(
+        &home.path().join(".tccli/default.credential"),
+        "{\n  \"secretId\": \"AKIDexample\",\n  \"secretKey\": \"SENTINEL-tccli\n}\n",
+    );
+    write(
+        &home.path().join(".volcengine/config.json"),
+        "{\"current\": \"work\", \"profiles\": {\"work\": {\n\
+         \"access-key\": \"AKLTexample\" \"secret-key\": \"SENTINEL-ve\"}}}\n",
+    );
+    for (cloud, place) in [
+        ("tencent", ".tccli/default.credential:3:"),
+        ("volcengine", ".volcengine/config.json:2:"),
+    ] {
+        // The file belongs to another tool, so it is skipped with a warning and the credentials
+        // are missing (exit 3), as with no file at all.
+        let err = expect(
+            run(home.path())
+                .env("TENCENTCLOUD_REGION", "ap-guangzhou")
+                .env("VOLCENGINE_REGION", "cn-beijing")
+                .args(["config", "check", "-p", cloud]),
+            3,
+            &[place, "not valid JSON"],
+        );
+        assert!(err.contains("warning:"), "{err}");
+    }
+}
 
 #[test]
 fn a_ca_bundle_that_is_not_a_regular_file_is_refused_at_once() {

@@ -1,9 +1,11 @@
 //! Reading the local files cloudstart is pointed at — the config file, targets files, the CA
-//! bundle and the vendor CLIs' files.
+//! bundle and the vendor CLIs' files — and describing what is wrong with them.
 //!
-//! A file must be a regular file of at most [`MAX_BYTES`]: a FIFO would block the run forever
-//! waiting for a writer, and a device such as `/dev/zero` would fill memory. This module owns
-//! neither the formats nor what a missing file means; its callers do.
+//! Two rules hold for all of them. A file must be a regular file of at most [`MAX_BYTES`]: a FIFO
+//! would block the run forever waiting for a writer, and a device such as `/dev/zero` would fill
+//! memory. And a parse error names the file, line and column and what is wrong, but never quotes
+//! the file's text, because the offending line may hold a secret. This module owns neither the
+//! formats nor what a missing file means; its callers do.
 
 use std::fmt;
 use std::io::Read;
@@ -122,6 +124,101 @@ fn check(metadata: &std::fs::Metadata) -> Result<(), Problem> {
     }
 }
 
+/// A place in a text file, 1-based, columns counted in characters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Position {
+    /// The line.
+    pub line: usize,
+    /// The column.
+    pub column: usize,
+}
+
+impl Position {
+    /// The position of byte `offset` in `text`.
+    pub fn of_offset(text: &str, offset: usize) -> Self {
+        let before = text.get(..offset).unwrap_or(text);
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        Self {
+            line: before.matches('\n').count() + 1,
+            column: before[line_start..].chars().count() + 1,
+        }
+    }
+}
+
+/// Describes a TOML error in `text`, read from `path`: `invalid <what> <path>:<line>:<column>:
+/// <message>`, a usage error.
+///
+/// The `Display` of a `toml` error quotes the offending line, which may hold a secret; this keeps
+/// only the position and a message that names keys but no values.
+pub fn toml_error(what: &str, path: &Path, text: &str, err: &toml::de::Error) -> Error {
+    let place = match err.span() {
+        Some(span) => {
+            let at = Position::of_offset(text, span.start);
+            format!("{}:{}:{}", path.display(), at.line, at.column)
+        }
+        None => path.display().to_string(),
+    };
+    Error::usage(format!(
+        "invalid {what} {place}: {}",
+        without_values(err.message())
+    ))
+}
+
+/// A serde or TOML message with any value it quotes left out.
+///
+/// Parser messages ("invalid basic string", "expected `=`") and the messages about keys ("unknown
+/// field `regoin`", "duplicate key `id`", "missing field `provider`") quote only the grammar and
+/// key names, and are kept. serde's type and value messages quote the value they found —
+/// `invalid type: string "…", expected a sequence` — so only the kind of value is kept.
+fn without_values(message: &str) -> String {
+    let message = message.trim().replace('\n', "; ");
+    for prefix in ["invalid type: ", "invalid value: ", "unknown variant "] {
+        if let Some(rest) = message.strip_prefix(prefix) {
+            // serde writes `<found>, expected <what the type wants>`, the latter from the type.
+            let (found, expected) = rest.rsplit_once(", expected ").unwrap_or((rest, ""));
+            let kind = found
+                .split(['`', '"', '\''])
+                .next()
+                .unwrap_or_default()
+                .trim();
+            let mut said = prefix.trim_end().to_string();
+            if prefix != "unknown variant " && !kind.is_empty() {
+                said = format!("{said} {kind}");
+            }
+            if !expected.is_empty() {
+                said = format!("{said}, expected {expected}");
+            }
+            return said;
+        }
+    }
+    message
+}
+
+/// Describes a JSON error in `text`: `<line>:<column>: <what is wrong>`, without the text.
+///
+/// serde_json's syntax messages are fixed phrases ("EOF while parsing a string"), so they are
+/// kept; messages about data (which may quote a value) are replaced by a phrase.
+pub fn json_problem(text: &str, err: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let (mut line, mut column) = (err.line(), err.column());
+    // serde_json reports a newline it stopped at as column 0 of the next line; name the end of the
+    // line it ends instead.
+    if column == 0 && line > 1 {
+        line -= 1;
+        column = text.lines().nth(line - 1).map_or(0, |l| l.chars().count()) + 1;
+    }
+    let what = match err.classify() {
+        Category::Syntax | Category::Eof => {
+            let full = err.to_string();
+            let suffix = format!(" at line {} column {}", err.line(), err.column());
+            let phrase = full.strip_suffix(&suffix).unwrap_or(&full).to_string();
+            format!("not valid JSON ({phrase})")
+        }
+        Category::Data | Category::Io => "not valid JSON".to_string(),
+    };
+    format!("{line}:{column}: {what}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,5 +281,92 @@ mod tests {
         std::fs::write(&path, b"caf\xe9").unwrap();
         let err = read_local_text(&path, "config file").unwrap_err();
         assert!(err.to_string().ends_with("not UTF-8 text"), "{err}");
+    }
+
+    #[test]
+    fn positions_count_lines_and_characters_from_one() {
+        let text = "a = 1\nbé = \"x\n";
+        assert_eq!(
+            Position::of_offset(text, 0),
+            Position { line: 1, column: 1 }
+        );
+        assert_eq!(
+            Position::of_offset(text, text.find('"').unwrap()),
+            Position { line: 2, column: 6 }
+        );
+        assert_eq!(
+            Position::of_offset(text, text.len()),
+            Position { line: 3, column: 1 }
+        );
+    }
+
+    fn toml_message(text: &str) -> String {
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)] // only parsed, to provoke errors
+        struct File {
+            key: Option<String>,
+            list: Option<Vec<String>>,
+        }
+        let err = toml::from_str::<File>(text).unwrap_err();
+        toml_error("config file", Path::new("c.toml"), text, &err).to_string()
+    }
+
+    #[test]
+    fn toml_errors_name_the_place_and_never_a_value() {
+        for (text, says) in [
+            (
+                "key = \"SECRET\nlist = []\n",
+                "invalid config file c.toml:1:14: invalid basic string",
+            ),
+            (
+                "kye = \"SECRET\"\n",
+                "invalid config file c.toml:1:1: unknown field `kye`, expected `key` or `list`",
+            ),
+            (
+                "key = \"a\"\nkey = \"SECRET\"\n",
+                "invalid config file c.toml:2:1: duplicate key `key` in document root",
+            ),
+            (
+                "list = \"SECRET\"\n",
+                "invalid config file c.toml:1:8: invalid type: string, expected a sequence",
+            ),
+            (
+                "key = 2024\n",
+                "invalid config file c.toml:1:7: invalid type: integer, expected a string",
+            ),
+            (
+                "key = 1.5e3\n",
+                "invalid config file c.toml:1:7: invalid type: floating point, expected a string",
+            ),
+        ] {
+            let message = toml_message(text);
+            assert!(message.starts_with(says), "{text:?}: {message}");
+            assert!(!message.contains("SECRET") && !message.contains("2024"));
+            assert!(
+                !message.contains("1.5") && !message.contains('|'),
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
+    fn json_errors_name_the_place_and_never_a_value() {
+        for (text, says) in [
+            (
+                "{\"id\": \"a\",\n \"key\": \"SECRET\n}",
+                "2:16: not valid JSON (control character",
+            ),
+            ("{\"key\": \"SECRET\"", "1:16: not valid JSON (EOF while"),
+            (
+                "{\"a\": 1 \"key\": \"SECRET\"}",
+                "1:9: not valid JSON (expected `,` or `}`)",
+            ),
+        ] {
+            let err = serde_json::from_str::<serde_json::Value>(text).unwrap_err();
+            let problem = json_problem(text, &err);
+            assert!(problem.starts_with(says), "{text:?}: {problem}");
+            assert!(!problem.contains("SECRET"), "{problem}");
+        }
     }
 }

@@ -18,7 +18,7 @@ use serde_json::Value;
 use tracing::warn;
 
 use super::config::DEFAULT_PROFILE;
-use super::files::read_local_text;
+use super::files::{json_problem, read_local_text};
 
 /// What a vendor CLI's files hold for one cloud.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -72,13 +72,18 @@ fn text_file(path: &Path) -> Option<String> {
     }
 }
 
-/// Reads a JSON file; `None` if absent, a warning if unreadable or malformed.
+/// Reads a JSON file; `None` if absent, a warning if unreadable or malformed. The warning names
+/// the line and column, never the text: the file holds secrets.
 fn json_file(path: &Path) -> Option<Value> {
     let text = text_file(path)?;
     match serde_json::from_str(&text) {
         Ok(value) => Some(value),
         Err(err) => {
-            warn!("skipping {}: not valid JSON ({err})", path.display());
+            warn!(
+                "skipping the vendor CLI file {}:{}",
+                path.display(),
+                json_problem(&text, &err)
+            );
             None
         }
     }
