@@ -24,6 +24,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use tracing::warn;
 
+use super::files::{read_local_text, toml_error};
 use crate::env_vars::EnvVars;
 use crate::error::Error;
 
@@ -74,22 +75,14 @@ impl Config {
                 None => return Ok(Self::default()),
             },
         };
-        let text = match std::fs::read_to_string(&path) {
+        let text = match read_local_text(&path, "config file") {
             Ok(text) => text,
-            Err(err) if !explicit && err.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(Self::default())
-            }
-            Err(err) => {
-                return Err(Error::usage(format!(
-                    "cannot read the config file {}: {err}",
-                    path.display()
-                )))
-            }
+            Err(err) if !explicit && err.is_not_found() => return Ok(Self::default()),
+            Err(err) => return Err(err.into()),
         };
         warn_if_readable_by_others(&path);
-        let file: ConfigFile = toml::from_str(&text).map_err(|err| {
-            Error::usage(format!("invalid config file {}: {err}", path.display()))
-        })?;
+        let file: ConfigFile =
+            toml::from_str(&text).map_err(|err| toml_error("config file", &path, &text, &err))?;
         for (profile, clouds) in &file.profile {
             if let Some(cloud) = clouds
                 .keys()
@@ -202,6 +195,25 @@ mod tests {
             assert_eq!(err.kind(), crate::error::ErrorKind::Usage, "{text}");
             assert!(err.to_string().contains(says), "{text}: {err}");
             assert!(err.to_string().contains("config.toml"), "{err}");
+        }
+    }
+
+    #[test]
+    fn malformed_files_name_line_and_column_but_never_a_secret() {
+        for (text, place) in [
+            (
+                "[profile.default.tencent]\nsecret_access_key = \"S3CR3T\n",
+                ":2:28: ",
+            ),
+            (
+                "[profile.default.tencent]\nsecret_acces_key = \"S3CR3T\"\n",
+                ":2:1: ",
+            ),
+            ("[profile.default]\ntencent = \"S3CR3T\"\n", ":2:11: "),
+        ] {
+            let err = load(text).unwrap_err().to_string();
+            assert!(err.contains(&format!("config.toml{place}")), "{err}");
+            assert!(!err.contains("S3CR3T"), "{err}");
         }
     }
 

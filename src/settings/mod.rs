@@ -8,6 +8,7 @@
 //! which one supplied each value, for `cloudstart config check`.
 
 pub mod config;
+pub mod files;
 pub mod targets;
 pub mod vendor;
 
@@ -142,12 +143,7 @@ impl Network {
         let extra_roots = match &args.ca_bundle {
             None => Vec::new(),
             Some(path) => {
-                let pem = std::fs::read(path).map_err(|err| {
-                    Error::usage(format!(
-                        "cannot read the CA bundle {}: {err}",
-                        path.display()
-                    ))
-                })?;
+                let pem = files::read_local_file(path, "CA bundle")?;
                 let roots = reqwest::Certificate::from_pem_bundle(&pem)
                     .ok()
                     .filter(|roots| !roots.is_empty())

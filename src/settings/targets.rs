@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use super::files::{read_local_text, toml_error};
 use crate::error::Error;
 use crate::provider::{self, Provider};
 
@@ -91,15 +92,11 @@ pub fn from_file(path: &Path) -> Result<Vec<Target>, Error> {
         zone: Option<String>,
         profile: Option<String>,
     }
-    let text = std::fs::read_to_string(path).map_err(|err| {
-        Error::usage(format!(
-            "cannot read the targets file {}: {err}",
-            path.display()
-        ))
-    })?;
+    let text = read_local_text(path, "targets file")?;
     let invalid =
         |what: String| Error::usage(format!("invalid targets file {}: {what}", path.display()));
-    let file: File = toml::from_str(&text).map_err(|err| invalid(err.to_string()))?;
+    let file: File =
+        toml::from_str(&text).map_err(|err| toml_error("targets file", path, &text, &err))?;
     let mut targets = Vec::new();
     for (n, entry) in file.target.into_iter().enumerate() {
         let provider = known(&entry.provider, &entry.provider)

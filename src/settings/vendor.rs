@@ -18,6 +18,7 @@ use serde_json::Value;
 use tracing::warn;
 
 use super::config::DEFAULT_PROFILE;
+use super::files::{json_problem, read_local_text};
 
 /// What a vendor CLI's files hold for one cloud.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -58,20 +59,31 @@ pub fn read(
         .then_some(settings)
 }
 
-/// Reads a JSON file; `None` if absent, a warning if unreadable or malformed.
-fn json_file(path: &Path) -> Option<Value> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return None,
+/// Reads a vendor file as text; `None` if absent, a warning if unreadable (not a regular file,
+/// too large).
+fn text_file(path: &Path) -> Option<String> {
+    match read_local_text(path, "vendor CLI file") {
+        Ok(text) => Some(text),
+        Err(err) if err.is_not_found() => None,
         Err(err) => {
-            warn!("skipping {}: {err}", path.display());
-            return None;
+            warn!("{err}; skipping it");
+            None
         }
-    };
+    }
+}
+
+/// Reads a JSON file; `None` if absent, a warning if unreadable or malformed. The warning names
+/// the line and column, never the text: the file holds secrets.
+fn json_file(path: &Path) -> Option<Value> {
+    let text = text_file(path)?;
     match serde_json::from_str(&text) {
         Ok(value) => Some(value),
         Err(err) => {
-            warn!("skipping {}: not valid JSON ({err})", path.display());
+            warn!(
+                "skipping the vendor CLI file {}:{}",
+                path.display(),
+                json_problem(&text, &err)
+            );
             None
         }
     }
@@ -165,14 +177,7 @@ fn zeno(
 
 fn qingcloud_cli(home: &Path) -> Option<VendorSettings> {
     let path = home.join(".qingcloud").join("config.yaml");
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return None,
-        Err(err) => {
-            warn!("skipping {}: {err}", path.display());
-            return None;
-        }
-    };
+    let text = text_file(&path)?;
     // A flat `key: 'value'` YAML file; nothing nested is needed.
     let value = |key: &str| {
         text.lines()
