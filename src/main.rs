@@ -1,9 +1,8 @@
 //! The `cloudstart` binary: parse, set up logging, run, map the outcome to an exit code.
-#![allow(clippy::print_stderr)]
-
-use std::process::ExitCode;
 
 use std::fmt;
+use std::io;
+use std::process::ExitCode;
 
 use clap::Parser;
 use tracing::{Event, Level, Subscriber};
@@ -14,6 +13,7 @@ use tracing_subscriber::EnvFilter;
 
 use cloudstart::cli::{Cli, Verbosity};
 use cloudstart::env_vars::EnvVars;
+use cloudstart::output::{eprint_line, printable};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -24,14 +24,14 @@ fn main() -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(err) => {
-            eprintln!("error: cannot start the async runtime: {err}");
+            eprint_line(&format!("error: cannot start the async runtime: {err}"));
             return ExitCode::from(1);
         }
     };
     match runtime.block_on(cloudstart::commands::run(cli)) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            eprintln!("error: {err}");
+            eprint_line(&format!("error: {err}"));
             ExitCode::from(err.kind().exit_code())
         }
     }
@@ -52,14 +52,15 @@ fn init_logging(verbosity: &Verbosity) {
         .unwrap_or_else(|| EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| Unfailing(io::stderr()))
         .with_ansi(false)
         .event_format(StderrLines)
         .init();
 }
 
 /// Log lines for people: progress as plain sentences, `warning:`/`error:` prefixes, and the level
-/// and module only on debug and trace lines.
+/// and module only on debug and trace lines. Each line is [`printable`] up to its newline, so no
+/// log call anywhere can pass the cloud's control characters (or a forged line) to the terminal.
 struct StderrLines;
 
 impl<S, N> FormatEvent<S, N> for StderrLines
@@ -73,15 +74,35 @@ where
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
+        use std::fmt::Write as _;
         let metadata = event.metadata();
+        let mut line = String::new();
         match *metadata.level() {
-            Level::ERROR => write!(writer, "error: ")?,
-            Level::WARN => write!(writer, "warning: ")?,
+            Level::ERROR => line.push_str("error: "),
+            Level::WARN => line.push_str("warning: "),
             Level::INFO => {}
-            Level::DEBUG => write!(writer, "debug {}: ", metadata.target())?,
-            Level::TRACE => write!(writer, "trace {}: ", metadata.target())?,
+            Level::DEBUG => write!(line, "debug {}: ", metadata.target())?,
+            Level::TRACE => write!(line, "trace {}: ", metadata.target())?,
         }
-        ctx.field_format().format_fields(writer.by_ref(), event)?;
-        writeln!(writer)
+        ctx.field_format()
+            .format_fields(Writer::new(&mut line), event)?;
+        writeln!(writer, "{}", printable(&line))
+    }
+}
+
+/// stderr that never reports a failed write. With `2>/dev/full` or a closed pipe, a log line is
+/// lost, not the run: tracing-subscriber would otherwise report the failure with `eprintln!`,
+/// which panics (exit 101) when stderr is the thing that failed.
+struct Unfailing(io::Stderr);
+
+impl io::Write for Unfailing {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let _ = self.0.write_all(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let _ = self.0.flush();
+        Ok(())
     }
 }

@@ -3,8 +3,13 @@
 //! `--output json` prints exactly one JSON document whose schema README.md documents and
 //! `tests/cli.rs` re-declares with `deny_unknown_fields`; text prints one line per machine. Both
 //! list every target exactly once, in the order given.
-#![allow(clippy::print_stdout, clippy::print_stderr)]
+//!
+//! Also the two rules for text meant for people, wherever it is printed: [`printable`] shows the
+//! clouds' control characters as escapes, and [`eprint_line`] never lets a failed write to stderr
+//! change the exit code.
+#![allow(clippy::print_stdout)]
 
+use std::borrow::Cow;
 use std::io::Write;
 
 use serde::Serialize;
@@ -143,12 +148,12 @@ impl Report {
         out.flush()?;
         let failed = self.instances.iter().filter(|r| r.error.is_some()).count();
         if failed > 0 {
-            eprintln!(
+            eprint_line(&format!(
                 "error: {failed} of {} machine{} did not start (exit {})",
                 self.instances.len(),
                 if self.instances.len() == 1 { "" } else { "s" },
                 self.exit_code()
-            );
+            ));
         }
         Ok(())
     }
@@ -164,10 +169,11 @@ impl Report {
                 state,
                 record.location()
             );
-            match &record.error {
-                None => writeln!(out, "{}", line.trim_end())?,
-                Some(error) => writeln!(out, "{line}  {}", error.describe())?,
-            }
+            let line = match &record.error {
+                None => line.trim_end().to_string(),
+                Some(error) => format!("{line}  {}", error.describe()),
+            };
+            writeln!(out, "{}", printable(&line))?;
         }
         Ok(())
     }
@@ -194,6 +200,40 @@ impl ErrorRecord {
         }
         text
     }
+}
+
+/// `text` with every control character written as an escape, for output meant for people.
+///
+/// State names, error codes, messages and request ids come from the cloud. Printed raw, an ESC
+/// could clear or recolour the screen and a CR or LF could forge an `error:` line. Each control
+/// character (C0, DEL, C1) becomes a visible escape rather than `?` or nothing, so the text can
+/// still be quoted in a support ticket: `\xNN` for C0 and DEL, `\u{NN}` for C1 — the forms
+/// tracing-subscriber's own sanitiser uses, so a log line and a report line show the same text
+/// the same way. Spaces and every other character (Chinese messages) stay as they are. A cloud
+/// text that already holds a literal `\x1b` looks the same; the JSON outputs keep the exact text.
+pub fn printable(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return Cow::Borrowed(text);
+    }
+    let mut shown = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match u32::from(c) {
+            _ if !c.is_control() => shown.push(c),
+            n @ (0..=0x1f | 0x7f) => shown.push_str(&format!("\\x{n:02x}")),
+            n => shown.push_str(&format!("\\u{{{n:x}}}")),
+        }
+    }
+    Cow::Owned(shown)
+}
+
+/// Writes `line`, made [`printable`], and a newline to stderr, ignoring a failed write: stderr
+/// is for people, and a full disk or a reader that went away there must not turn a run that did
+/// its work into a panic or another exit code.
+pub fn eprint_line(line: &str) {
+    let mut text = printable(line).into_owned();
+    text.push('\n');
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(text.as_bytes()).and_then(|()| err.flush());
 }
 
 /// Prints the simulator's `<provider> http://ADDR` lines, one per cloud, and flushes them so a
@@ -271,5 +311,41 @@ mod tests {
         assert_eq!(lines.len(), 2);
         assert!(lines[0].starts_with("ins-aaaaaaaa  running"));
         assert!(lines[1].ends_with("Code: message (request id req)"));
+    }
+
+    #[test]
+    fn control_characters_are_escaped_and_other_text_is_kept() {
+        assert_eq!(printable("RUNNING"), "RUNNING");
+        assert!(matches!(
+            printable("实例 不存在"),
+            Cow::Borrowed("实例 不存在")
+        ));
+        assert_eq!(
+            printable("a\x1b[2J\x07\r\nerror: b\t\x7f\u{9b}c 资源"),
+            r"a\x1b[2J\x07\x0d\x0aerror: b\x09\x7f\u{9b}c 资源"
+        );
+    }
+
+    #[test]
+    fn the_text_report_shows_the_cloud_s_control_characters_escaped() {
+        let mut failed = record("ins-aaaaaaaa", Outcome::Failed, Some(ErrorKind::Api));
+        failed.state = Some("RUN\x1bNING".into());
+        if let Some(error) = failed.error.as_mut() {
+            error.code = Some("E\r\nerror: forged".into());
+        }
+        let report = Report {
+            schema_version: SCHEMA_VERSION,
+            elapsed_ms: 1,
+            instances: vec![failed],
+        };
+        let mut out = Vec::new();
+        report.write_text(&mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text.lines().count(), 1, "{text:?}");
+        assert!(text.contains(r"RUN\x1bNING"), "{text:?}");
+        assert!(
+            text.contains(r"E\x0d\x0aerror: forged: message"),
+            "{text:?}"
+        );
     }
 }

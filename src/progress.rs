@@ -7,7 +7,9 @@
 //! - `-q`: nothing but errors.
 //! - `--output ndjson`: one JSON event per line on stdout as things happen — `start_accepted`,
 //!   `state`, `final` (a report record) — then a `summary`.
-#![allow(clippy::print_stdout, clippy::print_stderr)]
+//!
+//! The clouds' text (states, error messages) is drawn [`printable`]; the events keep it exactly.
+//! A failed write to stderr is ignored, like every write to it.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
@@ -18,7 +20,7 @@ use serde_json::json;
 use tokio::time::Instant;
 use tracing::info;
 
-use crate::output::{Outcome, Record, Report};
+use crate::output::{eprint_line, printable, Outcome, Record, Report};
 
 /// How progress is shown on stderr.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,12 +138,12 @@ impl Progress {
                 *last_beat = Instant::now();
                 let machines = self.machines.borrow();
                 let waiting = machines.iter().filter(|m| m.outcome.is_none()).count();
-                eprintln!(
+                eprint_line(&format!(
                     "still waiting for {waiting} of {} machine{} ({}s)",
                     machines.len(),
                     if machines.len() == 1 { "" } else { "s" },
                     self.started.elapsed().as_secs()
-                );
+                ));
             }
             _ => {}
         }
@@ -211,8 +213,8 @@ impl Progress {
             machines
                 .iter()
                 .map(|m| {
-                    let name = format!("{} {}", m.provider, m.id);
-                    let status = paint(&m.status, m.outcome, color);
+                    let name = printable(&format!("{} {}", m.provider, m.id)).into_owned();
+                    let status = paint(&printable(&m.status), m.outcome, color);
                     let elapsed = m.since.elapsed().as_secs();
                     format!("{name:<width$}  {status} ({elapsed}s)")
                 })

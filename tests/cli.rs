@@ -267,6 +267,89 @@ fn a_second_interrupt_quits_at_once_even_while_the_report_is_blocked() {
     assert_eq!(status.code(), Some(130));
 }
 
+/// Sends `signal` (`kill`'s spelling, e.g. `-TERM`) to `child` once `sim` has logged an `action`
+/// request, and returns the child's output once it has exited.
+fn signal_once_asked(
+    sim: &Sim,
+    action: &str,
+    child: std::process::Child,
+    signal: &str,
+) -> std::process::Output {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while sim.calls("tencent", action).is_empty() {
+        assert!(std::time::Instant::now() < deadline, "never sent {action}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let status = std::process::Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut child = child;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "did not exit after {signal}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn start_handles_sigterm_and_sighup_like_ctrl_c() {
+    for signal in ["-TERM", "-HUP"] {
+        let sim = Sim::start_with("", &["--boot-delay", "1h"]);
+        let child = sim
+            .start_std_cmd(tencent(), &["ins-aaaaaaaa"])
+            .args(["-o", "json"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let output = signal_once_asked(&sim, "DescribeInstances", child, signal);
+        assert_eq!(
+            output.status.code(),
+            Some(130),
+            "{signal}: {}",
+            stderr(&output)
+        );
+        let record = &report(&output)["instances"][0];
+        assert_eq!(record["outcome"], "interrupted", "{signal}");
+        assert_eq!(record["error"]["kind"], "interrupted", "{signal}");
+    }
+}
+
+#[test]
+fn status_stops_on_an_interrupt_and_reports_what_it_did_not_see() {
+    for signal in ["-INT", "-TERM", "-HUP"] {
+        // Every answer is held back: status is still waiting for its describe when signalled.
+        let sim = Sim::start_with("", &["--delay", "1h"]);
+        let child = sim
+            .status_std_cmd(tencent(), &["ins-aaaaaaaa", "ins-bbbbbbbb"])
+            .args(["-o", "json"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let output = signal_once_asked(&sim, "DescribeInstances", child, signal);
+        assert_eq!(
+            output.status.code(),
+            Some(130),
+            "{signal}: {}",
+            stderr(&output)
+        );
+        let json = report(&output);
+        let records = json["instances"].as_array().unwrap();
+        assert_eq!(records.len(), 2, "{signal}: {json}");
+        for record in records {
+            assert_eq!(record["outcome"], "interrupted", "{signal}: {record}");
+            assert_eq!(record["error"]["kind"], "interrupted", "{signal}: {record}");
+        }
+    }
+}
+
 #[test]
 fn help_documents_the_exit_codes() {
     let home = tempfile::tempdir().unwrap();

@@ -143,3 +143,34 @@ fn on_a_terminal_each_machine_has_a_live_line_in_colour_unless_no_color() {
         "{screen:?}"
     );
 }
+
+#[test]
+fn on_a_terminal_the_cloud_s_control_characters_are_shown_escaped_in_the_live_lines() {
+    let compshare = support::profiles()
+        .find(|p| p.provider == "compshare")
+        .unwrap();
+    // A refusal whose text would clear the screen, ring the bell and forge an `error:` line.
+    let sim = Sim::start(
+        "[compshare.uhost-00000001]\n\
+         start_error = \"Evil\\u001b[2J\\u0007\\r\\nerror: forged\"\n",
+    );
+    let command = format!(
+        "{} start -p compshare -r cn-wlcb -z cn-wlcb-01 --endpoint {} --poll-interval 50ms uhost-00000001",
+        binary(),
+        sim.url("compshare")
+    );
+    let Some(screen) = on_a_terminal(&sim, compshare.credentials, &command) else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "util-linux `script` is needed for the terminal test"
+        );
+        return;
+    };
+    assert!(
+        screen.contains(r"failed: Evil\x1b[2J\x07\x0d\x0aerror: forged"),
+        "the live line shows the text escaped: {screen:?}"
+    );
+    assert!(!screen.contains("\x1b[2J"), "{screen:?}");
+    assert!(!screen.contains('\x07'), "{screen:?}");
+    assert!(!screen.contains("\nerror: forged"), "{screen:?}");
+}

@@ -246,9 +246,10 @@ impl Describe for ApiClient<'_> {
     }
 }
 
-/// From now on, another Ctrl-C or SIGTERM ends the process at once with exit code 130, even if
-/// writing the report blocks. The signal handlers stay installed, so a watcher thread takes over.
-fn exit_on_second_interrupt() {
+/// From now on, another Ctrl-C, SIGTERM or SIGHUP ends the process at once with exit code 130,
+/// even if writing the report blocks. The signal handlers stay installed, so a watcher thread
+/// takes over.
+pub(super) fn exit_on_second_interrupt() {
     let spawned = std::thread::Builder::new()
         .name("second-interrupt".into())
         .spawn(|| {
@@ -265,27 +266,34 @@ fn exit_on_second_interrupt() {
     }
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-async fn interrupted() {
+/// Resolves on Ctrl-C (SIGINT), SIGTERM or SIGHUP. SIGHUP counts too: a closed terminal or SSH
+/// session should end the run with a report, not kill it silently. A signal that cannot be
+/// watched is never taken for one that arrived.
+pub(super) async fn interrupted() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
+        let watch = |kind: SignalKind| async move {
+            match signal(kind) {
+                Ok(mut stream) => {
+                    stream.recv().await;
                 }
+                Err(_) => std::future::pending::<()>().await,
             }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+        };
+        tokio::select! {
+            () = ctrl_c => {}
+            () = watch(SignalKind::terminate()) => {}
+            () = watch(SignalKind::hangup()) => {}
         }
     }
     #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
+    ctrl_c.await;
 }
 
 fn plural(n: usize) -> &'static str {

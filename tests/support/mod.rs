@@ -108,6 +108,23 @@ impl Sim {
         cmd
     }
 
+    /// `cloudstart status` on `profile`'s cloud at this simulator, as a plain
+    /// `std::process::Command`, for tests that signal the child.
+    pub(crate) fn status_std_cmd(&self, profile: &Profile, ids: &[&str]) -> StdCommand {
+        let mut cmd = cloudstart_std(self.dir.path());
+        cmd.envs(profile.credentials.iter().copied())
+            .args(["status", "-p", profile.provider, "--endpoint"])
+            .arg(self.url(profile.provider));
+        if let Some(region) = profile.region {
+            cmd.args(["--region", region]);
+        }
+        if let Some(zone) = profile.zone {
+            cmd.args(["--zone", zone]);
+        }
+        cmd.args(ids);
+        cmd
+    }
+
     pub(crate) fn dir(&self) -> &Path {
         self.dir.path()
     }
