@@ -120,12 +120,13 @@ pub struct StartArgs {
     /// Start GPU machines without their GPU, at a lower price (CompShare only).
     #[arg(long)]
     pub without_gpu: bool,
-    /// First and shortest delay between polls.
-    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
-    pub poll_interval: Duration,
-    /// Longest delay between polls (jittered exponential backoff in between).
-    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = parse_duration)]
-    pub poll_max: Duration,
+    /// Poll with backoff from this delay instead of the default (a round about once a second,
+    /// within half the cloud's request limit).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub poll_interval: Option<Duration>,
+    /// Longest delay of that backoff (jittered, exponential); also chooses backoff.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub poll_max: Option<Duration>,
 }
 
 /// `cloudstart status`.

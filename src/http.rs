@@ -7,7 +7,7 @@
 //! full-jitter exponential backoff, never past the run's deadline. Polling is `poll.rs`'s job.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::time::Duration;
 
@@ -469,6 +469,22 @@ impl<'a> ApiClient<'a> {
                 }
             }
         }
+    }
+
+    /// Start jobs still worth asking about: known to this run and not ended. Each costs the
+    /// poller one request a round.
+    pub fn open_jobs(&self) -> usize {
+        let jobs = self.jobs.borrow();
+        let starts = self.starts.borrow();
+        let open: HashSet<&String> = (starts.values())
+            .flat_map(|start| start.job_ids.iter())
+            .filter(|job| {
+                !jobs
+                    .get(*job)
+                    .is_some_and(|(_, s)| s.phase != JobPhase::Working)
+            })
+            .collect();
+        open.len()
     }
 
     /// Asks the cloud about start job `job_id` and remembers the answer. A job the cloud does

@@ -1,9 +1,13 @@
 //! Waiting for RUNNING: the shared poller (the smithy waiter's acceptor loop).
 //!
 //! The poller knows only [`Phase`]: `Running` ends a machine's wait, `Failed` fails it, everything
-//! else keeps polling until the deadline. It asks for many machines per round, in batches as large
-//! as the cloud allows, and sleeps between rounds with jittered exponential backoff from
-//! `min_delay` to `max_delay`; the last sleep is trimmed so one final poll lands on the deadline.
+//! else keeps polling until the deadline (a machine seen in a transition and then stopped has
+//! failed). It asks for many machines per round, in batches as large as the cloud allows. By
+//! default a round comes about once a second — a RUNNING machine is seen within a second — and
+//! the rounds are stretched and their describes paced so that the waiter uses at most half of
+//! the cloud's request limit ([`PollBudget`]); `--poll-interval`/`--poll-max` choose jittered
+//! exponential backoff instead ([`Backoff`]). Failed rounds lengthen the pause either way, and the
+//! last sleep is trimmed so one final poll lands on the deadline.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -13,7 +17,7 @@ use tokio::time::Instant;
 
 use crate::error::ErrorKind;
 use crate::http::CallError;
-use crate::provider::{InstanceState, Phase};
+use crate::provider::{InstanceState, Phase, RateLimit};
 
 /// The first extra pause after a poll round whose describes failed (throttled, 5xx, unreadable);
 /// it doubles with each further failed round, up to [`MAX_FAILED_ROUND_PAUSE`].
@@ -25,16 +29,66 @@ const MAX_FAILED_ROUND_PAUSE: Duration = Duration::from_secs(30);
 /// tolerated because some clouds list a machine a moment after accepting its start.
 const MISSES_BEFORE_NOT_FOUND: u32 = 3;
 
-/// Delays between polls.
+/// How often the waiter polls.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PollConfig {
+    /// The default: rounds about once a second, stretched and paced so that the waiter's own
+    /// requests stay within a budget.
+    Budget(PollBudget),
+    /// `--poll-interval` / `--poll-max`: jittered exponential backoff.
+    Backoff(Backoff),
+}
+
+/// The request rate the waiter may use: half of the cloud's tightest limit, so the other half
+/// stays free for starts, retries and other tools sharing the account.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PollBudget {
+    /// Describe requests per second, at most.
+    pub requests_per_second: f64,
+}
+
+impl PollBudget {
+    /// The shortest pause between rounds: a machine is seen RUNNING within about a second.
+    pub const ROUND: Duration = Duration::from_secs(1);
+
+    /// Half of the tightest of `limits` (QingCloud's hourly quota, everyone's per-second limit).
+    pub fn half_of(limits: &[RateLimit]) -> Self {
+        let tightest = (limits.iter())
+            .map(|limit| f64::from(limit.requests) / limit.per.as_secs_f64())
+            .fold(f64::INFINITY, f64::min);
+        let requests_per_second = if tightest.is_finite() {
+            tightest / 2.0
+        } else {
+            1.0
+        };
+        Self {
+            requests_per_second,
+        }
+    }
+
+    /// Time from one round's start to the next for a round of `requests` describes: a second,
+    /// or longer when that many requests a second would exceed the budget.
+    pub fn interval(&self, requests: usize) -> Duration {
+        let needed = Duration::from_secs_f64(requests as f64 / self.requests_per_second);
+        needed.max(Self::ROUND)
+    }
+
+    /// The spacing of one round's describes, so that no burst exceeds the budget either.
+    pub fn spacing(&self) -> Duration {
+        Duration::from_secs_f64(1.0 / self.requests_per_second)
+    }
+}
+
+/// Jittered exponential backoff between polls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PollConfig {
+pub struct Backoff {
     /// The first delay, and the shortest.
     pub min_delay: Duration,
     /// The longest delay.
     pub max_delay: Duration,
 }
 
-impl PollConfig {
+impl Backoff {
     /// The sleep before poll number `poll` (0-based): exactly `min_delay` first, then a random delay
     /// in the upper half of `min_delay·2^poll`, never below `min_delay` nor above `max_delay`.
     pub fn delay(&self, poll: u32) -> Duration {
@@ -55,6 +109,10 @@ impl PollConfig {
 pub trait Describe {
     /// Most ids one call may carry.
     fn batch_size(&self) -> usize;
+    /// Requests one poll round over `machines` machines costs.
+    fn round_cost(&self, machines: usize) -> usize {
+        machines.div_ceil(self.batch_size().max(1))
+    }
     /// The states of `ids`; ids the cloud does not know are absent from the answer.
     fn describe(
         &self,
@@ -125,22 +183,38 @@ pub async fn wait_until_running(
     // Poll rounds in a row in which a describe failed: each one lengthens the next pause, so a
     // cloud that throttles is asked less often until it answers again.
     let mut failed_rounds = 0;
+    let mut round_began = started;
     while !waiting.is_empty() {
         let now = Instant::now();
         if now >= deadline {
             break;
         }
+        let failed_pause = match failed_rounds {
+            0 => Duration::ZERO,
+            n => FAILED_ROUND_PAUSE
+                .saturating_mul(1 << (n - 1).min(8))
+                .min(MAX_FAILED_ROUND_PAUSE),
+        };
+        let next = match config {
+            PollConfig::Budget(budget) => {
+                let interval = budget.interval(describer.round_cost(waiting.len()));
+                round_began + interval.max(failed_pause)
+            }
+            PollConfig::Backoff(backoff) => now + backoff.delay(polls).max(failed_pause),
+        };
         // The last sleep is trimmed to the deadline so the final poll still happens.
-        let mut delay = config.delay(polls);
-        if failed_rounds > 0 {
-            let pause = FAILED_ROUND_PAUSE.saturating_mul(1 << (failed_rounds - 1).min(8));
-            delay = delay.max(pause.min(MAX_FAILED_ROUND_PAUSE));
-        }
-        tokio::time::sleep_until((now + delay).min(deadline)).await;
+        tokio::time::sleep_until(next.min(deadline)).await;
         polls += 1;
+        round_began = Instant::now();
         let mut round_failed = false;
         let mut finished: HashMap<String, Finish> = HashMap::new();
-        for batch in waiting.chunks_mut(describer.batch_size().max(1)) {
+        let batch_size = describer.batch_size().max(1);
+        for (n, batch) in waiting.chunks_mut(batch_size).enumerate() {
+            if let (PollConfig::Budget(budget), 1..) = (config, n) {
+                // A round of many describes is paced, not sent in one burst.
+                let at = round_began + budget.spacing().mul_f64(n as f64);
+                tokio::time::sleep_until(at.min(deadline)).await;
+            }
             let ids: Vec<String> = batch.iter().map(|w| w.id.clone()).collect();
             let states = match describer.describe(&ids).await {
                 Ok(states) => states,
@@ -294,12 +368,21 @@ mod tests {
         }
     }
 
-    const CONFIG: PollConfig = PollConfig {
+    const CONFIG: Backoff = Backoff {
         min_delay: Duration::from_secs(1),
         max_delay: Duration::from_secs(4),
     };
 
     async fn wait(script: &Script, ids: &[&str], max_wait: Duration) -> Vec<(String, Finish)> {
+        wait_with(script, ids, PollConfig::Backoff(CONFIG), max_wait).await
+    }
+
+    async fn wait_with(
+        script: &Script,
+        ids: &[&str],
+        config: PollConfig,
+        max_wait: Duration,
+    ) -> Vec<(String, Finish)> {
         let mut finished = Vec::new();
         let mut on_event = |event| {
             if let PollEvent::Finished(id, finish) = event {
@@ -310,7 +393,7 @@ mod tests {
         wait_until_running(
             script,
             ids,
-            CONFIG,
+            config,
             Instant::now() + max_wait,
             &mut on_event,
         )
@@ -320,6 +403,85 @@ mod tests {
 
     fn starting() -> Round {
         vec![("a", "STARTING", Phase::Pending)]
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn by_default_a_small_fleet_is_polled_once_a_second() {
+        let mut rounds = vec![starting(); 3];
+        rounds.push(vec![("a", "RUNNING", Phase::Running)]);
+        let script = Script::new(rounds);
+        let budget = PollConfig::Budget(PollBudget {
+            requests_per_second: 5.0,
+        });
+        let began = Instant::now();
+        let finished = wait_with(&script, &["a"], budget, Duration::from_secs(600)).await;
+        assert!(matches!(finished[..], [(_, Finish::Running(_))]));
+        let asked: Vec<Duration> = script
+            .asked_at
+            .borrow()
+            .iter()
+            .map(|t| *t - began)
+            .collect();
+        let seconds: Vec<Duration> = (1..=4).map(Duration::from_secs).collect();
+        assert_eq!(asked, seconds);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_large_fleet_is_polled_within_half_the_cloud_s_limit() {
+        // 1,000 machines, 100 per describe, Tencent's 10/s halved: 10 describes a round, paced
+        // 200 ms apart, a round every 2 s; never more than 5 in any second.
+        let script = Script::new(vec![Vec::new()]);
+        let ids: Vec<String> = (0..1000).map(|n| format!("m{n}")).collect();
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let budget = PollBudget::half_of(&[RateLimit {
+            requests: 10,
+            per: Duration::from_secs(1),
+        }]);
+        let began = Instant::now();
+        wait_with(
+            &script,
+            &ids,
+            PollConfig::Budget(budget),
+            Duration::from_secs(600),
+        )
+        .await;
+        let asked: Vec<Duration> = script
+            .asked_at
+            .borrow()
+            .iter()
+            .map(|t| *t - began)
+            .collect();
+        // Absent three rounds running: not found after the third.
+        assert_eq!(asked.len(), 30);
+        assert_eq!(asked[0], Duration::from_secs(2));
+        assert_eq!(asked[1] - asked[0], Duration::from_millis(200));
+        assert_eq!(asked[10] - asked[0], Duration::from_secs(2));
+        for (i, t) in asked.iter().enumerate() {
+            let in_a_second = asked[i..]
+                .iter()
+                .take_while(|u| **u - *t < Duration::from_secs(1));
+            assert!(in_a_second.count() <= 5, "at {t:?}");
+        }
+    }
+
+    #[test]
+    fn the_budget_is_half_the_tightest_limit() {
+        let qingcloud = [
+            RateLimit {
+                requests: 2000,
+                per: Duration::from_secs(3600),
+            },
+            RateLimit {
+                requests: 10,
+                per: Duration::from_secs(1),
+            },
+        ];
+        let budget = PollBudget::half_of(&qingcloud);
+        assert!((budget.requests_per_second - 1000.0 / 3600.0).abs() < 1e-9);
+        assert_eq!(budget.interval(1), Duration::from_secs_f64(3.6));
+        let tencent = PollBudget::half_of(&qingcloud[1..]);
+        assert_eq!(tencent.interval(3), PollBudget::ROUND);
+        assert_eq!(tencent.interval(10), Duration::from_secs(2));
     }
 
     #[tokio::test(start_paused = true)]

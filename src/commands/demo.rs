@@ -11,7 +11,7 @@ use tracing::info;
 use crate::cli::DemoArgs;
 use crate::error::Error;
 use crate::http::{Endpoint, RetryConfig};
-use crate::poll::PollConfig;
+use crate::poll::{Backoff, PollConfig};
 use crate::progress::Progress;
 use crate::provider::{self, Location};
 use crate::settings::StartSettings;
@@ -63,10 +63,10 @@ fn demo_settings(profile: &Profile, url: &str) -> Result<StartSettings, Error> {
         ids: vec![(profile.example_id)(1)],
         wait: true,
         timeout: Duration::from_secs(60),
-        poll: PollConfig {
+        poll: PollConfig::Backoff(Backoff {
             min_delay: Duration::from_millis(250),
             max_delay: Duration::from_secs(1),
-        },
+        }),
         retry: RetryConfig::default(),
         without_gpu: false,
         network: Default::default(),

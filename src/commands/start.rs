@@ -241,6 +241,10 @@ impl Describe for ApiClient<'_> {
         self.provider().spec().describe_batch
     }
 
+    fn round_cost(&self, machines: usize) -> usize {
+        machines.div_ceil(self.batch_size().max(1)) + self.open_jobs()
+    }
+
     async fn describe(&self, ids: &[String]) -> Result<Vec<InstanceState>, CallError> {
         ApiClient::describe(self, ids).await
     }

@@ -24,7 +24,7 @@ use crate::credentials::{Credentials, Secret};
 use crate::env_vars::EnvVars;
 use crate::error::Error;
 use crate::http::{Endpoint, RetryConfig};
-use crate::poll::PollConfig;
+use crate::poll::{Backoff, PollBudget, PollConfig};
 use crate::provider::{Location, Provider, Requirement};
 use config::{CloudConfig, Config, DEFAULT_PROFILE};
 use targets::Target;
@@ -173,27 +173,40 @@ pub struct RunOptions {
     pub wait: bool,
     /// Start GPU machines without their GPU.
     pub without_gpu: bool,
-    /// Delays between polls.
-    pub poll: PollConfig,
+    /// Backoff between polls when `--poll-interval`/`--poll-max` ask for it; otherwise each
+    /// cloud's [`PollBudget`].
+    pub backoff: Option<Backoff>,
 }
+
+/// The backoff's bounds when only one of `--poll-interval` and `--poll-max` is given.
+const BACKOFF_MIN: Duration = Duration::from_secs(1);
+const BACKOFF_MAX: Duration = Duration::from_secs(15);
 
 impl RunOptions {
     /// `start`'s options.
     pub fn of_start(args: &StartArgs) -> Result<Self, Error> {
-        if args.poll_interval.is_zero() || args.poll_max < args.poll_interval {
-            return Err(Error::usage(format!(
-                "--poll-interval must be above zero and at most --poll-max (got {} and {})",
-                humantime::format_duration(args.poll_interval),
-                humantime::format_duration(args.poll_max)
-            )));
-        }
+        let backoff = match (args.poll_interval, args.poll_max) {
+            (None, None) => None,
+            (min, max) => {
+                let min_delay = min.unwrap_or(BACKOFF_MIN.min(max.unwrap_or(BACKOFF_MIN)));
+                let max_delay = max.unwrap_or(BACKOFF_MAX.max(min_delay));
+                if min_delay.is_zero() || max_delay < min_delay {
+                    return Err(Error::usage(format!(
+                        "--poll-interval must be above zero and at most --poll-max (got {} and {})",
+                        humantime::format_duration(min_delay),
+                        humantime::format_duration(max_delay)
+                    )));
+                }
+                Some(Backoff {
+                    min_delay,
+                    max_delay,
+                })
+            }
+        };
         Ok(Self {
             wait: !args.no_wait,
             without_gpu: args.without_gpu,
-            poll: PollConfig {
-                min_delay: args.poll_interval,
-                max_delay: args.poll_max,
-            },
+            backoff,
         })
     }
 
@@ -202,10 +215,7 @@ impl RunOptions {
         Self {
             wait: false,
             without_gpu: false,
-            poll: PollConfig {
-                min_delay: Duration::from_secs(1),
-                max_delay: Duration::from_secs(1),
-            },
+            backoff: None,
         }
     }
 }
@@ -686,7 +696,10 @@ fn resolve_group(
         ids: members.iter().map(|t| t.id.clone()).collect(),
         wait: run.wait,
         timeout: args.timeout,
-        poll: run.poll,
+        poll: match run.backoff {
+            Some(backoff) => PollConfig::Backoff(backoff),
+            None => PollConfig::Budget(PollBudget::half_of(spec.rate_limits)),
+        },
         retry,
         without_gpu: run.without_gpu,
         network,
