@@ -336,3 +336,80 @@ fn values_echoed_in_errors_are_short_and_places_must_be_names() {
         .unwrap();
     assert_eq!(output.status.code(), Some(0));
 }
+
+#[test]
+fn json_and_ndjson_runs_refused_before_any_request_still_report_every_target() {
+    let sim = Sim::start("");
+    let home = tempfile::tempdir().unwrap();
+    // Missing credentials: one `auth` record per target, exit 3.
+    let output = cloudstart(home.path())
+        .args(["start", "-o", "json", "-p", "tencent", "-r", "ap-guangzhou"])
+        .args(["ins-aaaaaaaa", "ins-bbbbbbbb"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    let records = report(&output)["instances"].as_array().unwrap().clone();
+    assert_eq!(records.len(), 2);
+    for record in &records {
+        assert_eq!(record["outcome"], "failed");
+        assert_eq!(record["error"]["kind"], "auth");
+    }
+    // A malformed id and a bad region: `usage` records for every target, exit 2, in JSON and
+    // in NDJSON (a `final` event per target and the summary).
+    let bad_region = ["-p", "tencent", "-r", "-", "ins-aaaaaaaa"];
+    let bad_id = [
+        "-p",
+        "tencent",
+        "-r",
+        "ap-guangzhou",
+        "ins-aaaaaaaa",
+        "ins-BAD",
+    ];
+    let in_format = |format: &str, bad: &[&str]| {
+        cloudstart(sim.dir())
+            .envs(tencent().credentials.iter().copied())
+            .args(["start", "-o", format, "--endpoint", sim.url("tencent")])
+            .args(bad)
+            .output()
+            .unwrap()
+    };
+    for bad in [&bad_id[..], &bad_region[..]] {
+        let output = in_format("json", bad);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{bad:?}: {}",
+            stderr(&output)
+        );
+        let json = report(&output);
+        let kinds: Vec<&Value> = (json["instances"].as_array().unwrap().iter())
+            .map(|r| &r["error"]["kind"])
+            .collect();
+        assert!(
+            !kinds.is_empty() && kinds.iter().all(|k| *k == "usage"),
+            "{json}"
+        );
+        assert!(stderr(&output).contains("error: "), "{}", stderr(&output));
+        let output = in_format("ndjson", bad);
+        assert_eq!(output.status.code(), Some(2));
+        let events: Vec<Value> = (support::stdout(&output).lines())
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect();
+        let (summary, finals) = events.split_last().unwrap();
+        assert_eq!(summary["event"], "summary");
+        assert_eq!(summary["exit_code"], 2);
+        assert!(finals.iter().all(|e| e["event"] == "final"));
+        assert_eq!(finals.len(), kinds.len());
+    }
+    // Text output, and targets that cannot be read (an unknown cloud), keep the plain error.
+    let output = tencent_at(&sim).arg("ins-BAD").output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stdout.is_empty());
+    let output = tencent_at(&sim)
+        .args(["-o", "json", "nimbus:abc"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stdout.is_empty());
+    assert!(sim.requests().is_empty());
+}

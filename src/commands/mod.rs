@@ -10,25 +10,32 @@ use std::io::{stdout, Write};
 use std::time::Duration;
 
 use clap::CommandFactory;
-use tracing::warn;
+use tracing::{error, warn};
 
 use crate::cli::OutputFormat;
+use crate::cli::TargetArgs;
 use crate::cli::{Cli, Command, ConfigCommand};
 use crate::env_vars::EnvVars;
 use crate::error::Error;
 use crate::output::{ErrorRecord, Outcome, Record, Report, SCHEMA_VERSION};
 use crate::progress::Progress;
 use crate::settings::config::Config;
-use crate::settings::{process_env, Plan, RunOptions};
+use crate::settings::{self, process_env, Plan, RunOptions};
 
 /// Runs the parsed command line and returns the process exit code.
 pub async fn run(cli: Cli) -> Result<u8, Error> {
     let quiet = cli.verbosity.quiet;
     match cli.command {
         Command::Start(args) => {
-            let run = RunOptions::of_start(&args)?;
-            let config = Config::load(&process_env)?;
-            let plan = Plan::resolve(&args.targets, &run, &process_env, &config)?;
+            let planned = RunOptions::of_start(&args).and_then(|run| {
+                let config = Config::load(&process_env)?;
+                Plan::resolve(&args.targets, &run, &process_env, &config)
+            });
+            let plan = match planned {
+                Ok(plan) => plan,
+                Err(err) if args.dry_run => return Err(err),
+                Err(err) => return report_refusal(&args.targets, err, quiet),
+            };
             if args.dry_run {
                 return dry_run::run(&plan);
             }
@@ -39,13 +46,18 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
             print_report(&report, plan.output)
         }
         Command::Status(args) => {
-            let config = Config::load(&process_env)?;
-            let plan = Plan::resolve(
-                &args.targets,
-                &RunOptions::look_only(),
-                &process_env,
-                &config,
-            )?;
+            let planned = Config::load(&process_env).and_then(|config| {
+                Plan::resolve(
+                    &args.targets,
+                    &RunOptions::look_only(),
+                    &process_env,
+                    &config,
+                )
+            });
+            let plan = match planned {
+                Ok(plan) => plan,
+                Err(err) => return report_refusal(&args.targets, err, quiet),
+            };
             let observed = status::run(&plan.groups).await?;
             let report = Report::merge(vec![observed, unready_report(&plan)]).in_order(&plan.order);
             progress_for(quiet, plan.output).done(&report);
@@ -71,6 +83,44 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
             write_stdout(&page)
         }
     }
+}
+
+/// A run refused before any request (a bad id, region or config, credentials): with `-o json`
+/// or `-o ndjson` every target it names still gets its record, failed with the error's kind, so
+/// a pipeline always has a report to read; the exit code is the error's. Text output, and
+/// targets that cannot be read at all (an unknown cloud, an unreadable targets file), keep the
+/// plain `error:` line.
+fn report_refusal(args: &TargetArgs, err: Error, quiet: bool) -> Result<u8, Error> {
+    if args.output == OutputFormat::Text {
+        return Err(err);
+    }
+    let Some(targets) = settings::listed_targets(args).filter(|t| !t.is_empty()) else {
+        return Err(err);
+    };
+    error!("{err}");
+    let instances = (targets.into_iter())
+        .map(|(provider, id, region)| Record {
+            provider,
+            region,
+            id,
+            outcome: Outcome::Failed,
+            state: None,
+            job_id: None,
+            error: Some(ErrorRecord {
+                kind: err.kind(),
+                code: None,
+                message: err.to_string(),
+                request_id: None,
+            }),
+        })
+        .collect();
+    let report = Report {
+        schema_version: SCHEMA_VERSION,
+        elapsed_ms: 0,
+        instances,
+    };
+    progress_for(quiet, args.output).done(&report);
+    print_report(&report, args.output)
 }
 
 /// The records of the targets whose cloud had no usable credentials: each fails with the

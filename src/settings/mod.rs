@@ -233,6 +233,25 @@ pub struct Plan {
     pub output: OutputFormat,
 }
 
+/// The targets `args` names, each once, in order, as `(cloud, id, region)` — as far as they can
+/// be read at all (known clouds, a readable targets file), for a report of a run refused before
+/// any request. The region is the target's own or `--region`.
+pub fn listed_targets(args: &TargetArgs) -> Option<Vec<(&'static str, String, Option<String>)>> {
+    let mut targets = targets::from_args(&args.targets, args.provider.as_deref()).ok()?;
+    if let Some(path) = &args.targets_file {
+        targets.extend(targets::from_file(path).ok()?);
+    }
+    let mut seen = HashSet::new();
+    let listed = (targets.into_iter())
+        .filter(|t| seen.insert((t.provider.name(), t.id.clone())))
+        .map(|t| {
+            let region = t.region.or_else(|| args.place.region.clone());
+            (t.provider.name(), t.id, region)
+        })
+        .collect();
+    Some(listed)
+}
+
 /// Targets of one group that cannot run, and why (missing or malformed credentials).
 #[derive(Debug)]
 pub struct Unready {
