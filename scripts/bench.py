@@ -211,7 +211,7 @@ TCCLI = ["--poll-interval", "5s", "--poll-max", "5s"]
 
 
 def launch(boot, ids, extra):
-    sim = Sim("--boot-delay", f"{boot}s")
+    sim = Sim("--boot-delay", f"{int(boot * 1000)}ms")
     proc = subprocess.Popen(
         [BINARY, "-q", "start", "-p", "tencent", "-r", "ap-guangzhou", "--endpoint",
          sim.urls["tencent"], "--timeout", "5m", *extra, *ids],
@@ -230,18 +230,26 @@ def finish(run):
     return ended - (accepted + boot), max_in_window(describes)
 
 
-lag_runs = {(boot, style): launch(boot, [f"ins-7{boot:02d}{n:05d}" for n in range(1)],
-                                  TCCLI if style == "tccli" else [])
-            for boot in (7, 20, 45) for style in ("default", "tccli")}
+# Each boot is also run 0.25, 0.5 and 0.75 s longer, so the flip falls at every phase between
+# two polls; the row shows the worst of the four.
+PHASES = (0.0, 0.25, 0.5, 0.75)
+lag_runs = {(boot, phase, style): launch(boot + phase, [f"ins-7{boot:02d}{int(phase * 100):02d}{s}00"
+                                                         for s in "0"], TCCLI if style == "tccli" else [])
+            for boot in (7, 20, 45) for phase in PHASES for style in ("default", "tccli")}
 fleet_runs = {(n, style): launch(10, [f"ins-{n:04d}{i:04d}" for i in range(n)],
                                  TCCLI if style == "tccli" else [])
               for n in (300, 1000) for style in ("default", "tccli")}
-for (boot, style), run in lag_runs.items():
+lags = {}
+for (boot, phase, style), run in lag_runs.items():
     lag, _ = finish(run)
+    lags[(boot, style)] = max(lags.get((boot, style), 0.0), lag)
+for (boot, style), lag in sorted(lags.items()):
     if style == "default":
-        row(f"detection lag, {boot} s boot (default flags)", f"{lag:.2f} s", "<= 1.5 s", lag <= 1.5)
+        row(f"detection lag, {boot} s boot, worst phase (default flags)", f"{lag:.2f} s", "<= 1.5 s",
+            lag <= 1.5)
     else:
-        row(f"detection lag, {boot} s boot (tccli-like 5 s)", f"{lag:.2f} s", "reference", True)
+        row(f"detection lag, {boot} s boot, worst phase (tccli-like 5 s)", f"{lag:.2f} s", "reference",
+            True)
 for (n, style), run in fleet_runs.items():
     _, busiest = finish(run)
     if style == "default":
