@@ -281,6 +281,9 @@ struct RunStart {
 enum Effect {
     /// Reads state: always safe to send again.
     Read,
+    /// Reads a detail the report can do without (addresses): sent once and never retried, so
+    /// it cannot hold up a machine's outcome or spend the run's retry budget.
+    Detail,
     /// Starts machines. `deduplicated`: the cloud de-duplicates by the call's client token, so a
     /// start that got no readable answer may be sent again as it was.
     Start { deduplicated: bool },
@@ -421,7 +424,43 @@ impl<'a> ApiClient<'a> {
             }
         }
         self.apply_jobs(&mut states).await;
+        self.apply_addresses(&mut states).await;
         Ok(states)
+    }
+
+    /// Fills in the addresses of running machines the describe reported none for, on clouds
+    /// that report addresses through another call (Zenlayer): one call for the whole batch.
+    /// Addresses are a detail of the report, so a call that fails is logged and leaves them
+    /// empty; it never fails a machine.
+    async fn apply_addresses(&self, states: &mut [InstanceState]) {
+        let wanted =
+            |state: &InstanceState| state.phase == Phase::Running && state.addresses.is_empty();
+        let ids: Vec<String> = (states.iter().filter(|s| wanted(s)))
+            .map(|state| state.id.clone())
+            .collect();
+        if ids.is_empty() {
+            return;
+        }
+        let Some(call) = self.provider.address_call(&ids, self.location) else {
+            return;
+        };
+        let found = self
+            .call(call, Effect::Detail, |r| self.provider.parse_addresses(r))
+            .await;
+        match found {
+            Ok(found) => {
+                for (id, addresses) in found {
+                    if let Some(state) = states.iter_mut().find(|s| s.id == id && wanted(s)) {
+                        state.addresses = addresses;
+                    }
+                }
+            }
+            Err(err) => debug!(
+                "cannot read the addresses of {} running machine{}: {err}",
+                ids.len(),
+                if ids.len() == 1 { "" } else { "s" }
+            ),
+        }
     }
 
     /// Fails the machines whose start job failed. A job is asked about at most every
@@ -535,7 +574,9 @@ impl<'a> ApiClient<'a> {
         // such a one) has a short allowance past it, so that poll still goes out and counts.
         // Starts, and anything begun earlier, stop at the deadline.
         let deadline = match effect {
-            Effect::Read if Instant::now() >= self.deadline => self.deadline + FINAL_POLL_ALLOWANCE,
+            Effect::Read | Effect::Detail if Instant::now() >= self.deadline => {
+                self.deadline + FINAL_POLL_ALLOWANCE
+            }
             _ => self.deadline,
         };
         let resend_unanswered = effect
@@ -662,6 +703,9 @@ impl<'a> ApiClient<'a> {
                 }
                 Err(err) => Failure::Transport(format!("{cloud} {action}: {err}")),
             };
+            if effect == Effect::Detail {
+                return Err(give_up(failure));
+            }
             // A lock held by another operation is waited out until the deadline; everything
             // else retryable gets `max_retries` retries, within the run's retry budget.
             let delay = if let Failure::Api(ApiError {

@@ -1,8 +1,8 @@
 //! The report: its public shape and the only code that writes to stdout.
 //!
 //! `--output json` prints exactly one JSON document whose schema README.md documents and
-//! `tests/cli.rs` re-declares with `deny_unknown_fields`; text prints one line per machine. Both
-//! list every target exactly once, in the order given.
+//! `tests/contract.rs` re-declares with `deny_unknown_fields`; text prints one line per machine,
+//! its address in a column of its own. Both list every target exactly once, in the order given.
 //!
 //! Also the two rules for text meant for people, wherever it is printed: [`printable`] shows the
 //! clouds' control characters as escapes, and [`eprint_line`] never lets a failed write to stderr
@@ -16,6 +16,7 @@ use serde::Serialize;
 
 use crate::cli::OutputFormat;
 use crate::error::ErrorKind;
+use crate::provider::Addresses;
 
 /// Version of the JSON report's shape; bumped only on incompatible changes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -46,6 +47,8 @@ pub struct Record {
     pub state: Option<String>,
     /// The cloud's asynchronous job for the start, where it reports one (QingCloud).
     pub job_id: Option<String>,
+    /// The last addresses the cloud reported for it; empty lists when it reported none.
+    pub addresses: Addresses,
     /// Why it failed; `null` on success.
     pub error: Option<ErrorRecord>,
 }
@@ -160,13 +163,18 @@ impl Report {
 
     fn write_text(&self, out: &mut impl Write) -> std::io::Result<()> {
         let id_width = self.instances.iter().map(|r| r.id.len()).max().unwrap_or(0);
+        let address_width = (self.instances.iter())
+            .map(|r| r.address().chars().count())
+            .max()
+            .unwrap_or(0);
         for record in &self.instances {
             let state = record.state.as_deref().unwrap_or("-");
             let line = format!(
-                "{:id_width$}  {:15}  {:13}  {}",
+                "{:id_width$}  {:15}  {:13}  {:address_width$}  {}",
                 record.id,
                 record.outcome.as_str(),
                 state,
+                record.address(),
                 record.location()
             );
             let line = match &record.error {
@@ -180,6 +188,11 @@ impl Report {
 }
 
 impl Record {
+    /// The address to show a person: the first public one, else the first private one, else `-`.
+    fn address(&self) -> &str {
+        self.addresses.preferred().unwrap_or("-")
+    }
+
     fn location(&self) -> String {
         match &self.region {
             Some(region) => format!("{} {region}", self.provider),
@@ -258,6 +271,7 @@ mod tests {
             outcome,
             state: Some("RUNNING".into()),
             job_id: None,
+            addresses: Addresses::default(),
             error: error.map(|kind| ErrorRecord {
                 kind,
                 code: Some("Code".into()),
@@ -311,6 +325,58 @@ mod tests {
         assert_eq!(lines.len(), 2);
         assert!(lines[0].starts_with("ins-aaaaaaaa  running"));
         assert!(lines[1].ends_with("Code: message (request id req)"));
+    }
+
+    #[test]
+    fn text_shows_the_first_public_address_else_the_first_private_one_in_a_column() {
+        let mut public = record("ins-aaaaaaaa", Outcome::Running, None);
+        public.addresses = Addresses {
+            public: vec!["203.0.113.10".into(), "203.0.113.11".into()],
+            private: vec!["10.0.0.10".into()],
+        };
+        let mut private = record("ins-bbbbbbbb", Outcome::Running, None);
+        private.addresses.private = vec!["10.0.0.11".into()];
+        let none = record("ins-cccccccc", Outcome::Failed, Some(ErrorKind::Api));
+        let report = Report {
+            schema_version: SCHEMA_VERSION,
+            elapsed_ms: 1,
+            instances: vec![public, private, none],
+        };
+        let mut out = Vec::new();
+        report.write_text(&mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "ins-aaaaaaaa  running          RUNNING        203.0.113.10  tencent ap-guangzhou"
+        );
+        assert_eq!(
+            lines[1],
+            "ins-bbbbbbbb  running          RUNNING        10.0.0.11     tencent ap-guangzhou"
+        );
+        assert!(
+            lines[2].starts_with(
+                "ins-cccccccc  failed           RUNNING        -             tencent ap-guangzhou  Code:"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn json_records_always_carry_both_address_lists() {
+        let mut running = record("ins-aaaaaaaa", Outcome::Running, None);
+        running.addresses.public = vec!["203.0.113.10".into()];
+        let json = serde_json::to_value(&running).unwrap();
+        assert_eq!(
+            json["addresses"],
+            serde_json::json!({ "public": ["203.0.113.10"], "private": [] })
+        );
+        let failed = record("ins-bbbbbbbb", Outcome::Failed, Some(ErrorKind::Auth));
+        let json = serde_json::to_value(&failed).unwrap();
+        assert_eq!(
+            json["addresses"],
+            serde_json::json!({ "public": [], "private": [] })
+        );
     }
 
     #[test]

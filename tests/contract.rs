@@ -35,6 +35,13 @@ fn start_one_reaches_running() {
         assert_eq!(out.lines().count(), 1, "{out}");
         assert!(out.starts_with(&format!("{id}  running  ")), "{out}");
         assert!(out.contains(profile.running_state()), "{out}");
+        // The address column: the simulator's public address, or `-` where the cloud has none.
+        let address = if reports_addresses(profile) {
+            "  203.0.113."
+        } else {
+            "  -  "
+        };
+        assert!(out.contains(address), "{}: {out}", profile.provider);
         let requests: Vec<Value> = sim
             .requests()
             .into_iter()
@@ -45,6 +52,41 @@ fn start_one_reaches_running() {
             requests.iter().all(|r| r["signature"] == "ok"),
             "{requests:?}"
         );
+    }
+}
+
+/// Whether the cloud reports machine addresses: every one but QingCloud, whose cluster list
+/// documents none (README, Clouds).
+fn reports_addresses(profile: &support::Profile) -> bool {
+    profile.provider != "qingcloud"
+}
+
+#[test]
+fn running_records_carry_the_addresses_the_cloud_reports() {
+    let sim = Sim::start("");
+    for profile in profiles() {
+        let (json, _) = start_json(&sim, profile, &[&id(profile, 1), &id(profile, 2)], &[], 0);
+        for record in json["instances"].as_array().unwrap() {
+            assert_eq!(record["outcome"], "running", "{record}");
+            let addresses = &record["addresses"];
+            let public = addresses["public"].as_array().unwrap();
+            let private = addresses["private"].as_array().unwrap();
+            if !reports_addresses(profile) {
+                assert!(public.is_empty() && private.is_empty(), "{record}");
+                continue;
+            }
+            assert_eq!(public.len(), 1, "{record}");
+            assert_eq!(private.len(), 1, "{record}");
+            assert!(
+                public[0].as_str().unwrap().starts_with("203.0.113."),
+                "{record}"
+            );
+            assert!(private[0].as_str().unwrap().starts_with("10."), "{record}");
+        }
+        let (a, b) = (&json["instances"][0], &json["instances"][1]);
+        if reports_addresses(profile) {
+            assert_ne!(a["addresses"], b["addresses"], "each machine its own");
+        }
     }
 }
 
@@ -281,7 +323,15 @@ struct JsonRecord {
     outcome: String,
     state: Option<String>,
     job_id: Option<String>,
+    addresses: JsonAddresses,
     error: Option<JsonError>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonAddresses {
+    public: Vec<String>,
+    private: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -361,7 +411,15 @@ fn json_report_matches_the_documented_schema() {
         );
         assert_eq!(report.instances[1].outcome, "failed");
         assert_eq!(report.instances[1].error.as_ref().unwrap().kind, "api");
+        let none = &report.instances[1].addresses;
+        assert!(none.public.is_empty() && none.private.is_empty());
         assert_eq!(report.instances[2].outcome, "already_running");
+        if reports_addresses(profile) {
+            for record in [&report.instances[0], &report.instances[2]] {
+                assert_eq!(record.addresses.public.len(), 1, "{record:?}");
+                assert_eq!(record.addresses.private.len(), 1, "{record:?}");
+            }
+        }
         if profile.provider == "qingcloud" {
             assert!(report.instances[0].job_id.is_some(), "{report:?}");
         }

@@ -1,7 +1,8 @@
 //! Every provider's response parsers against hostile input: arbitrary bytes, arbitrary JSON built
 //! from the field names the clouds use, valid answers with parts swapped for anything, and valid
 //! answers cut short. The property is the same for all: an `Ok` or an `ApiError`, never a panic —
-//! and an unreadable answer is an error that names the action and the HTTP status.
+//! and an unreadable answer is an error that names the action and the HTTP status. Address fields
+//! are held to more: whatever they hold, the describe still reads.
 //!
 //! `PROPTEST_CASES=100000 cargo test --release --test parsers` runs a longer search.
 
@@ -52,6 +53,17 @@ const KEYS: &[&str] = &[
     "total_count",
     "Action",
     "CodeN",
+    "PublicIpAddresses",
+    "PrivateIpAddresses",
+    "EipAddress",
+    "IpAddress",
+    "NetworkInterfaces",
+    "PrimaryIpAddress",
+    "IPSet",
+    "IP",
+    "Type",
+    "publicIpAddresses",
+    "privateIpAddresses",
 ];
 
 /// A valid describe-or-start answer per cloud, the seed for mutations.
@@ -62,6 +74,38 @@ const SAMPLES: &[&str] = &[
     r#"{"requestId":"T1","response":{"requestId":"T1","dataSet":[{"instanceId":"a1","instanceStatus":"RUNNING"}],"instanceIds":["a1"],"totalCount":1}}"#,
     r#"{"RetCode":0,"Action":"DescribeCompShareInstanceResponse","UHostSet":[{"UHostId":"uhost-a1","State":"Running"}],"TotalCount":1,"UHostId":"uhost-a1"}"#,
     r#"{"ret_code":0,"action":"HpcClusterListClusterResponse","job_ids":"j-1","cluster_set":[{"cluster_id":"hpc-aaaaaaaa","status":"active","transition_status":""}],"total_count":1}"#,
+];
+
+/// A describe answer with addresses per cloud that has them, and the address fields in it: each
+/// `(sample, pointer)` names a field that may hold anything without failing the answer.
+const ADDRESS_SAMPLES: &[(&str, &[&str])] = &[
+    (
+        r#"{"Response":{"InstanceSet":[{"InstanceId":"ins-aaaaaaaa","InstanceState":"RUNNING","PublicIpAddresses":["203.0.113.1"],"PrivateIpAddresses":["10.0.0.1"]}],"TotalCount":1,"RequestId":"r-1"}}"#,
+        &[
+            "/Response/InstanceSet/0/PublicIpAddresses",
+            "/Response/InstanceSet/0/PublicIpAddresses/0",
+            "/Response/InstanceSet/0/PrivateIpAddresses",
+        ],
+    ),
+    (
+        r#"{"ResponseMetadata":{"RequestId":"r-3"},"Result":{"Instances":[{"InstanceId":"i-aaaaaaaaaaaaaaaaaaaa","Status":"RUNNING","EipAddress":{"AllocationId":"eip-1","IpAddress":"203.0.113.1"},"NetworkInterfaces":[{"PrimaryIpAddress":"10.0.0.1"}]}]}}"#,
+        &[
+            "/Result/Instances/0/EipAddress",
+            "/Result/Instances/0/EipAddress/IpAddress",
+            "/Result/Instances/0/NetworkInterfaces",
+            "/Result/Instances/0/NetworkInterfaces/0",
+            "/Result/Instances/0/NetworkInterfaces/0/PrimaryIpAddress",
+        ],
+    ),
+    (
+        r#"{"RetCode":0,"UHostSet":[{"UHostId":"uhost-a1","State":"Running","IPSet":[{"Type":"Private","IP":"10.0.0.1"},{"Type":"Bgp","IP":"203.0.113.1"}]}],"TotalCount":1}"#,
+        &[
+            "/UHostSet/0/IPSet",
+            "/UHostSet/0/IPSet/0",
+            "/UHostSet/0/IPSet/1/Type",
+            "/UHostSet/0/IPSet/1/IP",
+        ],
+    ),
 ];
 
 fn json_leaf() -> impl Strategy<Value = Value> {
@@ -135,6 +179,11 @@ fn check_all(status: u16, body: &[u8]) {
             "describe",
             provider.parse_describe(&response).err(),
         );
+        check(
+            *provider,
+            "addresses",
+            provider.parse_addresses(&response).err(),
+        );
     }
 
     fn check(provider: &dyn Provider, call: &str, err: Option<cloudstart::provider::ApiError>) {
@@ -186,6 +235,21 @@ proptest! {
     }
 
     #[test]
+    fn address_fields_holding_anything_never_fail_a_describe(
+        sample in prop::sample::select(ADDRESS_SAMPLES),
+        field in any::<prop::sample::Index>(),
+        replacement in json_tree(),
+    ) {
+        let (sample, fields) = sample;
+        let mut value: Value = serde_json::from_str(sample).unwrap();
+        let pointer = fields[field.index(fields.len())];
+        *value.pointer_mut(pointer).unwrap() = replacement;
+        let response = HttpResponse::new(200, value.to_string().as_bytes());
+        let read = PROVIDERS.iter().filter_map(|p| p.parse_describe(&response).ok());
+        prop_assert_eq!(read.filter(|states| states.len() == 1).count(), 1, "{}", value);
+    }
+
+    #[test]
     fn valid_answers_cut_short_never_panic(
         status in status(),
         sample in prop::sample::select(SAMPLES),
@@ -210,4 +274,12 @@ fn the_samples_are_read_by_their_clouds() {
         })
         .count();
     assert_eq!(accepted, 5, "every cloud's describe sample parses");
+    for (sample, _) in ADDRESS_SAMPLES {
+        let response = HttpResponse::new(200, sample.as_bytes());
+        let with_addresses = PROVIDERS.iter().filter(|p| {
+            p.parse_describe(&response)
+                .is_ok_and(|states| states.len() == 1 && !states[0].addresses.is_empty())
+        });
+        assert_eq!(with_addresses.count(), 1, "{sample}");
+    }
 }

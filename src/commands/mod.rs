@@ -138,6 +138,7 @@ fn unready_report(plan: &Plan) -> Report {
                 outcome: Outcome::Failed,
                 state: None,
                 job_id: None,
+                addresses: Default::default(),
                 error: Some(ErrorRecord {
                     kind: group.error.kind(),
                     code: None,

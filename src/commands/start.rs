@@ -20,7 +20,7 @@ use crate::http::{ApiClient, CallError};
 use crate::output::{ErrorRecord, Outcome, Record, Report, SCHEMA_VERSION};
 use crate::poll::{self, Describe, Finish, PollEvent};
 use crate::progress::Progress;
-use crate::provider::{ErrorClass, InstanceState, Phase};
+use crate::provider::{Addresses, ErrorClass, InstanceState, Phase};
 use crate::settings::StartSettings;
 
 /// Runs `start` for every group at once — each cloud and region under its own client and rate
@@ -204,20 +204,19 @@ async fn explain_refusals(
     let mut again = Vec::new();
     for (id, refusal) in &explainable {
         let state = states.get(id);
-        let raw = state.map(|s| s.raw.clone());
         match state.map(|s| s.phase) {
             None => tracker.fail(id, not_found(refusal), None),
             Some(Phase::Running) if refusal.is_ambiguous() => {
                 tracker.seen(state.cloned());
                 accepted.push(id.clone());
             }
-            Some(Phase::Running) => tracker.finish(id, Outcome::AlreadyRunning, raw),
+            Some(Phase::Running) => tracker.finish(id, Outcome::AlreadyRunning, state.cloned()),
             Some(Phase::Pending) => {
                 tracker.seen(state.cloned());
                 accepted.push(id.clone());
             }
             Some(Phase::Stopped) if resend => again.push(id.clone()),
-            Some(_) => tracker.fail(id, record_call_error(refusal), raw),
+            Some(_) => tracker.fail(id, record_call_error(refusal), state.cloned()),
         }
     }
     again
@@ -343,7 +342,19 @@ struct Slot {
     id: String,
     state: Option<String>,
     job_id: Option<String>,
+    /// The last addresses the cloud reported; a later answer without any does not erase them.
+    addresses: Addresses,
     end: Option<(Outcome, Option<ErrorRecord>)>,
+}
+
+impl Slot {
+    /// Takes in what a describe said about the machine.
+    fn observe(&mut self, state: InstanceState) {
+        self.state = Some(state.raw);
+        if !state.addresses.is_empty() {
+            self.addresses = state.addresses;
+        }
+    }
 }
 
 impl<'p> Tracker<'p> {
@@ -363,6 +374,7 @@ impl<'p> Tracker<'p> {
                         id: id.clone(),
                         state: None,
                         job_id: None,
+                        addresses: Addresses::default(),
                         end: None,
                     })
                     .collect(),
@@ -392,18 +404,18 @@ impl<'p> Tracker<'p> {
     fn seen(&self, state: Option<InstanceState>) {
         if let Some(state) = state {
             self.progress.state(self.provider, &state.id, &state.raw);
-            self.with_slot(&state.id, |slot| slot.state = Some(state.raw));
+            self.with_slot(&state.id.clone(), |slot| slot.observe(state));
         }
     }
 
-    fn finish(&self, id: &str, outcome: Outcome, state: Option<String>) {
+    fn finish(&self, id: &str, outcome: Outcome, state: Option<InstanceState>) {
         // RUNNING was already logged as a state change.
         if outcome != Outcome::Running && !self.progress.is_live() {
             info!("{} {id}: {}", self.provider, outcome_word(outcome));
         }
         self.with_slot(id, |slot| {
-            if state.is_some() {
-                slot.state = state;
+            if let Some(state) = state {
+                slot.observe(state);
             }
             slot.end = Some((outcome, None));
         });
@@ -432,11 +444,12 @@ impl<'p> Tracker<'p> {
             outcome,
             state: slot.state.clone(),
             job_id: slot.job_id.clone(),
+            addresses: slot.addresses.clone(),
             error,
         }
     }
 
-    fn fail(&self, id: &str, error: ErrorRecord, state: Option<String>) {
+    fn fail(&self, id: &str, error: ErrorRecord, state: Option<InstanceState>) {
         let outcome = if error.kind == ErrorKind::Timeout {
             Outcome::Timeout
         } else {
@@ -447,8 +460,8 @@ impl<'p> Tracker<'p> {
             warn!("{} {id}: {}", self.provider, error.message);
         }
         self.with_slot(id, |slot| {
-            if state.is_some() {
-                slot.state = state;
+            if let Some(state) = state {
+                slot.observe(state);
             }
             slot.end = Some((outcome, Some(error)));
         });
@@ -459,7 +472,7 @@ impl<'p> Tracker<'p> {
         match event {
             PollEvent::State(state) => self.seen(Some(state)),
             PollEvent::Finished(id, finish) => match finish {
-                Finish::Running(state) => self.finish(&id, Outcome::Running, Some(state.raw)),
+                Finish::Running(state) => self.finish(&id, Outcome::Running, Some(state)),
                 Finish::Failed(state) => self.fail(
                     &id,
                     ErrorRecord {
@@ -476,7 +489,7 @@ impl<'p> Tracker<'p> {
                         },
                         request_id: None,
                     },
-                    Some(state.raw),
+                    Some(state),
                 ),
                 Finish::NotFound => self.fail(
                     &id,

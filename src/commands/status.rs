@@ -14,6 +14,7 @@ use super::start::{exit_on_second_interrupt, interrupted, record_call_error};
 use crate::error::{Error, ErrorKind};
 use crate::http::ApiClient;
 use crate::output::{ErrorRecord, Outcome, Record, Report, SCHEMA_VERSION};
+use crate::provider::InstanceState;
 use crate::settings::StartSettings;
 
 /// Looks at every group's machines at once; a machine the cloud does not list is not found
@@ -71,9 +72,7 @@ impl<'s> Look<'s> {
                     for (i, id) in chunk.iter().enumerate() {
                         let state = states.iter().find(|s| &s.id == id);
                         records[first + i] = Some(match state {
-                            Some(state) => {
-                                self.record(id, Outcome::Observed, Some(state.raw.clone()), None)
-                            }
+                            Some(state) => self.record(id, Outcome::Observed, Some(state), None),
                             None => self.not_listed(id),
                         });
                     }
@@ -132,7 +131,7 @@ impl<'s> Look<'s> {
         &self,
         id: &str,
         outcome: Outcome,
-        state: Option<String>,
+        state: Option<&InstanceState>,
         error: Option<ErrorRecord>,
     ) -> Record {
         Record {
@@ -140,8 +139,9 @@ impl<'s> Look<'s> {
             region: self.settings.location.region.clone(),
             id: id.to_string(),
             outcome,
-            state,
+            state: state.map(|s| s.raw.clone()),
             job_id: None,
+            addresses: state.map(|s| s.addresses.clone()).unwrap_or_default(),
             error,
         }
     }

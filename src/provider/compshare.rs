@@ -15,9 +15,9 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::{
-    http_status_error, lower_alphanumeric, ApiCall, ApiError, ErrorClass, Header, HttpResponse,
-    IdShape, InstanceState, Location, Method, Phase, Provider, ProviderSpec, RateLimit,
-    Requirement, SignedRequest, StartAccepted, StartOptions, Vocabulary,
+    http_status_error, lower_alphanumeric, Addresses, ApiCall, ApiError, ErrorClass, Header,
+    HttpResponse, IdShape, InstanceState, Lenient, Location, Method, Phase, Provider, ProviderSpec,
+    RateLimit, Requirement, SignedRequest, StartAccepted, StartOptions, Vocabulary, WireIps,
 };
 use crate::credentials::{CredentialVars, Credentials, Secret};
 use crate::env_vars::EnvVars;
@@ -290,6 +290,18 @@ struct WireResponse {
 struct WireHost {
     u_host_id: String,
     state: String,
+    #[serde(default, rename = "IPSet")]
+    ip_set: Lenient<Vec<WireIp>>,
+}
+
+/// One `UHostIPSet` entry: `Type` is `Private` for the machine's own network, else the public
+/// line it is on (`Bgp`, `Internation`).
+#[derive(Deserialize)]
+struct WireIp {
+    #[serde(default, rename = "Type")]
+    kind: Lenient<String>,
+    #[serde(default, rename = "IP")]
+    ip: WireIps,
 }
 
 /// Reads the body and the request id; a non-zero `RetCode` (whatever the HTTP status) becomes an
@@ -353,7 +365,16 @@ fn classify(action: &str, ret_code: i64, message: &str) -> ErrorClass {
 impl From<WireHost> for InstanceState {
     fn from(wire: WireHost) -> Self {
         let phase = VOCABULARY.phase(&wire.state);
-        InstanceState::new(wire.u_host_id, wire.state, phase)
+        let mut addresses = Addresses::default();
+        for entry in wire.ip_set.0 {
+            let list = if entry.kind.0 == "Private" {
+                &mut addresses.private
+            } else {
+                &mut addresses.public
+            };
+            list.extend(entry.ip.0);
+        }
+        InstanceState::new(wire.u_host_id, wire.state, phase).with_addresses(addresses)
     }
 }
 
@@ -407,6 +428,25 @@ mod tests {
         for (action, code, message, class) in table {
             assert_eq!(classify(action, code, message), class, "{action} {code}");
         }
+    }
+
+    #[test]
+    fn ip_set_entries_are_private_by_type_and_public_otherwise() {
+        let body = r#"{"RetCode":0,"TotalCount":3,"UHostSet":[
+            {"UHostId":"uhost-a1","State":"Running","IPSet":[
+                {"IPMode":"IPv4","Type":"Private","IP":"10.9.0.1","Default":"true"},
+                {"IPMode":"IPv4","Type":"Bgp","IP":"203.0.113.1","IPId":"eip-1"},
+                {"IPMode":"IPv4","Type":"Internation","IP":"203.0.113.2"}]},
+            {"UHostId":"uhost-a2","State":"Running","IPSet":null},
+            {"UHostId":"uhost-a3","State":"Running","IPSet":[{"Type":"Private"},{"IP":"203.0.113.3"}]},
+            {"UHostId":"uhost-a4","State":"Stopped"}]}"#;
+        let states = UcloudCompshare.parse_describe(&response(body)).unwrap();
+        assert_eq!(states[0].addresses.private, ["10.9.0.1"]);
+        assert_eq!(states[0].addresses.public, ["203.0.113.1", "203.0.113.2"]);
+        assert!(states[1].addresses.is_empty());
+        assert!(states[2].addresses.private.is_empty());
+        assert_eq!(states[2].addresses.public, ["203.0.113.3"]);
+        assert!(states[3].addresses.is_empty());
     }
 
     #[test]

@@ -11,6 +11,8 @@ use std::ops::RangeInclusive;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::credentials::{CredentialVars, Credentials};
 
@@ -111,6 +113,25 @@ pub trait Provider: Sync {
             "job",
             response,
             "this cloud has no job calls",
+        ))
+    }
+
+    /// The call that reports the addresses of `ids` (at most `spec().describe_batch` of them),
+    /// for clouds whose describe call carries none (Zenlayer); `None` elsewhere. The engine makes
+    /// it once for the machines a describe found running without addresses.
+    fn address_call(&self, _ids: &[String], _location: &Location) -> Option<ApiCall> {
+        None
+    }
+
+    /// Reads the answer to a [`Provider::address_call`]: each listed machine's addresses.
+    fn parse_addresses(
+        &self,
+        response: &HttpResponse,
+    ) -> Result<Vec<(String, Addresses)>, ApiError> {
+        Err(ApiError::bad_response(
+            "address",
+            response,
+            "this cloud has no address calls",
         ))
     }
 }
@@ -469,6 +490,68 @@ pub struct InstanceState {
     pub failed_start: Option<String>,
     /// The error code a failure reports instead of the state name (a failed job's code).
     pub failure_code: Option<String>,
+    /// The machine's addresses, as far as the cloud reports them; empty when it reports none.
+    pub addresses: Addresses,
+}
+
+/// A machine's IP addresses as the cloud reports them, in the cloud's order: the ones reachable
+/// from the internet and the ones inside its network.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Addresses {
+    /// Public addresses (an EIP, a public IP).
+    pub public: Vec<String>,
+    /// Private addresses (the primary network interface's, the VPC's).
+    pub private: Vec<String>,
+}
+
+impl Addresses {
+    /// Whether the cloud reported no address at all.
+    pub fn is_empty(&self) -> bool {
+        self.public.is_empty() && self.private.is_empty()
+    }
+
+    /// The address to show a person: the first public one, else the first private one.
+    pub fn preferred(&self) -> Option<&str> {
+        self.public
+            .first()
+            .or(self.private.first())
+            .map(String::as_str)
+    }
+}
+
+/// A wire field the report can do without, read so that it never fails an answer: null, or a
+/// value of another shape than `T`, reads as `T::default()` (add `#[serde(default)]` for a
+/// missing field too).
+#[derive(Debug, Default)]
+pub(crate) struct Lenient<T>(pub(crate) T);
+
+impl<'de, T: DeserializeOwned + Default> Deserialize<'de> for Lenient<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(deserializer)?;
+        Ok(Lenient(serde_json::from_value(value).unwrap_or_default()))
+    }
+}
+
+/// IP addresses as a cloud sends them — a list of strings, or one string — read leniently: null,
+/// other shapes, items that are not strings and empty strings (Volcengine's "no EIP") are none.
+#[derive(Debug, Default)]
+pub(crate) struct WireIps(pub(crate) Vec<String>);
+
+impl<'de> Deserialize<'de> for WireIps {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(deserializer)?;
+        let items = match &value {
+            serde_json::Value::Array(items) => items.as_slice(),
+            one => std::slice::from_ref(one),
+        };
+        let ips = (items.iter())
+            .filter_map(serde_json::Value::as_str)
+            .map(str::trim)
+            .filter(|ip| !ip.is_empty())
+            .map(str::to_string)
+            .collect();
+        Ok(WireIps(ips))
+    }
 }
 
 impl InstanceState {
@@ -481,7 +564,13 @@ impl InstanceState {
             detail: None,
             failed_start: None,
             failure_code: None,
+            addresses: Addresses::default(),
         }
+    }
+
+    /// The same state with `addresses`.
+    pub fn with_addresses(self, addresses: Addresses) -> Self {
+        Self { addresses, ..self }
     }
 }
 
@@ -724,6 +813,43 @@ mod tests {
         assert_eq!(words.code(ErrorClass::Busy), Some("Busy"));
         assert_eq!(words.phase("SIDEWAYS"), Phase::Unknown);
         assert_eq!(words.state(Phase::Stopped), Some("DOWN"));
+    }
+
+    #[test]
+    fn address_fields_are_read_leniently_and_never_fail() {
+        #[derive(Deserialize)]
+        struct Wire {
+            #[serde(default)]
+            ips: WireIps,
+            #[serde(default)]
+            pair: Lenient<(String, u8)>,
+        }
+        let read = |json: &str| -> (Vec<String>, (String, u8)) {
+            let wire: Wire = serde_json::from_str(json).unwrap();
+            (wire.ips.0, wire.pair.0)
+        };
+        assert_eq!(
+            read(r#"{"ips":["10.0.0.1"," 10.0.0.2 "]}"#).0,
+            ["10.0.0.1", "10.0.0.2"]
+        );
+        assert_eq!(read(r#"{"ips":"203.0.113.1"}"#).0, ["203.0.113.1"]);
+        for odd in ["null", r#""""#, "7", "{}", r#"[null,1,"",{}]"#] {
+            assert!(read(&format!(r#"{{"ips":{odd}}}"#)).0.is_empty(), "{odd}");
+        }
+        assert!(read("{}").0.is_empty());
+        assert_eq!(read(r#"{"pair":["a",1]}"#).1, ("a".to_string(), 1));
+        assert_eq!(read(r#"{"pair":["a",300]}"#).1, (String::new(), 0));
+        assert_eq!(read(r#"{"pair":null}"#).1, (String::new(), 0));
+    }
+
+    #[test]
+    fn the_preferred_address_is_the_first_public_one_else_the_first_private_one() {
+        let mut addresses = Addresses::default();
+        assert_eq!(addresses.preferred(), None);
+        addresses.private = vec!["10.0.0.1".into(), "10.0.0.2".into()];
+        assert_eq!(addresses.preferred(), Some("10.0.0.1"));
+        addresses.public = vec!["203.0.113.1".into()];
+        assert_eq!(addresses.preferred(), Some("203.0.113.1"));
     }
 
     #[test]

@@ -11,9 +11,9 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::{
-    http_status_error, lower_alphanumeric, reported_code, ApiCall, ApiError, ErrorClass, Header,
-    HttpResponse, IdShape, InstanceState, Location, Method, Phase, Provider, ProviderSpec,
-    RateLimit, Requirement, SignedRequest, StartAccepted, StartOptions, Vocabulary,
+    http_status_error, lower_alphanumeric, reported_code, Addresses, ApiCall, ApiError, ErrorClass,
+    Header, HttpResponse, IdShape, InstanceState, Location, Method, Phase, Provider, ProviderSpec,
+    RateLimit, Requirement, SignedRequest, StartAccepted, StartOptions, Vocabulary, WireIps,
 };
 use crate::credentials::{CredentialVars, Credentials};
 use crate::env_vars::EnvVars;
@@ -358,6 +358,11 @@ struct WireInstance {
     latest_operation_state: Option<String>,
     latest_operation_request_id: Option<String>,
     latest_operation_error_msg: Option<String>,
+    // The primary network interface's addresses; PublicIpAddresses is null without one.
+    #[serde(default)]
+    public_ip_addresses: WireIps,
+    #[serde(default)]
+    private_ip_addresses: WireIps,
 }
 
 /// Reads the envelope; an `Error` inside it (whatever the HTTP status) becomes an [`ApiError`].
@@ -393,11 +398,16 @@ fn classify(code: &str) -> ErrorClass {
 
 impl From<WireInstance> for InstanceState {
     fn from(wire: WireInstance) -> Self {
+        let addresses = Addresses {
+            public: wire.public_ip_addresses.0,
+            private: wire.private_ip_addresses.0,
+        };
         let mut state = InstanceState::new(
             wire.instance_id,
             &wire.instance_state,
             VOCABULARY.phase(&wire.instance_state),
-        );
+        )
+        .with_addresses(addresses);
         // DescribeInstances reports the *latest* operation, which may be an older run's start:
         // it names this run's failure only through its request id, which the engine compares.
         let start_failed = wire.latest_operation.as_deref() == Some("StartInstances")
@@ -534,6 +544,27 @@ mod tests {
         let states = TencentCvm.parse_describe(&response(body)).unwrap();
         assert_eq!(states[0].phase, Phase::Stopped);
         assert_eq!(states[0].failed_start, None);
+    }
+
+    #[test]
+    fn addresses_are_read_and_null_or_missing_lists_are_empty() {
+        let body = r#"{"Response":{"RequestId":"r","InstanceSet":[
+            {"InstanceId":"ins-aaaaaaaa","InstanceState":"RUNNING",
+             "PublicIpAddresses":["203.0.113.7"],"PrivateIpAddresses":["10.0.0.7","10.0.1.7"]},
+            {"InstanceId":"ins-bbbbbbbb","InstanceState":"STOPPED",
+             "PublicIpAddresses":null,"PrivateIpAddresses":["10.0.0.8"]},
+            {"InstanceId":"ins-cccccccc","InstanceState":"RUNNING"},
+            {"InstanceId":"ins-dddddddd","InstanceState":"RUNNING",
+             "PublicIpAddresses":{"Ip":1},"PrivateIpAddresses":[null,7,"","10.0.0.9"]}]}}"#;
+        let states = TencentCvm.parse_describe(&response(body)).unwrap();
+        assert_eq!(states[0].addresses.public, ["203.0.113.7"]);
+        assert_eq!(states[0].addresses.private, ["10.0.0.7", "10.0.1.7"]);
+        assert!(states[1].addresses.public.is_empty());
+        assert_eq!(states[1].addresses.private, ["10.0.0.8"]);
+        assert!(states[2].addresses.is_empty());
+        // Odd shapes are not a reason to fail the describe.
+        assert!(states[3].addresses.public.is_empty());
+        assert_eq!(states[3].addresses.private, ["10.0.0.9"]);
     }
 
     #[test]

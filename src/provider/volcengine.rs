@@ -16,9 +16,10 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use super::{
-    http_status_error, lower_alphanumeric, reported_code, ApiCall, ApiError, ErrorClass, Header,
-    HttpResponse, IdShape, InstanceState, Location, Method, Phase, Provider, ProviderSpec,
-    RateLimit, Requirement, SignedRequest, StartAccepted, StartOptions, Vocabulary,
+    http_status_error, lower_alphanumeric, reported_code, Addresses, ApiCall, ApiError, ErrorClass,
+    Header, HttpResponse, IdShape, InstanceState, Lenient, Location, Method, Phase, Provider,
+    ProviderSpec, RateLimit, Requirement, SignedRequest, StartAccepted, StartOptions, Vocabulary,
+    WireIps,
 };
 use crate::credentials::{CredentialVars, Credentials};
 use crate::env_vars::EnvVars;
@@ -430,6 +431,25 @@ struct DescribeResult {
 struct WireInstance {
     instance_id: String,
     status: String,
+    #[serde(default)]
+    eip_address: Lenient<WireEip>,
+    #[serde(default)]
+    network_interfaces: Lenient<Vec<WireNetworkInterface>>,
+}
+
+/// The EIP bound to the machine; `IpAddress` is `""` when there is none.
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct WireEip {
+    #[serde(default)]
+    ip_address: WireIps,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct WireNetworkInterface {
+    #[serde(default)]
+    primary_ip_address: WireIps,
 }
 
 /// Reads the envelope: `ResponseMetadata.Error` is an [`ApiError`] whatever the HTTP status (the
@@ -479,7 +499,13 @@ fn classify(code: &str, status: u16) -> ErrorClass {
 impl From<WireInstance> for InstanceState {
     fn from(wire: WireInstance) -> Self {
         let phase = VOCABULARY.phase(&wire.status);
-        InstanceState::new(wire.instance_id, wire.status, phase)
+        let addresses = Addresses {
+            public: wire.eip_address.0.ip_address.0,
+            private: (wire.network_interfaces.0.into_iter())
+                .flat_map(|nic| nic.primary_ip_address.0)
+                .collect(),
+        };
+        InstanceState::new(wire.instance_id, wire.status, phase).with_addresses(addresses)
     }
 }
 
@@ -566,6 +592,32 @@ mod tests {
                 .unwrap();
             assert_eq!((states[0].phase, states[0].raw.as_str()), (phase, raw));
         }
+    }
+
+    #[test]
+    fn addresses_come_from_the_eip_and_the_network_interfaces() {
+        let body = r#"{"ResponseMetadata":{"RequestId":"r"},"Result":{"Instances":[
+            {"InstanceId":"i-aaaaaaaaaaaaaaaaaaa1","Status":"RUNNING",
+             "EipAddress":{"AllocationId":"eip-1","IpAddress":"203.0.113.9"},
+             "NetworkInterfaces":[{"PrimaryIpAddress":"10.0.0.9","Type":"primary"},
+                                  {"PrimaryIpAddress":"10.0.1.9","Type":"secondary"}]},
+            {"InstanceId":"i-aaaaaaaaaaaaaaaaaaa2","Status":"STOPPED",
+             "EipAddress":{"AllocationId":"","IpAddress":""},
+             "NetworkInterfaces":[{"PrimaryIpAddress":"10.0.0.10"}]},
+            {"InstanceId":"i-aaaaaaaaaaaaaaaaaaa3","Status":"RUNNING"},
+            {"InstanceId":"i-aaaaaaaaaaaaaaaaaaa4","Status":"RUNNING",
+             "EipAddress":null,"NetworkInterfaces":[null,{"PrimaryIpAddress":5}]}],
+            "TotalCount":4}}"#;
+        let states = VolcengineEcs
+            .parse_describe(&HttpResponse::new(200, body))
+            .unwrap();
+        assert_eq!(states[0].addresses.public, ["203.0.113.9"]);
+        assert_eq!(states[0].addresses.private, ["10.0.0.9", "10.0.1.9"]);
+        // An empty IpAddress is no EIP.
+        assert!(states[1].addresses.public.is_empty());
+        assert_eq!(states[1].addresses.private, ["10.0.0.10"]);
+        assert!(states[2].addresses.is_empty());
+        assert!(states[3].addresses.is_empty());
     }
 
     #[test]

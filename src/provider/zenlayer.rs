@@ -1,5 +1,6 @@
-//! Zenlayer Cloud ZEC, Open API v2 (`x-zc-version: 2025-09-01`): `StartInstances` and
-//! `DescribeInstancesStatus`, signed with ZC2-HMAC-SHA256.
+//! Zenlayer Cloud ZEC, Open API v2 (`x-zc-version: 2025-09-01`): `StartInstances`,
+//! `DescribeInstancesStatus`, and `DescribeInstances` for the addresses the status call leaves out,
+//! signed with ZC2-HMAC-SHA256.
 //!
 //! Wire protocol: `../shared/providers/zenlayer.md` (from `zenlayercloud-sdk-python` 2.0.77);
 //! vendor docs: docs.console.zenlayer.com, API reference, "Signature Algorithm v2". Errors come
@@ -9,12 +10,13 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use super::{
-    http_status_error, ApiCall, ApiError, ErrorClass, Header, HttpResponse, IdShape, InstanceState,
-    Location, Method, Phase, Provider, ProviderSpec, RateLimit, Requirement, SignedRequest,
-    StartAccepted, StartOptions, Vocabulary,
+    http_status_error, Addresses, ApiCall, ApiError, ErrorClass, Header, HttpResponse, IdShape,
+    InstanceState, Location, Method, Phase, Provider, ProviderSpec, RateLimit, Requirement,
+    SignedRequest, StartAccepted, StartOptions, Vocabulary, WireIps,
 };
 use crate::credentials::{CredentialVars, Credentials};
 use crate::env_vars::EnvVars;
@@ -30,7 +32,7 @@ pub const VERSION: &str = "2025-09-01";
 pub const ALGORITHM: &str = "ZC2-HMAC-SHA256";
 /// The only content type cloudstart sends (exact string: it is signed).
 pub const CONTENT_TYPE: &str = "application/json";
-/// Most ids per call, for StartInstances and DescribeInstancesStatus alike.
+/// Most ids per call, for StartInstances, DescribeInstancesStatus and DescribeInstances alike.
 pub const MAX_IDS: usize = 100;
 
 const PROVIDER: &str = "zenlayer";
@@ -144,12 +146,7 @@ impl Provider for ZenlayerZec {
     }
 
     fn describe_call(&self, ids: &[String], _location: &Location) -> ApiCall {
-        // pageSize defaults to 20; one page of MAX_IDS always holds every id asked for.
-        let body = format!(
-            "{{\"instanceIds\": {}, \"pageSize\": {MAX_IDS}, \"pageNum\": 1}}",
-            json_list(ids)
-        );
-        call("DescribeInstancesStatus", body)
+        call("DescribeInstancesStatus", page_body(ids))
     }
 
     fn sign(
@@ -188,7 +185,7 @@ impl Provider for ZenlayerZec {
     }
 
     fn parse_start(&self, response: &HttpResponse) -> Result<StartAccepted, ApiError> {
-        let (request_id, body) = parse_response("StartInstances", response)?;
+        let (request_id, body) = parse_response::<StartBody>("StartInstances", response)?;
         // `instanceIds` lists the machines that failed to start (docs: "the list of ids that
         // failed to start"); describing them tells running from really failed.
         let refused = body
@@ -216,16 +213,41 @@ impl Provider for ZenlayerZec {
     }
 
     fn parse_describe(&self, response: &HttpResponse) -> Result<Vec<InstanceState>, ApiError> {
-        let action = "DescribeInstancesStatus";
-        let (_, body) = parse_response(action, response)?;
-        let statuses = match body.data_set {
-            Some(statuses) => statuses,
-            // An empty page may leave its list out; a page that counts machines may not.
-            None if body.total_count == Some(0) => Vec::new(),
-            None => return Err(ApiError::bad_response(action, response, "no dataSet")),
-        };
+        let statuses = parse_page::<WireStatus>("DescribeInstancesStatus", response)?;
         Ok(statuses.into_iter().map(InstanceState::from).collect())
     }
+
+    fn address_call(&self, ids: &[String], _location: &Location) -> Option<ApiCall> {
+        // DescribeInstancesStatus carries no addresses; DescribeInstances' `dataSet[]` does
+        // (zenlayercloud-cli apis/en-US/zec/describe-instances.yaml, the SDK's InstanceInfo).
+        Some(call("DescribeInstances", page_body(ids)))
+    }
+
+    fn parse_addresses(
+        &self,
+        response: &HttpResponse,
+    ) -> Result<Vec<(String, Addresses)>, ApiError> {
+        let instances = parse_page::<WireInstance>("DescribeInstances", response)?;
+        Ok(instances
+            .into_iter()
+            .map(|wire| {
+                let addresses = Addresses {
+                    public: wire.public_ip_addresses.0,
+                    private: wire.private_ip_addresses.0,
+                };
+                (wire.instance_id, addresses)
+            })
+            .collect())
+    }
+}
+
+/// The body of a paged call for `ids`: `pageSize` defaults to 20, and one page of [`MAX_IDS`]
+/// always holds every id asked for.
+fn page_body(ids: &[String]) -> String {
+    format!(
+        "{{\"instanceIds\": {}, \"pageSize\": {MAX_IDS}, \"pageNum\": 1}}",
+        json_list(ids)
+    )
 }
 
 fn call(action: &'static str, body: String) -> ApiCall {
@@ -329,19 +351,26 @@ pub fn zc2_sign(
 /// A 200 answer, `{requestId, response: {...}}`; a stray `code` is read as an error.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Envelope {
+struct Envelope<R> {
     request_id: Option<String>,
     code: Option<String>,
     message: Option<String>,
-    response: Option<ResponseBody>,
+    response: Option<R>,
 }
 
+/// StartInstances' `response`.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct ResponseBody {
+struct StartBody {
     instance_ids: Option<Vec<String>>,
+}
+
+/// A paged `response`: DescribeInstancesStatus' and DescribeInstances'.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PageBody<T> {
     total_count: Option<u64>,
-    data_set: Option<Vec<WireStatus>>,
+    data_set: Option<Vec<T>>,
 }
 
 #[derive(Deserialize)]
@@ -351,11 +380,36 @@ struct WireStatus {
     instance_status: String,
 }
 
-/// Reads an answer: the request id and `response`, or the error the status and body make.
-fn parse_response(
+/// A DescribeInstances `dataSet[]` entry, read for its addresses only.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireInstance {
+    instance_id: String,
+    #[serde(default)]
+    public_ip_addresses: WireIps,
+    #[serde(default)]
+    private_ip_addresses: WireIps,
+}
+
+/// Reads a paged answer's `dataSet`.
+fn parse_page<T: DeserializeOwned>(
     action: &str,
     response: &HttpResponse,
-) -> Result<(Option<String>, ResponseBody), ApiError> {
+) -> Result<Vec<T>, ApiError> {
+    let (_, body) = parse_response::<PageBody<T>>(action, response)?;
+    match body.data_set {
+        Some(items) => Ok(items),
+        // An empty page may leave its list out; a page that counts machines may not.
+        None if body.total_count == Some(0) => Ok(Vec::new()),
+        None => Err(ApiError::bad_response(action, response, "no dataSet")),
+    }
+}
+
+/// Reads an answer: the request id and `response`, or the error the status and body make.
+fn parse_response<R: DeserializeOwned>(
+    action: &str,
+    response: &HttpResponse,
+) -> Result<(Option<String>, R), ApiError> {
     let blocked = |code: &str, what: &str| ApiError {
         code: code.into(),
         message: format!(
@@ -374,7 +428,7 @@ fn parse_response(
     if response.status == 451 {
         return Err(blocked("REQUEST_BLOCKED", "unavailable for legal reasons"));
     }
-    let envelope: Envelope = match serde_json::from_slice(&response.body) {
+    let envelope: Envelope<R> = match serde_json::from_slice(&response.body) {
         Ok(envelope) => envelope,
         Err(err) => return Err(status_error(action, response, err)),
     };
@@ -474,6 +528,54 @@ mod tests {
             let got = classify(status.parse().unwrap(), code);
             assert_eq!(format!("{got:?}"), class, "{row}");
         }
+    }
+
+    #[test]
+    fn addresses_come_from_one_describe_instances_call() {
+        let ids = [
+            "1286431927365582848".to_string(),
+            "1286431927365582849".into(),
+        ];
+        let call = ZenlayerZec
+            .address_call(&ids, &Location::default())
+            .unwrap();
+        assert_eq!(call.action, "DescribeInstances");
+        assert_eq!(call.path, PATH);
+        let header = |name: &str| {
+            call.headers
+                .iter()
+                .find(|(n, _)| n == name)
+                .unwrap()
+                .1
+                .clone()
+        };
+        assert_eq!(header("x-zc-action"), "DescribeInstances");
+        let body: serde_json::Value = serde_json::from_slice(&call.body).unwrap();
+        assert_eq!(body["instanceIds"].as_array().unwrap().len(), 2);
+        assert_eq!(
+            (body["pageSize"].as_u64(), body["pageNum"].as_u64()),
+            (Some(100), Some(1))
+        );
+
+        let answer = r#"{"requestId":"T1","response":{"requestId":"T1","totalCount":3,"dataSet":[
+            {"instanceId":"a1","status":"RUNNING","publicIpAddresses":["203.0.113.4"],
+             "privateIpAddresses":["10.0.0.4"]},
+            {"instanceId":"a2","status":"RUNNING","publicIpAddresses":null},
+            {"instanceId":"a3","status":"RUNNING","publicIpAddresses":[7],"privateIpAddresses":{}}]}}"#;
+        let found = ZenlayerZec
+            .parse_addresses(&HttpResponse::new(200, answer))
+            .unwrap();
+        assert_eq!(found.len(), 3);
+        assert_eq!(found[0].0, "a1");
+        assert_eq!(found[0].1.public, ["203.0.113.4"]);
+        assert_eq!(found[0].1.private, ["10.0.0.4"]);
+        assert!(found[1].1.is_empty() && found[2].1.is_empty());
+        // Its errors are Zenlayer's like any other call's.
+        let refused = r#"{"requestId":"T2","code":"INVALID_ACTION","message":"no"}"#;
+        let err = ZenlayerZec
+            .parse_addresses(&HttpResponse::new(404, refused))
+            .unwrap_err();
+        assert_eq!(err.code, "INVALID_ACTION");
     }
 
     #[test]

@@ -274,7 +274,14 @@ fn describe(params: &Params, fleet: &mut Fleet) -> Result<Value, Refusal> {
             continue;
         };
         let state = PROFILE.state_name(&machine.phase).unwrap_or("Install Fail");
-        set.push(json!({ "UHostId": id, "State": state, "Zone": ZONE }));
+        let addresses = machine.addresses();
+        let private = (addresses.private.iter())
+            .map(|ip| json!({ "IPMode": "IPv4", "Type": "Private", "IP": ip, "Default": "true" }));
+        let public = (addresses.public.iter()).map(|ip| {
+            json!({ "IPMode": "IPv4", "Type": "Bgp", "IP": ip, "Bandwidth": 100, "Weight": 50 })
+        });
+        let ip_set: Vec<Value> = private.chain(public).collect();
+        set.push(json!({ "UHostId": id, "State": state, "Zone": ZONE, "IPSet": ip_set }));
     }
     let total = set.len();
     set.truncate(limit);

@@ -25,7 +25,7 @@ use tokio::time::Instant;
 use tracing::{debug, warn};
 
 use crate::error::Error;
-use crate::provider::{Phase, Vocabulary};
+use crate::provider::{Addresses, Phase, Vocabulary};
 use faults::{FaultState, Injected};
 
 mod compshare;
@@ -194,6 +194,11 @@ pub struct SeedMachine {
     pub boot: Boot,
     /// An error code every start of this machine is refused with, in the cloud's envelope.
     pub start_error: Option<String>,
+    /// The public address it shows while running, instead of its own in 203.0.113.0/24
+    /// (`127.0.0.1` makes it reachable from this machine).
+    pub public_ip: Option<String>,
+    /// The private address it shows, instead of its own in 10.0.0.0/8.
+    pub private_ip: Option<String>,
 }
 
 /// What a started machine does after the boot delay.
@@ -589,6 +594,54 @@ pub(crate) struct Machine {
     pub(crate) start_request_id: Option<String>,
     /// The code every start of this machine is refused with (`start_error` in the state file).
     pub(crate) start_error: Option<String>,
+    /// Its public address, shown only while it runs.
+    public_ip: String,
+    /// Its private address, always shown.
+    private_ip: String,
+}
+
+impl Machine {
+    /// Machine `id` in `phase`, as the state file's `seed` describes it.
+    fn new(id: &str, phase: MachinePhase, seed: &SeedMachine) -> Self {
+        let (public_ip, private_ip) = addresses_of(id);
+        Machine {
+            phase,
+            boot: seed.boot,
+            start_request_id: None,
+            start_error: seed.start_error.clone(),
+            public_ip: seed.public_ip.clone().unwrap_or(public_ip),
+            private_ip: seed.private_ip.clone().unwrap_or(private_ip),
+        }
+    }
+
+    /// Its addresses as a real cloud shows them: the private one always, the public one only
+    /// while it runs (a stopped machine keeps its private address and has no public one).
+    pub(crate) fn addresses(&self) -> Addresses {
+        let running = self.phase == MachinePhase::Running;
+        Addresses {
+            public: running
+                .then(|| self.public_ip.clone())
+                .into_iter()
+                .collect(),
+            private: vec![self.private_ip.clone()],
+        }
+    }
+}
+
+/// Machine `id`'s own addresses, the same on every run: a public one in TEST-NET-3
+/// (203.0.113.0/24, RFC 5737: documentation only, never routed) and a private one in 10.0.0.0/8.
+fn addresses_of(id: &str) -> (String, String) {
+    // FNV-1a: small, stable across runs and platforms (unlike the std hasher).
+    let hash = (id.bytes()).fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    let [a, b, c, d] = hash.to_be_bytes();
+    // Host numbers 1 to 254: neither a network nor a broadcast address.
+    let host = |byte: u8| 1 + byte % 254;
+    (
+        format!("203.0.113.{}", host(a ^ d)),
+        format!("10.{b}.{c}.{}", host(d)),
+    )
 }
 
 /// One cloud's machines and their shared lifecycle.
@@ -629,15 +682,21 @@ impl Fleet {
                 ))
             })?,
         };
-        self.machines.insert(
-            id.to_string(),
-            Machine {
-                phase,
-                boot: seed.boot,
-                start_request_id: None,
-                start_error: seed.start_error.clone(),
-            },
-        );
+        for (field, ip) in [
+            ("public_ip", &seed.public_ip),
+            ("private_ip", &seed.private_ip),
+        ] {
+            if let Some(ip) = ip
+                .as_deref()
+                .filter(|ip| ip.parse::<std::net::IpAddr>().is_err())
+            {
+                return Err(Error::usage(format!(
+                    "invalid state file: {field} `{ip}` of machine {id} is not an IP address"
+                )));
+            }
+        }
+        self.machines
+            .insert(id.to_string(), Machine::new(id, phase, seed));
         Ok(())
     }
 
@@ -647,12 +706,8 @@ impl Fleet {
             return None;
         }
         let boot_delay = self.boot_delay;
-        let machine = self.machines.entry(id.to_string()).or_insert(Machine {
-            phase: MachinePhase::Stopped,
-            boot: Boot::Normal,
-            start_request_id: None,
-            start_error: None,
-        });
+        let machine = (self.machines.entry(id.to_string()))
+            .or_insert_with(|| Machine::new(id, MachinePhase::Stopped, &SeedMachine::default()));
         if let MachinePhase::Starting { since } = machine.phase {
             if since.elapsed() >= boot_delay {
                 match machine.boot {
@@ -750,4 +805,41 @@ pub async fn run(args: &crate::cli::SimArgs) -> Result<u8, Error> {
         .map_err(|err| Error::internal(format!("cannot write to stdout: {err}")))?;
     let _ = tokio::signal::ctrl_c().await;
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_machine_has_its_own_addresses_and_a_public_one_only_while_running() {
+        let (public, private) = addresses_of("ins-aaaaaaaa");
+        assert_eq!(
+            addresses_of("ins-aaaaaaaa"),
+            (public.clone(), private.clone())
+        );
+        assert_ne!(addresses_of("ins-aaaaaaab").1, private);
+        let public_ip: std::net::Ipv4Addr = public.parse().unwrap();
+        let private_ip: std::net::Ipv4Addr = private.parse().unwrap();
+        assert_eq!(public_ip.octets()[..3], [203, 0, 113]);
+        assert_eq!(private_ip.octets()[0], 10);
+        assert!(![0, 255].contains(&public_ip.octets()[3]));
+
+        let mut machine = Machine::new(
+            "ins-aaaaaaaa",
+            MachinePhase::Stopped,
+            &SeedMachine::default(),
+        );
+        assert_eq!(machine.addresses().public, Vec::<String>::new());
+        assert_eq!(machine.addresses().private, [private]);
+        machine.phase = MachinePhase::Running;
+        assert_eq!(machine.addresses().public, [public]);
+
+        let seed = SeedMachine {
+            public_ip: Some("127.0.0.1".into()),
+            ..Default::default()
+        };
+        let machine = Machine::new("ins-aaaaaaaa", MachinePhase::Running, &seed);
+        assert_eq!(machine.addresses().public, ["127.0.0.1"]);
+    }
 }

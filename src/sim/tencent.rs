@@ -332,7 +332,15 @@ fn describe(params: &Value, fleet: &mut Fleet) -> Result<Value, Refusal> {
             .unwrap_or(PROFILE.stopped_state());
         // Only a start this simulator accepted leaves a LatestOperation behind.
         let operation = operation.filter(|_| machine.start_request_id.is_some());
-        let mut entry = json!({ "InstanceId": id, "InstanceState": state });
+        // The primary network interface's addresses; no public one is a null list.
+        let addresses = machine.addresses();
+        let public = (!addresses.public.is_empty()).then_some(addresses.public);
+        let mut entry = json!({
+            "InstanceId": id,
+            "InstanceState": state,
+            "PrivateIpAddresses": addresses.private,
+            "PublicIpAddresses": public,
+        });
         if let Some(operation) = operation {
             entry["LatestOperation"] = json!("StartInstances");
             entry["LatestOperationState"] = json!(operation);

@@ -447,11 +447,31 @@ fn describe(params: &[(String, String)], fleet: &mut Fleet) -> Result<Value, Ref
     let instances: Vec<Value> = ids
         .iter()
         .filter_map(|id| {
-            let status = PROFILE
-                .state_name(&fleet.get(id)?.phase)
-                .unwrap_or("ERROR")
-                .to_string();
-            Some(json!({ "InstanceId": id, "Status": status, "ZoneId": "cn-beijing-a" }))
+            let machine = fleet.get(id)?;
+            let status = PROFILE.state_name(&machine.phase).unwrap_or("ERROR");
+            let addresses = machine.addresses();
+            let suffix = id.strip_prefix("i-").unwrap_or(id);
+            // Without an EIP, both of its fields are empty strings.
+            let eip = match addresses.public.first() {
+                Some(ip) => json!({ "AllocationId": format!("eip-{suffix}"), "IpAddress": ip }),
+                None => json!({ "AllocationId": "", "IpAddress": "" }),
+            };
+            let interfaces: Vec<Value> = (addresses.private.iter())
+                .map(|ip| {
+                    json!({
+                        "NetworkInterfaceId": format!("eni-{suffix}"),
+                        "PrimaryIpAddress": ip,
+                        "Type": "primary",
+                    })
+                })
+                .collect();
+            Some(json!({
+                "InstanceId": id,
+                "Status": status,
+                "ZoneId": "cn-beijing-a",
+                "EipAddress": eip,
+                "NetworkInterfaces": interfaces,
+            }))
         })
         .collect();
     let total = instances.len();
@@ -556,7 +576,7 @@ mod tests {
             let seed = SeedMachine {
                 state: Some(state.into()),
                 boot: Boot::Normal,
-                start_error: None,
+                ..Default::default()
             };
             fleet
                 .seed(&VolcengineDialect, &ids(&[n])[0], &seed)

@@ -1,5 +1,6 @@
 //! The simulator's Zenlayer ZEC dialect: ZC2 verification, `StartInstances` with its list of
-//! machines that failed to start, paged `DescribeInstancesStatus`, and Zenlayer's error envelope
+//! machines that failed to start, paged `DescribeInstancesStatus` and `DescribeInstances` (the
+//! one with addresses), and Zenlayer's error envelope
 //! (an HTTP error status with a top-level `{requestId, code, message}`), as in
 //! `../shared/providers/zenlayer.md`.
 
@@ -31,7 +32,7 @@ static PROFILE: Profile = Profile {
 const MAX_SKEW_SECONDS: i64 = 300;
 /// Both SDK modules (v20250901 and v20240401) carry the two actions.
 const VERSIONS: [&str; 2] = ["2025-09-01", "2024-04-01"];
-/// `DescribeInstancesStatus` paging.
+/// `DescribeInstancesStatus` and `DescribeInstances` paging.
 const DEFAULT_PAGE_SIZE: u64 = 20;
 const MAX_PAGE_SIZE: u64 = 1000;
 
@@ -71,6 +72,7 @@ impl Dialect for ZenlayerDialect {
             match action.as_str() {
                 "StartInstances" => start(&params, fleet, &request_id),
                 "DescribeInstancesStatus" => describe(&params, fleet),
+                "DescribeInstances" => describe_instances(&params, fleet),
                 _ => Err(refuse(
                     400,
                     "INVALID_ACTION",
@@ -343,6 +345,44 @@ fn in_recycle_bin(phase: &MachinePhase) -> bool {
 }
 
 fn describe(params: &Value, fleet: &mut Fleet) -> Result<Value, Refusal> {
+    page(params, fleet, |id, machine| {
+        let status = match PROFILE.state_name(&machine.phase) {
+            Some(status) => status.to_string(),
+            // A failed boot is seen BOOTING once more before it shows STOPPED again: with a
+            // short boot delay the client's first poll would otherwise miss the transition that
+            // tells a failed start from one that has not begun.
+            None => {
+                machine.phase = MachinePhase::Stopped;
+                PROFILE.starting_state().to_string()
+            }
+        };
+        json!({ "instanceId": id, "instanceStatus": status })
+    })
+}
+
+/// `DescribeInstances`: the machines' details, of which the simulator keeps the state (`status`)
+/// and the addresses (zenlayercloud-cli `apis/en-US/zec/describe-instances.yaml`).
+fn describe_instances(params: &Value, fleet: &mut Fleet) -> Result<Value, Refusal> {
+    page(params, fleet, |id, machine| {
+        let status = (PROFILE.state_name(&machine.phase)).unwrap_or(PROFILE.stopped_state());
+        let addresses = machine.addresses();
+        json!({
+            "instanceId": id,
+            "instanceName": format!("sim-{id}"),
+            "status": status,
+            "publicIpAddresses": addresses.public,
+            "privateIpAddresses": addresses.private,
+        })
+    })
+}
+
+/// One page of `entry` for each of the machines `params` asks for that exist, as
+/// `{totalCount, dataSet}`.
+fn page(
+    params: &Value,
+    fleet: &mut Fleet,
+    entry: impl Fn(&str, &mut super::Machine) -> Value,
+) -> Result<Value, Refusal> {
     let ids = instance_ids(params)?;
     let number = |name: &str, default: u64, max: u64| match params.get(name) {
         None => Ok(default),
@@ -362,20 +402,9 @@ fn describe(params: &Value, fleet: &mut Fleet) -> Result<Value, Refusal> {
     let mut set = Vec::new();
     // An id that cannot exist is not listed, like one that does not.
     for id in ids.iter().filter(|id| ZenlayerZec.validate_id(id).is_ok()) {
-        let Some(machine) = fleet.get(id) else {
-            continue;
-        };
-        let status = match PROFILE.state_name(&machine.phase) {
-            Some(status) => status.to_string(),
-            // A failed boot is seen BOOTING once more before it shows STOPPED again: with a
-            // short boot delay the client's first poll would otherwise miss the transition that
-            // tells a failed start from one that has not begun.
-            None => {
-                machine.phase = MachinePhase::Stopped;
-                PROFILE.starting_state().to_string()
-            }
-        };
-        set.push(json!({ "instanceId": id, "instanceStatus": status }));
+        if let Some(machine) = fleet.get(id) {
+            set.push(entry(id, machine));
+        }
     }
     let total = set.len();
     let skip = (page_num - 1).saturating_mul(page_size);
@@ -442,7 +471,7 @@ mod tests {
             let machine = SeedMachine {
                 state: state.map(str::to_string),
                 boot: *boot,
-                start_error: None,
+                ..Default::default()
             };
             fleet.seed(&ZenlayerDialect, id, &machine).unwrap();
         }

@@ -1,0 +1,179 @@
+//! Addresses in the report: where they come from on each cloud, Zenlayer's one extra call per
+//! batch, what happens when that call fails, and the simulator's seeded addresses.
+
+mod support;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+
+use support::{cloudstart, id, profiles, report, seed, start_json, stderr, stdout, Profile, Sim};
+
+fn zenlayer() -> &'static Profile {
+    profiles().find(|p| p.provider == "zenlayer").unwrap()
+}
+
+/// The record's `(public, private)` addresses.
+fn addresses(record: &Value) -> (Vec<&str>, Vec<&str>) {
+    let list = |kind: &str| -> Vec<&str> {
+        (record["addresses"][kind].as_array())
+            .unwrap_or_else(|| panic!("no addresses.{kind}: {record}"))
+            .iter()
+            .map(|ip| ip.as_str().unwrap())
+            .collect()
+    };
+    (list("public"), list("private"))
+}
+
+#[test]
+fn zenlayer_asks_once_for_the_addresses_of_a_batch_that_turned_running() {
+    let sim = Sim::start("");
+    let profile = zenlayer();
+    let ids: Vec<String> = (0..3).map(|n| id(profile, n)).collect();
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let (json, _) = start_json(&sim, profile, &ids, &[], 0);
+    for record in json["instances"].as_array().unwrap() {
+        let (public, private) = addresses(record);
+        assert!(public.len() == 1 && private.len() == 1, "{record}");
+    }
+    let calls = sim.calls("zenlayer", "DescribeInstances");
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    let mut asked: Vec<&str> = (calls[0]["ids"].as_array().unwrap().iter())
+        .map(|id| id.as_str().unwrap())
+        .collect();
+    asked.sort_unstable();
+    assert_eq!(asked, ids);
+}
+
+#[test]
+fn a_failing_address_call_is_logged_once_and_never_fails_the_machine() {
+    let asked = Arc::new(AtomicUsize::new(0));
+    let counter = asked.clone();
+    let target = id(zenlayer(), 1);
+    let listed = target.clone();
+    let addr = support::serve(move |parts, _| {
+        let action = (parts.headers.get("x-zc-action"))
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        let response = match action.as_str() {
+            "StartInstances" => json!({ "instanceIds": [] }),
+            "DescribeInstancesStatus" => json!({
+                "totalCount": 1,
+                "dataSet": [{ "instanceId": listed, "instanceStatus": "RUNNING" }],
+            }),
+            _ => {
+                counter.fetch_add(1, Ordering::SeqCst);
+                let page = b"<html><body><h1>502 Bad Gateway</h1></body></html>".to_vec();
+                return (502, Vec::new(), page);
+            }
+        };
+        let body = json!({ "requestId": "T1", "response": response });
+        (200, Vec::new(), body.to_string().into_bytes())
+    });
+    let home = tempfile::tempdir().unwrap();
+    let output = cloudstart(home.path())
+        .envs(zenlayer().credentials.iter().copied())
+        .args(["start", "-v", "-o", "json", "-p", "zenlayer", "--endpoint"])
+        .arg(format!("http://{addr}"))
+        .args(["--poll-interval", "5ms", &target])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let record = &report(&output)["instances"][0];
+    assert_eq!(record["outcome"], "running");
+    assert_eq!(addresses(record), (vec![], vec![]));
+    // One attempt: a detail of the report is not worth the run's retry budget.
+    assert_eq!(asked.load(Ordering::SeqCst), 1);
+    assert!(
+        stderr(&output).contains("cannot read the addresses of 1 running machine"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn a_seeded_public_address_is_reported_so_tests_can_reach_the_machine() {
+    for profile in profiles().filter(|p| p.provider != "qingcloud") {
+        let id = id(profile, 4);
+        let sim = Sim::start(&seed(
+            profile,
+            &id,
+            "public_ip = \"127.0.0.1\"\nprivate_ip = \"10.1.2.3\"",
+        ));
+        let (json, _) = start_json(&sim, profile, &[&id], &[], 0);
+        let record = &json["instances"][0];
+        assert_eq!(
+            addresses(record),
+            (vec!["127.0.0.1"], vec!["10.1.2.3"]),
+            "{}",
+            profile.provider
+        );
+        let output = sim.start_cmd(profile, &[&id]).output().unwrap();
+        assert!(
+            stdout(&output).contains("  127.0.0.1  "),
+            "{}: {}",
+            profile.provider,
+            stdout(&output)
+        );
+    }
+}
+
+#[test]
+fn status_shows_a_running_machine_s_addresses_and_a_stopped_one_s_private_address() {
+    for profile in profiles() {
+        let (running, stopped) = (id(profile, 1), id(profile, 2));
+        let state = seed(
+            profile,
+            &running,
+            &format!("state = \"{}\"", profile.running_state()),
+        );
+        let sim = Sim::start(&state);
+        let output = sim
+            .status_std_cmd(profile, &[&running, &stopped])
+            .args(["-o", "json"])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        let json = report(&output);
+        let (public, private) = addresses(&json["instances"][0]);
+        let (stopped_public, stopped_private) = addresses(&json["instances"][1]);
+        // A stopped machine has no public address anywhere.
+        assert!(stopped_public.is_empty(), "{json}");
+        match profile.provider {
+            // Its cluster list documents no address.
+            "qingcloud" => assert!(public.is_empty() && private.is_empty(), "{json}"),
+            // Asked for only once a machine runs: DescribeInstancesStatus has none.
+            "zenlayer" => {
+                assert!(public.len() == 1 && private.len() == 1, "{json}");
+                assert!(stopped_private.is_empty(), "{json}");
+            }
+            _ => {
+                assert!(public.len() == 1 && private.len() == 1, "{json}");
+                assert_eq!(stopped_private.len(), 1, "{json}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_seeded_address_that_is_not_an_ip_address_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.toml");
+    std::fs::write(
+        &state,
+        "[tencent.ins-aaaaaaaa]\npublic_ip = \"localhost\"\n",
+    )
+    .unwrap();
+    let output = cloudstart(dir.path())
+        .args(["sim", "--listen", "127.0.0.1:0", "--state"])
+        .arg(&state)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("public_ip `localhost` of machine ins-aaaaaaaa"),
+        "{}",
+        stderr(&output)
+    );
+}
