@@ -106,6 +106,7 @@ fn report_refusal(args: &TargetArgs, err: Error, quiet: bool) -> Result<u8, Erro
             outcome: Outcome::Failed,
             state: None,
             job_id: None,
+            addresses: Default::default(),
             error: Some(ErrorRecord {
                 kind: err.kind(),
                 code: None,
