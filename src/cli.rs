@@ -120,6 +120,15 @@ pub struct StartArgs {
     /// Start GPU machines without their GPU, at a lower price (CompShare only).
     #[arg(long)]
     pub without_gpu: bool,
+    /// After RUNNING, wait until this TCP port of the machine accepts a connection (repeatable).
+    #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
+    pub wait_port: Vec<u16>,
+    /// Shorthand for --wait-port 22.
+    #[arg(long)]
+    pub wait_ssh: bool,
+    /// Which of the machine's addresses --wait-port connects to.
+    #[arg(long, value_enum, value_name = "KIND", default_value = "public")]
+    pub address: AddressArg,
     /// Poll with backoff from this delay instead of the default (a round about once a second,
     /// within half the cloud's request limit).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
@@ -219,6 +228,15 @@ pub struct DemoArgs {
     /// Report format on stdout.
     #[arg(short, long, value_enum, value_name = "FORMAT", default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
+}
+
+/// Which address `--wait-port` connects to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AddressArg {
+    /// The machine's first public address.
+    Public,
+    /// The machine's first private address (from inside its network).
+    Private,
 }
 
 /// How the report is printed on stdout.

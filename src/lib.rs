@@ -15,6 +15,7 @@ pub mod output;
 pub mod poll;
 pub mod progress;
 pub mod provider;
+pub mod reach;
 pub mod settings;
 pub mod sign;
 pub mod sim;

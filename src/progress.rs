@@ -117,6 +117,17 @@ impl Progress {
         self.update(provider, id, state, None);
     }
 
+    /// A running machine's port accepted a connection (`--wait-port`).
+    pub fn reachable(&self, provider: &'static str, id: &str, address: &str) {
+        self.event(json!({
+            "event": "reachable", "provider": provider, "id": id, "address": address,
+        }));
+        if !self.is_live() {
+            info!("{provider} {id}: {address} accepts connections");
+        }
+        self.update(provider, id, &format!("{address} open"), None);
+    }
+
     /// A machine's outcome is known.
     pub fn finished(&self, record: &Record) {
         self.streamed

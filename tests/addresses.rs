@@ -177,3 +177,103 @@ fn a_seeded_address_that_is_not_an_ip_address_is_a_usage_error() {
         stderr(&output)
     );
 }
+
+/// A port on 127.0.0.1 that nothing listens on yet.
+fn free_port() -> u16 {
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    probe.local_addr().unwrap().port()
+}
+
+#[test]
+fn wait_port_holds_running_until_the_port_opens_and_reports_it() {
+    // Every cloud with addresses: the machine's public address is loopback, and the port opens
+    // a second after the run begins.
+    for profile in profiles().filter(|p| p.provider != "qingcloud") {
+        let id = id(profile, 5);
+        let sim = Sim::start(&seed(profile, &id, "public_ip = \"127.0.0.1\""));
+        let port = free_port();
+        let opener = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_secs(1));
+            let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+            // Accept the connection(s) cloudstart makes, then close.
+            listener.set_nonblocking(true).unwrap();
+            let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+            while std::time::Instant::now() < until {
+                if listener.accept().is_ok() {
+                    return true;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            false
+        });
+        let output = sim
+            .start_cmd(profile, &[&id])
+            .args(["-o", "ndjson", "--wait-port", &port.to_string()])
+            .output()
+            .unwrap();
+        let name = profile.provider;
+        assert_eq!(output.status.code(), Some(0), "{name}: {}", stderr(&output));
+        assert!(opener.join().unwrap(), "{name}: never connected");
+        let events: Vec<Value> = (stdout(&output).lines())
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect();
+        let reachable = events.iter().position(|e| e["event"] == "reachable");
+        let last = events.iter().position(|e| e["event"] == "final");
+        assert!(
+            reachable.is_some() && reachable < last,
+            "{name}: {events:?}"
+        );
+        let event = &events[reachable.unwrap()];
+        assert_eq!(event["address"], format!("127.0.0.1:{port}"));
+        assert_eq!(events[last.unwrap()]["record"]["outcome"], "running");
+    }
+}
+
+#[test]
+fn a_port_that_never_opens_is_a_timeout_naming_address_and_port() {
+    let profile = support::tencent();
+    let id = id(profile, 6);
+    let sim = Sim::start(&seed(profile, &id, "public_ip = \"127.0.0.1\""));
+    let port = free_port();
+    let output = sim
+        .start_cmd(profile, &[&id])
+        .args([
+            "-o",
+            "json",
+            "--timeout",
+            "3s",
+            "--wait-port",
+            &port.to_string(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(6), "{}", stderr(&output));
+    let record = &report(&output)["instances"][0];
+    assert_eq!(record["outcome"], "timeout");
+    assert_eq!(record["state"], "RUNNING");
+    let message = record["error"]["message"].as_str().unwrap();
+    assert!(message.contains(&format!("127.0.0.1:{port}")), "{message}");
+}
+
+#[test]
+fn waiting_for_a_port_needs_an_address_of_the_kind_asked_for() {
+    // QingCloud reports no addresses: --wait-ssh cannot wait, and says so (exit 4).
+    let profile = profiles().find(|p| p.provider == "qingcloud").unwrap();
+    let sim = Sim::start("");
+    let output = sim
+        .start_cmd(profile, &[&id(profile, 1)])
+        .args(["-o", "json", "--wait-ssh"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
+    let record = &report(&output)["instances"][0];
+    let message = record["error"]["message"].as_str().unwrap();
+    assert!(message.contains("no public address"), "{message}");
+    // --wait-port with --no-wait is a usage error.
+    let output = sim
+        .start_cmd(profile, &[&id(profile, 2)])
+        .args(["--no-wait", "--wait-port", "22"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+}

@@ -70,5 +70,6 @@ fn demo_settings(profile: &Profile, url: &str) -> Result<StartSettings, Error> {
         retry: RetryConfig::default(),
         without_gpu: false,
         network: Default::default(),
+        reach: None,
     })
 }

@@ -21,6 +21,7 @@ use crate::output::{ErrorRecord, Outcome, Record, Report, SCHEMA_VERSION};
 use crate::poll::{self, Describe, Finish, PollEvent};
 use crate::progress::Progress;
 use crate::provider::{Addresses, ErrorClass, InstanceState, Phase};
+use crate::reach::{self, Reach, Unreachable};
 use crate::settings::StartSettings;
 
 /// Runs `start` for every group at once — each cloud and region under its own client and rate
@@ -82,7 +83,9 @@ async fn run_group(
     deadline: Instant,
 ) {
     let accepted = start_all(client, tracker, &settings.ids).await;
-    if settings.wait {
+    if let (true, Some(reach)) = (settings.wait, &settings.reach) {
+        wait_until_reachable(settings, client, tracker, reach, accepted, deadline).await;
+    } else if settings.wait {
         let mut on_event = |event| tracker.apply(event);
         poll::wait_until_running(client, accepted, settings.poll, deadline, &mut on_event).await;
     } else {
@@ -90,6 +93,72 @@ async fn run_group(
             tracker.finish(&id, Outcome::Starting, None);
         }
     }
+}
+
+/// Waits for RUNNING and then, machine by machine as each gets there, for its ports
+/// (`--wait-port`): a machine is `running` only once every port accepted a connection, and
+/// `timeout` if one never did before the deadline.
+async fn wait_until_reachable(
+    settings: &StartSettings,
+    client: &ApiClient<'_>,
+    tracker: &Tracker<'_>,
+    reach: &Reach,
+    accepted: Vec<String>,
+    deadline: Instant,
+) {
+    let (found, mut running) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let polling = async move {
+        let mut on_event = |event| match event {
+            PollEvent::Finished(id, Finish::Running(state)) => {
+                tracker.observe(state);
+                let _ = found.send(id);
+            }
+            event => tracker.apply(event),
+        };
+        poll::wait_until_running(client, accepted, settings.poll, deadline, &mut on_event).await;
+    };
+    let reaching = async {
+        let mut pending = futures_util::stream::FuturesUnordered::new();
+        let mut open = true;
+        while open || !pending.is_empty() {
+            tokio::select! {
+                received = running.recv(), if open => match received {
+                    Some(id) => pending.push(reach_one(tracker, reach, id, deadline)),
+                    None => open = false,
+                },
+                Some(()) = pending.next(), if !pending.is_empty() => {}
+            }
+        }
+    };
+    futures_util::future::join(polling, reaching).await;
+}
+
+/// Waits for every port of `reach` on machine `id`, then records its outcome.
+async fn reach_one(tracker: &Tracker<'_>, reach: &Reach, id: String, deadline: Instant) {
+    let unreachable = |error: Unreachable| {
+        let kind = match error {
+            Unreachable::Closed { .. } => ErrorKind::Timeout,
+            Unreachable::NoAddress(_) | Unreachable::NotAnIp { .. } => ErrorKind::Api,
+        };
+        ErrorRecord {
+            kind,
+            code: None,
+            message: error.to_string(),
+            request_id: None,
+        }
+    };
+    let ip = match reach::address_of(reach, &tracker.addresses_of(&id)) {
+        Ok(ip) => ip,
+        Err(error) => return tracker.fail(&id, unreachable(error), None),
+    };
+    for &port in &reach.ports {
+        if let Err(error) = reach::wait_for_port(ip, port, deadline).await {
+            return tracker.fail(&id, unreachable(error), None);
+        }
+        let address = std::net::SocketAddr::new(ip, port).to_string();
+        tracker.progress.reachable(tracker.provider, &id, &address);
+    }
+    tracker.finish(&id, Outcome::Running, None);
 }
 
 /// Start calls in flight at once. Clouds with one machine per call (CompShare) need it; for the
@@ -399,6 +468,20 @@ impl<'p> Tracker<'p> {
         if let Some(job_id) = job_id {
             self.with_slot(id, |slot| slot.job_id = Some(job_id.to_string()));
         }
+    }
+
+    /// Takes in a describe's answer about a machine without telling the display.
+    fn observe(&self, state: InstanceState) {
+        self.with_slot(&state.id.clone(), |slot| slot.observe(state));
+    }
+
+    /// The addresses last reported for `id`.
+    fn addresses_of(&self, id: &str) -> Addresses {
+        let slots = self.slots.borrow();
+        (self.index.get(id))
+            .and_then(|&i| slots.get(i))
+            .map(|slot| slot.addresses.clone())
+            .unwrap_or_default()
     }
 
     fn seen(&self, state: Option<InstanceState>) {

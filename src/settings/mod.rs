@@ -19,13 +19,14 @@ use std::time::Duration;
 
 use tracing::warn;
 
-use crate::cli::{OutputFormat, StartArgs, TargetArgs};
+use crate::cli::{AddressArg, OutputFormat, StartArgs, TargetArgs};
 use crate::credentials::{Credentials, Secret};
 use crate::env_vars::EnvVars;
 use crate::error::Error;
 use crate::http::{Endpoint, RetryConfig};
 use crate::poll::{Backoff, PollBudget, PollConfig};
 use crate::provider::{Location, Provider, Requirement};
+use crate::reach::{AddressKind, Reach};
 use config::{CloudConfig, Config, DEFAULT_PROFILE};
 use targets::Target;
 use vendor::VendorSettings;
@@ -55,6 +56,8 @@ pub struct StartSettings {
     pub without_gpu: bool,
     /// Proxy and extra trusted CAs.
     pub network: Network,
+    /// Ports to wait for after RUNNING.
+    pub reach: Option<Reach>,
 }
 
 /// How requests reach the clouds, beyond the endpoint.
@@ -167,7 +170,7 @@ impl Network {
 }
 
 /// What a run does besides reaching its targets: the `start`-only choices.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct RunOptions {
     /// Wait for RUNNING.
     pub wait: bool,
@@ -176,6 +179,8 @@ pub struct RunOptions {
     /// Backoff between polls when `--poll-interval`/`--poll-max` ask for it; otherwise each
     /// cloud's [`PollBudget`].
     pub backoff: Option<Backoff>,
+    /// Ports to wait for after RUNNING (`--wait-port`, `--wait-ssh`).
+    pub reach: Option<Reach>,
 }
 
 /// The backoff's bounds when only one of `--poll-interval` and `--poll-max` is given.
@@ -203,10 +208,27 @@ impl RunOptions {
                 })
             }
         };
+        let mut ports = args.wait_port.clone();
+        if args.wait_ssh {
+            ports.push(22);
+        }
+        ports.sort_unstable();
+        ports.dedup();
+        if !ports.is_empty() && args.no_wait {
+            return Err(Error::usage(
+                "--wait-port and --wait-ssh wait for RUNNING first: they cannot go with --no-wait",
+            ));
+        }
+        let address = match args.address {
+            AddressArg::Public => AddressKind::Public,
+            AddressArg::Private => AddressKind::Private,
+        };
+        let reach = (!ports.is_empty()).then_some(Reach { ports, address });
         Ok(Self {
             wait: !args.no_wait,
             without_gpu: args.without_gpu,
             backoff,
+            reach,
         })
     }
 
@@ -216,6 +238,7 @@ impl RunOptions {
             wait: false,
             without_gpu: false,
             backoff: None,
+            reach: None,
         }
     }
 }
@@ -722,6 +745,7 @@ fn resolve_group(
         retry,
         without_gpu: run.without_gpu,
         network,
+        reach: run.reach.clone(),
     })
 }
 
