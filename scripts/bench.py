@@ -15,6 +15,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import datetime
 
@@ -217,13 +218,17 @@ def launch(boot, ids, extra):
          sim.urls["tencent"], "--timeout", "5m", *extra, *ids],
         env=env(TENCENT), stdout=subprocess.DEVNULL,
     )
-    return sim, proc, boot
+    # The moment the process ends, taken by a thread of its own: the runs end in any order.
+    ended = {}
+    waiter = threading.Thread(target=lambda: (proc.wait(), ended.setdefault("at", time.time())))
+    waiter.start()
+    return sim, waiter, ended, boot
 
 
 def finish(run):
-    sim, proc, boot = run
-    proc.wait()
-    ended = time.time()
+    sim, waiter, ended, boot = run
+    waiter.join()
+    ended = ended["at"]
     accepted = max(when(r) for r in sim.requests("StartInstances"))
     describes = [when(r) for r in sim.requests("DescribeInstances")]
     sim.close()
