@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The performance suite: builds release, runs the criterion benchmarks, then measures the whole
 # binary against `cloudstart sim` on loopback and prints one table of figure, target and result.
-# Takes about two minutes (the 1,000-machine runs are bound by the clouds' rate limits).
+# Takes about five minutes (the 1,000-machine runs are bound by the clouds' rate limits; the detection-lag runs
+# wait for boots of up to 46 s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Peak memory is read with GNU time (Debian package `time`), which a fresh machine may lack.
