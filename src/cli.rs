@@ -12,6 +12,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::env_vars::EnvVars;
 use crate::error::EXIT_CODES_HELP;
+use crate::output::OutputFormat;
 use crate::provider;
 
 /// `cloudstart --version`: the package version and the commit it was built from.
@@ -237,17 +238,6 @@ pub enum AddressArg {
     Public,
     /// The machine's first private address (from inside its network).
     Private,
-}
-
-/// How the report is printed on stdout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    /// One line per machine.
-    Text,
-    /// One JSON document (schema in README).
-    Json,
-    /// One JSON event per line as things happen, then a summary (schema in README).
-    Ndjson,
 }
 
 fn parse_rate(value: &str) -> Result<f64, String> {

@@ -3,6 +3,7 @@
 mod config_check;
 mod demo;
 mod dry_run;
+mod sim;
 mod start;
 mod status;
 
@@ -12,12 +13,11 @@ use std::time::Duration;
 use clap::CommandFactory;
 use tracing::{error, warn};
 
-use crate::cli::OutputFormat;
 use crate::cli::TargetArgs;
 use crate::cli::{Cli, Command, ConfigCommand};
 use crate::env_vars::EnvVars;
 use crate::error::Error;
-use crate::output::{ErrorRecord, Outcome, Record, Report, SCHEMA_VERSION};
+use crate::output::{ErrorRecord, Outcome, OutputFormat, Record, Report, SCHEMA_VERSION};
 use crate::progress::Progress;
 use crate::settings::config::Config;
 use crate::settings::{self, process_env, Plan, RunOptions};
@@ -67,7 +67,7 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
             let config = Config::load(&process_env)?;
             config_check::run(&args, &process_env, &config)
         }
-        Command::Sim(args) => crate::sim::run(&args).await,
+        Command::Sim(args) => sim::run(&args).await,
         Command::Demo(args) => demo::run(&args, &progress_for(quiet, args.output)).await,
         Command::Completions(args) => {
             // Generated into memory: clap_complete panics if its writer fails.

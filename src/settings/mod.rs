@@ -19,11 +19,12 @@ use std::time::Duration;
 
 use tracing::warn;
 
-use crate::cli::{AddressArg, OutputFormat, StartArgs, TargetArgs};
+use crate::cli::{AddressArg, StartArgs, TargetArgs};
 use crate::credentials::{Credentials, Secret};
 use crate::env_vars::EnvVars;
 use crate::error::Error;
 use crate::http::{Endpoint, RetryConfig};
+use crate::output::OutputFormat;
 use crate::poll::{Backoff, PollBudget, PollConfig};
 use crate::provider::{Location, Provider, Requirement};
 use crate::reach::{AddressKind, Reach};
