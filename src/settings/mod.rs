@@ -17,13 +17,14 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use tokio::time::Instant;
 use tracing::warn;
 
 use crate::cli::{AddressArg, StartArgs, TargetArgs};
 use crate::credentials::{Credentials, Secret};
 use crate::env_vars::EnvVars;
 use crate::error::Error;
-use crate::http::{Endpoint, RetryConfig};
+use crate::http::{Endpoint, EngineConfig, Network, RetryConfig};
 use crate::output::OutputFormat;
 use crate::poll::{Backoff, PollBudget, PollConfig};
 use crate::provider::{Location, Provider, Requirement};
@@ -61,17 +62,20 @@ pub struct StartSettings {
     pub reach: Option<Reach>,
 }
 
-/// How requests reach the clouds, beyond the endpoint.
-#[derive(Debug, Clone, Default)]
-pub struct Network {
-    /// `--proxy`; without it, the standard proxy variables apply.
-    pub proxy: Option<reqwest::Proxy>,
-    /// CA certificates trusted besides the built-in roots (`--ca-bundle`, `SSL_CERT_FILE`).
-    pub extra_roots: Vec<reqwest::Certificate>,
-    /// Whether any request may need TLS: an https endpoint, or any proxy.
-    pub may_use_tls: bool,
-    /// The proxy in use and where it was set, for messages; never its credentials.
-    pub proxy_name: Option<String>,
+impl StartSettings {
+    /// What the engine's client needs of these settings, with the run's `deadline`.
+    pub fn engine(&self, deadline: Instant) -> EngineConfig<'_> {
+        EngineConfig {
+            provider: self.provider,
+            credentials: &self.credentials,
+            location: &self.location,
+            endpoint: &self.endpoint,
+            retry: self.retry,
+            network: &self.network,
+            without_gpu: self.without_gpu,
+            deadline,
+        }
+    }
 }
 
 /// The proxy variables reqwest reads by itself, in the order it prefers them.
@@ -114,60 +118,61 @@ fn proxy_label(url: &reqwest::Url, origin: &str) -> String {
     }
 }
 
-impl Network {
-    /// Reads `--proxy` and `--ca-bundle`; either being unusable is a usage error.
-    pub fn resolve(args: &TargetArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, Error> {
-        let mut proxy_name = None;
-        let proxy = match &args.proxy {
-            None => None,
-            Some(value) => {
-                let url = proxy_url("--proxy", value)?;
-                proxy_name = Some(proxy_label(&url, "--proxy"));
-                let proxy = reqwest::Proxy::all(url).map_err(|_| {
-                    Error::usage(format!(
-                        "invalid --proxy `{}`",
-                        crate::error::clip_url(value)
-                    ))
-                })?;
-                Some(proxy)
-            }
-        };
-        // reqwest reads these itself and skips a malformed one silently, sending requests direct:
-        // check them first. An empty variable counts as unset.
-        let mut proxy_set = false;
-        for var in PROXY_VARIABLES {
-            if let Some(value) = env(var).filter(|v| !v.trim().is_empty()) {
-                let url = proxy_url(var, &value)?;
-                proxy_set = true;
-                if proxy_name.is_none() {
-                    proxy_name = Some(proxy_label(&url, var));
-                }
+/// Reads `--proxy` and `--ca-bundle`; either being unusable is a usage error.
+fn resolve_network(
+    args: &TargetArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Network, Error> {
+    let mut proxy_name = None;
+    let proxy = match &args.proxy {
+        None => None,
+        Some(value) => {
+            let url = proxy_url("--proxy", value)?;
+            proxy_name = Some(proxy_label(&url, "--proxy"));
+            let proxy = reqwest::Proxy::all(url).map_err(|_| {
+                Error::usage(format!(
+                    "invalid --proxy `{}`",
+                    crate::error::clip_url(value)
+                ))
+            })?;
+            Some(proxy)
+        }
+    };
+    // reqwest reads these itself and skips a malformed one silently, sending requests direct:
+    // check them first. An empty variable counts as unset.
+    let mut proxy_set = false;
+    for var in PROXY_VARIABLES {
+        if let Some(value) = env(var).filter(|v| !v.trim().is_empty()) {
+            let url = proxy_url(var, &value)?;
+            proxy_set = true;
+            if proxy_name.is_none() {
+                proxy_name = Some(proxy_label(&url, var));
             }
         }
-        let extra_roots = match &args.ca_bundle {
-            None => Vec::new(),
-            Some(path) => {
-                let pem = files::read_local_file(path, "CA bundle")?;
-                let roots = reqwest::Certificate::from_pem_bundle(&pem)
-                    .ok()
-                    .filter(|roots| !roots.is_empty())
-                    .ok_or_else(|| {
-                        Error::usage(format!(
-                            "the CA bundle {} holds no PEM certificates",
-                            path.display()
-                        ))
-                    })?;
-                roots
-            }
-        };
-        let may_use_tls = proxy.is_some() || proxy_set;
-        Ok(Self {
-            proxy,
-            extra_roots,
-            may_use_tls,
-            proxy_name,
-        })
     }
+    let extra_roots = match &args.ca_bundle {
+        None => Vec::new(),
+        Some(path) => {
+            let pem = files::read_local_file(path, "CA bundle")?;
+            let roots = reqwest::Certificate::from_pem_bundle(&pem)
+                .ok()
+                .filter(|roots| !roots.is_empty())
+                .ok_or_else(|| {
+                    Error::usage(format!(
+                        "the CA bundle {} holds no PEM certificates",
+                        path.display()
+                    ))
+                })?;
+            roots
+        }
+    };
+    let may_use_tls = proxy.is_some() || proxy_set;
+    Ok(Network {
+        proxy,
+        extra_roots,
+        may_use_tls,
+        proxy_name,
+    })
 }
 
 /// What a run does besides reaching its targets: the `start`-only choices.
@@ -598,7 +603,7 @@ impl Plan {
             return Err(Error::usage("--timeout must be above zero"));
         }
         validate_ids(&targets)?;
-        let network = Network::resolve(args, env)?;
+        let network = resolve_network(args, env)?;
         let mut order: Vec<(&'static str, String)> = Vec::new();
         let mut seen: HashSet<(&'static str, String)> = HashSet::new();
         let mut repeated = Vec::new();
