@@ -1,8 +1,9 @@
-//! The command line: clap derive types only, resolved into settings by `settings.rs`.
+//! The command line: clap derive types only. `commands` copies their values into `settings`'
+//! plain flags, which `settings/` resolves; no module below `commands` imports this one.
 //!
 //! clap conventions: explicit `short`, implicit `long`, upper-case `value_name`; doc comments are the
 //! help text. Defaults that depend on the cloud (region variables, endpoints) are resolved in
-//! `settings.rs`, not here, so that flag > environment > default stays in one place.
+//! `settings/`, not here, so that flag > environment > default stays in one place.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
