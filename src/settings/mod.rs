@@ -22,7 +22,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tracing::warn;
 
-use crate::credentials::{Credentials, Secret};
+use crate::credentials::Credentials;
 use crate::env_vars::EnvVars;
 use crate::error::Error;
 use crate::http::{Endpoint, EngineConfig, Network, RetryConfig};
@@ -591,8 +591,8 @@ impl<'a> Layers<'a> {
                 return Ok(Sourced {
                     value: Credentials {
                         key_id: key_id.clone(),
-                        secret: Secret::new(secret.clone()),
-                        token: config.session_token.clone().map(Secret::new),
+                        secret: secret.clone(),
+                        token: config.session_token.clone(),
                     },
                     source: Source::Profile(self.profile.clone()),
                 });
@@ -603,8 +603,8 @@ impl<'a> Layers<'a> {
                 return Ok(Sourced {
                     value: Credentials {
                         key_id: key_id.clone(),
-                        secret: Secret::new(secret.clone()),
-                        token: vendor.token.clone().map(Secret::new),
+                        secret: secret.clone(),
+                        token: vendor.token.clone(),
                     },
                     source: Source::Vendor(vendor.path.clone()),
                 });
