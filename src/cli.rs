@@ -1,8 +1,9 @@
-//! The command line: clap derive types only, resolved into settings by `settings.rs`.
+//! The command line: clap derive types only. `commands` copies their values into `settings`'
+//! plain flags, which `settings/` resolves; no module below `commands` imports this one.
 //!
 //! clap conventions: explicit `short`, implicit `long`, upper-case `value_name`; doc comments are the
 //! help text. Defaults that depend on the cloud (region variables, endpoints) are resolved in
-//! `settings.rs`, not here, so that flag > environment > default stays in one place.
+//! `settings/`, not here, so that flag > environment > default stays in one place.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -12,6 +13,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::env_vars::EnvVars;
 use crate::error::EXIT_CODES_HELP;
+use crate::output::OutputFormat;
 use crate::provider;
 
 /// `cloudstart --version`: the package version and the commit it was built from.
@@ -237,17 +239,6 @@ pub enum AddressArg {
     Public,
     /// The machine's first private address (from inside its network).
     Private,
-}
-
-/// How the report is printed on stdout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    /// One line per machine.
-    Text,
-    /// One JSON document (schema in README).
-    Json,
-    /// One JSON event per line as things happen, then a summary (schema in README).
-    Ndjson,
 }
 
 fn parse_rate(value: &str) -> Result<f64, String> {

@@ -6,10 +6,16 @@
 
 use std::fmt;
 
+use serde::Deserialize;
+
 use crate::error::Error;
 
 /// A secret value (key, password, token). `Debug` never shows it and there is no `Display`.
-#[derive(Clone, PartialEq, Eq)]
+///
+/// It deserializes from a plain string, so a file's secret is a `Secret` from the moment it is
+/// read and no settings type holds it as a `String`.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
 pub struct Secret(String);
 
 impl Secret {
@@ -21,6 +27,12 @@ impl Secret {
     /// The secret itself, for signing code only.
     pub fn expose(&self) -> &str {
         &self.0
+    }
+}
+
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Self(value)
     }
 }
 

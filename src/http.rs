@@ -21,7 +21,6 @@ use crate::provider::{
     ApiCall, ApiError, ErrorClass, HttpResponse, InstanceState, JobPhase, JobStatus, Location,
     Method, Phase, Provider, RateLimit, SignedRequest, StartOptions,
 };
-use crate::settings::StartSettings;
 
 /// Most bytes of an answer that are read; a larger answer is an error, not a memory spike.
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -244,6 +243,41 @@ pub struct StartReply {
     pub refused: HashMap<String, CallError>,
 }
 
+/// How requests reach the clouds, beyond the endpoint.
+#[derive(Debug, Clone, Default)]
+pub struct Network {
+    /// `--proxy`; without it, the standard proxy variables apply.
+    pub proxy: Option<reqwest::Proxy>,
+    /// CA certificates trusted besides the built-in roots (`--ca-bundle`, `SSL_CERT_FILE`).
+    pub extra_roots: Vec<reqwest::Certificate>,
+    /// Whether any request may need TLS: an https endpoint, or any proxy.
+    pub may_use_tls: bool,
+    /// The proxy in use and where it was set, for messages; never its credentials.
+    pub proxy_name: Option<String>,
+}
+
+/// What an [`ApiClient`] is built from: the part of a group's settings the engine uses, so that
+/// this layer needs nothing of how those settings were resolved.
+#[derive(Debug, Clone, Copy)]
+pub struct EngineConfig<'a> {
+    /// The cloud.
+    pub provider: &'static dyn Provider,
+    /// Who signs the calls.
+    pub credentials: &'a Credentials,
+    /// Region and zone.
+    pub location: &'a Location,
+    /// Where the calls go.
+    pub endpoint: &'a Endpoint,
+    /// Request retries.
+    pub retry: RetryConfig,
+    /// Proxy and extra trusted CAs.
+    pub network: &'a Network,
+    /// Start GPU machines without their GPU.
+    pub without_gpu: bool,
+    /// No call outlives this.
+    pub deadline: Instant,
+}
+
 /// One cloud, one region, one set of credentials: sends signed calls and reads the answers.
 pub struct ApiClient<'a> {
     provider: &'static dyn Provider,
@@ -296,41 +330,52 @@ const FINAL_POLL_ALLOWANCE: Duration = Duration::from_secs(2);
 const JOB_POLL_INTERVAL: Duration = Duration::from_secs(2);
 
 impl<'a> ApiClient<'a> {
-    /// A client for the cloud, place and credentials of `settings`; no call may outlive `deadline`.
-    pub fn new(settings: &'a StartSettings, deadline: Instant) -> Result<Self, reqwest::Error> {
+    /// A client for the cloud, place and credentials of `config`; no call may outlive its
+    /// deadline.
+    pub fn new(config: EngineConfig<'a>) -> Result<Self, reqwest::Error> {
+        let EngineConfig {
+            provider,
+            credentials,
+            location,
+            endpoint,
+            retry,
+            network,
+            without_gpu,
+            deadline,
+        } = config;
         let mut builder = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             // A cloud API never redirects a signed call; following one would hand the token and
             // a replayable signed body to another host and trust its answer.
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(10))
-            .https_only(settings.endpoint.base().starts_with("https://"));
-        if !settings.network.may_use_tls {
+            .https_only(endpoint.base().starts_with("https://"));
+        if !network.may_use_tls {
             // Plain http with no proxy: no TLS will be set up, so no roots are loaded for it.
             builder = builder.tls_built_in_root_certs(false);
         }
-        if let Some(proxy) = &settings.network.proxy {
+        if let Some(proxy) = &network.proxy {
             builder = builder.proxy(proxy.clone());
         }
-        for root in &settings.network.extra_roots {
+        for root in &network.extra_roots {
             builder = builder.add_root_certificate(root.clone());
         }
         let client = builder.build()?;
         Ok(Self {
-            provider: settings.provider,
-            credentials: &settings.credentials,
-            location: &settings.location,
-            endpoint: &settings.endpoint,
-            retry: settings.retry,
-            without_gpu: settings.without_gpu,
+            provider,
+            credentials,
+            location,
+            endpoint,
+            retry,
+            without_gpu,
             deadline,
             client,
-            limiter: RateLimiter::new(settings.provider.spec().rate_limits),
+            limiter: RateLimiter::new(provider.spec().rate_limits),
             budget: RetryBudget::default(),
             clock_offset: Cell::new(None),
             starts: RefCell::new(HashMap::new()),
             jobs: RefCell::new(HashMap::new()),
-            proxy_name: settings.network.proxy_name.clone(),
+            proxy_name: network.proxy_name.clone(),
         })
     }
 

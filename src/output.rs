@@ -12,11 +12,23 @@
 use std::borrow::Cow;
 use std::io::Write;
 
+use clap::ValueEnum;
 use serde::Serialize;
 
-use crate::cli::OutputFormat;
 use crate::error::ErrorKind;
 use crate::provider::Addresses;
+
+/// How the report is printed on stdout. The `--output` values are derived from it, so the flag
+/// offers exactly the formats this module can write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// One line per machine.
+    Text,
+    /// One JSON document (schema in README).
+    Json,
+    /// One JSON event per line as things happen, then a summary (schema in README).
+    Ndjson,
+}
 
 /// Version of the JSON report's shape; bumped only on incompatible changes.
 pub const SCHEMA_VERSION: u32 = 1;

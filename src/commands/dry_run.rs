@@ -8,8 +8,8 @@ use std::io::Write;
 use chrono::Utc;
 use serde_json::json;
 
-use crate::cli::OutputFormat;
 use crate::error::Error;
+use crate::output::OutputFormat;
 use crate::provider::{SignedRequest, StartOptions};
 use crate::settings::Plan;
 

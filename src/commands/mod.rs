@@ -3,6 +3,7 @@
 mod config_check;
 mod demo;
 mod dry_run;
+mod sim;
 mod start;
 mod status;
 
@@ -12,31 +13,32 @@ use std::time::Duration;
 use clap::CommandFactory;
 use tracing::{error, warn};
 
-use crate::cli::OutputFormat;
-use crate::cli::TargetArgs;
-use crate::cli::{Cli, Command, ConfigCommand};
+use crate::cli::{AddressArg, Cli, Command, ConfigCommand, PlaceArgs, StartArgs, TargetArgs};
 use crate::env_vars::EnvVars;
 use crate::error::Error;
-use crate::output::{ErrorRecord, Outcome, Record, Report, SCHEMA_VERSION};
+use crate::output::{ErrorRecord, Outcome, OutputFormat, Record, Report, SCHEMA_VERSION};
 use crate::progress::Progress;
+use crate::reach::AddressKind;
 use crate::settings::config::Config;
-use crate::settings::{self, process_env, Plan, RunOptions};
+use crate::settings::{self, process_env, PlaceFlags, Plan, RunOptions, StartFlags, TargetFlags};
 
 /// Runs the parsed command line and returns the process exit code.
 pub async fn run(cli: Cli) -> Result<u8, Error> {
     let quiet = cli.verbosity.quiet;
     match cli.command {
         Command::Start(args) => {
+            let dry_run = args.dry_run;
+            let args = start_flags(args);
             let planned = RunOptions::of_start(&args).and_then(|run| {
                 let config = Config::load(&process_env)?;
                 Plan::resolve(&args.targets, &run, &process_env, &config)
             });
             let plan = match planned {
                 Ok(plan) => plan,
-                Err(err) if args.dry_run => return Err(err),
+                Err(err) if dry_run => return Err(err),
                 Err(err) => return report_refusal(&args.targets, err, quiet),
             };
-            if args.dry_run {
+            if dry_run {
                 return dry_run::run(&plan);
             }
             let progress = progress_for(quiet, plan.output);
@@ -46,17 +48,13 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
             print_report(&report, plan.output)
         }
         Command::Status(args) => {
+            let args = target_flags(args.targets);
             let planned = Config::load(&process_env).and_then(|config| {
-                Plan::resolve(
-                    &args.targets,
-                    &RunOptions::look_only(),
-                    &process_env,
-                    &config,
-                )
+                Plan::resolve(&args, &RunOptions::look_only(), &process_env, &config)
             });
             let plan = match planned {
                 Ok(plan) => plan,
-                Err(err) => return report_refusal(&args.targets, err, quiet),
+                Err(err) => return report_refusal(&args, err, quiet),
             };
             let observed = status::run(&plan.groups).await?;
             let report = Report::merge(vec![observed, unready_report(&plan)]).in_order(&plan.order);
@@ -67,7 +65,7 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
             let config = Config::load(&process_env)?;
             config_check::run(&args, &process_env, &config)
         }
-        Command::Sim(args) => crate::sim::run(&args).await,
+        Command::Sim(args) => sim::run(&args).await,
         Command::Demo(args) => demo::run(&args, &progress_for(quiet, args.output)).await,
         Command::Completions(args) => {
             // Generated into memory: clap_complete panics if its writer fails.
@@ -85,12 +83,52 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
     }
 }
 
+/// `start`'s flags as the plain values settings resolve.
+fn start_flags(args: StartArgs) -> StartFlags {
+    StartFlags {
+        targets: target_flags(args.targets),
+        no_wait: args.no_wait,
+        without_gpu: args.without_gpu,
+        wait_port: args.wait_port,
+        wait_ssh: args.wait_ssh,
+        address: match args.address {
+            AddressArg::Public => AddressKind::Public,
+            AddressArg::Private => AddressKind::Private,
+        },
+        poll_interval: args.poll_interval,
+        poll_max: args.poll_max,
+    }
+}
+
+/// The targets' flags of `start` and `status` as the plain values settings resolve.
+fn target_flags(args: TargetArgs) -> TargetFlags {
+    TargetFlags {
+        provider: args.provider,
+        targets_file: args.targets_file,
+        place: place_flags(args.place),
+        timeout: args.timeout,
+        proxy: args.proxy,
+        ca_bundle: args.ca_bundle,
+        output: args.output,
+        targets: args.targets,
+    }
+}
+
+fn place_flags(args: PlaceArgs) -> PlaceFlags {
+    PlaceFlags {
+        profile: args.profile,
+        region: args.region,
+        zone: args.zone,
+        endpoint: args.endpoint,
+    }
+}
+
 /// A run refused before any request (a bad id, region or config, credentials): with `-o json`
 /// or `-o ndjson` every target it names still gets its record, failed with the error's kind, so
 /// a pipeline always has a report to read; the exit code is the error's. Text output, and
 /// targets that cannot be read at all (an unknown cloud, an unreadable targets file), keep the
 /// plain `error:` line.
-fn report_refusal(args: &TargetArgs, err: Error, quiet: bool) -> Result<u8, Error> {
+fn report_refusal(args: &TargetFlags, err: Error, quiet: bool) -> Result<u8, Error> {
     if args.output == OutputFormat::Text {
         return Err(err);
     }
@@ -202,5 +240,221 @@ fn print_report(report: &Report, format: OutputFormat) -> Result<u8, Error> {
         Ok(()) => Ok(report.exit_code()),
         Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(report.exit_code()),
         Err(err) => Err(Error::internal(format!("cannot write the report: {err}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The command line resolved into a plan: parsed by `cli`, copied into settings' flags here,
+    //! resolved by `settings`.
+
+    use super::*;
+    use crate::error::ErrorKind;
+    use crate::settings::StartSettings;
+    use clap::Parser;
+
+    fn args(extra: &[&str]) -> StartFlags {
+        let mut argv = vec!["cloudstart", "start", "-p", "tencent"];
+        argv.extend_from_slice(extra);
+        match Cli::try_parse_from(argv).unwrap().command {
+            Command::Start(args) => start_flags(args),
+            _ => unreachable!(),
+        }
+    }
+
+    fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    /// The one group `extra` resolves to, with no config file.
+    fn resolve(
+        extra: &StartFlags,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<StartSettings, Error> {
+        resolve_with(extra, env, &Config::default())
+    }
+
+    fn resolve_with(
+        args: &StartFlags,
+        env: &dyn Fn(&str) -> Option<String>,
+        config: &Config,
+    ) -> Result<StartSettings, Error> {
+        let run = RunOptions::of_start(args)?;
+        let mut plan = Plan::resolve(&args.targets, &run, env, config)?;
+        if let Some(unready) = plan.unready.pop() {
+            return Err(unready.error);
+        }
+        assert_eq!(plan.groups.len(), 1);
+        Ok(plan.groups.remove(0))
+    }
+
+    const CREDS: &[(&str, &str)] = &[
+        ("TENCENTCLOUD_SECRET_ID", "id"),
+        ("TENCENTCLOUD_SECRET_KEY", "key"),
+        ("TENCENTCLOUD_REGION", "ap-shanghai"),
+    ];
+
+    #[test]
+    fn region_flag_wins_over_environment() {
+        let settings =
+            resolve(&args(&["-r", "ap-guangzhou", "ins-aaaaaaaa"]), &env(CREDS)).unwrap();
+        assert_eq!(settings.location.region.as_deref(), Some("ap-guangzhou"));
+        let settings = resolve(&args(&["ins-aaaaaaaa"]), &env(CREDS)).unwrap();
+        assert_eq!(settings.location.region.as_deref(), Some("ap-shanghai"));
+    }
+
+    #[test]
+    fn missing_region_names_flag_and_variable() {
+        let err = resolve(
+            &args(&["ins-aaaaaaaa"]),
+            &env(&[
+                ("TENCENTCLOUD_SECRET_ID", "id"),
+                ("TENCENTCLOUD_SECRET_KEY", "key"),
+            ]),
+        )
+        .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Usage);
+        assert_eq!(
+            err.to_string(),
+            "tencent needs a region: set --region or TENCENTCLOUD_REGION or `region` in the config \
+             profile `default`"
+        );
+    }
+
+    #[test]
+    fn endpoint_precedence_is_flag_then_cloud_variable_then_general_variable() {
+        let both: &[(&str, &str)] = &[
+            ("TENCENTCLOUD_SECRET_ID", "id"),
+            ("TENCENTCLOUD_SECRET_KEY", "key"),
+            ("TENCENTCLOUD_REGION", "ap-shanghai"),
+            ("CLOUDSTART_ENDPOINT", "http://127.0.0.1:1"),
+            ("CLOUDSTART_TENCENT_ENDPOINT", "http://127.0.0.1:2"),
+        ];
+        let resolve = |extra: &[&str], vars: &'static [(&'static str, &'static str)]| {
+            resolve(&args(extra), &env(vars))
+                .unwrap()
+                .endpoint
+                .host()
+                .to_string()
+        };
+        assert_eq!(
+            resolve(&["--endpoint", "http://127.0.0.1:3", "ins-aaaaaaaa"], both),
+            "127.0.0.1:3"
+        );
+        assert_eq!(resolve(&["ins-aaaaaaaa"], both), "127.0.0.1:2");
+        assert_eq!(resolve(&["ins-aaaaaaaa"], &both[..4]), "127.0.0.1:1");
+        assert_eq!(resolve(&["ins-aaaaaaaa"], CREDS), "cvm.tencentcloudapi.com");
+    }
+
+    #[test]
+    fn usage_errors_come_before_missing_credentials() {
+        let err = resolve(&args(&["-r", "ap-guangzhou", "bad-id"]), &env(&[])).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Usage);
+        let err = resolve(&args(&["-r", "ap-guangzhou", "ins-aaaaaaaa"]), &env(&[])).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Auth);
+    }
+
+    #[test]
+    fn a_cloud_without_credentials_is_set_aside_and_the_others_planned() {
+        let targets = ["-r", "ap-guangzhou", "zenlayer:abc", "tencent:ins-aaaaaaaa"];
+        let args = args(&targets);
+        let run = RunOptions::of_start(&args).unwrap();
+        let plan = Plan::resolve(&args.targets, &run, &env(CREDS), &Config::default()).unwrap();
+        assert_eq!(plan.groups.len(), 1);
+        assert_eq!(plan.groups[0].provider.name(), "tencent");
+        assert_eq!(plan.unready.len(), 1);
+        assert_eq!(plan.unready[0].provider, "zenlayer");
+        assert_eq!(plan.unready[0].ids, ["abc"]);
+        assert_eq!(plan.unready[0].error.kind(), ErrorKind::Auth);
+    }
+
+    #[test]
+    fn repeated_targets_are_kept_once_in_linear_time() {
+        let ids: Vec<String> = (0..50_000).map(|n| format!("ins-{n:08x}")).collect();
+        let mut given = vec!["-r", "ap-guangzhou"];
+        given.extend(ids.iter().map(String::as_str));
+        given.extend(ids.iter().map(String::as_str));
+        let args = args(&given);
+        let run = RunOptions::of_start(&args).unwrap();
+        let plan = Plan::resolve(&args.targets, &run, &env(CREDS), &Config::default()).unwrap();
+        assert_eq!(plan.order.len(), 50_000);
+        assert_eq!(plan.groups[0].ids, ids);
+    }
+
+    #[test]
+    fn profiles_come_below_flags_and_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(
+            &path,
+            "[profile.default.tencent]\naccess_key_id = \"cfg-id\"\n\
+             secret_access_key = \"cfg-key\"\nregion = \"ap-beijing\"\n\
+             endpoint = \"http://127.0.0.1:7\"\n\
+             [profile.prod.tencent]\nregion = \"ap-singapore\"\n",
+        )
+        .unwrap();
+        let config_path = path.to_string_lossy().into_owned();
+        let config =
+            Config::load(&move |n| (n == EnvVars::CLOUDSTART_CONFIG).then(|| config_path.clone()))
+                .unwrap();
+        // Nothing else set: everything from the profile.
+        let settings = resolve_with(&args(&["ins-aaaaaaaa"]), &env(&[]), &config).unwrap();
+        assert_eq!(settings.location.region.as_deref(), Some("ap-beijing"));
+        assert_eq!(settings.credentials.key_id, "cfg-id");
+        assert_eq!(settings.endpoint.host(), "127.0.0.1:7");
+        // The environment wins over the profile, the flag over both.
+        let settings = resolve_with(&args(&["ins-aaaaaaaa"]), &env(CREDS), &config).unwrap();
+        assert_eq!(settings.location.region.as_deref(), Some("ap-shanghai"));
+        assert_eq!(settings.credentials.key_id, "id");
+        let settings = resolve_with(
+            &args(&["-r", "ap-tokyo", "ins-aaaaaaaa"]),
+            &env(CREDS),
+            &config,
+        )
+        .unwrap();
+        assert_eq!(settings.location.region.as_deref(), Some("ap-tokyo"));
+        // Another profile by flag; an unknown one is a usage error.
+        let settings = resolve_with(
+            &args(&["--profile", "prod", "ins-aaaaaaaa"]),
+            &env(&[
+                ("TENCENTCLOUD_SECRET_ID", "id"),
+                ("TENCENTCLOUD_SECRET_KEY", "key"),
+            ]),
+            &config,
+        )
+        .unwrap();
+        assert_eq!(settings.location.region.as_deref(), Some("ap-singapore"));
+        let err = resolve_with(
+            &args(&["--profile", "staging", "ins-aaaaaaaa"]),
+            &env(CREDS),
+            &config,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("no profile `staging`"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_ids_are_started_once() {
+        let settings = resolve(
+            &args(&["ins-aaaaaaaa", "ins-bbbbbbbb", "ins-aaaaaaaa"]),
+            &env(CREDS),
+        )
+        .unwrap();
+        assert_eq!(settings.ids, ["ins-aaaaaaaa", "ins-bbbbbbbb"]);
+    }
+
+    #[test]
+    fn poll_bounds_are_checked() {
+        let err = resolve(
+            &args(&["--poll-interval", "5s", "--poll-max", "1s", "ins-aaaaaaaa"]),
+            &env(CREDS),
+        )
+        .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Usage);
     }
 }

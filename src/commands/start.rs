@@ -37,7 +37,7 @@ pub(super) async fn run_all(
         .iter()
         .map(|settings| {
             let deadline = started + settings.timeout;
-            let client = ApiClient::new(settings, deadline)
+            let client = ApiClient::new(settings.engine(deadline))
                 .map_err(|err| Error::internal(format!("cannot set up the HTTP client: {err}")))?;
             Ok((settings, client, Tracker::new(settings, progress), deadline))
         })

@@ -24,7 +24,7 @@ pub(super) async fn run(groups: &[StartSettings]) -> Result<Report, Error> {
     let looks = groups
         .iter()
         .map(|settings| {
-            let client = ApiClient::new(settings, started + settings.timeout)
+            let client = ApiClient::new(settings.engine(started + settings.timeout))
                 .map_err(|err| Error::internal(format!("cannot set up the HTTP client: {err}")))?;
             Ok(Look::new(settings, client))
         })

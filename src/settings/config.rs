@@ -25,6 +25,7 @@ use serde::Deserialize;
 use tracing::warn;
 
 use super::files::{read_local_text, toml_error};
+use crate::credentials::Secret;
 use crate::env_vars::EnvVars;
 use crate::error::Error;
 
@@ -39,9 +40,9 @@ pub struct CloudConfig {
     /// The key id (SecretId, AccessKey, PublicKey).
     pub access_key_id: Option<String>,
     /// Its secret (SecretKey, SecretAccessKey, PrivateKey).
-    pub secret_access_key: Option<String>,
+    pub secret_access_key: Option<Secret>,
     /// A temporary-credential session token, where the cloud takes one.
-    pub session_token: Option<String>,
+    pub session_token: Option<Secret>,
     /// The region.
     pub region: Option<String>,
     /// The zone.
@@ -175,6 +176,27 @@ mod tests {
         );
         assert!(config.cloud("prod", "tencent").is_none());
         assert!(config.has_profile("prod") && !config.has_profile("staging"));
+    }
+
+    #[test]
+    fn secrets_never_in_debug_output() {
+        let config = load(
+            "[profile.default.tencent]\naccess_key_id = \"AKIDpublic\"\n\
+             secret_access_key = \"SENTINEL-SECRET\"\nsession_token = \"SENTINEL-TOKEN\"\n",
+        )
+        .unwrap();
+        let tencent = config.cloud("default", "tencent").unwrap();
+        assert_eq!(
+            tencent.secret_access_key.as_ref().map(Secret::expose),
+            Some("SENTINEL-SECRET")
+        );
+        assert_eq!(
+            tencent.session_token.as_ref().map(Secret::expose),
+            Some("SENTINEL-TOKEN")
+        );
+        let printed = format!("{tencent:?} {tencent:#?} {config:?}");
+        assert!(!printed.contains("SENTINEL"), "{printed}");
+        assert!(printed.contains("AKIDpublic"), "{printed}");
     }
 
     #[test]

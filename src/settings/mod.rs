@@ -1,5 +1,7 @@
-//! Raw command-line arguments, the environment and the config file, resolved into a validated
-//! [`Plan`]: one [`StartSettings`] per cloud, region, zone and profile.
+//! The command line's values ([`TargetFlags`], [`StartFlags`]), the environment and the config
+//! file, resolved into a validated [`Plan`]: one [`StartSettings`] per cloud, region, zone and
+//! profile. The flags arrive as plain data, copied from clap's types by `commands`, so nothing
+//! here depends on the command-line parser.
 //!
 //! Everything that can be checked without the network is checked here, before any request: the
 //! clouds are known, ids have their cloud's shape, regions are well formed, endpoints are base
@@ -17,13 +19,14 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use tokio::time::Instant;
 use tracing::warn;
 
-use crate::cli::{AddressArg, OutputFormat, StartArgs, TargetArgs};
-use crate::credentials::{Credentials, Secret};
+use crate::credentials::Credentials;
 use crate::env_vars::EnvVars;
 use crate::error::Error;
-use crate::http::{Endpoint, RetryConfig};
+use crate::http::{Endpoint, EngineConfig, Network, RetryConfig};
+use crate::output::OutputFormat;
 use crate::poll::{Backoff, PollBudget, PollConfig};
 use crate::provider::{Location, Provider, Requirement};
 use crate::reach::{AddressKind, Reach};
@@ -60,17 +63,20 @@ pub struct StartSettings {
     pub reach: Option<Reach>,
 }
 
-/// How requests reach the clouds, beyond the endpoint.
-#[derive(Debug, Clone, Default)]
-pub struct Network {
-    /// `--proxy`; without it, the standard proxy variables apply.
-    pub proxy: Option<reqwest::Proxy>,
-    /// CA certificates trusted besides the built-in roots (`--ca-bundle`, `SSL_CERT_FILE`).
-    pub extra_roots: Vec<reqwest::Certificate>,
-    /// Whether any request may need TLS: an https endpoint, or any proxy.
-    pub may_use_tls: bool,
-    /// The proxy in use and where it was set, for messages; never its credentials.
-    pub proxy_name: Option<String>,
+impl StartSettings {
+    /// What the engine's client needs of these settings, with the run's `deadline`.
+    pub fn engine(&self, deadline: Instant) -> EngineConfig<'_> {
+        EngineConfig {
+            provider: self.provider,
+            credentials: &self.credentials,
+            location: &self.location,
+            endpoint: &self.endpoint,
+            retry: self.retry,
+            network: &self.network,
+            without_gpu: self.without_gpu,
+            deadline,
+        }
+    }
 }
 
 /// The proxy variables reqwest reads by itself, in the order it prefers them.
@@ -113,60 +119,118 @@ fn proxy_label(url: &reqwest::Url, origin: &str) -> String {
     }
 }
 
-impl Network {
-    /// Reads `--proxy` and `--ca-bundle`; either being unusable is a usage error.
-    pub fn resolve(args: &TargetArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, Error> {
-        let mut proxy_name = None;
-        let proxy = match &args.proxy {
-            None => None,
-            Some(value) => {
-                let url = proxy_url("--proxy", value)?;
-                proxy_name = Some(proxy_label(&url, "--proxy"));
-                let proxy = reqwest::Proxy::all(url).map_err(|_| {
-                    Error::usage(format!(
-                        "invalid --proxy `{}`",
-                        crate::error::clip_url(value)
-                    ))
-                })?;
-                Some(proxy)
-            }
-        };
-        // reqwest reads these itself and skips a malformed one silently, sending requests direct:
-        // check them first. An empty variable counts as unset.
-        let mut proxy_set = false;
-        for var in PROXY_VARIABLES {
-            if let Some(value) = env(var).filter(|v| !v.trim().is_empty()) {
-                let url = proxy_url(var, &value)?;
-                proxy_set = true;
-                if proxy_name.is_none() {
-                    proxy_name = Some(proxy_label(&url, var));
-                }
+/// Reads `--proxy` and `--ca-bundle`; either being unusable is a usage error.
+fn resolve_network(
+    args: &TargetFlags,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Network, Error> {
+    let mut proxy_name = None;
+    let proxy = match &args.proxy {
+        None => None,
+        Some(value) => {
+            let url = proxy_url("--proxy", value)?;
+            proxy_name = Some(proxy_label(&url, "--proxy"));
+            let proxy = reqwest::Proxy::all(url).map_err(|_| {
+                Error::usage(format!(
+                    "invalid --proxy `{}`",
+                    crate::error::clip_url(value)
+                ))
+            })?;
+            Some(proxy)
+        }
+    };
+    // reqwest reads these itself and skips a malformed one silently, sending requests direct:
+    // check them first. An empty variable counts as unset.
+    let mut proxy_set = false;
+    for var in PROXY_VARIABLES {
+        if let Some(value) = env(var).filter(|v| !v.trim().is_empty()) {
+            let url = proxy_url(var, &value)?;
+            proxy_set = true;
+            if proxy_name.is_none() {
+                proxy_name = Some(proxy_label(&url, var));
             }
         }
-        let extra_roots = match &args.ca_bundle {
-            None => Vec::new(),
-            Some(path) => {
-                let pem = files::read_local_file(path, "CA bundle")?;
-                let roots = reqwest::Certificate::from_pem_bundle(&pem)
-                    .ok()
-                    .filter(|roots| !roots.is_empty())
-                    .ok_or_else(|| {
-                        Error::usage(format!(
-                            "the CA bundle {} holds no PEM certificates",
-                            path.display()
-                        ))
-                    })?;
-                roots
-            }
-        };
-        let may_use_tls = proxy.is_some() || proxy_set;
-        Ok(Self {
-            proxy,
-            extra_roots,
-            may_use_tls,
-            proxy_name,
-        })
     }
+    let extra_roots = match &args.ca_bundle {
+        None => Vec::new(),
+        Some(path) => {
+            let pem = files::read_local_file(path, "CA bundle")?;
+            let roots = reqwest::Certificate::from_pem_bundle(&pem)
+                .ok()
+                .filter(|roots| !roots.is_empty())
+                .ok_or_else(|| {
+                    Error::usage(format!(
+                        "the CA bundle {} holds no PEM certificates",
+                        path.display()
+                    ))
+                })?;
+            roots
+        }
+    };
+    let may_use_tls = proxy.is_some() || proxy_set;
+    Ok(Network {
+        proxy,
+        extra_roots,
+        may_use_tls,
+        proxy_name,
+    })
+}
+
+/// What to act on and where, as `start` and `status` were asked: the values of their flags as
+/// plain data. clap parses them in `cli.rs` and `commands` copies them here, so that settings
+/// know the command line's values but not its parser.
+#[derive(Debug, Clone)]
+pub struct TargetFlags {
+    /// `--provider`: the cloud of bare ids.
+    pub provider: Option<String>,
+    /// `--targets-file`.
+    pub targets_file: Option<PathBuf>,
+    /// Profile, region, zone and endpoint.
+    pub place: PlaceFlags,
+    /// `--timeout`: one deadline for the whole run.
+    pub timeout: Duration,
+    /// `--proxy`.
+    pub proxy: Option<String>,
+    /// `--ca-bundle` (or `SSL_CERT_FILE`).
+    pub ca_bundle: Option<PathBuf>,
+    /// `--output`.
+    pub output: OutputFormat,
+    /// The targets as given: provider:id, or bare ids.
+    pub targets: Vec<String>,
+}
+
+/// `--profile`, `--region`, `--zone` and `--endpoint`.
+#[derive(Debug, Clone, Default)]
+pub struct PlaceFlags {
+    /// `--profile` (or `CLOUDSTART_PROFILE`).
+    pub profile: Option<String>,
+    /// `--region`.
+    pub region: Option<String>,
+    /// `--zone`.
+    pub zone: Option<String>,
+    /// `--endpoint`.
+    pub endpoint: Option<String>,
+}
+
+/// `start`'s flags: its targets, and the choices only a start has.
+#[derive(Debug, Clone)]
+pub struct StartFlags {
+    /// What to start, and where.
+    pub targets: TargetFlags,
+    /// `--no-wait`.
+    pub no_wait: bool,
+    /// `--without-gpu`.
+    pub without_gpu: bool,
+    /// `--wait-port`, as given.
+    pub wait_port: Vec<u16>,
+    /// `--wait-ssh`.
+    pub wait_ssh: bool,
+    /// `--address`.
+    pub address: AddressKind,
+    /// `--poll-interval`.
+    pub poll_interval: Option<Duration>,
+    /// `--poll-max`.
+    pub poll_max: Option<Duration>,
 }
 
 /// What a run does besides reaching its targets: the `start`-only choices.
@@ -189,7 +253,7 @@ const BACKOFF_MAX: Duration = Duration::from_secs(15);
 
 impl RunOptions {
     /// `start`'s options.
-    pub fn of_start(args: &StartArgs) -> Result<Self, Error> {
+    pub fn of_start(args: &StartFlags) -> Result<Self, Error> {
         let backoff = match (args.poll_interval, args.poll_max) {
             (None, None) => None,
             (min, max) => {
@@ -219,11 +283,10 @@ impl RunOptions {
                 "--wait-port and --wait-ssh wait for RUNNING first: they cannot go with --no-wait",
             ));
         }
-        let address = match args.address {
-            AddressArg::Public => AddressKind::Public,
-            AddressArg::Private => AddressKind::Private,
-        };
-        let reach = (!ports.is_empty()).then_some(Reach { ports, address });
+        let reach = (!ports.is_empty()).then_some(Reach {
+            ports,
+            address: args.address,
+        });
         Ok(Self {
             wait: !args.no_wait,
             without_gpu: args.without_gpu,
@@ -259,7 +322,7 @@ pub struct Plan {
 /// The targets `args` names, each once, in order, as `(cloud, id, region)` — as far as they can
 /// be read at all (known clouds, a readable targets file), for a report of a run refused before
 /// any request. The region is the target's own or `--region`.
-pub fn listed_targets(args: &TargetArgs) -> Option<Vec<(&'static str, String, Option<String>)>> {
+pub fn listed_targets(args: &TargetFlags) -> Option<Vec<(&'static str, String, Option<String>)>> {
     let mut targets = targets::from_args(&args.targets, args.provider.as_deref()).ok()?;
     if let Some(path) = &args.targets_file {
         targets.extend(targets::from_file(path).ok()?);
@@ -528,8 +591,8 @@ impl<'a> Layers<'a> {
                 return Ok(Sourced {
                     value: Credentials {
                         key_id: key_id.clone(),
-                        secret: Secret::new(secret.clone()),
-                        token: config.session_token.clone().map(Secret::new),
+                        secret: secret.clone(),
+                        token: config.session_token.clone(),
                     },
                     source: Source::Profile(self.profile.clone()),
                 });
@@ -540,8 +603,8 @@ impl<'a> Layers<'a> {
                 return Ok(Sourced {
                     value: Credentials {
                         key_id: key_id.clone(),
-                        secret: Secret::new(secret.clone()),
-                        token: vendor.token.clone().map(Secret::new),
+                        secret: secret.clone(),
+                        token: vendor.token.clone(),
                     },
                     source: Source::Vendor(vendor.path.clone()),
                 });
@@ -567,7 +630,7 @@ type GroupKey = (&'static str, Option<String>, Option<String>, String);
 
 /// The profile a target uses: its own (targets file), else `--profile`/`CLOUDSTART_PROFILE`, else
 /// `default`.
-fn profile_of(target: &Target, args: &TargetArgs) -> String {
+fn profile_of(target: &Target, args: &TargetFlags) -> String {
     target
         .profile
         .clone()
@@ -579,7 +642,7 @@ impl Plan {
     /// Resolves `args` with `env` (usually [`process_env`]) and `config`. Usage errors (exit 2)
     /// come before credential errors (exit 3).
     pub fn resolve(
-        args: &TargetArgs,
+        args: &TargetFlags,
         run: &RunOptions,
         env: &dyn Fn(&str) -> Option<String>,
         config: &Config,
@@ -597,7 +660,7 @@ impl Plan {
             return Err(Error::usage("--timeout must be above zero"));
         }
         validate_ids(&targets)?;
-        let network = Network::resolve(args, env)?;
+        let network = resolve_network(args, env)?;
         let mut order: Vec<(&'static str, String)> = Vec::new();
         let mut seen: HashSet<(&'static str, String)> = HashSet::new();
         let mut repeated = Vec::new();
@@ -661,7 +724,7 @@ impl Plan {
 fn resolve_group(
     members: &[Target],
     profile: &str,
-    args: &TargetArgs,
+    args: &TargetFlags,
     run: &RunOptions,
     env: &dyn Fn(&str) -> Option<String>,
     config: &Config,
@@ -780,217 +843,4 @@ fn validate_ids(targets: &[Target]) -> Result<(), Error> {
         if bad.len() == 1 { "" } else { "s" },
         bad[..bad.len().min(NAMED)].join("; ")
     )))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::cli::{Cli, Command};
-    use crate::error::ErrorKind;
-    use clap::Parser;
-
-    fn args(extra: &[&str]) -> StartArgs {
-        let mut argv = vec!["cloudstart", "start", "-p", "tencent"];
-        argv.extend_from_slice(extra);
-        match Cli::try_parse_from(argv).unwrap().command {
-            Command::Start(args) => args,
-            _ => unreachable!(),
-        }
-    }
-
-    fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |name| {
-            pairs
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, v)| v.to_string())
-        }
-    }
-
-    /// The one group `extra` resolves to, with no config file.
-    fn resolve(
-        extra: &StartArgs,
-        env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<StartSettings, Error> {
-        resolve_with(extra, env, &Config::default())
-    }
-
-    fn resolve_with(
-        args: &StartArgs,
-        env: &dyn Fn(&str) -> Option<String>,
-        config: &Config,
-    ) -> Result<StartSettings, Error> {
-        let run = RunOptions::of_start(args)?;
-        let mut plan = Plan::resolve(&args.targets, &run, env, config)?;
-        if let Some(unready) = plan.unready.pop() {
-            return Err(unready.error);
-        }
-        assert_eq!(plan.groups.len(), 1);
-        Ok(plan.groups.remove(0))
-    }
-
-    const CREDS: &[(&str, &str)] = &[
-        ("TENCENTCLOUD_SECRET_ID", "id"),
-        ("TENCENTCLOUD_SECRET_KEY", "key"),
-        ("TENCENTCLOUD_REGION", "ap-shanghai"),
-    ];
-
-    #[test]
-    fn region_flag_wins_over_environment() {
-        let settings =
-            resolve(&args(&["-r", "ap-guangzhou", "ins-aaaaaaaa"]), &env(CREDS)).unwrap();
-        assert_eq!(settings.location.region.as_deref(), Some("ap-guangzhou"));
-        let settings = resolve(&args(&["ins-aaaaaaaa"]), &env(CREDS)).unwrap();
-        assert_eq!(settings.location.region.as_deref(), Some("ap-shanghai"));
-    }
-
-    #[test]
-    fn missing_region_names_flag_and_variable() {
-        let err = resolve(
-            &args(&["ins-aaaaaaaa"]),
-            &env(&[
-                ("TENCENTCLOUD_SECRET_ID", "id"),
-                ("TENCENTCLOUD_SECRET_KEY", "key"),
-            ]),
-        )
-        .unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::Usage);
-        assert_eq!(
-            err.to_string(),
-            "tencent needs a region: set --region or TENCENTCLOUD_REGION or `region` in the config \
-             profile `default`"
-        );
-    }
-
-    #[test]
-    fn endpoint_precedence_is_flag_then_cloud_variable_then_general_variable() {
-        let both: &[(&str, &str)] = &[
-            ("TENCENTCLOUD_SECRET_ID", "id"),
-            ("TENCENTCLOUD_SECRET_KEY", "key"),
-            ("TENCENTCLOUD_REGION", "ap-shanghai"),
-            ("CLOUDSTART_ENDPOINT", "http://127.0.0.1:1"),
-            ("CLOUDSTART_TENCENT_ENDPOINT", "http://127.0.0.1:2"),
-        ];
-        let resolve = |extra: &[&str], vars: &'static [(&'static str, &'static str)]| {
-            resolve(&args(extra), &env(vars))
-                .unwrap()
-                .endpoint
-                .host()
-                .to_string()
-        };
-        assert_eq!(
-            resolve(&["--endpoint", "http://127.0.0.1:3", "ins-aaaaaaaa"], both),
-            "127.0.0.1:3"
-        );
-        assert_eq!(resolve(&["ins-aaaaaaaa"], both), "127.0.0.1:2");
-        assert_eq!(resolve(&["ins-aaaaaaaa"], &both[..4]), "127.0.0.1:1");
-        assert_eq!(resolve(&["ins-aaaaaaaa"], CREDS), "cvm.tencentcloudapi.com");
-    }
-
-    #[test]
-    fn usage_errors_come_before_missing_credentials() {
-        let err = resolve(&args(&["-r", "ap-guangzhou", "bad-id"]), &env(&[])).unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::Usage);
-        let err = resolve(&args(&["-r", "ap-guangzhou", "ins-aaaaaaaa"]), &env(&[])).unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::Auth);
-    }
-
-    #[test]
-    fn a_cloud_without_credentials_is_set_aside_and_the_others_planned() {
-        let targets = ["-r", "ap-guangzhou", "zenlayer:abc", "tencent:ins-aaaaaaaa"];
-        let args = args(&targets);
-        let run = RunOptions::of_start(&args).unwrap();
-        let plan = Plan::resolve(&args.targets, &run, &env(CREDS), &Config::default()).unwrap();
-        assert_eq!(plan.groups.len(), 1);
-        assert_eq!(plan.groups[0].provider.name(), "tencent");
-        assert_eq!(plan.unready.len(), 1);
-        assert_eq!(plan.unready[0].provider, "zenlayer");
-        assert_eq!(plan.unready[0].ids, ["abc"]);
-        assert_eq!(plan.unready[0].error.kind(), ErrorKind::Auth);
-    }
-
-    #[test]
-    fn repeated_targets_are_kept_once_in_linear_time() {
-        let ids: Vec<String> = (0..50_000).map(|n| format!("ins-{n:08x}")).collect();
-        let mut given = vec!["-r", "ap-guangzhou"];
-        given.extend(ids.iter().map(String::as_str));
-        given.extend(ids.iter().map(String::as_str));
-        let args = args(&given);
-        let run = RunOptions::of_start(&args).unwrap();
-        let plan = Plan::resolve(&args.targets, &run, &env(CREDS), &Config::default()).unwrap();
-        assert_eq!(plan.order.len(), 50_000);
-        assert_eq!(plan.groups[0].ids, ids);
-    }
-
-    #[test]
-    fn profiles_come_below_flags_and_environment() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("config.toml");
-        std::fs::write(
-            &path,
-            "[profile.default.tencent]\naccess_key_id = \"cfg-id\"\n\
-             secret_access_key = \"cfg-key\"\nregion = \"ap-beijing\"\n\
-             endpoint = \"http://127.0.0.1:7\"\n\
-             [profile.prod.tencent]\nregion = \"ap-singapore\"\n",
-        )
-        .unwrap();
-        let config_path = path.to_string_lossy().into_owned();
-        let config =
-            Config::load(&move |n| (n == EnvVars::CLOUDSTART_CONFIG).then(|| config_path.clone()))
-                .unwrap();
-        // Nothing else set: everything from the profile.
-        let settings = resolve_with(&args(&["ins-aaaaaaaa"]), &env(&[]), &config).unwrap();
-        assert_eq!(settings.location.region.as_deref(), Some("ap-beijing"));
-        assert_eq!(settings.credentials.key_id, "cfg-id");
-        assert_eq!(settings.endpoint.host(), "127.0.0.1:7");
-        // The environment wins over the profile, the flag over both.
-        let settings = resolve_with(&args(&["ins-aaaaaaaa"]), &env(CREDS), &config).unwrap();
-        assert_eq!(settings.location.region.as_deref(), Some("ap-shanghai"));
-        assert_eq!(settings.credentials.key_id, "id");
-        let settings = resolve_with(
-            &args(&["-r", "ap-tokyo", "ins-aaaaaaaa"]),
-            &env(CREDS),
-            &config,
-        )
-        .unwrap();
-        assert_eq!(settings.location.region.as_deref(), Some("ap-tokyo"));
-        // Another profile by flag; an unknown one is a usage error.
-        let settings = resolve_with(
-            &args(&["--profile", "prod", "ins-aaaaaaaa"]),
-            &env(&[
-                ("TENCENTCLOUD_SECRET_ID", "id"),
-                ("TENCENTCLOUD_SECRET_KEY", "key"),
-            ]),
-            &config,
-        )
-        .unwrap();
-        assert_eq!(settings.location.region.as_deref(), Some("ap-singapore"));
-        let err = resolve_with(
-            &args(&["--profile", "staging", "ins-aaaaaaaa"]),
-            &env(CREDS),
-            &config,
-        )
-        .unwrap_err();
-        assert!(err.to_string().contains("no profile `staging`"), "{err}");
-    }
-
-    #[test]
-    fn duplicate_ids_are_started_once() {
-        let settings = resolve(
-            &args(&["ins-aaaaaaaa", "ins-bbbbbbbb", "ins-aaaaaaaa"]),
-            &env(CREDS),
-        )
-        .unwrap();
-        assert_eq!(settings.ids, ["ins-aaaaaaaa", "ins-bbbbbbbb"]);
-    }
-
-    #[test]
-    fn poll_bounds_are_checked() {
-        let err = resolve(
-            &args(&["--poll-interval", "5s", "--poll-max", "1s", "ins-aaaaaaaa"]),
-            &env(CREDS),
-        )
-        .unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::Usage);
-    }
 }

@@ -19,6 +19,7 @@ use tracing::warn;
 
 use super::config::DEFAULT_PROFILE;
 use super::files::{json_problem, read_local_text};
+use crate::credentials::Secret;
 
 /// What a vendor CLI's files hold for one cloud.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -28,9 +29,9 @@ pub struct VendorSettings {
     /// Key id.
     pub key_id: Option<String>,
     /// Secret.
-    pub secret: Option<String>,
+    pub secret: Option<Secret>,
     /// Session token.
-    pub token: Option<String>,
+    pub token: Option<Secret>,
     /// Region.
     pub region: Option<String>,
     /// Zone.
@@ -89,14 +90,14 @@ fn json_file(path: &Path) -> Option<Value> {
     }
 }
 
-/// A non-empty string at `pointer`.
-fn text(value: &Value, pointer: &str) -> Option<String> {
+/// A non-empty string at `pointer`, as a `String` or, for a secret, a [`Secret`].
+fn text<T: From<String>>(value: &Value, pointer: &str) -> Option<T> {
     value
         .pointer(pointer)
         .and_then(Value::as_str)
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(str::to_string)
+        .map(|s| T::from(s.to_string()))
 }
 
 /// A host or URL as a base URL.
@@ -195,7 +196,7 @@ fn qingcloud_cli(home: &Path) -> Option<VendorSettings> {
     };
     Some(VendorSettings {
         key_id: value("qy_access_key_id"),
-        secret: value("qy_secret_access_key"),
+        secret: value("qy_secret_access_key").map(Secret::from),
         zone: value("zone"),
         path,
         ..VendorSettings::default()
@@ -285,7 +286,10 @@ mod tests {
         assert!(found.path.ends_with(".tccli/default.credential"));
         let prod = read_in(&home, "tencent", "prod").unwrap();
         assert_eq!(
-            (prod.key_id.as_deref(), prod.token.as_deref()),
+            (
+                prod.key_id.as_deref(),
+                prod.token.as_ref().map(Secret::expose)
+            ),
             (Some("AKID2"), Some("t"))
         );
     }
@@ -330,7 +334,7 @@ mod tests {
         )]);
         let found = read_in(&home, "qingcloud", "default").unwrap();
         assert_eq!(found.key_id.as_deref(), Some("QYKEY"));
-        assert_eq!(found.secret.as_deref(), Some("secret"));
+        assert_eq!(found.secret.as_ref().map(Secret::expose), Some("secret"));
         assert_eq!(found.zone.as_deref(), Some("pek3"));
     }
 
@@ -361,6 +365,57 @@ mod tests {
                 .as_deref(),
             Some("p1")
         );
+    }
+
+    #[test]
+    fn secrets_never_in_debug_output() {
+        let home = home_with(&[
+            (
+                ".tccli/default.credential",
+                r#"{"secretId": "AKID1", "secretKey": "SENTINEL-1", "token": "SENTINEL-2"}"#,
+            ),
+            (
+                ".volcengine/config.json",
+                r#"{"current": "work", "profiles": {"work": {"access-key": "AKLT1",
+                    "secret-key": "SENTINEL-3", "session-token": "SENTINEL-4"}}}"#,
+            ),
+            (
+                ".zenlayer/credentials.json",
+                r#"{"default": {"access_key_id": "ZL1", "access_key_secret": "SENTINEL-5"}}"#,
+            ),
+            (
+                ".qingcloud/config.yaml",
+                "qy_access_key_id: 'QYKEY'\nqy_secret_access_key: 'SENTINEL-6'\n",
+            ),
+            (
+                ".ucloud/config.json",
+                r#"{"public_key": "pub", "private_key": "SENTINEL-7"}"#,
+            ),
+        ]);
+        for cloud in [
+            "tencent",
+            "volcengine",
+            "zenlayer",
+            "qingcloud",
+            "compshare",
+        ] {
+            let found = read_in(&home, cloud, "default").unwrap();
+            let secret = found
+                .secret
+                .as_ref()
+                .map(Secret::expose)
+                .unwrap_or_default();
+            assert!(
+                secret.starts_with("SENTINEL-"),
+                "{cloud}: the secret is read"
+            );
+            let printed = format!("{found:?} {found:#?}");
+            assert!(!printed.contains("SENTINEL"), "{cloud}: {printed}");
+            assert!(
+                found.key_id.is_some_and(|id| printed.contains(&id)),
+                "{printed}"
+            );
+        }
     }
 
     #[test]

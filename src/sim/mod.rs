@@ -1,10 +1,12 @@
-//! `cloudstart sim`: a stateful local fake of the clouds' APIs, served on loopback.
+//! The simulator behind `cloudstart sim` and `demo`: a stateful local fake of the clouds' APIs,
+//! served on loopback.
 //!
 //! Each cloud's dialect listens on its own port and speaks that cloud's wire protocol: it verifies
 //! every signature with fixed test credentials and answers in the cloud's real error envelope.
 //! Machines it has not seen exist as stopped; a start moves them to starting and, after the boot
 //! delay, to running (or to a failure, if the state file says so). The lifecycle lives here once;
-//! a dialect only translates it into its cloud's names and envelopes.
+//! a dialect only translates it into its cloud's names and envelopes. The command line is not its
+//! business: `commands/sim.rs` turns `cloudstart sim`'s flags into a [`SimConfig`].
 
 use std::collections::HashMap;
 use std::fmt;
@@ -780,31 +782,6 @@ impl Fleet {
         self.requests += 1;
         format!("5e1a0000-0000-4000-8000-{:012x}", self.requests)
     }
-}
-
-/// `cloudstart sim`: serve until interrupted.
-pub async fn run(args: &crate::cli::SimArgs) -> Result<u8, Error> {
-    let seed = match &args.state {
-        Some(path) => load_seed(path)?,
-        None => Seed::new(),
-    };
-    let simulator = spawn(SimConfig {
-        listen: args.listen,
-        boot_delay: args.boot_delay,
-        seed,
-        log: args.log.clone(),
-        faults: FaultPlan {
-            specs: args.fault.clone(),
-            throttle_rate: args.throttle_rate,
-            delay: args.delay,
-            clock_skew: args.clock_skew,
-        },
-    })
-    .await?;
-    crate::output::print_endpoints(&simulator.endpoints)
-        .map_err(|err| Error::internal(format!("cannot write to stdout: {err}")))?;
-    let _ = tokio::signal::ctrl_c().await;
-    Ok(0)
 }
 
 #[cfg(test)]
