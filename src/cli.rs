@@ -5,6 +5,10 @@
 //! help text. Defaults that depend on the cloud (region variables, endpoints) are resolved in
 //! `settings/`, not here, so that flag > environment > default stays in one place.
 
+// The doc comments here are `--help` text first: written for a terminal, where `<PROVIDER>` and
+// `[@start|@describe]` mean what they say rather than HTML or an intra-doc link.
+#![allow(rustdoc::invalid_html_tags, rustdoc::broken_intra_doc_links)]
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;

@@ -98,8 +98,8 @@ pub fn address_of(reach: &Reach, addresses: &Addresses) -> Result<IpAddr, Unreac
     })
 }
 
-/// Waits until `port` on `ip` accepts a TCP connection, trying every [`RETRY_PAUSE`] with a
-/// [`CONNECT_TIMEOUT`] per attempt, until `deadline`.
+/// Waits until `port` on `ip` accepts a TCP connection, trying every 500 ms with a 2 s timeout
+/// per attempt, until `deadline`.
 pub async fn wait_for_port(ip: IpAddr, port: u16, deadline: Instant) -> Result<(), Unreachable> {
     let target = std::net::SocketAddr::new(ip, port);
     loop {
