@@ -60,10 +60,12 @@ fn describe_answer(cloud: &str) -> String {
             r#"{{"RetCode":0,"UHostSet":[{}],"TotalCount":100}}"#,
             list(&|n| format!(r#"{{"UHostId":"uhost-{n:08}","State":"Running"}}"#))
         ),
-        _ => format!(
+        "qingcloud" => format!(
             r#"{{"ret_code":0,"cluster_set":[{}],"total_count":100}}"#,
             list(&|n| format!(r#"{{"cluster_id":"hpc-{n:08}","status":"active"}}"#))
         ),
+        // Each cloud answers in its own shape: a new cloud gets an arm, never another cloud's.
+        other => panic!("no describe answer for {other}: add its shape to describe_answer"),
     }
 }
 

@@ -1,4 +1,4 @@
-//! Shared signing primitives: hashes, HMACs and their encodings.
+//! Shared signing primitives: hashes, HMACs, percent-encoding sets and their encodings.
 //!
 //! Only building blocks live here, named by their output (as in reqsign's `hash.rs`). Each cloud's
 //! scheme — which strings are joined, in which order, with which key — lives in that cloud's
@@ -7,6 +7,7 @@
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use md5::Md5;
+use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
@@ -78,53 +79,54 @@ pub fn constant_time_eq(a: &str, b: &str) -> bool {
             == 0
 }
 
-/// Percent-encodes `value` keeping only RFC 3986 unreserved characters (`A-Z a-z 0-9 - _ . ~`),
-/// upper-case hex, space as `%20`: Python's `quote(v, safe="-_.~")`, which Volcengine signs with.
+/// RFC 3986 unreserved characters (`A-Z a-z 0-9 - _ . ~`) kept, every other byte `%XX` with
+/// upper-case hex, space as `%20`: Python's `quote(v, safe="-_.~")`. Volcengine's canonical query
+/// must be built with exactly this set (its SDK's rule). Tencent's TC3 and QingCloud sign or decode the
+/// query as sent, so every query string cloudstart sends ([`encode_query`]) uses it too.
+pub const UNRESERVED_ENCODE_SET: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// [`UNRESERVED_ENCODE_SET`] with `/` kept as well: Python's `quote(v)` with its default
+/// `safe="/"`. QingCloud's canonical query and canonical URI use it, because its SDK signs with
+/// `quote`.
+pub const QUOTE_ENCODE_SET: &AsciiSet = &UNRESERVED_ENCODE_SET.remove(b'/');
+
+/// [`UNRESERVED_ENCODE_SET`] with space left alone so that [`form_encode`] can write it as `+`
+/// afterwards, as Python's `quote_plus` does (`quote(v, safe=" ")` then `' '` → `'+'`). CompShare's
+/// form body and QingCloud's double-encoded signature use it, because their SDKs hand them to
+/// `quote_plus` (through `requests` and `urlencode`).
+pub const QUOTE_PLUS_ENCODE_SET: &AsciiSet = &UNRESERVED_ENCODE_SET.remove(b' ');
+
+/// `value` encoded with [`UNRESERVED_ENCODE_SET`] (Volcengine's canonical query).
 pub fn percent_encode_unreserved(value: &str) -> String {
-    percent_encode(value, b"")
+    utf8_percent_encode(value, UNRESERVED_ENCODE_SET).to_string()
 }
 
-/// Python's `quote(v)` with its default `safe="/"`: unreserved characters and `/` kept, space as
-/// `%20`. QingCloud's canonical query uses it.
+/// `value` encoded with [`QUOTE_ENCODE_SET`] (QingCloud's canonical query and URI).
 pub fn percent_encode_keep_slash(value: &str) -> String {
-    percent_encode(value, b"/")
+    utf8_percent_encode(value, QUOTE_ENCODE_SET).to_string()
 }
 
-/// Python's `quote_plus(v)` (form encoding): unreserved characters kept, space as `+`, everything
-/// else `%XX`. Form bodies (CompShare) and QingCloud's first encoding of its signature use it.
+/// Python's `quote_plus(v)` (form encoding): [`QUOTE_PLUS_ENCODE_SET`], then space as `+`. A `+` in
+/// `value` is already `%2B` by then, so the replacement touches only spaces. Form bodies
+/// (CompShare) and QingCloud's two encodings of its signature use it.
 pub fn form_encode(value: &str) -> String {
-    percent_encode_with(value, b"", "+")
+    utf8_percent_encode(value, QUOTE_PLUS_ENCODE_SET)
+        .to_string()
+        .replace(' ', "+")
 }
 
 /// Python's `unquote_plus(v)`, the inverse of [`form_encode`]: `+` as space, `%XX` as that byte;
 /// a `%` not followed by two hex digits stays as it is, and invalid UTF-8 becomes U+FFFD. The
 /// simulator decodes query strings with it (QingCloud's server decodes its query once).
 pub fn form_decode(value: &str) -> String {
-    let bytes = value.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|pair| std::str::from_utf8(pair).ok())
-            .filter(|pair| pair.bytes().all(|b| b.is_ascii_hexdigit()))
-            .and_then(|pair| u8::from_str_radix(pair, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (b'+', _) => {
-                out.push(b' ');
-                i += 1;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    // `+` becomes a space before decoding, so an encoded `%2B` still decodes to `+`.
+    percent_decode_str(&value.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// The `name=value` pairs of a query string or form body, in order, each side [`form_decode`]d.
@@ -138,28 +140,7 @@ pub fn form_pairs(text: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-fn percent_encode(value: &str, also_keep: &[u8]) -> String {
-    percent_encode_with(value, also_keep, "%20")
-}
-
-fn percent_encode_with(value: &str, also_keep: &[u8], space: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte == b' ' {
-            out.push_str(space);
-        } else if byte.is_ascii_alphanumeric()
-            || matches!(byte, b'-' | b'_' | b'.' | b'~')
-            || also_keep.contains(&byte)
-        {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
-/// `k=v&k=v` in the given order, both sides encoded with [`percent_encode_unreserved`].
+/// `k=v&k=v` in the given order, both sides encoded with [`UNRESERVED_ENCODE_SET`].
 pub fn encode_query(params: &[(String, String)]) -> String {
     params
         .iter()
@@ -216,6 +197,31 @@ mod tests {
         );
         assert_eq!(percent_encode_keep_slash(raw), "a%20b/c%3Ad%2Be%3Df%40g~h");
         assert_eq!(form_encode(raw), "a+b%2Fc%3Ad%2Be%3Df%40g~h");
+    }
+
+    #[test]
+    fn encode_sets_keep_exactly_what_python_keeps() {
+        // Python's `quote` keeps `A-Z a-z 0-9 _ . - ~` plus its `safe` characters and escapes every
+        // other ASCII byte; `quote_plus` also writes space as `+`.
+        for byte in 0u8..0x80 {
+            let raw = char::from(byte).to_string();
+            let escaped = format!("%{byte:02X}");
+            let unreserved = byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte);
+            let expect = |kept: bool| if kept { raw.clone() } else { escaped.clone() };
+            assert_eq!(percent_encode_unreserved(&raw), expect(unreserved));
+            assert_eq!(
+                percent_encode_keep_slash(&raw),
+                expect(unreserved || byte == b'/')
+            );
+            let form = if byte == b' ' {
+                "+".to_string()
+            } else {
+                expect(unreserved)
+            };
+            assert_eq!(form_encode(&raw), form);
+        }
+        assert_eq!(percent_encode_unreserved("ü"), "%C3%BC");
+        assert_eq!(form_encode("ü"), "%C3%BC");
     }
 
     #[test]

@@ -324,7 +324,8 @@ fn refusal_code(profile: &Profile) -> &'static str {
         "tencent" => "ResourceInsufficient.SpecifiedInstanceType",
         "volcengine" => "Insufficient.Balance",
         "zenlayer" => "INSUFFICIENT_BALANCE",
-        _ => "InsufficientBalance",
+        "compshare" => "InsufficientBalance",
+        other => panic!("no refusal code for {other}: add its balance or capacity code here"),
     }
 }
 

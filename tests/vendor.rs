@@ -282,27 +282,34 @@ fn conformance(cloud: &str) {
     );
 }
 
-#[test]
-fn qingcloud_behaves_as_its_vendor_documents() {
-    conformance("qingcloud");
+/// One test per cloud, named after it, and `TESTED`, the clouds that have one.
+macro_rules! conformance_tests {
+    ($($cloud:ident => $test:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $test() {
+                conformance(stringify!($cloud));
+            }
+        )*
+
+        const TESTED: &[&str] = &[$(stringify!($cloud)),*];
+    };
+}
+
+conformance_tests! {
+    qingcloud => qingcloud_behaves_as_its_vendor_documents,
+    tencent => tencent_behaves_as_its_vendor_documents,
+    volcengine => volcengine_behaves_as_its_vendor_documents,
+    zenlayer => zenlayer_behaves_as_its_vendor_documents,
+    compshare => compshare_behaves_as_its_vendor_documents,
 }
 
 #[test]
-fn tencent_behaves_as_its_vendor_documents() {
-    conformance("tencent");
-}
-
-#[test]
-fn volcengine_behaves_as_its_vendor_documents() {
-    conformance("volcengine");
-}
-
-#[test]
-fn zenlayer_behaves_as_its_vendor_documents() {
-    conformance("zenlayer");
-}
-
-#[test]
-fn compshare_behaves_as_its_vendor_documents() {
-    conformance("compshare");
+fn every_registered_cloud_has_a_conformance_test() {
+    for name in cloudstart::provider::names() {
+        assert!(
+            TESTED.contains(&name),
+            "{name}: no conformance test; add a line to conformance_tests! in tests/vendor.rs"
+        );
+    }
 }

@@ -40,22 +40,59 @@ pub struct VendorSettings {
     pub endpoint: Option<String>,
 }
 
+/// Where one cloud's vendor CLI keeps its settings, and how to read them.
+#[derive(Debug)]
+pub struct VendorCli {
+    /// The `--provider` value of the cloud whose CLI this is.
+    pub provider: &'static str,
+    /// Reads the CLI's files under the home directory, for the profile chosen by `--profile`
+    /// (`None` for the default one, which lets the CLI's own choice stand).
+    read: ReadFn,
+}
+
+/// A vendor CLI's reader: `(home, chosen profile, environment)`.
+type ReadFn = fn(&Path, Option<&str>, &dyn Fn(&str) -> Option<String>) -> Option<VendorSettings>;
+
+/// Every cloud's vendor CLI, one line per provider in `PROVIDERS` (the table in the module docs).
+/// `tests/registry.rs` fails for a registered cloud without a line here.
+pub static VENDOR_CLIS: &[VendorCli] = &[
+    VendorCli {
+        provider: "tencent",
+        read: tccli,
+    },
+    VendorCli {
+        provider: "volcengine",
+        read: |home, chosen, _| ve(home, chosen),
+    },
+    VendorCli {
+        provider: "zenlayer",
+        read: zeno,
+    },
+    VendorCli {
+        provider: "qingcloud",
+        read: |home, _, _| qingcloud_cli(home),
+    },
+    VendorCli {
+        provider: "compshare",
+        read: |home, chosen, _| ucloud_cli(home, chosen),
+    },
+];
+
+/// The vendor CLI of the cloud called `provider`, if it has one.
+pub fn cli_for(provider: &str) -> Option<&'static VendorCli> {
+    VENDOR_CLIS.iter().find(|cli| cli.provider == provider)
+}
+
 /// The vendor CLI settings for `cloud`, if its files exist under `$HOME`.
 pub fn read(
     cloud: &str,
     profile: &str,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Option<VendorSettings> {
+    let cli = cli_for(cloud)?;
     let home = PathBuf::from(env("HOME").or_else(|| env("USERPROFILE"))?);
     let chosen = (profile != DEFAULT_PROFILE).then_some(profile);
-    let settings = match cloud {
-        "tencent" => tccli(&home, chosen, env),
-        "volcengine" => ve(&home, chosen),
-        "zenlayer" => zeno(&home, chosen, env),
-        "qingcloud" => qingcloud_cli(&home),
-        "compshare" => ucloud_cli(&home, chosen),
-        _ => None,
-    }?;
+    let settings = (cli.read)(&home, chosen, env)?;
     (settings.key_id.is_some() || settings.region.is_some() || settings.zone.is_some())
         .then_some(settings)
 }
