@@ -3,7 +3,7 @@
 //!
 //! The binary's `main` parses the command line and calls [`commands::run`]. Providers translate
 //! (build, sign, read) and do no I/O; [`http`] sends and retries, [`poll`] waits, [`output`]
-//! reports, and [`sim`] is a local fake of the clouds for tests and demos.
+//! owns stdout and the terminal (the report, the live display, NDJSON events), and [`sim`] is a local fake of the clouds for tests and demos.
 
 pub mod cli;
 pub mod commands;
@@ -13,7 +13,6 @@ pub mod error;
 pub mod http;
 pub mod output;
 pub mod poll;
-pub mod progress;
 pub mod provider;
 pub mod reach;
 pub mod settings;

@@ -13,7 +13,7 @@ use tracing_subscriber::EnvFilter;
 
 use cloudstart::cli::{Cli, Verbosity};
 use cloudstart::env_vars::EnvVars;
-use cloudstart::output::{eprint_line, printable};
+use cloudstart::output::{eprint_line, printable, write_stderr};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -52,7 +52,7 @@ fn init_logging(verbosity: &Verbosity) {
         .unwrap_or_else(|| EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(|| Unfailing(io::stderr()))
+        .with_writer(|| LogLine(Vec::new()))
         .with_ansi(false)
         .event_format(StderrLines)
         .init();
@@ -90,19 +90,28 @@ where
     }
 }
 
-/// stderr that never reports a failed write. With `2>/dev/full` or a closed pipe, a log line is
-/// lost, not the run: tracing-subscriber would otherwise report the failure with `eprintln!`,
-/// which panics (exit 101) when stderr is the thing that failed.
-struct Unfailing(io::Stderr);
+/// One formatted log line on its way to stderr through the output module, which draws it above
+/// the live block when one is on screen (so a log line never breaks the redraw) and drops it when
+/// stderr cannot be written: tracing-subscriber would otherwise report the failure with
+/// `eprintln!`, which panics (exit 101) when stderr is the thing that failed.
+struct LogLine(Vec<u8>);
 
-impl io::Write for Unfailing {
+impl io::Write for LogLine {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let _ = self.0.write_all(buf);
+        self.0.extend_from_slice(buf);
         Ok(buf.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        let _ = self.0.flush();
         Ok(())
+    }
+}
+
+impl Drop for LogLine {
+    /// The event is written whole, however the formatter split its writes.
+    fn drop(&mut self) {
+        if !self.0.is_empty() {
+            write_stderr(&String::from_utf8_lossy(&self.0));
+        }
     }
 }

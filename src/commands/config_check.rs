@@ -1,11 +1,9 @@
 //! `cloudstart config check`: for each cloud, which source supplies each setting and whether
-//! credentials are present — never their values.
-#![allow(clippy::print_stdout)]
-
-use std::io::Write;
+//! credentials are present — never their values. Printed by [`crate::output::config_check`].
 
 use crate::cli::ConfigCheckArgs;
 use crate::error::Error;
+use crate::output::config_check::{CheckRow, CloudCheck, ConfigCheck};
 use crate::provider::{self, Location, Provider, Requirement};
 use crate::settings::config::{Config, DEFAULT_PROFILE};
 use crate::settings::{Layers, Source, Sourced};
@@ -30,14 +28,11 @@ pub(super) fn run(
         Some(name) => provider::find(name).into_iter().collect(),
         None => provider::PROVIDERS.to_vec(),
     };
-    let mut lines = vec![match &config.path {
-        Some(path) => format!("config file  {} (profile `{profile}`)", path.display()),
-        None => format!("config file  none (profile `{profile}`; set CLOUDSTART_CONFIG)"),
-    }];
+    let mut clouds = Vec::new();
     let mut first_problem = None;
     for provider in providers {
         let layers = Layers::new(provider, env, &profile, config);
-        lines.push(provider.name().to_string());
+        let mut lines = Vec::new();
         let flag = |value: &Option<String>, name| {
             value.clone().map(|value| Sourced {
                 value,
@@ -86,20 +81,27 @@ pub(super) fn run(
                 first_problem.get_or_insert(err);
             }
         }
+        clouds.push(CloudCheck {
+            name: provider.name(),
+            rows: lines,
+        });
     }
-    let mut out = std::io::stdout().lock();
-    let written = lines.iter().try_for_each(|line| writeln!(out, "{line}"));
-    if let Err(err) = written {
-        if err.kind() != std::io::ErrorKind::BrokenPipe {
-            return Err(Error::internal(format!("cannot write to stdout: {err}")));
-        }
+    ConfigCheck {
+        config_file: config.path.clone(),
+        profile,
+        clouds,
     }
+    .print()?;
     match (args.provider.is_some(), first_problem) {
         (true, Some(err)) => Err(err),
         _ => Ok(0),
     }
 }
 
-fn row(setting: &str, value: &str, source: &str) -> String {
-    format!("  {setting:<12} {value:<40} {source}")
+fn row(setting: &'static str, value: &str, source: &str) -> CheckRow {
+    CheckRow {
+        setting,
+        value: value.to_string(),
+        source: source.to_string(),
+    }
 }

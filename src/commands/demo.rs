@@ -11,8 +11,8 @@ use tracing::info;
 use crate::cli::DemoArgs;
 use crate::error::Error;
 use crate::http::{Endpoint, RetryConfig};
+use crate::output::{self, Progress};
 use crate::poll::{Backoff, PollConfig};
-use crate::progress::Progress;
 use crate::provider::{self, Location};
 use crate::settings::StartSettings;
 use crate::sim::{self, Profile, SimConfig};
@@ -37,11 +37,7 @@ pub(super) async fn run(args: &DemoArgs, progress: &Progress) -> Result<u8, Erro
         })
         .collect::<Result<Vec<_>, Error>>()?;
     let report = super::start::run_all(&settings, progress, Duration::from_secs(30)).await?;
-    progress.done(&report);
-    report
-        .print(args.output)
-        .map_err(|err| Error::internal(format!("cannot write the report: {err}")))?;
-    Ok(report.exit_code())
+    output::finish(progress, &report, args.output)
 }
 
 /// Settings that start one machine on `profile`'s cloud at `url`, as a user would.

@@ -1,15 +1,12 @@
 //! `cloudstart start --dry-run`: every start request exactly as it would be sent — method, URL,
 //! headers and body, signed with the resolved credentials — with secrets and signatures redacted.
-//! Nothing is sent.
-#![allow(clippy::print_stdout)]
-
-use std::io::Write;
+//! Nothing is sent. The requests are built and redacted here and printed by
+//! [`crate::output::dry_run`].
 
 use chrono::Utc;
-use serde_json::json;
 
 use crate::error::Error;
-use crate::output::OutputFormat;
+use crate::output::dry_run::{self as shown, PlannedRequest};
 use crate::provider::{SignedRequest, StartOptions};
 use crate::settings::Plan;
 
@@ -39,63 +36,28 @@ pub(super) fn run(plan: &Plan) -> Result<u8, Error> {
                 &settings.credentials,
                 Utc::now(),
             );
-            requests.push(json!({
-                "provider": provider.name(),
-                "region": settings.location.region,
-                "zone": settings.location.zone,
-                "action": call.action,
-                "ids": batch,
-                "method": signed.method.as_str(),
-                "url": format!("{}{}", settings.endpoint.base(), redact_params(&signed.path_and_query)),
-                "headers": redacted_headers(&signed),
-                "body": redact_params(&String::from_utf8_lossy(&signed.body)),
-            }));
+            requests.push(PlannedRequest {
+                provider: provider.name(),
+                region: settings.location.region.clone(),
+                zone: settings.location.zone.clone(),
+                action: call.action,
+                ids: batch.to_vec(),
+                method: signed.method.as_str().to_string(),
+                url: format!(
+                    "{}{}",
+                    settings.endpoint.base(),
+                    redact_params(&signed.path_and_query)
+                ),
+                headers: redacted_headers(&signed),
+                body: redact_params(&String::from_utf8_lossy(&signed.body)),
+            });
         }
     }
-    let mut out = std::io::stdout().lock();
-    let written = match plan.output {
-        OutputFormat::Json | OutputFormat::Ndjson => {
-            writeln!(out, "{}", json!({ "dry_run": true, "requests": requests }))
-        }
-        OutputFormat::Text => requests.iter().try_for_each(|r| write_text(&mut out, r)),
-    };
+    let written = shown::print(&requests, plan.output);
     if let Some(err) = unsigned {
         return Err(err);
     }
-    match written {
-        Ok(()) => Ok(0),
-        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
-        Err(err) => Err(Error::internal(format!("cannot write to stdout: {err}"))),
-    }
-}
-
-fn write_text(out: &mut impl Write, request: &serde_json::Value) -> std::io::Result<()> {
-    let text = |key: &str| request[key].as_str().unwrap_or_default().to_string();
-    let place: Vec<String> = ["region", "zone"]
-        .iter()
-        .map(|k| text(k))
-        .filter(|v| !v.is_empty())
-        .collect();
-    writeln!(
-        out,
-        "# {} {}: {} for {} machine(s), not sent",
-        text("provider"),
-        place.join(" "),
-        text("action"),
-        request["ids"].as_array().map_or(0, Vec::len)
-    )?;
-    writeln!(out, "{} {}", text("method"), text("url"))?;
-    for header in request["headers"].as_array().into_iter().flatten() {
-        writeln!(
-            out,
-            "{}: {}",
-            header[0].as_str().unwrap_or_default(),
-            header[1].as_str().unwrap_or_default()
-        )?;
-    }
-    writeln!(out)?;
-    writeln!(out, "{}", text("body"))?;
-    writeln!(out)
+    written.map(|()| 0)
 }
 
 fn redacted_headers(signed: &SignedRequest) -> Vec<[String; 2]> {

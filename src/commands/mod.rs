@@ -7,7 +7,6 @@ mod sim;
 mod start;
 mod status;
 
-use std::io::{stdout, Write};
 use std::time::Duration;
 
 use clap::CommandFactory;
@@ -16,8 +15,9 @@ use tracing::{error, warn};
 use crate::cli::{AddressArg, Cli, Command, ConfigCommand, PlaceArgs, StartArgs, TargetArgs};
 use crate::env_vars::EnvVars;
 use crate::error::Error;
-use crate::output::{ErrorRecord, Outcome, OutputFormat, Record, Report, SCHEMA_VERSION};
-use crate::progress::Progress;
+use crate::output::{
+    self, ErrorRecord, Outcome, OutputFormat, Progress, Record, Report, SCHEMA_VERSION,
+};
 use crate::reach::AddressKind;
 use crate::settings::config::Config;
 use crate::settings::{self, process_env, PlaceFlags, Plan, RunOptions, StartFlags, TargetFlags};
@@ -44,8 +44,7 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
             let progress = progress_for(quiet, plan.output);
             let ran = start::run_all(&plan.groups, &progress, heartbeat()?).await?;
             let report = Report::merge(vec![ran, unready_report(&plan)]).in_order(&plan.order);
-            progress.done(&report);
-            print_report(&report, plan.output)
+            output::finish(&progress, &report, plan.output)
         }
         Command::Status(args) => {
             let args = target_flags(args.targets);
@@ -58,8 +57,7 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
             };
             let observed = status::run(&plan.groups).await?;
             let report = Report::merge(vec![observed, unready_report(&plan)]).in_order(&plan.order);
-            progress_for(quiet, plan.output).done(&report);
-            print_report(&report, plan.output)
+            output::finish(&progress_for(quiet, plan.output), &report, plan.output)
         }
         Command::Config(ConfigCommand::Check(args)) => {
             let config = Config::load(&process_env)?;
@@ -71,14 +69,14 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
             // Generated into memory: clap_complete panics if its writer fails.
             let mut script = Vec::new();
             clap_complete::generate(args.shell, &mut Cli::command(), "cloudstart", &mut script);
-            write_stdout(&script)
+            output::write_stdout(&script).map(|()| 0)
         }
         Command::Man => {
             let mut page = Vec::new();
             clap_mangen::Man::new(Cli::command())
                 .render(&mut page)
                 .map_err(|err| Error::internal(format!("cannot render the man page: {err}")))?;
-            write_stdout(&page)
+            output::write_stdout(&page).map(|()| 0)
         }
     }
 }
@@ -158,8 +156,7 @@ fn report_refusal(args: &TargetFlags, err: Error, quiet: bool) -> Result<u8, Err
         elapsed_ms: 0,
         instances,
     };
-    progress_for(quiet, args.output).done(&report);
-    print_report(&report, args.output)
+    output::finish(&progress_for(quiet, args.output), &report, args.output)
 }
 
 /// The records of the targets whose cloud had no usable credentials: each fails with the
@@ -194,16 +191,6 @@ fn unready_report(plan: &Plan) -> Report {
     }
 }
 
-/// Writes generated text to stdout; a reader that went away (`| head`) is not an error.
-fn write_stdout(bytes: &[u8]) -> Result<u8, Error> {
-    let mut out = stdout().lock();
-    match out.write_all(bytes).and_then(|()| out.flush()) {
-        Ok(()) => Ok(0),
-        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
-        Err(err) => Err(Error::internal(format!("cannot write to stdout: {err}"))),
-    }
-}
-
 /// The progress display for stderr, with NDJSON events when that is the output format.
 fn progress_for(quiet: bool, output: OutputFormat) -> Progress {
     Progress::new(
@@ -230,16 +217,6 @@ fn heartbeat() -> Result<Duration, Error> {
                     EnvVars::CLOUDSTART_HEARTBEAT
                 ))
             }),
-    }
-}
-
-/// Prints `report` and returns its exit code.
-fn print_report(report: &Report, format: OutputFormat) -> Result<u8, Error> {
-    match report.print(format) {
-        // A reader that went away (`| head -1`) does not change what happened to the machines.
-        Ok(()) => Ok(report.exit_code()),
-        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(report.exit_code()),
-        Err(err) => Err(Error::internal(format!("cannot write the report: {err}"))),
     }
 }
 

@@ -24,8 +24,7 @@ pub(super) async fn run(args: &SimArgs) -> Result<u8, Error> {
         },
     })
     .await?;
-    print_endpoints(&simulator.endpoints)
-        .map_err(|err| Error::internal(format!("cannot write to stdout: {err}")))?;
+    print_endpoints(&simulator.endpoints)?;
     let _ = tokio::signal::ctrl_c().await;
     Ok(0)
 }

@@ -13,13 +13,12 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use futures_util::{stream, StreamExt};
 use tokio::time::Instant;
-use tracing::{info, warn};
+use tracing::warn;
 
 use crate::error::{Error, ErrorKind};
 use crate::http::{ApiClient, CallError};
-use crate::output::{ErrorRecord, Outcome, Record, Report, SCHEMA_VERSION};
+use crate::output::{ErrorRecord, Outcome, Progress, Record, Report, SCHEMA_VERSION};
 use crate::poll::{self, Describe, Finish, PollEvent};
-use crate::progress::Progress;
 use crate::provider::{Addresses, ErrorClass, InstanceState, Phase};
 use crate::reach::{self, Reach, Unreachable};
 use crate::settings::StartSettings;
@@ -194,14 +193,12 @@ async fn start_batch(
                     .iter()
                     .map(|id| (id.clone(), refused.remove(id)))
                     .partition(|(_, err)| err.is_some());
-                if !tracker.progress.is_live() {
-                    info!(
-                        "{} start accepted for {} machine{}",
-                        client.provider().name(),
-                        taken.len(),
-                        plural(taken.len())
-                    );
-                }
+                tracker.progress.note(format_args!(
+                    "{} start accepted for {} machine{}",
+                    client.provider().name(),
+                    taken.len(),
+                    plural(taken.len())
+                ));
                 for (id, _) in &taken {
                     tracker.accepted(id, reply.job_id.as_deref());
                 }
@@ -493,8 +490,10 @@ impl<'p> Tracker<'p> {
 
     fn finish(&self, id: &str, outcome: Outcome, state: Option<InstanceState>) {
         // RUNNING was already logged as a state change.
-        if outcome != Outcome::Running && !self.progress.is_live() {
-            info!("{} {id}: {}", self.provider, outcome_word(outcome));
+        if outcome != Outcome::Running {
+            let word = outcome_word(outcome);
+            self.progress
+                .note(format_args!("{} {id}: {word}", self.provider));
         }
         self.with_slot(id, |slot| {
             if let Some(state) = state {
@@ -538,10 +537,8 @@ impl<'p> Tracker<'p> {
         } else {
             Outcome::Failed
         };
-        // On a terminal the live line shows it; a separate line would break the redraw.
-        if !self.progress.is_live() {
-            warn!("{} {id}: {}", self.provider, error.message);
-        }
+        // On a terminal the warning is drawn above the live block and stays in the scrollback.
+        warn!("{} {id}: {}", self.provider, error.message);
         self.with_slot(id, |slot| {
             if let Some(state) = state {
                 slot.observe(state);

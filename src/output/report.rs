@@ -1,34 +1,17 @@
-//! The report: its public shape and the only code that writes to stdout.
+//! The report: the public shape of a run's outcome, and its text and JSON renderings.
 //!
 //! `--output json` prints exactly one JSON document whose schema README.md documents and
 //! `tests/contract.rs` re-declares with `deny_unknown_fields`; text prints one line per machine,
 //! its address in a column of its own. Both list every target exactly once, in the order given.
-//!
-//! Also the two rules for text meant for people, wherever it is printed: [`printable`] shows the
-//! clouds' control characters as escapes, and [`eprint_line`] never lets a failed write to stderr
-//! change the exit code.
-#![allow(clippy::print_stdout)]
+//! With `--output ndjson` the records were streamed by [`super::live`] and nothing is printed here.
 
-use std::borrow::Cow;
 use std::io::Write;
 
-use clap::ValueEnum;
 use serde::Serialize;
 
-use crate::error::ErrorKind;
+use super::{eprint_line, printable, write_stdout, OutputFormat};
+use crate::error::{Error, ErrorKind};
 use crate::provider::Addresses;
-
-/// How the report is printed on stdout. The `--output` values are derived from it, so the flag
-/// offers exactly the formats this module can write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    /// One line per machine.
-    Text,
-    /// One JSON document (schema in README).
-    Json,
-    /// One JSON event per line as things happen, then a summary (schema in README).
-    Ndjson,
-}
 
 /// Version of the JSON report's shape; bumped only on incompatible changes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -149,18 +132,19 @@ impl Report {
     }
 
     /// Prints the report on stdout and, when something failed, a one-line summary on stderr.
-    pub fn print(&self, format: OutputFormat) -> std::io::Result<()> {
-        let mut out = std::io::stdout().lock();
-        match format {
-            OutputFormat::Json => {
-                serde_json::to_writer(&mut out, self)?;
-                writeln!(out)?;
-            }
-            OutputFormat::Text => self.write_text(&mut out)?,
+    /// A reader that went away is not an error (see [`write_stdout`]).
+    pub fn print(&self, format: OutputFormat) -> Result<(), Error> {
+        let mut out = Vec::new();
+        let rendered = match format {
+            OutputFormat::Json => serde_json::to_writer(&mut out, self)
+                .map_err(std::io::Error::from)
+                .and_then(|()| writeln!(out)),
+            OutputFormat::Text => self.write_text(&mut out),
             // The events and the summary were streamed as the run went.
-            OutputFormat::Ndjson => {}
-        }
-        out.flush()?;
+            OutputFormat::Ndjson => Ok(()),
+        };
+        rendered.map_err(|err| Error::internal(format!("cannot render the report: {err}")))?;
+        let written = write_stdout(&out);
         let failed = self.instances.iter().filter(|r| r.error.is_some()).count();
         if failed > 0 {
             eprint_line(&format!(
@@ -170,7 +154,7 @@ impl Report {
                 self.exit_code()
             ));
         }
-        Ok(())
+        written
     }
 
     fn write_text(&self, out: &mut impl Write) -> std::io::Result<()> {
@@ -225,50 +209,6 @@ impl ErrorRecord {
         }
         text
     }
-}
-
-/// `text` with every control character written as an escape, for output meant for people.
-///
-/// State names, error codes, messages and request ids come from the cloud. Printed raw, an ESC
-/// could clear or recolour the screen and a CR or LF could forge an `error:` line. Each control
-/// character (C0, DEL, C1) becomes a visible escape rather than `?` or nothing, so the text can
-/// still be quoted in a support ticket: `\xNN` for C0 and DEL, `\u{NN}` for C1 — the forms
-/// tracing-subscriber's own sanitiser uses, so a log line and a report line show the same text
-/// the same way. Spaces and every other character (Chinese messages) stay as they are. A cloud
-/// text that already holds a literal `\x1b` looks the same; the JSON outputs keep the exact text.
-pub fn printable(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
-        return Cow::Borrowed(text);
-    }
-    let mut shown = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        match u32::from(c) {
-            _ if !c.is_control() => shown.push(c),
-            n @ (0..=0x1f | 0x7f) => shown.push_str(&format!("\\x{n:02x}")),
-            n => shown.push_str(&format!("\\u{{{n:x}}}")),
-        }
-    }
-    Cow::Owned(shown)
-}
-
-/// Writes `line`, made [`printable`], and a newline to stderr, ignoring a failed write: stderr
-/// is for people, and a full disk or a reader that went away there must not turn a run that did
-/// its work into a panic or another exit code.
-pub fn eprint_line(line: &str) {
-    let mut text = printable(line).into_owned();
-    text.push('\n');
-    let mut err = std::io::stderr().lock();
-    let _ = err.write_all(text.as_bytes()).and_then(|()| err.flush());
-}
-
-/// Prints the simulator's `<provider> http://ADDR` lines, one per cloud, and flushes them so a
-/// parent process can read them at once.
-pub fn print_endpoints(endpoints: &[(&str, std::net::SocketAddr)]) -> std::io::Result<()> {
-    let mut out = std::io::stdout().lock();
-    for (provider, addr) in endpoints {
-        writeln!(out, "{provider} http://{addr}")?;
-    }
-    out.flush()
 }
 
 #[cfg(test)]
@@ -388,19 +328,6 @@ mod tests {
         assert_eq!(
             json["addresses"],
             serde_json::json!({ "public": [], "private": [] })
-        );
-    }
-
-    #[test]
-    fn control_characters_are_escaped_and_other_text_is_kept() {
-        assert_eq!(printable("RUNNING"), "RUNNING");
-        assert!(matches!(
-            printable("实例 不存在"),
-            Cow::Borrowed("实例 不存在")
-        ));
-        assert_eq!(
-            printable("a\x1b[2J\x07\r\nerror: b\t\x7f\u{9b}c 资源"),
-            r"a\x1b[2J\x07\x0d\x0aerror: b\x09\x7f\u{9b}c 资源"
         );
     }
 

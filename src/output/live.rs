@@ -9,18 +9,32 @@
 //!   `state`, `final` (a report record) — then a `summary`.
 //!
 //! The clouds' text (states, error messages) is drawn [`printable`]; the events keep it exactly.
-//! A failed write to stderr is ignored, like every write to it.
+//! A failed write to stderr is ignored, like every write to it; the events follow stdout's policy
+//! ([`super::write_stdout`]) and the first failure is kept for [`super::finish`].
+//!
+//! The live block is the one piece of stderr that is redrawn, so every other line written to
+//! stderr while it is on screen — log lines, warnings — goes through [`super::write_stderr`]: the
+//! block is cleared, the line printed, the block drawn again below it. Callers never need to ask
+//! whether the display is live before they log.
+//!
+//! The block is drawn with three ANSI sequences of its own (cursor up, clear line, clear below)
+//! and [`anstyle`] for colours (already built for clap): a progress-bar crate would bring its own
+//! draw thread and rate limit, and hide itself off a terminal, where the line-per-change mode and
+//! the NDJSON events must stay exactly as they are.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
 use std::io::Write;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use anstyle::AnsiColor;
 use serde_json::json;
 use tokio::time::Instant;
 use tracing::info;
 
-use crate::output::{eprint_line, printable, Outcome, Record, Report};
+use super::{eprint_line, printable, write_stdout, Outcome, Record, Report};
+use crate::error::Error;
 
 /// How progress is shown on stderr.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,7 +60,10 @@ pub struct Progress {
     started: Instant,
     machines: RefCell<Vec<Machine>>,
     streamed: RefCell<HashSet<(String, String)>>,
-    drawn: Cell<usize>,
+    /// The first failed write of an event to stdout other than a closed reader.
+    stdout_failed: RefCell<Option<Error>>,
+    /// Whether this display holds the screen's live block (drawn and not yet left behind).
+    holds_block: Cell<bool>,
 }
 
 struct Machine {
@@ -66,7 +83,8 @@ impl Progress {
             started: Instant::now(),
             machines: RefCell::new(Vec::new()),
             streamed: RefCell::new(HashSet::new()),
-            drawn: Cell::new(0),
+            stdout_failed: RefCell::new(None),
+            holds_block: Cell::new(false),
         }
     }
 
@@ -87,6 +105,14 @@ impl Progress {
     /// Whether state changes are drawn live (so they need no log line).
     pub fn is_live(&self) -> bool {
         matches!(self.mode, Mode::Live { .. })
+    }
+
+    /// A line about the run's progress (`tencent start accepted for 3 machines`), logged at
+    /// `info` unless the live block already shows it.
+    pub fn note(&self, line: std::fmt::Arguments<'_>) {
+        if !self.is_live() {
+            info!("{line}");
+        }
     }
 
     /// A machine the run will act on.
@@ -165,6 +191,7 @@ impl Progress {
     pub fn done(&self, report: &Report) {
         if self.is_live() {
             self.draw();
+            self.leave_block();
         }
         if self.ndjson {
             for record in &report.instances {
@@ -198,15 +225,22 @@ impl Progress {
         }
     }
 
+    /// The first failed write of an event to stdout, other than a reader that went away.
+    pub fn stdout_error(&self) -> Option<Error> {
+        self.stdout_failed.borrow_mut().take()
+    }
+
     fn event(&self, mut event: serde_json::Value) {
-        if !self.ndjson {
+        if !self.ndjson || self.stdout_failed.borrow().is_some() {
             return;
         }
         event["time"] =
             json!(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
-        let mut out = std::io::stdout().lock();
-        // A pipeline that stopped reading does not stop the machines.
-        let _ = writeln!(out, "{event}").and_then(|()| out.flush());
+        // A pipeline that stopped reading does not stop the machines; a stdout that fails
+        // otherwise gets no more events, and the run ends with its error.
+        if let Err(err) = write_stdout(format!("{event}\n").as_bytes()) {
+            self.stdout_failed.replace(Some(err));
+        }
     }
 
     /// Redraws the live block in place.
@@ -215,7 +249,7 @@ impl Progress {
             return;
         };
         let machines = self.machines.borrow();
-        let mut lines: Vec<String> = if machines.len() <= MAX_LIVE_LINES {
+        let lines: Vec<String> = if machines.len() <= MAX_LIVE_LINES {
             let width = machines
                 .iter()
                 .map(|m| m.provider.len() + m.id.len() + 1)
@@ -238,23 +272,93 @@ impl Progress {
                 self.started.elapsed().as_secs()
             )]
         };
-        let mut out = std::io::stderr().lock();
-        let mut text = String::new();
-        if self.drawn.get() > 0 {
-            text.push_str(&format!("\x1b[{}A", self.drawn.get()));
-        }
-        for line in lines.drain(..) {
-            text.push_str("\r\x1b[2K");
-            text.push_str(&line);
-            text.push('\n');
-        }
-        self.drawn.set(if machines.len() <= MAX_LIVE_LINES {
-            machines.len()
-        } else {
-            1
-        });
-        let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+        drop(machines);
+        redraw(&lines);
+        self.holds_block.set(true);
     }
+
+    /// Leaves the live block on screen as it is; later lines go below it.
+    fn leave_block(&self) {
+        if self.holds_block.replace(false) {
+            let mut screen = screen();
+            screen.block.clear();
+            screen.lines = 0;
+        }
+    }
+}
+
+impl Drop for Progress {
+    /// A run that ended in an error leaves its last picture too, and the error goes below it.
+    fn drop(&mut self) {
+        self.leave_block();
+    }
+}
+
+/// The live block on screen, shared by the display and every other writer to stderr.
+struct Screen {
+    /// The block as last drawn: each line cleared and rewritten, and ended by a newline.
+    block: String,
+    /// How many lines the block takes; 0 when there is none on screen.
+    lines: usize,
+}
+
+static SCREEN: Mutex<Screen> = Mutex::new(Screen {
+    block: String::new(),
+    lines: 0,
+});
+
+/// The screen, even after a panic elsewhere while it was held: it is only text.
+fn screen() -> MutexGuard<'static, Screen> {
+    SCREEN.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Replaces the live block with `lines`.
+fn redraw(lines: &[String]) {
+    let text = screen().redraw(lines);
+    write_unfailing(&text);
+}
+
+/// Writes `text` (whole lines) to stderr; while a live block is on screen, above it.
+pub(super) fn above_the_block(text: &str) {
+    let screen = screen();
+    write_unfailing(&screen.above(text));
+}
+
+impl Screen {
+    /// What replaces the block with `lines`: the cursor goes up over the old block, each line is
+    /// cleared and rewritten, and anything left below is cleared.
+    fn redraw(&mut self, lines: &[String]) -> String {
+        let mut text = String::new();
+        if self.lines > 0 {
+            text.push_str(&format!("\x1b[{}A", self.lines));
+        }
+        let block: String = (lines.iter())
+            .map(|line| format!("\r\x1b[2K{line}\n"))
+            .collect();
+        text.push_str(&block);
+        if lines.len() < self.lines {
+            text.push_str("\x1b[J");
+        }
+        self.block = block;
+        self.lines = lines.len();
+        text
+    }
+
+    /// What puts `text` where the block is and draws the block again below it: the cursor goes
+    /// up over the block and everything below is cleared first.
+    fn above(&self, text: &str) -> String {
+        if self.lines == 0 {
+            return text.to_string();
+        }
+        format!("\x1b[{}A\r\x1b[J{text}{}", self.lines, self.block)
+    }
+}
+
+/// stderr is for people: a full disk or a reader that went away there must not turn a run that
+/// did its work into a panic or another exit code, so a failed write is dropped.
+fn write_unfailing(text: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(text.as_bytes()).and_then(|()| err.flush());
 }
 
 /// A status in its outcome's colour: green for success, red for failure, yellow in between.
@@ -262,12 +366,49 @@ fn paint(status: &str, outcome: Option<Outcome>, color: bool) -> String {
     if !color {
         return status.to_string();
     }
-    let code = match outcome {
+    let style = match outcome {
         Some(
             Outcome::Running | Outcome::AlreadyRunning | Outcome::Starting | Outcome::Observed,
-        ) => "32",
-        Some(_) => "31",
-        None => "33",
-    };
-    format!("\x1b[{code}m{status}\x1b[0m")
+        ) => AnsiColor::Green,
+        Some(_) => AnsiColor::Red,
+        None => AnsiColor::Yellow,
+    }
+    .on_default();
+    format!("{style}{status}{style:#}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_written_under_a_live_block_goes_above_it_and_the_block_is_drawn_again() {
+        let mut screen = Screen {
+            block: String::new(),
+            lines: 0,
+        };
+        assert_eq!(screen.above("warning: a\n"), "warning: a\n");
+        let first = screen.redraw(&["tencent ins-a  STARTING (1s)".into(), "b".into()]);
+        assert_eq!(first, "\r\x1b[2Ktencent ins-a  STARTING (1s)\n\r\x1b[2Kb\n");
+        assert_eq!(
+            screen.above("warning: a\n"),
+            format!("\x1b[2A\r\x1b[Jwarning: a\n{first}")
+        );
+        let second = screen.redraw(&["c".into()]);
+        assert_eq!(second, "\x1b[2A\r\x1b[2Kc\n\x1b[J");
+    }
+
+    #[test]
+    fn states_are_painted_by_outcome_and_plain_without_colour() {
+        assert_eq!(paint("STARTING", None, true), "\x1b[33mSTARTING\x1b[0m");
+        assert_eq!(
+            paint("running", Some(Outcome::Running), true),
+            "\x1b[32mrunning\x1b[0m"
+        );
+        assert_eq!(
+            paint("failed", Some(Outcome::Failed), true),
+            "\x1b[31mfailed\x1b[0m"
+        );
+        assert_eq!(paint("failed", Some(Outcome::Failed), false), "failed");
+    }
 }
