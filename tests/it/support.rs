@@ -1,6 +1,5 @@
 //! Test support: the real `cloudstart sim` on 127.0.0.1:0 and `cloudstart` commands with a clean,
 //! explicit environment.
-#![allow(dead_code)] // each test binary uses its own part of this module
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};

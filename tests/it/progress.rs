@@ -2,11 +2,9 @@
 //! pseudo-terminal with util-linux `script`), line-per-change and heartbeats elsewhere, `-q`, and
 //! NDJSON events.
 
-mod support;
-
 use serde_json::Value;
 
-use support::{stderr, stdout, tencent, Sim};
+use crate::support::{self, stderr, stdout, tencent, Sim};
 
 #[test]
 fn off_a_terminal_each_state_change_is_a_line_and_a_heartbeat_keeps_ci_awake() {

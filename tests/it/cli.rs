@@ -2,11 +2,9 @@
 //! interrupts, help, the demo — and Tencent's batch semantics, which the other clouds lack. What
 //! every cloud must do is in `contract.rs`.
 
-mod support;
-
 use std::time::Duration;
 
-use support::{cloudstart, report, start_json, stderr, stdout, tencent, Sim};
+use crate::support::{self, cloudstart, report, start_json, stderr, stdout, tencent, Sim};
 
 #[test]
 fn a_running_machine_in_a_batch_is_already_running_and_the_rest_start() {

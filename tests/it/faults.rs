@@ -3,14 +3,15 @@
 //! each machine's outcome, that every machine is in the report exactly once, and — from the
 //! simulator's request log — how many requests were sent. Never durations.
 
-mod support;
-
 use std::process::Output;
 
 use serde_json::Value;
 
 use cloudstart::provider::ErrorClass;
-use support::{actions, id, profiles, provider_of, report, seed, stderr, Profile, Sim};
+
+use crate::support::{
+    self, actions, id, profiles, provider_of, report, seed, stderr, Profile, Sim,
+};
 
 /// Runs `check` for every cloud at once, each on its own thread; a failure names its cloud.
 fn for_every_cloud(check: impl Fn(&'static Profile) + Sync) {
