@@ -12,7 +12,7 @@ use cloudstart::provider::{names, PROVIDERS};
 use cloudstart::settings::vendor::{cli_for, VENDOR_CLIS};
 use cloudstart::sim::profiles;
 
-/// Fewest vendor conformance cases a cloud must have (`tests/vendor.rs` asks the same).
+/// Fewest vendor conformance cases a cloud must have (`tests/it/vendor.rs` asks the same).
 const MIN_VENDOR_CASES: usize = 10;
 
 fn repo_path(relative: &str) -> std::path::PathBuf {

@@ -2,8 +2,6 @@
 //! HTTP on loopback, signed with the library's signer and then broken one way at a time; and the
 //! binary's CompShare-only behaviour (settings fallbacks, `--without-gpu`, the operation lock).
 
-mod support;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 
@@ -15,7 +13,8 @@ use cloudstart::provider::compshare::form_body;
 use cloudstart::provider::{
     ApiCall, Location, Provider, SignedRequest, StartOptions, UcloudCompshare,
 };
-use support::{cloudstart, profiles, report, start_json, stderr, Profile, Sim};
+
+use crate::support::{cloudstart, profiles, report, start_json, stderr, Profile, Sim};
 
 const PUBLIC_KEY: &str = "cloudstartSIMULATOR-compshare-public-key";
 const PRIVATE_KEY: &str = "cloudstartSIMULATOR-compshare-private-key";

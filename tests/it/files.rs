@@ -2,13 +2,11 @@
 //! through the real binary: what is not a regular file or is too large is refused at once, and a
 //! malformed file is described by path, line and column without ever quoting its text.
 
-mod support;
-
 use std::path::Path;
 use std::time::Duration;
 
+use crate::support::{cloudstart, stderr, stdout};
 use assert_cmd::Command;
-use support::{cloudstart, stderr, stdout};
 
 /// Every secret the files below hold starts with this.
 const SENTINEL: &str = "SENTINEL";

@@ -1,13 +1,14 @@
 //! One contract for every cloud: each test walks the simulator's profiles (one per registered
 //! provider) and drives the real binary against the real simulator over loopback.
 
-mod support;
-
 use serde::Deserialize;
 use serde_json::Value;
 
 use cloudstart::provider::PROVIDERS;
-use support::{actions, id, profiles, provider_of, report, seed, start_json, stderr, stdout, Sim};
+
+use crate::support::{
+    self, actions, id, profiles, provider_of, report, seed, start_json, stderr, stdout, Sim,
+};
 
 #[test]
 fn every_provider_has_a_simulator_dialect() {

@@ -1,14 +1,14 @@
 //! Addresses in the report: where they come from on each cloud, Zenlayer's one extra call per
 //! batch, what happens when that call fails, and the simulator's seeded addresses.
 
-mod support;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use support::{cloudstart, id, profiles, report, seed, start_json, stderr, stdout, Profile, Sim};
+use crate::support::{
+    self, cloudstart, id, profiles, report, seed, start_json, stderr, stdout, Profile, Sim,
+};
 
 fn zenlayer() -> &'static Profile {
     profiles().find(|p| p.provider == "zenlayer").unwrap()

@@ -1,6 +1,5 @@
 //! Test support: the real `cloudstart sim` on 127.0.0.1:0 and `cloudstart` commands with a clean,
 //! explicit environment.
-#![allow(dead_code)] // each test binary uses its own part of this module
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -273,4 +272,82 @@ pub(crate) fn serve(
         });
     });
     addr
+}
+
+/// Sends `signal` (`kill`'s spelling, e.g. `-INT`) to process `pid`.
+pub(crate) fn kill(pid: u32, signal: &str) {
+    let status = StdCommand::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill {signal} {pid} failed");
+}
+
+/// Waits up to a minute for `child` to exit, panicking with `what` if it does not.
+pub(crate) fn wait_for_exit(child: &mut Child, what: &str) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(std::time::Instant::now() < deadline, "{what}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Everything `reader` yields, forwarded chunk by chunk (lossy UTF-8) from a thread of its own
+/// until end of file, so a test can wait for what a child writes without a fixed sleep.
+pub(crate) fn stream(mut reader: impl std::io::Read + Send + 'static) -> Stream {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 4096];
+        while let Ok(n @ 1..) = reader.read(&mut buffer) {
+            if sender
+                .send(String::from_utf8_lossy(&buffer[..n]).into_owned())
+                .is_err()
+            {
+                break;
+            }
+        }
+    });
+    Stream {
+        receiver,
+        text: String::new(),
+    }
+}
+
+/// A child's output as it arrives (see [`stream`]).
+pub(crate) struct Stream {
+    receiver: std::sync::mpsc::Receiver<String>,
+    text: String,
+}
+
+impl Stream {
+    /// Waits up to a minute until the output so far contains `needle`; panics with the output
+    /// otherwise.
+    pub(crate) fn wait_for(&mut self, needle: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !self.text.contains(needle) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.receiver.recv_timeout(left) {
+                Ok(chunk) => self.text.push_str(&chunk),
+                Err(_) => panic!("never saw {needle:?} in {:?}", self.text),
+            }
+        }
+    }
+
+    /// The whole output, once the writer has closed it (waits up to a minute).
+    pub(crate) fn finish(mut self) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.receiver.recv_timeout(left) {
+                Ok(chunk) => self.text.push_str(&chunk),
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return self.text,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    panic!("output never ended: {:?}", self.text)
+                }
+            }
+        }
+    }
 }

@@ -3,8 +3,6 @@
 //! `tests/vendor/README.md`), served by a canned HTTP server on 127.0.0.1 to the real binary,
 //! which must end each case with the exit code, outcome, state and error the vendor implies.
 
-mod support;
-
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -13,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use serde::Deserialize;
 use serde_json::Value;
 
-use support::profiles;
+use crate::support::{self, profiles};
 
 /// Fewest cases a cloud's folder must hold.
 const MIN_CASES: usize = 10;
@@ -309,7 +307,7 @@ fn every_registered_cloud_has_a_conformance_test() {
     for name in cloudstart::provider::names() {
         assert!(
             TESTED.contains(&name),
-            "{name}: no conformance test; add a line to conformance_tests! in tests/vendor.rs"
+            "{name}: no conformance test; add a line to conformance_tests! in tests/it/vendor.rs"
         );
     }
 }

@@ -4,7 +4,7 @@
 //! and an unreadable answer is an error that names the action and the HTTP status. Address fields
 //! are held to more: whatever they hold, the describe still reads.
 //!
-//! `PROPTEST_CASES=100000 cargo test --release --test parsers` runs a longer search.
+//! `PROPTEST_CASES=100000 cargo test --release --test it parsers::` runs a longer search.
 
 use proptest::prelude::*;
 use serde_json::{Map, Value};

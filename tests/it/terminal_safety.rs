@@ -2,11 +2,9 @@
 //! raw control character into the text report or stderr (JSON keeps it exactly), and a stderr
 //! that cannot be written to never changes the exit code.
 
-mod support;
-
 use std::process::Stdio;
 
-use support::{id, profiles, report, seed, stderr, stdout, tencent, Profile, Sim};
+use crate::support::{id, profiles, report, seed, stderr, stdout, tencent, Profile, Sim};
 
 /// An error code a hostile or broken cloud might send: a screen clear, a bell, a forged `error:`
 /// line after CR LF, a C1 control sequence introducer — and Chinese, which must stay readable.

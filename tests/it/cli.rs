@@ -2,11 +2,9 @@
 //! interrupts, help, the demo — and Tencent's batch semantics, which the other clouds lack. What
 //! every cloud must do is in `contract.rs`.
 
-mod support;
-
 use std::time::Duration;
 
-use support::{cloudstart, report, start_json, stderr, stdout, tencent, Sim};
+use crate::support::{self, cloudstart, report, start_json, stderr, stdout, tencent, Sim};
 
 #[test]
 fn a_running_machine_in_a_batch_is_already_running_and_the_rest_start() {
@@ -243,26 +241,38 @@ fn a_second_interrupt_quits_at_once_even_while_the_report_is_blocked() {
         assert!(std::time::Instant::now() < deadline, "never polled");
         std::thread::sleep(Duration::from_millis(20));
     }
-    let signal = |name: &str| {
-        let status = std::process::Command::new("kill")
-            .args([name, &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    };
-    signal("-TERM");
-    std::thread::sleep(Duration::from_millis(300));
-    signal("-INT");
+    let pid = child.id();
+    support::kill(pid, "-TERM");
+    // The report has begun once its first byte is out: it is far larger than a pipe's buffer
+    // and nobody reads on, so writing it blocks. Wait for that byte instead of a fixed pause.
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let mut out = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        let mut byte = [0u8; 1];
+        let read = std::io::Read::read(&mut out, &mut byte).map_err(|e| e.to_string());
+        // The pipe stays open (handed back) so the writer stays blocked.
+        let _ = sender.send((read, out));
+    });
+    let (read, _out) = receiver
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the report never began after SIGTERM");
+    assert_eq!(read, Ok(1), "stdout ended before the report");
+    // The watcher for a second interrupt starts on its own thread as the first is handled, so
+    // an interrupt can still beat it; interrupt again until the process quits, as a person
+    // would. Without the watcher none of them ends it, and the test fails at the deadline.
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
+    let status = 'waiting: loop {
+        support::kill(pid, "-INT");
+        for _ in 0..10 {
+            if let Some(status) = child.try_wait().unwrap() {
+                break 'waiting status;
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
         assert!(
             std::time::Instant::now() < deadline,
             "still running after a second interrupt"
         );
-        std::thread::sleep(Duration::from_millis(20));
     };
     assert_eq!(status.code(), Some(130));
 }

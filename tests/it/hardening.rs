@@ -2,15 +2,13 @@
 //! poll on the deadline, multi-cloud runs with one cloud's credentials missing, and values echoed
 //! back in errors. Every request stays on 127.0.0.1.
 
-mod support;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use assert_cmd::Command;
 use serde_json::Value;
 
-use support::{cloudstart, id, profiles, report, seed, stderr, tencent, Profile, Sim};
+use crate::support::{self, cloudstart, id, profiles, report, seed, stderr, tencent, Profile, Sim};
 
 /// `start` on `profile`'s cloud at `endpoint`, with its simulator credentials and location.
 fn start_at(home: &std::path::Path, profile: &Profile, endpoint: &str, ids: &[&str]) -> Command {

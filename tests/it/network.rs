@@ -2,11 +2,9 @@
 //! `--ca-bundle` / `SSL_CERT_FILE`. Every request stays on loopback: the simulator itself plays
 //! the proxy (it answers absolute-form requests like the origin would).
 
-mod support;
-
 use assert_cmd::Command;
 
-use support::{cloudstart, stderr, tencent, Sim};
+use crate::support::{cloudstart, stderr, tencent, Sim};
 
 /// `start` on Tencent aimed at `endpoint` instead of the simulator.
 fn start_at(sim: &Sim, endpoint: &str, id: &str) -> Command {

@@ -1,15 +1,14 @@
 //! Several clouds in one run, targets files, the config file and its profiles — through the real
 //! binary against the simulator.
 
-mod support;
-
 use std::path::Path;
 
 use assert_cmd::Command;
 use serde_json::Value;
 
 use cloudstart::provider::Requirement;
-use support::{cloudstart, id, profiles, provider_of, report, stderr, Profile, Sim};
+
+use crate::support::{self, cloudstart, id, profiles, provider_of, report, stderr, Profile, Sim};
 
 /// `cloudstart start` against every cloud of `sim`, polling fast.
 fn start_everywhere(sim: &Sim) -> Command {

@@ -1,8 +1,6 @@
 //! The simulator's Tencent dialect holds requests to CVM's rules: hand-made requests over raw HTTP
 //! on loopback, signed with the library's signer and then broken one way at a time.
 
-mod support;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 
@@ -11,7 +9,8 @@ use serde_json::Value;
 
 use cloudstart::credentials::{Credentials, Secret};
 use cloudstart::provider::{ApiCall, Location, Provider, SignedRequest, StartOptions, TencentCvm};
-use support::{tencent, Sim};
+
+use crate::support::{tencent, Sim};
 
 const SECRET_ID: &str = "AKIDcloudstartSIMULATOR0001";
 const SECRET_KEY: &str = "cloudstart-simulator-secret-key";

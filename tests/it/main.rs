@@ -1,0 +1,20 @@
+//! The integration tests, as one test crate: one binary to link instead of one per file. Each
+//! module was a file of its own under `tests/`; run one with `cargo test --test it <module>::`.
+
+mod addresses;
+mod cli;
+mod config;
+mod contract;
+mod faults;
+mod files;
+mod hardening;
+mod network;
+mod parsers;
+mod progress;
+mod registry;
+mod signing;
+mod sim_compshare;
+mod sim_tencent;
+mod support;
+mod terminal_safety;
+mod vendor;
