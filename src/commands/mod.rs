@@ -14,11 +14,11 @@ use clap::CommandFactory;
 use tracing::{error, warn};
 
 use crate::cli::{AddressArg, Cli, Command, ConfigCommand, PlaceArgs, StartArgs, TargetArgs};
+use crate::engine::reach::AddressKind;
 use crate::env_vars::EnvVars;
 use crate::error::Error;
 use crate::output::{ErrorRecord, Outcome, OutputFormat, Record, Report, SCHEMA_VERSION};
 use crate::progress::Progress;
-use crate::reach::AddressKind;
 use crate::settings::config::Config;
 use crate::settings::{self, process_env, PlaceFlags, Plan, RunOptions, StartFlags, TargetFlags};
 

@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::engine::CallError;
 use crate::error::ErrorKind;
-use crate::http::CallError;
 use crate::provider::{InstanceState, Phase, RateLimit};
 
 /// The first extra pause after a poll round whose describes failed (throttled, 5xx, unreadable);
@@ -336,7 +336,7 @@ mod tests {
     fn call_error(class: ErrorClass) -> CallError {
         CallError {
             action: "DescribeInstances",
-            failure: crate::http::Failure::Api(ApiError {
+            failure: crate::engine::Failure::Api(ApiError {
                 code: format!("{class:?}"),
                 message: "scripted".into(),
                 request_id: None,

@@ -1,10 +1,12 @@
-//! The one HTTP layer: endpoint parsing, a single reqwest client (rustls), timeouts, and the request
-//! retry loop with its classification.
+//! The one HTTP layer: a single reqwest client (rustls), timeouts, and the request retry loop with
+//! its classification.
 //!
 //! [`ApiClient`] is where a provider meets the network: it builds a call, signs it afresh for every
 //! attempt (a new timestamp each time), sends it, lets the provider read the answer, and retries what
 //! is safe to retry — connection failures, 5xx, throttling and the cloud's own transient codes — with
-//! full-jitter exponential backoff, never past the run's deadline. Polling is `poll.rs`'s job.
+//! full-jitter exponential backoff, never past the run's deadline. It owns the rate limiter, the
+//! run's retry budget, the measured clock offset, and what this run's starts and start jobs said.
+//! Deciding what to start or resend is [`super::start`]'s job; polling is [`super::wait`]'s.
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -15,6 +17,7 @@ use chrono::{DateTime, Utc};
 use tokio::time::Instant;
 use tracing::{debug, info, trace, warn};
 
+use super::{Endpoint, EngineConfig, RetryConfig};
 use crate::credentials::Credentials;
 use crate::error::ErrorKind;
 use crate::provider::{
@@ -26,123 +29,6 @@ use crate::provider::{
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 
 const USER_AGENT: &str = concat!("cloudstart/", env!("CARGO_PKG_VERSION"));
-
-/// A cloud's base URL, `scheme://host[:port]`, and the `Host` value that is signed and sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Endpoint {
-    base: String,
-    host: String,
-}
-
-impl Endpoint {
-    /// Parses a base URL; only `http`/`https` with a host and nothing after it (a trailing `/` is fine).
-    pub fn parse(url: &str) -> Result<Self, String> {
-        // Repeated back short and without any password it may carry.
-        let shown = crate::error::clip_url(url);
-        let parsed =
-            reqwest::Url::parse(url).map_err(|err| format!("`{shown}` is not a URL: {err}"))?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(format!("`{shown}` must start with http:// or https://"));
-        }
-        let Some(host) = parsed.host_str() else {
-            return Err(format!("`{shown}` has no host"));
-        };
-        if parsed.port() == Some(0) {
-            return Err(format!("`{shown}` names port 0, which nothing listens on"));
-        }
-        if parsed.path() != "/"
-            || parsed.query().is_some()
-            || parsed.fragment().is_some()
-            || !parsed.username().is_empty()
-            || parsed.password().is_some()
-        {
-            return Err(format!(
-                "`{shown}` must be a base URL scheme://host[:port], without path, query or user"
-            ));
-        }
-        // `port()` is None when the URL gives the scheme's default port, and so is the Host header.
-        let host = match parsed.port() {
-            Some(port) => format!("{host}:{port}"),
-            None => host.to_string(),
-        };
-        Ok(Self {
-            base: format!("{}://{host}", parsed.scheme()),
-            host,
-        })
-    }
-
-    /// Whether requests would travel unencrypted beyond this machine: `http://` to a host other
-    /// than loopback.
-    pub fn is_cleartext_remote(&self) -> bool {
-        let Some(rest) = self.base.strip_prefix("http://") else {
-            return false;
-        };
-        let host = match rest.rsplit_once(':') {
-            Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
-            _ => rest,
-        };
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        let loopback = host.eq_ignore_ascii_case("localhost")
-            || host
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback());
-        !loopback
-    }
-
-    /// `scheme://host[:port]`, without a trailing slash.
-    pub fn base(&self) -> &str {
-        &self.base
-    }
-
-    /// The `Host` header value: host, plus the port when it is not the scheme's default.
-    pub fn host(&self) -> &str {
-        &self.host
-    }
-}
-
-impl fmt::Display for Endpoint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.base)
-    }
-}
-
-/// How often and how patiently a failed request is sent again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryConfig {
-    /// Retries after the first attempt.
-    pub max_retries: u32,
-    /// Cap of the first backoff; each retry doubles it.
-    pub base_delay: Duration,
-    /// Largest backoff.
-    pub max_delay: Duration,
-    /// Longest wait for one answer (also bounded by the run's deadline).
-    pub request_timeout: Duration,
-    /// Wait between attempts while another operation holds the machine.
-    pub busy_delay: Duration,
-}
-
-impl Default for RetryConfig {
-    fn default() -> Self {
-        Self {
-            max_retries: 4,
-            base_delay: Duration::from_millis(250),
-            max_delay: Duration::from_secs(8),
-            request_timeout: Duration::from_secs(30),
-            busy_delay: Duration::from_secs(5),
-        }
-    }
-}
-
-impl RetryConfig {
-    /// Full-jitter backoff before retry `retry` (1-based): uniform in `0..=min(max, base·2^(retry-1))`.
-    fn backoff(&self, retry: u32) -> Duration {
-        let cap = self
-            .base_delay
-            .saturating_mul(1 << (retry - 1).min(16))
-            .min(self.max_delay);
-        cap.mul_f64(fastrand::f64())
-    }
-}
 
 /// Why a call failed in the end.
 #[derive(Debug, Clone)]
@@ -241,41 +127,6 @@ pub struct StartReply {
     pub job_id: Option<String>,
     /// Machines the cloud refused one by one inside the accepted call.
     pub refused: HashMap<String, CallError>,
-}
-
-/// How requests reach the clouds, beyond the endpoint.
-#[derive(Debug, Clone, Default)]
-pub struct Network {
-    /// `--proxy`; without it, the standard proxy variables apply.
-    pub proxy: Option<reqwest::Proxy>,
-    /// CA certificates trusted besides the built-in roots (`--ca-bundle`, `SSL_CERT_FILE`).
-    pub extra_roots: Vec<reqwest::Certificate>,
-    /// Whether any request may need TLS: an https endpoint, or any proxy.
-    pub may_use_tls: bool,
-    /// The proxy in use and where it was set, for messages; never its credentials.
-    pub proxy_name: Option<String>,
-}
-
-/// What an [`ApiClient`] is built from: the part of a group's settings the engine uses, so that
-/// this layer needs nothing of how those settings were resolved.
-#[derive(Debug, Clone, Copy)]
-pub struct EngineConfig<'a> {
-    /// The cloud.
-    pub provider: &'static dyn Provider,
-    /// Who signs the calls.
-    pub credentials: &'a Credentials,
-    /// Region and zone.
-    pub location: &'a Location,
-    /// Where the calls go.
-    pub endpoint: &'a Endpoint,
-    /// Request retries.
-    pub retry: RetryConfig,
-    /// Proxy and extra trusted CAs.
-    pub network: &'a Network,
-    /// Start GPU machines without their GPU.
-    pub without_gpu: bool,
-    /// No call outlives this.
-    pub deadline: Instant,
 }
 
 /// One cloud, one region, one set of credentials: sends signed calls and reads the answers.
@@ -1122,81 +973,6 @@ impl fmt::Display for FailureSummary<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn endpoint_keeps_non_default_ports_in_the_host() {
-        let endpoint = Endpoint::parse("http://127.0.0.1:8080").unwrap();
-        assert_eq!(endpoint.base(), "http://127.0.0.1:8080");
-        assert_eq!(endpoint.host(), "127.0.0.1:8080");
-        let endpoint = Endpoint::parse("https://cvm.tencentcloudapi.com:443/").unwrap();
-        assert_eq!(endpoint.base(), "https://cvm.tencentcloudapi.com");
-        assert_eq!(endpoint.host(), "cvm.tencentcloudapi.com");
-    }
-
-    #[test]
-    fn only_plain_http_beyond_loopback_is_cleartext_remote() {
-        for (url, remote) in [
-            ("http://127.0.0.1:8080", false),
-            ("http://127.9.9.9", false),
-            ("http://[::1]:80", false),
-            ("http://localhost:3000", false),
-            ("https://cvm.tencentcloudapi.com", false),
-            ("http://cvm.tencentcloudapi.com", true),
-            ("http://10.0.0.7:8080", true),
-            ("http://[2001:db8::1]:8080", true),
-        ] {
-            assert_eq!(
-                Endpoint::parse(url).unwrap().is_cleartext_remote(),
-                remote,
-                "{url}"
-            );
-        }
-    }
-
-    #[test]
-    fn endpoint_errors_are_short_never_show_a_password_and_refuse_port_zero() {
-        let err = Endpoint::parse("http://user:hunter2@127.0.0.1:8080/x").unwrap_err();
-        assert!(
-            !err.contains("hunter2") && err.contains("***@127.0.0.1:8080"),
-            "{err}"
-        );
-        let err = Endpoint::parse(&format!("http://127.0.0.1/{}", "a".repeat(5000))).unwrap_err();
-        assert!(err.len() < 400, "{err}");
-        assert!(Endpoint::parse("http://127.0.0.1:0").is_err());
-    }
-
-    #[test]
-    fn endpoint_rejects_what_is_not_a_base_url() {
-        for bad in [
-            "",
-            "localhost:8080",
-            "ftp://example.com",
-            "http://example.com/api",
-            "http://example.com/?a=b",
-            "http://user:pw@example.com",
-            "http://",
-        ] {
-            assert!(Endpoint::parse(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn backoff_is_capped_and_grows() {
-        let config = RetryConfig {
-            max_retries: 10,
-            base_delay: Duration::from_millis(100),
-            max_delay: Duration::from_millis(500),
-            request_timeout: Duration::from_secs(1),
-            busy_delay: Duration::from_secs(1),
-        };
-        for retry in 1..=10 {
-            let cap =
-                Duration::from_millis(100 * (1 << (retry - 1))).min(Duration::from_millis(500));
-            for _ in 0..50 {
-                assert!(config.backoff(retry) <= cap);
-            }
-        }
-    }
 
     #[tokio::test(start_paused = true)]
     async fn the_rate_limiter_never_lets_more_than_the_limit_into_one_window() {
