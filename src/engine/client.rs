@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use tokio::time::Instant;
 use tracing::{debug, info, trace, warn};
 
-use super::{Endpoint, EngineConfig, RetryConfig};
+use super::{Clock, Endpoint, EngineConfig, RetryConfig};
 use crate::credentials::Credentials;
 use crate::error::ErrorKind;
 use crate::provider::{
@@ -150,6 +150,10 @@ pub struct ApiClient<'a> {
     jobs: RefCell<HashMap<String, (Instant, JobStatus)>>,
     /// The proxy in use, for messages (`proxy 10.0.0.1:3128 (HTTPS_PROXY)`).
     proxy_name: Option<String>,
+    /// Wall-clock time.
+    clock: Clock,
+    /// Client tokens and backoff jitter.
+    rng: RefCell<fastrand::Rng>,
 }
 
 /// What this run's accepted start of one machine said.
@@ -193,6 +197,8 @@ impl<'a> ApiClient<'a> {
             network,
             without_gpu,
             deadline,
+            clock,
+            seed,
         } = config;
         let mut builder = reqwest::Client::builder()
             .user_agent(USER_AGENT)
@@ -227,12 +233,19 @@ impl<'a> ApiClient<'a> {
             starts: RefCell::new(HashMap::new()),
             jobs: RefCell::new(HashMap::new()),
             proxy_name: network.proxy_name.clone(),
+            clock,
+            rng: RefCell::new(seed.map_or_else(fastrand::Rng::new, fastrand::Rng::with_seed)),
         })
     }
 
     /// The provider this client speaks for.
     pub fn provider(&self) -> &'static dyn Provider {
         self.provider
+    }
+
+    /// A generator of its own for a caller's jitter (the waiter's), seeded from this client's.
+    pub fn fork_rng(&self) -> fastrand::Rng {
+        self.rng.borrow_mut().fork()
     }
 
     /// Starts `ids` (one start call's worth).
@@ -243,8 +256,12 @@ impl<'a> ApiClient<'a> {
     /// machines before deciding. Every other retry is safe because a repeated start of a starting
     /// machine is refused, not repeated.
     pub async fn start(&self, ids: &[String]) -> Result<StartReply, CallError> {
+        let token = {
+            let mut rng = self.rng.borrow_mut();
+            format!("{:016x}{:016x}", rng.u64(..), rng.u64(..))
+        };
         let options = StartOptions {
-            client_token: format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..)),
+            client_token: token,
             without_gpu: self.without_gpu,
         };
         let call = self.provider.start_call(ids, self.location, &options);
@@ -557,7 +574,7 @@ impl<'a> ApiClient<'a> {
                         ))))
                     }
                     Err(err) if err.class.is_retryable() => {
-                        retry_after = retry_after_header(&response);
+                        retry_after = retry_after_header(&response, (self.clock)());
                         Failure::Api(err)
                     }
                     Err(mut err) => {
@@ -629,7 +646,8 @@ impl<'a> ApiClient<'a> {
                     }) => retry_after.unwrap_or(THROTTLED_PAUSE),
                     _ => retry_after.unwrap_or_default(),
                 };
-                let delay = self.retry.backoff(retries).max(floor);
+                let jitter = self.retry.backoff(retries, &mut self.rng.borrow_mut());
+                let delay = jitter.max(floor);
                 info!(
                     "{cloud} {action}: {}; retry {} of {} in {}ms",
                     FailureSummary(&failure),
@@ -648,7 +666,7 @@ impl<'a> ApiClient<'a> {
 
     /// The time to sign with: this machine's clock, corrected by the cloud's once measured.
     fn now(&self) -> DateTime<Utc> {
-        Utc::now() + self.clock_offset.get().unwrap_or_default()
+        (self.clock)() + self.clock_offset.get().unwrap_or_default()
     }
 
     /// Measures the cloud's clock from the `Date` header of a clock-skew refusal; true if it is
@@ -660,7 +678,7 @@ impl<'a> ApiClient<'a> {
         else {
             return false;
         };
-        let offset = server.with_timezone(&Utc) - Utc::now();
+        let offset = server.with_timezone(&Utc) - (self.clock)();
         if offset.num_seconds().abs() < 1 {
             return false;
         }
@@ -800,14 +818,14 @@ fn name_cloud(mut err: ApiError, cloud: &str) -> ApiError {
     err
 }
 
-/// The delay a `Retry-After` header asks for: seconds, or an HTTP date.
-fn retry_after_header(response: &HttpResponse) -> Option<Duration> {
+/// The delay a `Retry-After` header asks for: seconds, or an HTTP date (compared with `now`).
+fn retry_after_header(response: &HttpResponse, now: DateTime<Utc>) -> Option<Duration> {
     let value = response.header("retry-after")?.trim();
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(Duration::from_secs(seconds.min(MAX_RETRY_AFTER_SECS)));
     }
     let date = DateTime::parse_from_rfc2822(value).ok()?;
-    let wait = (date.with_timezone(&Utc) - Utc::now()).to_std().ok()?;
+    let wait = (date.with_timezone(&Utc) - now).to_std().ok()?;
     Some(wait.min(Duration::from_secs(MAX_RETRY_AFTER_SECS)))
 }
 
@@ -1043,16 +1061,22 @@ mod tests {
             headers: vec![("retry-after".into(), value.into())],
             ..HttpResponse::new(429, "")
         };
-        assert_eq!(retry_after_header(&with("2")), Some(Duration::from_secs(2)));
+        let now = DateTime::parse_from_rfc3339("2024-05-01T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let after = |value: &str| retry_after_header(&with(value), now);
+        assert_eq!(after("2"), Some(Duration::from_secs(2)));
         assert_eq!(
-            retry_after_header(&with("86400")),
+            after("86400"),
             Some(Duration::from_secs(MAX_RETRY_AFTER_SECS))
         );
-        let soon = (Utc::now() + chrono::TimeDelta::seconds(30)).to_rfc2822();
-        let wait = retry_after_header(&with(&soon)).unwrap();
-        assert!(wait > Duration::from_secs(20) && wait <= Duration::from_secs(30));
-        assert_eq!(retry_after_header(&with("soon")), None);
-        assert_eq!(retry_after_header(&HttpResponse::new(429, "")), None);
+        assert_eq!(
+            after("Wed, 01 May 2024 12:00:30 +0000"),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(after("Wed, 01 May 2024 11:59:00 +0000"), None);
+        assert_eq!(after("soon"), None);
+        assert_eq!(retry_after_header(&HttpResponse::new(429, ""), now), None);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use tokio::time::Instant;
 
 use super::Endpoint;
@@ -38,12 +39,12 @@ impl Default for RetryConfig {
 
 impl RetryConfig {
     /// Full-jitter backoff before retry `retry` (1-based): uniform in `0..=min(max, base·2^(retry-1))`.
-    pub(super) fn backoff(&self, retry: u32) -> Duration {
+    pub(super) fn backoff(&self, retry: u32, rng: &mut fastrand::Rng) -> Duration {
         let cap = self
             .base_delay
             .saturating_mul(1 << (retry - 1).min(16))
             .min(self.max_delay);
-        cap.mul_f64(fastrand::f64())
+        cap.mul_f64(rng.f64())
     }
 }
 
@@ -80,6 +81,20 @@ pub struct EngineConfig<'a> {
     pub without_gpu: bool,
     /// No call outlives this.
     pub deadline: Instant,
+    /// Wall-clock time, for signing, measuring the cloud's clock and `Retry-After` dates.
+    pub clock: Clock,
+    /// Seeds the engine's randomness (client tokens, backoff and poll jitter); `None` seeds it
+    /// from the process's generator.
+    pub seed: Option<u64>,
+}
+
+/// Where the engine reads wall-clock time: [`system_clock`] except in tests, which fix it.
+/// Elapsed time and sleeps use tokio's clock, which tests pause instead.
+pub type Clock = fn() -> DateTime<Utc>;
+
+/// This machine's clock, [`Utc::now`].
+pub fn system_clock() -> DateTime<Utc> {
+    Utc::now()
 }
 
 #[cfg(test)]
@@ -97,8 +112,9 @@ mod tests {
         for retry in 1..=10 {
             let cap =
                 Duration::from_millis(100 * (1 << (retry - 1))).min(Duration::from_millis(500));
+            let mut rng = fastrand::Rng::with_seed(retry.into());
             for _ in 0..50 {
-                assert!(config.backoff(retry) <= cap);
+                assert!(config.backoff(retry, &mut rng) <= cap);
             }
         }
     }

@@ -6,6 +6,11 @@
 //! and `error`; it never imports `cli`, `settings`, `commands`, `output` or `progress`, which sit
 //! above it.
 //!
+//! Wall-clock time (signing, the cloud's clock, `Retry-After` dates) comes from
+//! [`EngineConfig::clock`] and randomness (client tokens, backoff and poll jitter) from a generator
+//! seeded by [`EngineConfig::seed`], so tests can fix both; elapsed time and sleeps are tokio's,
+//! which tests pause.
+//!
 //! - [`client`]: [`ApiClient`] — sign per attempt, send, read, retry, rate limit, retry budget,
 //!   clock correction, and what this run's starts and start jobs said.
 //! - [`start`]: the start protocol — batches, refusals explained by a describe, one resend, and
@@ -23,5 +28,5 @@ pub mod start;
 pub mod wait;
 
 pub use client::{ApiClient, CallError, Failure, StartReply, MAX_BODY_BYTES};
-pub use config::{EngineConfig, Network, RetryConfig};
+pub use config::{system_clock, Clock, EngineConfig, Network, RetryConfig};
 pub use endpoint::Endpoint;

@@ -72,6 +72,8 @@ pub trait Starter: Describe {
     fn start_batch(&self) -> usize;
     /// Starts `ids` (one start call's worth).
     fn start(&self, ids: &[String]) -> impl Future<Output = Result<StartReply, CallError>>;
+    /// A generator for the waiter's jitter, seeded from the engine's randomness.
+    fn fork_rng(&self) -> fastrand::Rng;
 }
 
 impl Starter for ApiClient<'_> {
@@ -81,6 +83,10 @@ impl Starter for ApiClient<'_> {
 
     async fn start(&self, ids: &[String]) -> Result<StartReply, CallError> {
         ApiClient::start(self, ids).await
+    }
+
+    fn fork_rng(&self) -> fastrand::Rng {
+        ApiClient::fork_rng(self)
     }
 }
 
@@ -135,8 +141,9 @@ pub async fn run(cloud: &impl Starter, ids: &[String], plan: &Plan, events: &imp
                 }
                 PollEvent::Finished(id, finish) => events.finished(&id, End::Wait(finish)),
             };
-            wait::wait_until_running(cloud, accepted, plan.poll, plan.deadline, &mut on_event)
-                .await;
+            let jitter = &mut cloud.fork_rng();
+            let (poll, deadline) = (plan.poll, plan.deadline);
+            wait::wait_until_running(cloud, accepted, poll, deadline, jitter, &mut on_event).await;
         }
     }
 }
@@ -283,7 +290,7 @@ pub async fn describe_all(
 /// (`--wait-port`): a machine is RUNNING only once every port accepted a connection, and
 /// unreachable if one never did before the deadline.
 async fn wait_until_reachable(
-    cloud: &impl Describe,
+    cloud: &impl Starter,
     events: &Remembering<'_, impl Events>,
     reach: &Reach,
     accepted: Vec<String>,
@@ -299,7 +306,9 @@ async fn wait_until_reachable(
             }
             PollEvent::Finished(id, finish) => events.finished(&id, End::Wait(finish)),
         };
-        wait::wait_until_running(cloud, accepted, plan.poll, plan.deadline, &mut on_event).await;
+        let jitter = &mut cloud.fork_rng();
+        let (poll, deadline) = (plan.poll, plan.deadline);
+        wait::wait_until_running(cloud, accepted, poll, deadline, jitter, &mut on_event).await;
     };
     let reaching = async {
         let mut pending = futures_util::stream::FuturesUnordered::new();
@@ -376,5 +385,371 @@ impl<E: Events> Events for Remembering<'_, E> {
             self.remember(state);
         }
         self.inner.finished(id, end);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::engine::Failure;
+    use crate::provider::{ApiError, ErrorClass};
+
+    /// Answers starts and describes from a script, and records what was asked.
+    struct Script {
+        starts: RefCell<VecDeque<Result<StartReply, CallError>>>,
+        describes: RefCell<VecDeque<Vec<InstanceState>>>,
+        started: RefCell<Vec<Vec<String>>>,
+        described: RefCell<Vec<Vec<String>>>,
+    }
+
+    impl Script {
+        fn new(
+            starts: Vec<Result<StartReply, CallError>>,
+            describes: Vec<Vec<InstanceState>>,
+        ) -> Self {
+            Self {
+                starts: RefCell::new(starts.into()),
+                describes: RefCell::new(describes.into()),
+                started: RefCell::default(),
+                described: RefCell::default(),
+            }
+        }
+    }
+
+    impl Describe for Script {
+        fn batch_size(&self) -> usize {
+            100
+        }
+
+        async fn describe(&self, ids: &[String]) -> Result<Vec<InstanceState>, CallError> {
+            self.described.borrow_mut().push(ids.to_vec());
+            let answer = self.describes.borrow_mut().pop_front();
+            let answer = answer.expect("an unscripted describe");
+            Ok(answer.into_iter().filter(|s| ids.contains(&s.id)).collect())
+        }
+    }
+
+    impl Starter for Script {
+        fn start_batch(&self) -> usize {
+            100
+        }
+
+        async fn start(&self, ids: &[String]) -> Result<StartReply, CallError> {
+            self.started.borrow_mut().push(ids.to_vec());
+            let answer = self.starts.borrow_mut().pop_front();
+            answer.expect("an unscripted start")
+        }
+
+        fn fork_rng(&self) -> fastrand::Rng {
+            fastrand::Rng::with_seed(7)
+        }
+    }
+
+    impl Drop for Script {
+        fn drop(&mut self) {
+            if !std::thread::panicking() {
+                assert!(self.starts.borrow().is_empty(), "starts left unsent");
+                assert!(self.describes.borrow().is_empty(), "describes left unasked");
+            }
+        }
+    }
+
+    /// Every event, as a line: `accepted a,b`, `seen a STARTING`, `a: <end>`.
+    #[derive(Default)]
+    struct Log(RefCell<Vec<String>>);
+
+    impl Events for Log {
+        fn accepted(&self, ids: &[String], _: Option<&str>) {
+            self.0
+                .borrow_mut()
+                .push(format!("accepted {}", ids.join(",")));
+        }
+
+        fn seen(&self, state: InstanceState) {
+            (self.0.borrow_mut()).push(format!("seen {} {}", state.id, state.raw));
+        }
+
+        fn reachable(&self, id: &str, address: SocketAddr) {
+            self.0
+                .borrow_mut()
+                .push(format!("{id} reachable {address}"));
+        }
+
+        fn finished(&self, id: &str, end: End) {
+            let end = match end {
+                End::Running(_) => "running".to_string(),
+                End::Starting => "starting".into(),
+                End::AlreadyRunning(_) => "already running".into(),
+                End::Refused { error, state } => match state {
+                    Some(state) => format!("refused {:?} in {}", error.kind(), state.raw),
+                    None => format!("refused {:?}", error.kind()),
+                },
+                End::NotFound { .. } => "not found".into(),
+                End::Wait(finish) => format!("wait {finish:?}"),
+                End::Unreachable(error) => format!("unreachable {error}"),
+            };
+            self.0.borrow_mut().push(format!("{id}: {end}"));
+        }
+    }
+
+    fn refusal(class: ErrorClass) -> CallError {
+        CallError {
+            action: "StartInstances",
+            failure: Failure::Api(ApiError {
+                code: format!("{class:?}"),
+                message: "refused".into(),
+                request_id: None,
+                http_status: 400,
+                class,
+            }),
+            attempts: 1,
+            elapsed: Duration::ZERO,
+        }
+    }
+
+    fn unanswered() -> CallError {
+        CallError {
+            action: "StartInstances",
+            failure: Failure::Ambiguous("connection closed".into()),
+            attempts: 1,
+            elapsed: Duration::ZERO,
+        }
+    }
+
+    fn accepted() -> Result<StartReply, CallError> {
+        Ok(StartReply {
+            job_id: None,
+            refused: HashMap::new(),
+        })
+    }
+
+    fn state(id: &str, phase: Phase) -> InstanceState {
+        let raw = match phase {
+            Phase::Running => "RUNNING",
+            Phase::Pending => "STARTING",
+            Phase::Stopped => "STOPPED",
+            Phase::Failed => "FAILED",
+            Phase::Unknown => "WEIRD",
+        };
+        InstanceState::new(id, raw, phase)
+    }
+
+    fn ids(ids: &[&str]) -> Vec<String> {
+        ids.iter().map(|id| id.to_string()).collect()
+    }
+
+    /// Runs the protocol without waiting; returns the events.
+    async fn run_no_wait(script: &Script, targets: &[&str]) -> Vec<String> {
+        let log = Log::default();
+        let plan = Plan {
+            wait: false,
+            poll: PollConfig::Budget(wait::PollBudget {
+                requests_per_second: 10.0,
+            }),
+            reach: None,
+            deadline: Instant::now() + Duration::from_secs(60),
+        };
+        run(script, &ids(targets), &plan, &log).await;
+        log.0.into_inner()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refused_batch_is_described_and_sent_again_for_the_machines_still_stopped() {
+        let script = Script::new(
+            vec![Err(refusal(ErrorClass::WrongState)), accepted()],
+            vec![vec![
+                state("a", Phase::Running),
+                state("b", Phase::Pending),
+                state("c", Phase::Stopped),
+            ]],
+        );
+        let events = run_no_wait(&script, &["a", "b", "c"]).await;
+        assert_eq!(
+            *script.started.borrow(),
+            [ids(&["a", "b", "c"]), ids(&["c"])]
+        );
+        assert_eq!(*script.described.borrow(), [ids(&["a", "b", "c"])]);
+        assert_eq!(
+            events,
+            [
+                "a: already running",
+                "seen b STARTING",
+                "accepted c",
+                "b: starting",
+                "c: starting"
+            ]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refusal_with_every_machine_still_stopped_stands_without_a_resend() {
+        let script = Script::new(
+            vec![Err(refusal(ErrorClass::WrongState))],
+            vec![vec![state("a", Phase::Stopped), state("b", Phase::Stopped)]],
+        );
+        let events = run_no_wait(&script, &["a", "b"]).await;
+        assert_eq!(script.started.borrow().len(), 1);
+        assert_eq!(
+            events,
+            ["a: refused Api in STOPPED", "b: refused Api in STOPPED"]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_second_refusal_stands() {
+        let script = Script::new(
+            vec![
+                Err(refusal(ErrorClass::WrongState)),
+                Err(refusal(ErrorClass::WrongState)),
+            ],
+            vec![
+                vec![state("a", Phase::Running), state("b", Phase::Stopped)],
+                vec![state("b", Phase::Stopped)],
+            ],
+        );
+        let events = run_no_wait(&script, &["a", "b"]).await;
+        assert_eq!(*script.started.borrow(), [ids(&["a", "b"]), ids(&["b"])]);
+        assert_eq!(events, ["a: already running", "b: refused Api in STOPPED"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refusal_not_about_the_machines_stands_without_a_describe() {
+        let script = Script::new(vec![Err(refusal(ErrorClass::Auth))], vec![]);
+        let events = run_no_wait(&script, &["a"]).await;
+        assert!(script.described.borrow().is_empty());
+        assert_eq!(events, ["a: refused Auth"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refused_machine_the_cloud_does_not_list_is_not_found() {
+        let script = Script::new(
+            vec![Err(refusal(ErrorClass::NotFound)), accepted()],
+            vec![vec![state("b", Phase::Stopped)]],
+        );
+        let events = run_no_wait(&script, &["a", "b"]).await;
+        assert_eq!(events, ["a: not found", "accepted b", "b: starting"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_unanswered_start_is_described_and_only_the_stopped_machines_are_sent_again() {
+        // Even when every machine is still stopped: no answer is not a refusal.
+        let script = Script::new(
+            vec![Err(unanswered()), accepted()],
+            vec![vec![
+                state("a", Phase::Running),
+                state("b", Phase::Pending),
+                state("c", Phase::Stopped),
+            ]],
+        );
+        let events = run_no_wait(&script, &["a", "b", "c"]).await;
+        assert_eq!(
+            *script.started.borrow(),
+            [ids(&["a", "b", "c"]), ids(&["c"])]
+        );
+        // RUNNING after an unanswered start may be this run's doing: waited for, not
+        // `already_running`.
+        assert_eq!(
+            events,
+            [
+                "seen a RUNNING",
+                "seen b STARTING",
+                "accepted c",
+                "a: starting",
+                "b: starting",
+                "c: starting"
+            ]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_unanswered_start_of_machines_all_stopped_is_sent_again_once() {
+        let script = Script::new(
+            vec![Err(unanswered()), Err(unanswered())],
+            vec![
+                vec![state("a", Phase::Stopped)],
+                vec![state("a", Phase::Stopped)],
+            ],
+        );
+        let events = run_no_wait(&script, &["a"]).await;
+        assert_eq!(script.started.borrow().len(), 2);
+        assert_eq!(events, ["a: refused Transport in STOPPED"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refusal_that_cannot_be_described_stands() {
+        struct Blind(Script);
+        impl Describe for Blind {
+            fn batch_size(&self) -> usize {
+                1
+            }
+            async fn describe(&self, _: &[String]) -> Result<Vec<InstanceState>, CallError> {
+                Err(refusal(ErrorClass::Transient))
+            }
+        }
+        impl Starter for Blind {
+            fn start_batch(&self) -> usize {
+                10
+            }
+            async fn start(&self, ids: &[String]) -> Result<StartReply, CallError> {
+                self.0.start(ids).await
+            }
+            fn fork_rng(&self) -> fastrand::Rng {
+                self.0.fork_rng()
+            }
+        }
+        let blind = Blind(Script::new(
+            vec![Err(refusal(ErrorClass::WrongState))],
+            vec![],
+        ));
+        let log = Log::default();
+        let plan = Plan {
+            wait: true,
+            poll: PollConfig::Budget(wait::PollBudget::half_of(&[])),
+            reach: None,
+            deadline: Instant::now() + Duration::from_secs(60),
+        };
+        run(&blind, &ids(&["a"]), &plan, &log).await;
+        assert_eq!(log.0.into_inner(), ["a: refused Api"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lock_refusal_stands_as_a_timeout() {
+        // The client waits out an operation lock until the deadline; what reaches the protocol
+        // then is final, never described nor sent again.
+        let script = Script::new(vec![Err(refusal(ErrorClass::Busy))], vec![]);
+        let events = run_no_wait(&script, &["a"]).await;
+        assert_eq!(events, ["a: refused Timeout"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn accepted_machines_are_waited_for_until_running() {
+        let script = Script::new(
+            vec![accepted()],
+            vec![
+                vec![state("a", Phase::Pending), state("b", Phase::Pending)],
+                vec![state("a", Phase::Running), state("b", Phase::Failed)],
+            ],
+        );
+        let log = Log::default();
+        let plan = Plan {
+            wait: true,
+            poll: PollConfig::Budget(wait::PollBudget::half_of(&[])),
+            reach: None,
+            deadline: Instant::now() + Duration::from_secs(60),
+        };
+        run(&script, &ids(&["a", "b"]), &plan, &log).await;
+        let events = log.0.into_inner();
+        assert_eq!(
+            events[..3],
+            ["accepted a,b", "seen a STARTING", "seen b STARTING"]
+        );
+        assert!(events.contains(&"a: running".to_string()), "{events:?}");
+        assert!(
+            events.iter().any(|e| e.starts_with("b: wait Failed")),
+            "{events:?}"
+        );
     }
 }

@@ -25,7 +25,7 @@ use tracing::warn;
 use crate::credentials::Credentials;
 use crate::engine::reach::{AddressKind, Reach};
 use crate::engine::wait::{Backoff, PollBudget, PollConfig};
-use crate::engine::{Endpoint, EngineConfig, Network, RetryConfig};
+use crate::engine::{system_clock, Endpoint, EngineConfig, Network, RetryConfig};
 use crate::env_vars::EnvVars;
 use crate::error::Error;
 use crate::output::OutputFormat;
@@ -75,6 +75,8 @@ impl StartSettings {
             network: &self.network,
             without_gpu: self.without_gpu,
             deadline,
+            clock: system_clock,
+            seed: None,
         }
     }
 }
