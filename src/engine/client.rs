@@ -1090,4 +1090,157 @@ mod tests {
             "local clock is 90 s off (behind the qingcloud API's clock)"
         );
     }
+
+    /// The retry loop against the simulator, in this runtime on 127.0.0.1:0. Real sockets, so
+    /// real time: the delays are a few milliseconds and nothing asserts how long anything took.
+    mod against_the_simulator {
+        use std::collections::HashMap;
+
+        use super::*;
+        use crate::engine::{system_clock, Clock, Network};
+        use crate::sim::{self, FaultPlan, FaultSpec, SeedMachine, SimConfig};
+
+        /// What a client for one of the simulator's clouds borrows.
+        struct Cloud {
+            provider: &'static dyn Provider,
+            credentials: Credentials,
+            location: Location,
+            endpoint: Endpoint,
+            network: Network,
+            /// Machine number 1, alone.
+            ids: Vec<String>,
+        }
+
+        impl Cloud {
+            fn client(&self, clock: Clock, deadline: Duration) -> ApiClient<'_> {
+                ApiClient::new(EngineConfig {
+                    provider: self.provider,
+                    credentials: &self.credentials,
+                    location: &self.location,
+                    endpoint: &self.endpoint,
+                    retry: RetryConfig {
+                        max_retries: 4,
+                        base_delay: Duration::from_millis(1),
+                        max_delay: Duration::from_millis(5),
+                        request_timeout: Duration::from_secs(10),
+                        busy_delay: Duration::from_millis(5),
+                    },
+                    network: &self.network,
+                    without_gpu: false,
+                    deadline: Instant::now() + deadline,
+                    clock,
+                    seed: Some(7),
+                })
+                .unwrap()
+            }
+        }
+
+        /// `cloud`'s dialect with `faults`, and its machine number 1 seeded as `state`.
+        async fn simulate(cloud: &str, faults: &[&str], state: Option<&str>) -> Cloud {
+            let profile = sim::profiles().find(|p| p.provider == cloud).unwrap();
+            let id = (profile.example_id)(1);
+            let machine = SeedMachine {
+                state: state.map(str::to_string),
+                ..SeedMachine::default()
+            };
+            let seed = HashMap::from([(cloud.to_string(), HashMap::from([(id.clone(), machine)]))]);
+            let faults = FaultPlan {
+                specs: faults
+                    .iter()
+                    .map(|f| f.parse::<FaultSpec>().unwrap())
+                    .collect(),
+                ..FaultPlan::default()
+            };
+            let simulator = sim::spawn(SimConfig {
+                listen: ([127, 0, 0, 1], 0).into(),
+                boot_delay: Duration::ZERO,
+                seed,
+                log: None,
+                faults,
+            })
+            .await
+            .unwrap();
+            let provider = crate::provider::find(cloud).unwrap();
+            let credentials = (provider.spec().credentials)
+                .resolve(cloud, &|var| profile.credential(var))
+                .unwrap();
+            Cloud {
+                provider,
+                credentials,
+                location: Location {
+                    region: profile.region.map(str::to_string),
+                    zone: profile.zone.map(str::to_string),
+                },
+                endpoint: Endpoint::parse(&simulator.url(cloud).unwrap()).unwrap(),
+                network: Network::default(),
+                ids: vec![id],
+            }
+        }
+
+        #[tokio::test]
+        async fn a_5xx_is_retried_until_the_start_is_accepted() {
+            let cloud = simulate("tencent", &["http503:2@start"], None).await;
+            let client = cloud.client(system_clock, Duration::from_secs(30));
+            let reply = client.start(&cloud.ids).await.unwrap();
+            assert!(reply.refused.is_empty());
+        }
+
+        #[tokio::test]
+        async fn a_5xx_that_outlasts_the_retries_fails_naming_the_attempts() {
+            let cloud = simulate("tencent", &["http503:5@start"], None).await;
+            let client = cloud.client(system_clock, Duration::from_secs(30));
+            let err = client.start(&cloud.ids).await.unwrap_err();
+            assert_eq!(err.attempts, 5, "{err}");
+            assert_eq!(err.kind(), ErrorKind::Transport);
+            assert!(err.message().contains("failed after 5 attempts"), "{err}");
+        }
+
+        #[tokio::test]
+        async fn an_unanswered_start_is_not_resent_where_the_cloud_does_not_deduplicate() {
+            let cloud = simulate("tencent", &["drop:1@start"], None).await;
+            let client = cloud.client(system_clock, Duration::from_secs(30));
+            let err = client.start(&cloud.ids).await.unwrap_err();
+            assert!(err.is_ambiguous(), "{err}");
+            assert_eq!(err.attempts, 1);
+        }
+
+        #[tokio::test]
+        async fn an_unanswered_start_is_resent_where_the_cloud_deduplicates_it() {
+            let cloud = simulate("volcengine", &["drop:1@start"], None).await;
+            let client = cloud.client(system_clock, Duration::from_secs(30));
+            let reply = client.start(&cloud.ids).await.unwrap();
+            assert!(reply.refused.is_empty());
+        }
+
+        #[tokio::test]
+        async fn a_describe_that_lost_its_answer_is_simply_sent_again() {
+            let cloud = simulate("tencent", &["drop:2@describe"], None).await;
+            let client = cloud.client(system_clock, Duration::from_secs(30));
+            let states = client.describe(&cloud.ids).await.unwrap();
+            assert_eq!(states[0].phase, Phase::Stopped);
+        }
+
+        #[tokio::test]
+        async fn a_clock_twenty_minutes_slow_is_measured_and_the_call_signed_again() {
+            fn slow() -> DateTime<Utc> {
+                Utc::now() - chrono::TimeDelta::minutes(20)
+            }
+            let cloud = simulate("tencent", &[], None).await;
+            let client = cloud.client(slow, Duration::from_secs(30));
+            let states = client.describe(&cloud.ids).await.unwrap();
+            assert_eq!(states[0].phase, Phase::Stopped);
+            let offset = client.clock_offset.get().unwrap();
+            assert!(offset > chrono::TimeDelta::minutes(19), "{offset}");
+        }
+
+        #[tokio::test]
+        async fn an_operation_lock_is_waited_out_until_the_deadline() {
+            let cloud = simulate("compshare", &[], Some("Stopping")).await;
+            let client = cloud.client(system_clock, Duration::from_millis(300));
+            let err = client.start(&cloud.ids).await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+            // Sent again and again while the lock lasted, never given up on as a refusal.
+            assert!(err.attempts > 1, "{err}");
+        }
+    }
 }

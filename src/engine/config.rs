@@ -61,7 +61,7 @@ pub struct Network {
     pub proxy_name: Option<String>,
 }
 
-/// What an [`ApiClient`] is built from: the part of a group's settings the engine uses, so that
+/// What an [`ApiClient`](super::ApiClient) is built from: the part of a group's settings the engine uses, so that
 /// this layer needs nothing of how those settings were resolved.
 #[derive(Debug, Clone, Copy)]
 pub struct EngineConfig<'a> {
