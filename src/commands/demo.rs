@@ -9,10 +9,10 @@ use std::time::Duration;
 use tracing::info;
 
 use crate::cli::DemoArgs;
+use crate::engine::wait::{Backoff, PollConfig};
+use crate::engine::{Endpoint, RetryConfig};
 use crate::error::Error;
-use crate::http::{Endpoint, RetryConfig};
 use crate::output::{self, Progress};
-use crate::poll::{Backoff, PollConfig};
 use crate::provider::{self, Location};
 use crate::settings::StartSettings;
 use crate::sim::{self, Profile, SimConfig};

@@ -13,12 +13,12 @@ use clap::CommandFactory;
 use tracing::{error, warn};
 
 use crate::cli::{AddressArg, Cli, Command, ConfigCommand, PlaceArgs, StartArgs, TargetArgs};
+use crate::engine::reach::AddressKind;
 use crate::env_vars::EnvVars;
 use crate::error::Error;
 use crate::output::{
     self, ErrorRecord, Outcome, OutputFormat, Progress, Record, Report, SCHEMA_VERSION,
 };
-use crate::reach::AddressKind;
 use crate::settings::config::Config;
 use crate::settings::{self, process_env, PlaceFlags, Plan, RunOptions, StartFlags, TargetFlags};
 

@@ -11,8 +11,8 @@ use tokio::time::Instant;
 use tracing::warn;
 
 use super::start::{exit_on_second_interrupt, interrupted, record_call_error};
+use crate::engine::ApiClient;
 use crate::error::{Error, ErrorKind};
-use crate::http::ApiClient;
 use crate::output::{ErrorRecord, Outcome, Record, Report, SCHEMA_VERSION};
 use crate::provider::InstanceState;
 use crate::settings::StartSettings;

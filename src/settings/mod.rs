@@ -23,13 +23,13 @@ use tokio::time::Instant;
 use tracing::warn;
 
 use crate::credentials::Credentials;
+use crate::engine::reach::{AddressKind, Reach};
+use crate::engine::wait::{Backoff, PollBudget, PollConfig};
+use crate::engine::{system_clock, Endpoint, EngineConfig, Network, RetryConfig};
 use crate::env_vars::EnvVars;
 use crate::error::Error;
-use crate::http::{Endpoint, EngineConfig, Network, RetryConfig};
 use crate::output::OutputFormat;
-use crate::poll::{Backoff, PollBudget, PollConfig};
 use crate::provider::{Location, Provider, Requirement};
-use crate::reach::{AddressKind, Reach};
 use config::{CloudConfig, Config, DEFAULT_PROFILE};
 use targets::Target;
 use vendor::VendorSettings;
@@ -75,6 +75,8 @@ impl StartSettings {
             network: &self.network,
             without_gpu: self.without_gpu,
             deadline,
+            clock: system_clock,
+            seed: None,
         }
     }
 }

@@ -1,10 +1,12 @@
-//! The one HTTP layer: endpoint parsing, a single reqwest client (rustls), timeouts, and the request
-//! retry loop with its classification.
+//! The one HTTP layer: a single reqwest client (rustls), timeouts, and the request retry loop with
+//! its classification.
 //!
 //! [`ApiClient`] is where a provider meets the network: it builds a call, signs it afresh for every
 //! attempt (a new timestamp each time), sends it, lets the provider read the answer, and retries what
 //! is safe to retry — connection failures, 5xx, throttling and the cloud's own transient codes — with
-//! full-jitter exponential backoff, never past the run's deadline. Polling is `poll.rs`'s job.
+//! full-jitter exponential backoff, never past the run's deadline. It owns the rate limiter, the
+//! run's retry budget, the measured clock offset, and what this run's starts and start jobs said.
+//! Deciding what to start or resend is [`super::start`]'s job; polling is [`super::wait`]'s.
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -15,6 +17,7 @@ use chrono::{DateTime, Utc};
 use tokio::time::Instant;
 use tracing::{debug, info, trace, warn};
 
+use super::{Clock, Endpoint, EngineConfig, RetryConfig};
 use crate::credentials::Credentials;
 use crate::error::ErrorKind;
 use crate::provider::{
@@ -26,123 +29,6 @@ use crate::provider::{
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 
 const USER_AGENT: &str = concat!("cloudstart/", env!("CARGO_PKG_VERSION"));
-
-/// A cloud's base URL, `scheme://host[:port]`, and the `Host` value that is signed and sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Endpoint {
-    base: String,
-    host: String,
-}
-
-impl Endpoint {
-    /// Parses a base URL; only `http`/`https` with a host and nothing after it (a trailing `/` is fine).
-    pub fn parse(url: &str) -> Result<Self, String> {
-        // Repeated back short and without any password it may carry.
-        let shown = crate::error::clip_url(url);
-        let parsed =
-            reqwest::Url::parse(url).map_err(|err| format!("`{shown}` is not a URL: {err}"))?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(format!("`{shown}` must start with http:// or https://"));
-        }
-        let Some(host) = parsed.host_str() else {
-            return Err(format!("`{shown}` has no host"));
-        };
-        if parsed.port() == Some(0) {
-            return Err(format!("`{shown}` names port 0, which nothing listens on"));
-        }
-        if parsed.path() != "/"
-            || parsed.query().is_some()
-            || parsed.fragment().is_some()
-            || !parsed.username().is_empty()
-            || parsed.password().is_some()
-        {
-            return Err(format!(
-                "`{shown}` must be a base URL scheme://host[:port], without path, query or user"
-            ));
-        }
-        // `port()` is None when the URL gives the scheme's default port, and so is the Host header.
-        let host = match parsed.port() {
-            Some(port) => format!("{host}:{port}"),
-            None => host.to_string(),
-        };
-        Ok(Self {
-            base: format!("{}://{host}", parsed.scheme()),
-            host,
-        })
-    }
-
-    /// Whether requests would travel unencrypted beyond this machine: `http://` to a host other
-    /// than loopback.
-    pub fn is_cleartext_remote(&self) -> bool {
-        let Some(rest) = self.base.strip_prefix("http://") else {
-            return false;
-        };
-        let host = match rest.rsplit_once(':') {
-            Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
-            _ => rest,
-        };
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        let loopback = host.eq_ignore_ascii_case("localhost")
-            || host
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback());
-        !loopback
-    }
-
-    /// `scheme://host[:port]`, without a trailing slash.
-    pub fn base(&self) -> &str {
-        &self.base
-    }
-
-    /// The `Host` header value: host, plus the port when it is not the scheme's default.
-    pub fn host(&self) -> &str {
-        &self.host
-    }
-}
-
-impl fmt::Display for Endpoint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.base)
-    }
-}
-
-/// How often and how patiently a failed request is sent again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryConfig {
-    /// Retries after the first attempt.
-    pub max_retries: u32,
-    /// Cap of the first backoff; each retry doubles it.
-    pub base_delay: Duration,
-    /// Largest backoff.
-    pub max_delay: Duration,
-    /// Longest wait for one answer (also bounded by the run's deadline).
-    pub request_timeout: Duration,
-    /// Wait between attempts while another operation holds the machine.
-    pub busy_delay: Duration,
-}
-
-impl Default for RetryConfig {
-    fn default() -> Self {
-        Self {
-            max_retries: 4,
-            base_delay: Duration::from_millis(250),
-            max_delay: Duration::from_secs(8),
-            request_timeout: Duration::from_secs(30),
-            busy_delay: Duration::from_secs(5),
-        }
-    }
-}
-
-impl RetryConfig {
-    /// Full-jitter backoff before retry `retry` (1-based): uniform in `0..=min(max, base·2^(retry-1))`.
-    fn backoff(&self, retry: u32) -> Duration {
-        let cap = self
-            .base_delay
-            .saturating_mul(1 << (retry - 1).min(16))
-            .min(self.max_delay);
-        cap.mul_f64(fastrand::f64())
-    }
-}
 
 /// Why a call failed in the end.
 #[derive(Debug, Clone)]
@@ -243,41 +129,6 @@ pub struct StartReply {
     pub refused: HashMap<String, CallError>,
 }
 
-/// How requests reach the clouds, beyond the endpoint.
-#[derive(Debug, Clone, Default)]
-pub struct Network {
-    /// `--proxy`; without it, the standard proxy variables apply.
-    pub proxy: Option<reqwest::Proxy>,
-    /// CA certificates trusted besides the built-in roots (`--ca-bundle`, `SSL_CERT_FILE`).
-    pub extra_roots: Vec<reqwest::Certificate>,
-    /// Whether any request may need TLS: an https endpoint, or any proxy.
-    pub may_use_tls: bool,
-    /// The proxy in use and where it was set, for messages; never its credentials.
-    pub proxy_name: Option<String>,
-}
-
-/// What an [`ApiClient`] is built from: the part of a group's settings the engine uses, so that
-/// this layer needs nothing of how those settings were resolved.
-#[derive(Debug, Clone, Copy)]
-pub struct EngineConfig<'a> {
-    /// The cloud.
-    pub provider: &'static dyn Provider,
-    /// Who signs the calls.
-    pub credentials: &'a Credentials,
-    /// Region and zone.
-    pub location: &'a Location,
-    /// Where the calls go.
-    pub endpoint: &'a Endpoint,
-    /// Request retries.
-    pub retry: RetryConfig,
-    /// Proxy and extra trusted CAs.
-    pub network: &'a Network,
-    /// Start GPU machines without their GPU.
-    pub without_gpu: bool,
-    /// No call outlives this.
-    pub deadline: Instant,
-}
-
 /// One cloud, one region, one set of credentials: sends signed calls and reads the answers.
 pub struct ApiClient<'a> {
     provider: &'static dyn Provider,
@@ -299,6 +150,10 @@ pub struct ApiClient<'a> {
     jobs: RefCell<HashMap<String, (Instant, JobStatus)>>,
     /// The proxy in use, for messages (`proxy 10.0.0.1:3128 (HTTPS_PROXY)`).
     proxy_name: Option<String>,
+    /// Wall-clock time.
+    clock: Clock,
+    /// Client tokens and backoff jitter.
+    rng: RefCell<fastrand::Rng>,
 }
 
 /// What this run's accepted start of one machine said.
@@ -342,6 +197,8 @@ impl<'a> ApiClient<'a> {
             network,
             without_gpu,
             deadline,
+            clock,
+            seed,
         } = config;
         let mut builder = reqwest::Client::builder()
             .user_agent(USER_AGENT)
@@ -376,12 +233,19 @@ impl<'a> ApiClient<'a> {
             starts: RefCell::new(HashMap::new()),
             jobs: RefCell::new(HashMap::new()),
             proxy_name: network.proxy_name.clone(),
+            clock,
+            rng: RefCell::new(seed.map_or_else(fastrand::Rng::new, fastrand::Rng::with_seed)),
         })
     }
 
     /// The provider this client speaks for.
     pub fn provider(&self) -> &'static dyn Provider {
         self.provider
+    }
+
+    /// A generator of its own for a caller's jitter (the waiter's), seeded from this client's.
+    pub fn fork_rng(&self) -> fastrand::Rng {
+        self.rng.borrow_mut().fork()
     }
 
     /// Starts `ids` (one start call's worth).
@@ -392,8 +256,12 @@ impl<'a> ApiClient<'a> {
     /// machines before deciding. Every other retry is safe because a repeated start of a starting
     /// machine is refused, not repeated.
     pub async fn start(&self, ids: &[String]) -> Result<StartReply, CallError> {
+        let token = {
+            let mut rng = self.rng.borrow_mut();
+            format!("{:016x}{:016x}", rng.u64(..), rng.u64(..))
+        };
         let options = StartOptions {
-            client_token: format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..)),
+            client_token: token,
             without_gpu: self.without_gpu,
         };
         let call = self.provider.start_call(ids, self.location, &options);
@@ -706,7 +574,7 @@ impl<'a> ApiClient<'a> {
                         ))))
                     }
                     Err(err) if err.class.is_retryable() => {
-                        retry_after = retry_after_header(&response);
+                        retry_after = retry_after_header(&response, (self.clock)());
                         Failure::Api(err)
                     }
                     Err(mut err) => {
@@ -778,7 +646,8 @@ impl<'a> ApiClient<'a> {
                     }) => retry_after.unwrap_or(THROTTLED_PAUSE),
                     _ => retry_after.unwrap_or_default(),
                 };
-                let delay = self.retry.backoff(retries).max(floor);
+                let jitter = self.retry.backoff(retries, &mut self.rng.borrow_mut());
+                let delay = jitter.max(floor);
                 info!(
                     "{cloud} {action}: {}; retry {} of {} in {}ms",
                     FailureSummary(&failure),
@@ -797,7 +666,7 @@ impl<'a> ApiClient<'a> {
 
     /// The time to sign with: this machine's clock, corrected by the cloud's once measured.
     fn now(&self) -> DateTime<Utc> {
-        Utc::now() + self.clock_offset.get().unwrap_or_default()
+        (self.clock)() + self.clock_offset.get().unwrap_or_default()
     }
 
     /// Measures the cloud's clock from the `Date` header of a clock-skew refusal; true if it is
@@ -809,7 +678,7 @@ impl<'a> ApiClient<'a> {
         else {
             return false;
         };
-        let offset = server.with_timezone(&Utc) - Utc::now();
+        let offset = server.with_timezone(&Utc) - (self.clock)();
         if offset.num_seconds().abs() < 1 {
             return false;
         }
@@ -949,14 +818,14 @@ fn name_cloud(mut err: ApiError, cloud: &str) -> ApiError {
     err
 }
 
-/// The delay a `Retry-After` header asks for: seconds, or an HTTP date.
-fn retry_after_header(response: &HttpResponse) -> Option<Duration> {
+/// The delay a `Retry-After` header asks for: seconds, or an HTTP date (compared with `now`).
+fn retry_after_header(response: &HttpResponse, now: DateTime<Utc>) -> Option<Duration> {
     let value = response.header("retry-after")?.trim();
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(Duration::from_secs(seconds.min(MAX_RETRY_AFTER_SECS)));
     }
     let date = DateTime::parse_from_rfc2822(value).ok()?;
-    let wait = (date.with_timezone(&Utc) - Utc::now()).to_std().ok()?;
+    let wait = (date.with_timezone(&Utc) - now).to_std().ok()?;
     Some(wait.min(Duration::from_secs(MAX_RETRY_AFTER_SECS)))
 }
 
@@ -1123,81 +992,6 @@ impl fmt::Display for FailureSummary<'_> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn endpoint_keeps_non_default_ports_in_the_host() {
-        let endpoint = Endpoint::parse("http://127.0.0.1:8080").unwrap();
-        assert_eq!(endpoint.base(), "http://127.0.0.1:8080");
-        assert_eq!(endpoint.host(), "127.0.0.1:8080");
-        let endpoint = Endpoint::parse("https://cvm.tencentcloudapi.com:443/").unwrap();
-        assert_eq!(endpoint.base(), "https://cvm.tencentcloudapi.com");
-        assert_eq!(endpoint.host(), "cvm.tencentcloudapi.com");
-    }
-
-    #[test]
-    fn only_plain_http_beyond_loopback_is_cleartext_remote() {
-        for (url, remote) in [
-            ("http://127.0.0.1:8080", false),
-            ("http://127.9.9.9", false),
-            ("http://[::1]:80", false),
-            ("http://localhost:3000", false),
-            ("https://cvm.tencentcloudapi.com", false),
-            ("http://cvm.tencentcloudapi.com", true),
-            ("http://10.0.0.7:8080", true),
-            ("http://[2001:db8::1]:8080", true),
-        ] {
-            assert_eq!(
-                Endpoint::parse(url).unwrap().is_cleartext_remote(),
-                remote,
-                "{url}"
-            );
-        }
-    }
-
-    #[test]
-    fn endpoint_errors_are_short_never_show_a_password_and_refuse_port_zero() {
-        let err = Endpoint::parse("http://user:hunter2@127.0.0.1:8080/x").unwrap_err();
-        assert!(
-            !err.contains("hunter2") && err.contains("***@127.0.0.1:8080"),
-            "{err}"
-        );
-        let err = Endpoint::parse(&format!("http://127.0.0.1/{}", "a".repeat(5000))).unwrap_err();
-        assert!(err.len() < 400, "{err}");
-        assert!(Endpoint::parse("http://127.0.0.1:0").is_err());
-    }
-
-    #[test]
-    fn endpoint_rejects_what_is_not_a_base_url() {
-        for bad in [
-            "",
-            "localhost:8080",
-            "ftp://example.com",
-            "http://example.com/api",
-            "http://example.com/?a=b",
-            "http://user:pw@example.com",
-            "http://",
-        ] {
-            assert!(Endpoint::parse(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn backoff_is_capped_and_grows() {
-        let config = RetryConfig {
-            max_retries: 10,
-            base_delay: Duration::from_millis(100),
-            max_delay: Duration::from_millis(500),
-            request_timeout: Duration::from_secs(1),
-            busy_delay: Duration::from_secs(1),
-        };
-        for retry in 1..=10 {
-            let cap =
-                Duration::from_millis(100 * (1 << (retry - 1))).min(Duration::from_millis(500));
-            for _ in 0..50 {
-                assert!(config.backoff(retry) <= cap);
-            }
-        }
-    }
-
     #[tokio::test(start_paused = true)]
     async fn the_rate_limiter_never_lets_more_than_the_limit_into_one_window() {
         let limiter = RateLimiter::new(&[RateLimit {
@@ -1267,16 +1061,22 @@ mod tests {
             headers: vec![("retry-after".into(), value.into())],
             ..HttpResponse::new(429, "")
         };
-        assert_eq!(retry_after_header(&with("2")), Some(Duration::from_secs(2)));
+        let now = DateTime::parse_from_rfc3339("2024-05-01T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let after = |value: &str| retry_after_header(&with(value), now);
+        assert_eq!(after("2"), Some(Duration::from_secs(2)));
         assert_eq!(
-            retry_after_header(&with("86400")),
+            after("86400"),
             Some(Duration::from_secs(MAX_RETRY_AFTER_SECS))
         );
-        let soon = (Utc::now() + chrono::TimeDelta::seconds(30)).to_rfc2822();
-        let wait = retry_after_header(&with(&soon)).unwrap();
-        assert!(wait > Duration::from_secs(20) && wait <= Duration::from_secs(30));
-        assert_eq!(retry_after_header(&with("soon")), None);
-        assert_eq!(retry_after_header(&HttpResponse::new(429, "")), None);
+        assert_eq!(
+            after("Wed, 01 May 2024 12:00:30 +0000"),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(after("Wed, 01 May 2024 11:59:00 +0000"), None);
+        assert_eq!(after("soon"), None);
+        assert_eq!(retry_after_header(&HttpResponse::new(429, ""), now), None);
     }
 
     #[test]
@@ -1289,5 +1089,158 @@ mod tests {
             clock_off(chrono::TimeDelta::seconds(90), "qingcloud"),
             "local clock is 90 s off (behind the qingcloud API's clock)"
         );
+    }
+
+    /// The retry loop against the simulator, in this runtime on 127.0.0.1:0. Real sockets, so
+    /// real time: the delays are a few milliseconds and nothing asserts how long anything took.
+    mod against_the_simulator {
+        use std::collections::HashMap;
+
+        use super::*;
+        use crate::engine::{system_clock, Clock, Network};
+        use crate::sim::{self, FaultPlan, FaultSpec, SeedMachine, SimConfig};
+
+        /// What a client for one of the simulator's clouds borrows.
+        struct Cloud {
+            provider: &'static dyn Provider,
+            credentials: Credentials,
+            location: Location,
+            endpoint: Endpoint,
+            network: Network,
+            /// Machine number 1, alone.
+            ids: Vec<String>,
+        }
+
+        impl Cloud {
+            fn client(&self, clock: Clock, deadline: Duration) -> ApiClient<'_> {
+                ApiClient::new(EngineConfig {
+                    provider: self.provider,
+                    credentials: &self.credentials,
+                    location: &self.location,
+                    endpoint: &self.endpoint,
+                    retry: RetryConfig {
+                        max_retries: 4,
+                        base_delay: Duration::from_millis(1),
+                        max_delay: Duration::from_millis(5),
+                        request_timeout: Duration::from_secs(10),
+                        busy_delay: Duration::from_millis(5),
+                    },
+                    network: &self.network,
+                    without_gpu: false,
+                    deadline: Instant::now() + deadline,
+                    clock,
+                    seed: Some(7),
+                })
+                .unwrap()
+            }
+        }
+
+        /// `cloud`'s dialect with `faults`, and its machine number 1 seeded as `state`.
+        async fn simulate(cloud: &str, faults: &[&str], state: Option<&str>) -> Cloud {
+            let profile = sim::profiles().find(|p| p.provider == cloud).unwrap();
+            let id = (profile.example_id)(1);
+            let machine = SeedMachine {
+                state: state.map(str::to_string),
+                ..SeedMachine::default()
+            };
+            let seed = HashMap::from([(cloud.to_string(), HashMap::from([(id.clone(), machine)]))]);
+            let faults = FaultPlan {
+                specs: faults
+                    .iter()
+                    .map(|f| f.parse::<FaultSpec>().unwrap())
+                    .collect(),
+                ..FaultPlan::default()
+            };
+            let simulator = sim::spawn(SimConfig {
+                listen: ([127, 0, 0, 1], 0).into(),
+                boot_delay: Duration::ZERO,
+                seed,
+                log: None,
+                faults,
+            })
+            .await
+            .unwrap();
+            let provider = crate::provider::find(cloud).unwrap();
+            let credentials = (provider.spec().credentials)
+                .resolve(cloud, &|var| profile.credential(var))
+                .unwrap();
+            Cloud {
+                provider,
+                credentials,
+                location: Location {
+                    region: profile.region.map(str::to_string),
+                    zone: profile.zone.map(str::to_string),
+                },
+                endpoint: Endpoint::parse(&simulator.url(cloud).unwrap()).unwrap(),
+                network: Network::default(),
+                ids: vec![id],
+            }
+        }
+
+        #[tokio::test]
+        async fn a_5xx_is_retried_until_the_start_is_accepted() {
+            let cloud = simulate("tencent", &["http503:2@start"], None).await;
+            let client = cloud.client(system_clock, Duration::from_secs(30));
+            let reply = client.start(&cloud.ids).await.unwrap();
+            assert!(reply.refused.is_empty());
+        }
+
+        #[tokio::test]
+        async fn a_5xx_that_outlasts_the_retries_fails_naming_the_attempts() {
+            let cloud = simulate("tencent", &["http503:5@start"], None).await;
+            let client = cloud.client(system_clock, Duration::from_secs(30));
+            let err = client.start(&cloud.ids).await.unwrap_err();
+            assert_eq!(err.attempts, 5, "{err}");
+            assert_eq!(err.kind(), ErrorKind::Transport);
+            assert!(err.message().contains("failed after 5 attempts"), "{err}");
+        }
+
+        #[tokio::test]
+        async fn an_unanswered_start_is_not_resent_where_the_cloud_does_not_deduplicate() {
+            let cloud = simulate("tencent", &["drop:1@start"], None).await;
+            let client = cloud.client(system_clock, Duration::from_secs(30));
+            let err = client.start(&cloud.ids).await.unwrap_err();
+            assert!(err.is_ambiguous(), "{err}");
+            assert_eq!(err.attempts, 1);
+        }
+
+        #[tokio::test]
+        async fn an_unanswered_start_is_resent_where_the_cloud_deduplicates_it() {
+            let cloud = simulate("volcengine", &["drop:1@start"], None).await;
+            let client = cloud.client(system_clock, Duration::from_secs(30));
+            let reply = client.start(&cloud.ids).await.unwrap();
+            assert!(reply.refused.is_empty());
+        }
+
+        #[tokio::test]
+        async fn a_describe_that_lost_its_answer_is_simply_sent_again() {
+            let cloud = simulate("tencent", &["drop:2@describe"], None).await;
+            let client = cloud.client(system_clock, Duration::from_secs(30));
+            let states = client.describe(&cloud.ids).await.unwrap();
+            assert_eq!(states[0].phase, Phase::Stopped);
+        }
+
+        #[tokio::test]
+        async fn a_clock_twenty_minutes_slow_is_measured_and_the_call_signed_again() {
+            fn slow() -> DateTime<Utc> {
+                Utc::now() - chrono::TimeDelta::minutes(20)
+            }
+            let cloud = simulate("tencent", &[], None).await;
+            let client = cloud.client(slow, Duration::from_secs(30));
+            let states = client.describe(&cloud.ids).await.unwrap();
+            assert_eq!(states[0].phase, Phase::Stopped);
+            let offset = client.clock_offset.get().unwrap();
+            assert!(offset > chrono::TimeDelta::minutes(19), "{offset}");
+        }
+
+        #[tokio::test]
+        async fn an_operation_lock_is_waited_out_until_the_deadline() {
+            let cloud = simulate("compshare", &[], Some("Stopping")).await;
+            let client = cloud.client(system_clock, Duration::from_millis(300));
+            let err = client.start(&cloud.ids).await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+            // Sent again and again while the lock lasted, never given up on as a refusal.
+            assert!(err.attempts > 1, "{err}");
+        }
     }
 }

@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::engine::CallError;
 use crate::error::ErrorKind;
-use crate::http::CallError;
 use crate::provider::{InstanceState, Phase, RateLimit};
 
 /// The first extra pause after a poll round whose describes failed (throttled, 5xx, unreadable);
@@ -92,8 +92,9 @@ pub struct Backoff {
 
 impl Backoff {
     /// The sleep before poll number `poll` (0-based): exactly `min_delay` first, then a random delay
-    /// in the upper half of `min_delay·2^poll`, never below `min_delay` nor above `max_delay`.
-    pub fn delay(&self, poll: u32) -> Duration {
+    /// (drawn from `rng`) in the upper half of `min_delay·2^poll`, never below `min_delay` nor above
+    /// `max_delay`.
+    pub fn delay(&self, poll: u32, rng: &mut fastrand::Rng) -> Duration {
         if poll == 0 {
             return self.min_delay;
         }
@@ -103,7 +104,7 @@ impl Backoff {
             .min(self.max_delay)
             .max(self.min_delay);
         let floor = (ceiling / 2).max(self.min_delay);
-        floor + (ceiling - floor).mul_f64(fastrand::f64())
+        floor + (ceiling - floor).mul_f64(rng.f64())
     }
 }
 
@@ -162,12 +163,14 @@ struct Waiting {
 }
 
 /// Polls `ids` until each is RUNNING, failed or gone, or `deadline` passes, reporting through
-/// `on_event`. Returns when every id has had its [`PollEvent::Finished`].
+/// `on_event`; `jitter` randomises [`Backoff`] delays. Returns when every id has had its
+/// [`PollEvent::Finished`].
 pub async fn wait_until_running(
     describer: &impl Describe,
     ids: Vec<String>,
     config: PollConfig,
     deadline: Instant,
+    jitter: &mut fastrand::Rng,
     on_event: &mut dyn FnMut(PollEvent),
 ) {
     let started = Instant::now();
@@ -203,7 +206,7 @@ pub async fn wait_until_running(
                 let interval = budget.interval(describer.round_cost(waiting.len()));
                 round_began + interval.max(failed_pause)
             }
-            PollConfig::Backoff(backoff) => now + backoff.delay(polls).max(failed_pause),
+            PollConfig::Backoff(backoff) => now + backoff.delay(polls, jitter).max(failed_pause),
         };
         // The last sleep is trimmed to the deadline so the final poll still happens.
         tokio::time::sleep_until(next.min(deadline)).await;
@@ -336,7 +339,7 @@ mod tests {
     fn call_error(class: ErrorClass) -> CallError {
         CallError {
             action: "DescribeInstances",
-            failure: crate::http::Failure::Api(ApiError {
+            failure: crate::engine::Failure::Api(ApiError {
                 code: format!("{class:?}"),
                 message: "scripted".into(),
                 request_id: None,
@@ -399,6 +402,7 @@ mod tests {
             ids,
             config,
             Instant::now() + max_wait,
+            &mut fastrand::Rng::with_seed(7),
             &mut on_event,
         )
         .await;
@@ -608,16 +612,17 @@ mod tests {
 
     #[test]
     fn delays_grow_within_bounds() {
+        let mut rng = fastrand::Rng::with_seed(7);
         for poll in 0..40 {
-            let delay = CONFIG.delay(poll);
+            let delay = CONFIG.delay(poll, &mut rng);
             assert!(
                 delay >= CONFIG.min_delay && delay <= CONFIG.max_delay,
                 "{poll}: {delay:?}"
             );
         }
-        assert_eq!(CONFIG.delay(0), CONFIG.min_delay);
+        assert_eq!(CONFIG.delay(0, &mut rng), CONFIG.min_delay);
         // From the third poll on the ceiling is max_delay, so delays sit in its upper half.
-        assert!(CONFIG.delay(10) >= CONFIG.max_delay / 2);
+        assert!(CONFIG.delay(10, &mut rng) >= CONFIG.max_delay / 2);
     }
 
     #[tokio::test(start_paused = true)]

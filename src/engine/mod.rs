@@ -1,0 +1,32 @@
+//! The engine: every network call cloudstart makes, and the decisions taken on their answers.
+//!
+//! It is built from an [`EngineConfig`] — one cloud, place and set of credentials with their
+//! deadline — never from command-line settings, and it reports what happened through
+//! [`start::Events`] rather than writing a report itself. It may import `provider`, `credentials`
+//! and `error`; it never imports `cli`, `settings`, `commands`, `output` or `progress`, which sit
+//! above it.
+//!
+//! Wall-clock time (signing, the cloud's clock, `Retry-After` dates) comes from
+//! [`EngineConfig::clock`] and randomness (client tokens, backoff and poll jitter) from a generator
+//! seeded by [`EngineConfig::seed`], so tests can fix both; elapsed time and sleeps are tokio's,
+//! which tests pause.
+//!
+//! - [`client`]: [`ApiClient`] — sign per attempt, send, read, retry, rate limit, retry budget,
+//!   clock correction, and what this run's starts and start jobs said.
+//! - [`start`]: the start protocol — batches, refusals explained by a describe, one resend, and
+//!   ambiguous answers settled by a describe before anything is sent again.
+//! - [`wait`]: the waiter — polls until RUNNING, failed, gone or the deadline.
+//! - [`reach`]: after RUNNING, waits for TCP ports to accept a connection.
+//! - `config`, `endpoint`: what the engine is built from.
+
+mod config;
+mod endpoint;
+
+pub mod client;
+pub mod reach;
+pub mod start;
+pub mod wait;
+
+pub use client::{ApiClient, CallError, Failure, StartReply, MAX_BODY_BYTES};
+pub use config::{system_clock, Clock, EngineConfig, Network, RetryConfig};
+pub use endpoint::Endpoint;

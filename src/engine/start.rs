@@ -1,0 +1,755 @@
+//! The start protocol: start every machine, settle every refusal, then wait.
+//!
+//! For each batch of ids: send the start; if the cloud refuses it for reasons that concern the
+//! machines (already running, starting, wrong state, not found), describe them to learn which
+//! machine is in which state, and send the start once more for the ones still stopped. A start
+//! that got no readable answer is settled the same way before anything is sent again. Then the
+//! accepted machines are polled until RUNNING ([`super::wait`]) and, with `--wait-port`, until
+//! their ports answer ([`super::reach`]).
+//!
+//! This module decides and reports; it keeps no records. Everything that happens goes to an
+//! [`Events`] sink, which the command layer turns into report records and progress lines, and
+//! every id gets exactly one [`Events::finished`] unless the run is cut short.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+
+use futures_util::{stream, StreamExt};
+use tokio::time::Instant;
+use tracing::warn;
+
+use super::reach::{self, Reach, Unreachable};
+use super::wait::{self, Describe, Finish, PollConfig, PollEvent};
+use super::{ApiClient, CallError, StartReply};
+use crate::provider::{Addresses, InstanceState, Phase};
+
+/// Where the engine reports what happened to each machine: the command layer's record keeper.
+pub trait Events {
+    /// The cloud accepted one start call for `ids`; `job_id` is its asynchronous job, where it
+    /// reports one.
+    fn accepted(&self, ids: &[String], job_id: Option<&str>);
+    /// A machine was seen in a new state on its way to RUNNING.
+    fn seen(&self, state: InstanceState);
+    /// With `--wait-port`: a RUNNING machine accepted a connection on `address`.
+    fn reachable(&self, id: &str, address: SocketAddr);
+    /// A machine's part in the run is over; sent once per id.
+    fn finished(&self, id: &str, end: End);
+}
+
+/// How one machine's part in the run ended.
+#[derive(Debug)]
+pub enum End {
+    /// It is RUNNING (and, with `--wait-port`, every port answered).
+    Running(InstanceState),
+    /// Its start was accepted and the run does not wait (`--no-wait`).
+    Starting,
+    /// It was RUNNING before this run's start reached it.
+    AlreadyRunning(InstanceState),
+    /// The cloud refused its start, and a describe (where one was made) did not explain the
+    /// refusal away; `state` is what that describe saw.
+    Refused {
+        /// The start's refusal.
+        error: CallError,
+        /// The machine's state, if it was described.
+        state: Option<InstanceState>,
+    },
+    /// Its start was refused and the cloud does not list it.
+    NotFound {
+        /// The start's refusal, which may carry the cloud's own not-found error.
+        refusal: CallError,
+    },
+    /// The waiter's verdict other than RUNNING: failed, gone, describe errors or the deadline.
+    Wait(Finish),
+    /// RUNNING, but a port of `--wait-port` never answered, or there was no address to try.
+    Unreachable(Unreachable),
+}
+
+/// Something machines can be started on: the engine's API client, or a test script.
+pub trait Starter: Describe {
+    /// Most ids one start call may carry.
+    fn start_batch(&self) -> usize;
+    /// Starts `ids` (one start call's worth).
+    fn start(&self, ids: &[String]) -> impl Future<Output = Result<StartReply, CallError>>;
+    /// A generator for the waiter's jitter, seeded from the engine's randomness.
+    fn fork_rng(&self) -> fastrand::Rng;
+}
+
+impl Starter for ApiClient<'_> {
+    fn start_batch(&self) -> usize {
+        self.provider().spec().start_batch
+    }
+
+    async fn start(&self, ids: &[String]) -> Result<StartReply, CallError> {
+        ApiClient::start(self, ids).await
+    }
+
+    fn fork_rng(&self) -> fastrand::Rng {
+        ApiClient::fork_rng(self)
+    }
+}
+
+impl Describe for ApiClient<'_> {
+    fn batch_size(&self) -> usize {
+        self.provider().spec().describe_batch
+    }
+
+    fn round_cost(&self, machines: usize) -> usize {
+        machines.div_ceil(self.batch_size().max(1)) + self.open_jobs()
+    }
+
+    async fn describe(&self, ids: &[String]) -> Result<Vec<InstanceState>, CallError> {
+        ApiClient::describe(self, ids).await
+    }
+}
+
+/// What to do after the starts: the part of a group's settings the protocol uses.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Wait for RUNNING (`false` with `--no-wait`).
+    pub wait: bool,
+    /// How often to poll.
+    pub poll: PollConfig,
+    /// Ports to wait for after RUNNING (`--wait-port`).
+    pub reach: Option<Reach>,
+    /// Nothing is waited for past this.
+    pub deadline: Instant,
+}
+
+/// Starts `ids` on `cloud` and, as `plan` says, waits for them, telling `events` everything;
+/// every id ends with one [`Events::finished`].
+pub async fn run(cloud: &impl Starter, ids: &[String], plan: &Plan, events: &impl Events) {
+    let events = Remembering {
+        inner: events,
+        addresses: RefCell::new(HashMap::new()),
+    };
+    let accepted = start_all(cloud, &events, ids).await;
+    if !plan.wait {
+        for id in accepted {
+            events.finished(&id, End::Starting);
+        }
+        return;
+    }
+    match &plan.reach {
+        Some(reach) => wait_until_reachable(cloud, &events, reach, accepted, plan).await,
+        None => {
+            let mut on_event = |event| match event {
+                PollEvent::State(state) => events.seen(state),
+                PollEvent::Finished(id, Finish::Running(state)) => {
+                    events.finished(&id, End::Running(state))
+                }
+                PollEvent::Finished(id, finish) => events.finished(&id, End::Wait(finish)),
+            };
+            let jitter = &mut cloud.fork_rng();
+            let (poll, deadline) = (plan.poll, plan.deadline);
+            wait::wait_until_running(cloud, accepted, poll, deadline, jitter, &mut on_event).await;
+        }
+    }
+}
+
+/// Start calls in flight at once. Clouds with one machine per call (CompShare) need it; for the
+/// others it overlaps a few batches.
+const START_PARALLELISM: usize = 8;
+
+/// Starts every id, [`START_PARALLELISM`] batches at a time; returns the ids now on their way
+/// to RUNNING.
+async fn start_all(cloud: &impl Starter, events: &impl Events, ids: &[String]) -> Vec<String> {
+    stream::iter(ids.chunks(cloud.start_batch().max(1)))
+        .map(|batch| start_batch(cloud, events, batch.to_vec()))
+        .buffer_unordered(START_PARALLELISM)
+        .concat()
+        .await
+}
+
+/// Starts one batch; returns the ids the cloud accepted (or that were already starting).
+async fn start_batch(cloud: &impl Starter, events: &impl Events, ids: Vec<String>) -> Vec<String> {
+    let mut accepted = Vec::new();
+    let mut batch = ids;
+    // A batch the cloud refused as a whole for some of its machines is sent once more with the
+    // machines still stopped; a second refusal stands.
+    for may_resend in [true, false] {
+        let (refused, whole_batch) = match cloud.start(&batch).await {
+            Ok(reply) => {
+                let mut refused = reply.refused;
+                let (each, taken): (Vec<_>, Vec<_>) = batch
+                    .iter()
+                    .map(|id| (id.clone(), refused.remove(id)))
+                    .partition(|(_, err)| err.is_some());
+                let taken: Vec<String> = taken.into_iter().map(|(id, _)| id).collect();
+                events.accepted(&taken, reply.job_id.as_deref());
+                accepted.extend(taken);
+                let each = each.into_iter().filter_map(|(id, err)| Some((id, err?)));
+                (each.collect(), false)
+            }
+            Err(err) => {
+                let all = batch.iter().map(|id| (id.clone(), err.clone()));
+                (all.collect(), true)
+            }
+        };
+        batch = explain_refusals(
+            cloud,
+            events,
+            refused,
+            may_resend && whole_batch,
+            &mut accepted,
+        )
+        .await;
+        if batch.is_empty() {
+            break;
+        }
+    }
+    accepted
+}
+
+/// Settles refused machines. A refusal that concerns machines — already running, starting, wrong
+/// state, not found — is explained by describing them: RUNNING is `already_running`, a transition
+/// is waited for (pushed to `accepted`), an absent machine is not found. With `may_resend`, the
+/// machines still stopped are returned to be sent again — unless all of them are, which means the
+/// refusal was about them after all. Every other refusal stands.
+///
+/// A start that got no answer is explained the same way, except that it may have worked: RUNNING
+/// and transitions are waited for, and machines still stopped are sent again once.
+async fn explain_refusals(
+    cloud: &impl Describe,
+    events: &impl Events,
+    refused: Vec<(String, CallError)>,
+    may_resend: bool,
+    accepted: &mut Vec<String>,
+) -> Vec<String> {
+    let (explainable, standing): (Vec<_>, Vec<_>) = refused.into_iter().partition(|(_, err)| {
+        err.is_ambiguous()
+            || err
+                .api_error()
+                .is_some_and(|e| e.class.concerns_instances())
+    });
+    for (id, error) in standing {
+        events.finished(&id, End::Refused { error, state: None });
+    }
+    if explainable.is_empty() {
+        return Vec::new();
+    }
+    let ids: Vec<String> = explainable.iter().map(|(id, _)| id.clone()).collect();
+    let mut states = match describe_all(cloud, &ids).await {
+        Ok(states) => states,
+        Err(err) => {
+            warn!("could not describe the machines to explain a refusal: {err}");
+            for (id, error) in explainable {
+                events.finished(&id, End::Refused { error, state: None });
+            }
+            return Vec::new();
+        }
+    };
+    let stopped = |id: &String| states.get(id).is_some_and(|s| s.phase == Phase::Stopped);
+    let unanswered = explainable.iter().any(|(_, err)| err.is_ambiguous());
+    let resend = may_resend && (unanswered || !explainable.iter().all(|(id, _)| stopped(id)));
+    let mut again = Vec::new();
+    for (id, refusal) in explainable {
+        let Some(state) = states.remove(&id) else {
+            events.finished(&id, End::NotFound { refusal });
+            continue;
+        };
+        match state.phase {
+            Phase::Running if refusal.is_ambiguous() => {
+                events.seen(state);
+                accepted.push(id);
+            }
+            Phase::Running => events.finished(&id, End::AlreadyRunning(state)),
+            Phase::Pending => {
+                events.seen(state);
+                accepted.push(id);
+            }
+            Phase::Stopped if resend => again.push(id),
+            _ => events.finished(
+                &id,
+                End::Refused {
+                    error: refusal,
+                    state: Some(state),
+                },
+            ),
+        }
+    }
+    again
+}
+
+/// The states of `ids`, in as many describe calls as the cloud's batch size needs.
+pub async fn describe_all(
+    cloud: &impl Describe,
+    ids: &[String],
+) -> Result<HashMap<String, InstanceState>, CallError> {
+    let mut states = HashMap::new();
+    for chunk in ids.chunks(cloud.batch_size().max(1)) {
+        for state in cloud.describe(chunk).await? {
+            states.insert(state.id.clone(), state);
+        }
+    }
+    Ok(states)
+}
+
+/// Waits for RUNNING and then, machine by machine as each gets there, for its ports
+/// (`--wait-port`): a machine is RUNNING only once every port accepted a connection, and
+/// unreachable if one never did before the deadline.
+async fn wait_until_reachable(
+    cloud: &impl Starter,
+    events: &Remembering<'_, impl Events>,
+    reach: &Reach,
+    accepted: Vec<String>,
+    plan: &Plan,
+) {
+    let (found, mut running) = tokio::sync::mpsc::unbounded_channel::<InstanceState>();
+    let polling = async move {
+        let mut on_event = |event| match event {
+            PollEvent::State(state) => events.seen(state),
+            PollEvent::Finished(_, Finish::Running(state)) => {
+                events.remember(&state);
+                let _ = found.send(state);
+            }
+            PollEvent::Finished(id, finish) => events.finished(&id, End::Wait(finish)),
+        };
+        let jitter = &mut cloud.fork_rng();
+        let (poll, deadline) = (plan.poll, plan.deadline);
+        wait::wait_until_running(cloud, accepted, poll, deadline, jitter, &mut on_event).await;
+    };
+    let reaching = async {
+        let mut pending = futures_util::stream::FuturesUnordered::new();
+        let mut open = true;
+        while open || !pending.is_empty() {
+            tokio::select! {
+                received = running.recv(), if open => match received {
+                    Some(state) => pending.push(reach_one(events, reach, state, plan.deadline)),
+                    None => open = false,
+                },
+                Some(()) = pending.next(), if !pending.is_empty() => {}
+            }
+        }
+    };
+    futures_util::future::join(polling, reaching).await;
+}
+
+/// Waits for every port of `reach` on the RUNNING machine `state`, then tells its end.
+async fn reach_one(
+    events: &Remembering<'_, impl Events>,
+    reach: &Reach,
+    state: InstanceState,
+    deadline: Instant,
+) {
+    let id = state.id.clone();
+    let ip = match reach::address_of(reach, &events.addresses_of(&id)) {
+        Ok(ip) => ip,
+        Err(error) => return events.finished(&id, End::Unreachable(error)),
+    };
+    for &port in &reach.ports {
+        if let Err(error) = reach::wait_for_port(ip, port, deadline).await {
+            return events.finished(&id, End::Unreachable(error));
+        }
+        events.reachable(&id, SocketAddr::new(ip, port));
+    }
+    events.finished(&id, End::Running(state));
+}
+
+/// Passes events on, remembering each machine's last reported addresses for `--wait-port`: a
+/// later answer without any does not erase them.
+struct Remembering<'e, E> {
+    inner: &'e E,
+    addresses: RefCell<HashMap<String, Addresses>>,
+}
+
+impl<E: Events> Remembering<'_, E> {
+    fn remember(&self, state: &InstanceState) {
+        if !state.addresses.is_empty() {
+            (self.addresses.borrow_mut()).insert(state.id.clone(), state.addresses.clone());
+        }
+    }
+
+    fn addresses_of(&self, id: &str) -> Addresses {
+        self.addresses.borrow().get(id).cloned().unwrap_or_default()
+    }
+}
+
+impl<E: Events> Events for Remembering<'_, E> {
+    fn accepted(&self, ids: &[String], job_id: Option<&str>) {
+        self.inner.accepted(ids, job_id);
+    }
+
+    fn seen(&self, state: InstanceState) {
+        self.remember(&state);
+        self.inner.seen(state);
+    }
+
+    fn reachable(&self, id: &str, address: SocketAddr) {
+        self.inner.reachable(id, address);
+    }
+
+    fn finished(&self, id: &str, end: End) {
+        if let End::Running(state) | End::AlreadyRunning(state) = &end {
+            self.remember(state);
+        }
+        self.inner.finished(id, end);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::engine::Failure;
+    use crate::provider::{ApiError, ErrorClass};
+
+    /// Answers starts and describes from a script, and records what was asked.
+    struct Script {
+        starts: RefCell<VecDeque<Result<StartReply, CallError>>>,
+        describes: RefCell<VecDeque<Vec<InstanceState>>>,
+        started: RefCell<Vec<Vec<String>>>,
+        described: RefCell<Vec<Vec<String>>>,
+    }
+
+    impl Script {
+        fn new(
+            starts: Vec<Result<StartReply, CallError>>,
+            describes: Vec<Vec<InstanceState>>,
+        ) -> Self {
+            Self {
+                starts: RefCell::new(starts.into()),
+                describes: RefCell::new(describes.into()),
+                started: RefCell::default(),
+                described: RefCell::default(),
+            }
+        }
+    }
+
+    impl Describe for Script {
+        fn batch_size(&self) -> usize {
+            100
+        }
+
+        async fn describe(&self, ids: &[String]) -> Result<Vec<InstanceState>, CallError> {
+            self.described.borrow_mut().push(ids.to_vec());
+            let answer = self.describes.borrow_mut().pop_front();
+            let answer = answer.expect("an unscripted describe");
+            Ok(answer.into_iter().filter(|s| ids.contains(&s.id)).collect())
+        }
+    }
+
+    impl Starter for Script {
+        fn start_batch(&self) -> usize {
+            100
+        }
+
+        async fn start(&self, ids: &[String]) -> Result<StartReply, CallError> {
+            self.started.borrow_mut().push(ids.to_vec());
+            let answer = self.starts.borrow_mut().pop_front();
+            answer.expect("an unscripted start")
+        }
+
+        fn fork_rng(&self) -> fastrand::Rng {
+            fastrand::Rng::with_seed(7)
+        }
+    }
+
+    impl Drop for Script {
+        fn drop(&mut self) {
+            if !std::thread::panicking() {
+                assert!(self.starts.borrow().is_empty(), "starts left unsent");
+                assert!(self.describes.borrow().is_empty(), "describes left unasked");
+            }
+        }
+    }
+
+    /// Every event, as a line: `accepted a,b`, `seen a STARTING`, `a: <end>`.
+    #[derive(Default)]
+    struct Log(RefCell<Vec<String>>);
+
+    impl Events for Log {
+        fn accepted(&self, ids: &[String], _: Option<&str>) {
+            self.0
+                .borrow_mut()
+                .push(format!("accepted {}", ids.join(",")));
+        }
+
+        fn seen(&self, state: InstanceState) {
+            (self.0.borrow_mut()).push(format!("seen {} {}", state.id, state.raw));
+        }
+
+        fn reachable(&self, id: &str, address: SocketAddr) {
+            self.0
+                .borrow_mut()
+                .push(format!("{id} reachable {address}"));
+        }
+
+        fn finished(&self, id: &str, end: End) {
+            let end = match end {
+                End::Running(_) => "running".to_string(),
+                End::Starting => "starting".into(),
+                End::AlreadyRunning(_) => "already running".into(),
+                End::Refused { error, state } => match state {
+                    Some(state) => format!("refused {:?} in {}", error.kind(), state.raw),
+                    None => format!("refused {:?}", error.kind()),
+                },
+                End::NotFound { .. } => "not found".into(),
+                End::Wait(finish) => format!("wait {finish:?}"),
+                End::Unreachable(error) => format!("unreachable {error}"),
+            };
+            self.0.borrow_mut().push(format!("{id}: {end}"));
+        }
+    }
+
+    fn refusal(class: ErrorClass) -> CallError {
+        CallError {
+            action: "StartInstances",
+            failure: Failure::Api(ApiError {
+                code: format!("{class:?}"),
+                message: "refused".into(),
+                request_id: None,
+                http_status: 400,
+                class,
+            }),
+            attempts: 1,
+            elapsed: Duration::ZERO,
+        }
+    }
+
+    fn unanswered() -> CallError {
+        CallError {
+            action: "StartInstances",
+            failure: Failure::Ambiguous("connection closed".into()),
+            attempts: 1,
+            elapsed: Duration::ZERO,
+        }
+    }
+
+    fn accepted() -> Result<StartReply, CallError> {
+        Ok(StartReply {
+            job_id: None,
+            refused: HashMap::new(),
+        })
+    }
+
+    fn state(id: &str, phase: Phase) -> InstanceState {
+        let raw = match phase {
+            Phase::Running => "RUNNING",
+            Phase::Pending => "STARTING",
+            Phase::Stopped => "STOPPED",
+            Phase::Failed => "FAILED",
+            Phase::Unknown => "WEIRD",
+        };
+        InstanceState::new(id, raw, phase)
+    }
+
+    fn ids(ids: &[&str]) -> Vec<String> {
+        ids.iter().map(|id| id.to_string()).collect()
+    }
+
+    /// Runs the protocol without waiting; returns the events.
+    async fn run_no_wait(script: &Script, targets: &[&str]) -> Vec<String> {
+        let log = Log::default();
+        let plan = Plan {
+            wait: false,
+            poll: PollConfig::Budget(wait::PollBudget {
+                requests_per_second: 10.0,
+            }),
+            reach: None,
+            deadline: Instant::now() + Duration::from_secs(60),
+        };
+        run(script, &ids(targets), &plan, &log).await;
+        log.0.into_inner()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refused_batch_is_described_and_sent_again_for_the_machines_still_stopped() {
+        let script = Script::new(
+            vec![Err(refusal(ErrorClass::WrongState)), accepted()],
+            vec![vec![
+                state("a", Phase::Running),
+                state("b", Phase::Pending),
+                state("c", Phase::Stopped),
+            ]],
+        );
+        let events = run_no_wait(&script, &["a", "b", "c"]).await;
+        assert_eq!(
+            *script.started.borrow(),
+            [ids(&["a", "b", "c"]), ids(&["c"])]
+        );
+        assert_eq!(*script.described.borrow(), [ids(&["a", "b", "c"])]);
+        assert_eq!(
+            events,
+            [
+                "a: already running",
+                "seen b STARTING",
+                "accepted c",
+                "b: starting",
+                "c: starting"
+            ]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refusal_with_every_machine_still_stopped_stands_without_a_resend() {
+        let script = Script::new(
+            vec![Err(refusal(ErrorClass::WrongState))],
+            vec![vec![state("a", Phase::Stopped), state("b", Phase::Stopped)]],
+        );
+        let events = run_no_wait(&script, &["a", "b"]).await;
+        assert_eq!(script.started.borrow().len(), 1);
+        assert_eq!(
+            events,
+            ["a: refused Api in STOPPED", "b: refused Api in STOPPED"]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_second_refusal_stands() {
+        let script = Script::new(
+            vec![
+                Err(refusal(ErrorClass::WrongState)),
+                Err(refusal(ErrorClass::WrongState)),
+            ],
+            vec![
+                vec![state("a", Phase::Running), state("b", Phase::Stopped)],
+                vec![state("b", Phase::Stopped)],
+            ],
+        );
+        let events = run_no_wait(&script, &["a", "b"]).await;
+        assert_eq!(*script.started.borrow(), [ids(&["a", "b"]), ids(&["b"])]);
+        assert_eq!(events, ["a: already running", "b: refused Api in STOPPED"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refusal_not_about_the_machines_stands_without_a_describe() {
+        let script = Script::new(vec![Err(refusal(ErrorClass::Auth))], vec![]);
+        let events = run_no_wait(&script, &["a"]).await;
+        assert!(script.described.borrow().is_empty());
+        assert_eq!(events, ["a: refused Auth"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refused_machine_the_cloud_does_not_list_is_not_found() {
+        let script = Script::new(
+            vec![Err(refusal(ErrorClass::NotFound)), accepted()],
+            vec![vec![state("b", Phase::Stopped)]],
+        );
+        let events = run_no_wait(&script, &["a", "b"]).await;
+        assert_eq!(events, ["a: not found", "accepted b", "b: starting"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_unanswered_start_is_described_and_only_the_stopped_machines_are_sent_again() {
+        // Even when every machine is still stopped: no answer is not a refusal.
+        let script = Script::new(
+            vec![Err(unanswered()), accepted()],
+            vec![vec![
+                state("a", Phase::Running),
+                state("b", Phase::Pending),
+                state("c", Phase::Stopped),
+            ]],
+        );
+        let events = run_no_wait(&script, &["a", "b", "c"]).await;
+        assert_eq!(
+            *script.started.borrow(),
+            [ids(&["a", "b", "c"]), ids(&["c"])]
+        );
+        // RUNNING after an unanswered start may be this run's doing: waited for, not
+        // `already_running`.
+        assert_eq!(
+            events,
+            [
+                "seen a RUNNING",
+                "seen b STARTING",
+                "accepted c",
+                "a: starting",
+                "b: starting",
+                "c: starting"
+            ]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_unanswered_start_of_machines_all_stopped_is_sent_again_once() {
+        let script = Script::new(
+            vec![Err(unanswered()), Err(unanswered())],
+            vec![
+                vec![state("a", Phase::Stopped)],
+                vec![state("a", Phase::Stopped)],
+            ],
+        );
+        let events = run_no_wait(&script, &["a"]).await;
+        assert_eq!(script.started.borrow().len(), 2);
+        assert_eq!(events, ["a: refused Transport in STOPPED"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refusal_that_cannot_be_described_stands() {
+        struct Blind(Script);
+        impl Describe for Blind {
+            fn batch_size(&self) -> usize {
+                1
+            }
+            async fn describe(&self, _: &[String]) -> Result<Vec<InstanceState>, CallError> {
+                Err(refusal(ErrorClass::Transient))
+            }
+        }
+        impl Starter for Blind {
+            fn start_batch(&self) -> usize {
+                10
+            }
+            async fn start(&self, ids: &[String]) -> Result<StartReply, CallError> {
+                self.0.start(ids).await
+            }
+            fn fork_rng(&self) -> fastrand::Rng {
+                self.0.fork_rng()
+            }
+        }
+        let blind = Blind(Script::new(
+            vec![Err(refusal(ErrorClass::WrongState))],
+            vec![],
+        ));
+        let log = Log::default();
+        let plan = Plan {
+            wait: true,
+            poll: PollConfig::Budget(wait::PollBudget::half_of(&[])),
+            reach: None,
+            deadline: Instant::now() + Duration::from_secs(60),
+        };
+        run(&blind, &ids(&["a"]), &plan, &log).await;
+        assert_eq!(log.0.into_inner(), ["a: refused Api"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lock_refusal_stands_as_a_timeout() {
+        // The client waits out an operation lock until the deadline; what reaches the protocol
+        // then is final, never described nor sent again.
+        let script = Script::new(vec![Err(refusal(ErrorClass::Busy))], vec![]);
+        let events = run_no_wait(&script, &["a"]).await;
+        assert_eq!(events, ["a: refused Timeout"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn accepted_machines_are_waited_for_until_running() {
+        let script = Script::new(
+            vec![accepted()],
+            vec![
+                vec![state("a", Phase::Pending), state("b", Phase::Pending)],
+                vec![state("a", Phase::Running), state("b", Phase::Failed)],
+            ],
+        );
+        let log = Log::default();
+        let plan = Plan {
+            wait: true,
+            poll: PollConfig::Budget(wait::PollBudget::half_of(&[])),
+            reach: None,
+            deadline: Instant::now() + Duration::from_secs(60),
+        };
+        run(&script, &ids(&["a", "b"]), &plan, &log).await;
+        let events = log.0.into_inner();
+        assert_eq!(
+            events[..3],
+            ["accepted a,b", "seen a STARTING", "seen b STARTING"]
+        );
+        assert!(events.contains(&"a: running".to_string()), "{events:?}");
+        assert!(
+            events.iter().any(|e| e.starts_with("b: wait Failed")),
+            "{events:?}"
+        );
+    }
+}
