@@ -27,8 +27,6 @@ impl EnvVars {
     pub const CLOUDSTART_ZENLAYER_ENDPOINT: &'static str = "CLOUDSTART_ZENLAYER_ENDPOINT";
     /// How often, off a terminal, a "still waiting" line is written to stderr (default 30s).
     pub const CLOUDSTART_HEARTBEAT: &'static str = "CLOUDSTART_HEARTBEAT";
-    /// Test knob (hidden): any non-empty value makes request retries wait no time between attempts.
-    pub const CLOUDSTART_TEST_NO_RETRY_DELAY: &'static str = "CLOUDSTART_TEST_NO_RETRY_DELAY";
     /// A PEM file of extra CA certificates to trust; `--ca-bundle` wins.
     pub const SSL_CERT_FILE: &'static str = "SSL_CERT_FILE";
     /// Log filter in `tracing` syntax; wins over `-q`/`-v`.

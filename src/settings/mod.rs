@@ -790,11 +790,7 @@ fn resolve_group(
         may_use_tls: network.may_use_tls || endpoint.base().starts_with("https://"),
         ..network.clone()
     };
-    let mut retry = RetryConfig::default();
-    if env(EnvVars::CLOUDSTART_TEST_NO_RETRY_DELAY).is_some() {
-        retry.base_delay = Duration::ZERO;
-        retry.busy_delay = Duration::from_millis(10);
-    }
+    let retry = RetryConfig::default();
     Ok(StartSettings {
         provider,
         location,

@@ -319,6 +319,8 @@ fn an_operation_lock_is_waited_out_until_the_deadline() {
         .unwrap();
     assert_eq!(output.status.code(), Some(6), "{}", stderr(&output));
     assert_eq!(report(&output)["instances"][0]["outcome"], "timeout");
+    // The lock's 5 s retries against a short deadline are proven in-process, with an injected
+    // retry config: engine::client::tests::an_operation_lock_is_waited_out_until_the_deadline.
     let starts = sim.calls("compshare", "StartCompShareInstance");
-    assert!(starts.len() > 1, "the lock is retried: {starts:?}");
+    assert!(!starts.is_empty(), "the start was sent: {starts:?}");
 }

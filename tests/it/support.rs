@@ -145,9 +145,7 @@ pub(crate) fn cloudstart(home: &Path) -> Command {
 
 fn cloudstart_std(home: &Path) -> StdCommand {
     let mut cmd = StdCommand::new(assert_cmd::cargo::cargo_bin("cloudstart"));
-    cmd.env_clear()
-        .env("HOME", home)
-        .env("CLOUDSTART_TEST_NO_RETRY_DELAY", "1");
+    cmd.env_clear().env("HOME", home);
     cmd
 }
 
