@@ -1,7 +1,7 @@
 //! The report: the public shape of a run's outcome, and its text and JSON renderings.
 //!
 //! `--output json` prints exactly one JSON document whose schema README.md documents and
-//! `tests/contract.rs` re-declares with `deny_unknown_fields`; text prints one line per machine,
+//! `tests/it/contract.rs` re-declares with `deny_unknown_fields`; text prints one line per machine,
 //! its address in a column of its own. Both list every target exactly once, in the order given.
 //! With `--output ndjson` the records were streamed by [`super::live`] and nothing is printed here.
 

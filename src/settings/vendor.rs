@@ -54,7 +54,7 @@ pub struct VendorCli {
 type ReadFn = fn(&Path, Option<&str>, &dyn Fn(&str) -> Option<String>) -> Option<VendorSettings>;
 
 /// Every cloud's vendor CLI, one line per provider in `PROVIDERS` (the table in the module docs).
-/// `tests/registry.rs` fails for a registered cloud without a line here.
+/// `tests/it/registry.rs` fails for a registered cloud without a line here.
 pub static VENDOR_CLIS: &[VendorCli] = &[
     VendorCli {
         provider: "tencent",
