@@ -266,18 +266,21 @@ fn start(body: &[u8], fleet: &mut Fleet, logged: &mut Vec<String>) -> Result<Val
     Ok(json!({ "action": "HpcClusterStartClusterResponse", "job_ids": job, "ret_code": 0 }))
 }
 
+/// The non-empty value of query parameter `name` (QingCloud drops empty ones).
+fn query_param<'q>(query: &'q [(String, String)], name: &str) -> Option<&'q str> {
+    query
+        .iter()
+        .find(|(n, v)| n == name && !v.is_empty())
+        .map(|(_, v)| v.as_str())
+}
+
 /// `cluster/list`, by one exact `cluster_id` (the simulator lists nothing else).
 fn list(
     query: &[(String, String)],
     fleet: &mut Fleet,
     logged: &mut Vec<String>,
 ) -> Result<Value, Refusal> {
-    let param = |name: &str| {
-        query
-            .iter()
-            .find(|(n, v)| n == name && !v.is_empty())
-            .map(|(_, v)| v.as_str())
-    };
+    let param = |name: &str| query_param(query, name);
     if param("zone").is_none() {
         return Err(refuse(
             1100,
@@ -336,12 +339,7 @@ fn status(phase: &MachinePhase) -> (&str, &str) {
 /// `GET /api/operation` for one job (`jobs` or `job_ids`): the job of a start is `working` while
 /// any of its clusters boots, `failed` if one failed, `successful` once all are active.
 fn operation(query: &[(String, String)], fleet: &mut Fleet) -> Result<Value, Refusal> {
-    let param = |name: &str| {
-        query
-            .iter()
-            .find(|(n, v)| n == name && !v.is_empty())
-            .map(|(_, v)| v.as_str())
-    };
+    let param = |name: &str| query_param(query, name);
     if param("zone").is_none() {
         return Err(refuse(
             1100,
