@@ -30,7 +30,13 @@ pub const VERSION: &str = concat!(
 
 /// Start stopped cloud machines and wait until they are RUNNING.
 #[derive(Debug, Parser)]
-#[command(name = "cloudstart", version = VERSION, after_help = EXIT_CODES_HELP)]
+// A repeated flag's last value wins (`$DEFAULTS --timeout 20m`), as in the tools operators know.
+#[command(
+    name = "cloudstart",
+    version = VERSION,
+    after_help = EXIT_CODES_HELP,
+    args_override_self = true
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -43,11 +49,11 @@ pub struct Cli {
 /// `-q` / `-v`, available on every subcommand.
 #[derive(Debug, Args)]
 pub struct Verbosity {
-    /// Print only errors on stderr.
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    /// Print only errors on stderr (the later of -q and -v wins).
+    #[arg(short, long, global = true, overrides_with = "verbose")]
     pub quiet: bool,
     /// More detail on stderr: -v debug, -vv trace, -vvv trace including the HTTP stack.
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, overrides_with = "quiet")]
     pub verbose: u8,
 }
 
@@ -104,7 +110,7 @@ pub struct TargetArgs {
     #[arg(long, env = EnvVars::SSL_CERT_FILE, value_name = "FILE")]
     pub ca_bundle: Option<PathBuf>,
     /// Report format on stdout.
-    #[arg(short, long, value_enum, value_name = "FORMAT", default_value_t = OutputFormat::Text)]
+    #[arg(short, long, value_enum, ignore_case = true, value_name = "FORMAT", default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
     /// Machines: provider:id, or bare ids of --provider's cloud.
     #[arg(value_name = "TARGET", required_unless_present = "targets_file")]
@@ -232,7 +238,7 @@ pub struct SimArgs {
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Report format on stdout.
-    #[arg(short, long, value_enum, value_name = "FORMAT", default_value_t = OutputFormat::Text)]
+    #[arg(short, long, value_enum, ignore_case = true, value_name = "FORMAT", default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
 }
 

@@ -16,6 +16,7 @@ use cloudstart::env_vars::EnvVars;
 use cloudstart::output::{eprint_line, printable, write_stderr};
 
 fn main() -> ExitCode {
+    forget_empty_variables();
     let cli = Cli::parse();
     init_logging(&cli.verbosity);
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -62,6 +63,21 @@ fn init_logging(verbosity: &Verbosity) {
 /// and module only on debug and trace lines. Each line is [`printable`] up to its newline, so no
 /// log call anywhere can pass the cloud's control characters (or a forged line) to the terminal.
 struct StderrLines;
+
+/// clap reads these variables itself, and would take an empty one (`CLOUDSTART_PROVIDER=` from
+/// an unset CI secret) as an empty value; like every other variable cloudstart reads, an empty one
+/// counts as unset. This runs first, while the process has one thread.
+fn forget_empty_variables() {
+    for var in [
+        EnvVars::CLOUDSTART_PROVIDER,
+        EnvVars::CLOUDSTART_PROFILE,
+        EnvVars::SSL_CERT_FILE,
+    ] {
+        if std::env::var_os(var).is_some_and(|value| value.is_empty()) {
+            std::env::remove_var(var);
+        }
+    }
+}
 
 impl<S, N> FormatEvent<S, N> for StderrLines
 where

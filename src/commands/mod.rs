@@ -199,14 +199,17 @@ fn progress_for(quiet: bool, output: OutputFormat) -> Progress {
     )
 }
 
-/// `CLOUDSTART_HEARTBEAT`, or 30 s.
+/// `CLOUDSTART_HEARTBEAT`, or 30 s; `0` turns the heartbeat off (a pause no run reaches).
 fn heartbeat() -> Result<Duration, Error> {
     match process_env(EnvVars::CLOUDSTART_HEARTBEAT) {
         None => Ok(Duration::from_secs(30)),
+        Some(text) if text.trim() == "0" => Ok(Duration::MAX),
         Some(text) => crate::cli::parse_duration(&text)
             .and_then(|d| {
                 if d.is_zero() {
-                    Err(format!("`{text}` is zero"))
+                    Err(format!(
+                        "`{text}` is zero; write 0 to turn the heartbeat off"
+                    ))
                 } else {
                     Ok(d)
                 }

@@ -172,6 +172,33 @@ fn region_and_provider_come_from_the_environment() {
 }
 
 #[test]
+fn repeated_flags_take_the_last_value_formats_ignore_case_and_empty_variables_are_unset() {
+    let sim = Sim::start("");
+    // `$DEFAULTS --timeout 1s` followed by the run's own choices, an upper-case format, and
+    // variables an unset CI secret left empty.
+    let output = cloudstart(sim.dir())
+        .envs(tencent().credentials.iter().copied())
+        .env("CLOUDSTART_PROVIDER", "")
+        .env("CLOUDSTART_PROFILE", "")
+        .env("SSL_CERT_FILE", "")
+        .env("CLOUDSTART_HEARTBEAT", "0")
+        .args(["start", "-p", "tencent", "-r", "ap-guangzhou"])
+        .args([
+            "--endpoint",
+            "http://127.0.0.1:9",
+            "--endpoint",
+            sim.url("tencent"),
+        ])
+        .args(["--timeout", "1ms", "--timeout", "30s", "-q", "-v", "-q"])
+        .args(["-o", "text", "-o", "JSON", "--poll-interval", "5ms"])
+        .arg("ins-aaaaaaaa")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(report(&output)["instances"][0]["outcome"], "running");
+}
+
+#[test]
 fn duplicate_ids_are_started_and_reported_once() {
     let sim = Sim::start("");
     let (json, _) = start_json(&sim, tencent(), &["ins-aaaaaaaa", "ins-aaaaaaaa"], &[], 0);
