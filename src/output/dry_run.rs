@@ -5,7 +5,7 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use super::{write_stdout, OutputFormat};
+use super::{write_stdout, OutputFormat, SCHEMA_VERSION};
 use crate::error::Error;
 
 /// One start request that a dry run does not send, secrets and signatures already redacted.
@@ -37,10 +37,11 @@ pub struct PlannedRequest {
 struct DryRun<'a> {
     dry_run: bool,
     requests: &'a [PlannedRequest],
+    schema_version: u32,
 }
 
 /// Writes `requests` to stdout: `-o text` as annotated HTTP requests, otherwise one JSON document
-/// `{"dry_run": true, "requests": [...]}`.
+/// `{"dry_run": true, "requests": [...], "schema_version": 1}` (README: "Dry run").
 pub fn print(requests: &[PlannedRequest], format: OutputFormat) -> Result<(), Error> {
     let mut out = Vec::new();
     match format {
@@ -48,6 +49,7 @@ pub fn print(requests: &[PlannedRequest], format: OutputFormat) -> Result<(), Er
             let document = DryRun {
                 dry_run: true,
                 requests,
+                schema_version: SCHEMA_VERSION,
             };
             serde_json::to_writer(&mut out, &document)
                 .map_err(|err| Error::internal(format!("cannot render the dry run: {err}")))?;

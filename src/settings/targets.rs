@@ -59,12 +59,15 @@ pub fn from_args(args: &[String], default_provider: Option<&str>) -> Result<Vec<
             Some((name, id)) => Ok(Target::new(known(name, arg)?, id)),
             None => {
                 let Some(name) = default_provider else {
+                    let shown = crate::error::clip(arg);
+                    // The example names the cloud the id looks like, when one fits.
+                    let (example, hint) = match guess(arg) {
+                        Some(p) => (p, format!("; it looks like a {p} id")),
+                        None => ("tencent", String::new()),
+                    };
                     return Err(Error::usage(format!(
-                        "`{arg}` names no cloud: write it as provider:id (e.g. tencent:{arg}) or \
-                         give --provider{}",
-                        guess(arg)
-                            .map(|p| format!("; it looks like a {p} id"))
-                            .unwrap_or_default()
+                        "`{shown}` names no cloud: write it as provider:id (e.g. \
+                         {example}:{shown}) or give --provider{hint}"
                     )));
                 };
                 Ok(Target::new(known(name, arg)?, arg))
@@ -178,6 +181,10 @@ mod tests {
     fn a_bare_id_without_a_provider_says_which_cloud_it_looks_like() {
         let err = from_args(&strings(&["ins-r8hr2upy"]), None).unwrap_err();
         assert!(err.to_string().contains("looks like a tencent id"), "{err}");
+        let err = from_args(&strings(&["i-3tiefmkskq3vj0abcd1"]), None).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("e.g. volcengine:i-3tief"), "{text}");
+        assert!(!text.contains("tencent:"), "{text}");
         let err = from_args(&strings(&["nimbus:x"]), None).unwrap_err();
         assert!(
             err.to_string().contains("unknown provider `nimbus`"),

@@ -329,6 +329,34 @@ fn dry_run_prints_every_request_redacted_and_sends_nothing() {
             }
         }
         assert!(text.contains("(redacted)"), "{text}");
+        if format == "json" {
+            // The documented shape (README "Dry run"), field for field.
+            #[derive(serde::Deserialize)]
+            #[serde(deny_unknown_fields)]
+            #[allow(dead_code)] // read by serde: the test is that it parses
+            struct DryRun {
+                schema_version: u32,
+                dry_run: bool,
+                requests: Vec<Planned>,
+            }
+            #[derive(serde::Deserialize)]
+            #[serde(deny_unknown_fields)]
+            #[allow(dead_code)] // read by serde: the test is that it parses
+            struct Planned {
+                provider: String,
+                region: Option<String>,
+                zone: Option<String>,
+                action: String,
+                ids: Vec<String>,
+                method: String,
+                url: String,
+                headers: Vec<[String; 2]>,
+                body: String,
+            }
+            let document: DryRun = serde_json::from_str(&text).unwrap();
+            assert_eq!(document.schema_version, 1);
+            assert_eq!(document.requests.len(), profiles().count());
+        }
         // QingCloud and CompShare carry their signatures in the query and the form body.
         assert!(!text.contains("signature=") || text.contains("signature=(redacted)"));
         assert!(!text.contains("Signature=") || text.contains("Signature=(redacted)"));
