@@ -96,6 +96,29 @@ pub fn read_local_text(path: &Path, what: &'static str) -> Result<String, FileEr
     })
 }
 
+/// Standard input as text, at most [`MAX_BYTES`] (`-f -`). It is read once per process: a
+/// second reader (a report of a refused run lists the targets again) gets the same text.
+pub fn read_stdin_text(what: &'static str) -> Result<String, FileError> {
+    static STDIN: std::sync::OnceLock<Result<String, String>> = std::sync::OnceLock::new();
+    let read = STDIN.get_or_init(|| {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .lock()
+            .take(MAX_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|err| err.to_string())?;
+        if bytes.len() as u64 > MAX_BYTES {
+            return Err(Problem::TooLarge.to_string());
+        }
+        String::from_utf8(bytes).map_err(|_| Problem::NotUtf8.to_string())
+    });
+    read.clone().map_err(|message| FileError {
+        what,
+        path: PathBuf::from("from standard input"),
+        problem: Problem::Io(std::io::Error::other(message)),
+    })
+}
+
 fn read_bytes(path: &Path) -> Result<Vec<u8>, Problem> {
     // Asked of the path before opening it: opening a FIFO blocks until someone writes to it.
     let metadata = std::fs::metadata(path).map_err(Problem::Io)?;

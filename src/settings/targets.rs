@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::files::{read_local_text, toml_error};
+use super::files::{read_local_text, read_stdin_text, toml_error};
 use crate::error::Error;
 use crate::provider::{self, Provider};
 
@@ -95,7 +95,12 @@ pub fn from_file(path: &Path) -> Result<Vec<Target>, Error> {
         zone: Option<String>,
         profile: Option<String>,
     }
-    let text = read_local_text(path, "targets file")?;
+    // `-f -`: the targets come on standard input (`generate-targets | cloudstart start -f -`).
+    let text = if path == Path::new("-") {
+        read_stdin_text("targets file")?
+    } else {
+        read_local_text(path, "targets file")?
+    };
     let invalid =
         |what: String| Error::usage(format!("invalid targets file {}: {what}", path.display()));
     let file: File =

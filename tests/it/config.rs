@@ -463,3 +463,30 @@ fn vendor_cli_files_are_read_at_the_lowest_precedence() {
         .unwrap();
     assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
 }
+
+#[test]
+fn a_targets_file_can_come_on_standard_input() {
+    let sim = Sim::start("");
+    let tencent = profiles().find(|p| p.provider == "tencent").unwrap();
+    let list = format!(
+        "[[target]]\nprovider = \"tencent\"\nids = [\"{}\", \"{}\"]\n",
+        support::id(tencent, 1),
+        support::id(tencent, 2)
+    );
+    let output = start_everywhere(&sim)
+        .args(["-o", "json", "-f", "-"])
+        .write_stdin(list)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let json = report(&output);
+    assert_eq!(json["instances"].as_array().unwrap().len(), 2);
+    // Malformed input names where, as a file does, and is a usage error.
+    let output = start_everywhere(&sim)
+        .args(["-f", "-"])
+        .write_stdin("garbage")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains(":1:"), "{}", stderr(&output));
+}
