@@ -37,7 +37,7 @@ pub(super) async fn run(args: &DemoArgs, progress: &Progress) -> Result<u8, Erro
         })
         .collect::<Result<Vec<_>, Error>>()?;
     let report = super::start::run_all(&settings, progress, Duration::from_secs(30)).await?;
-    output::finish(progress, &report, args.output)
+    output::finish(progress, &report, args.output, output::Task::Start)
 }
 
 /// Settings that start one machine on `profile`'s cloud at `url`, as a user would.

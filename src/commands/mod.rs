@@ -17,7 +17,7 @@ use crate::engine::reach::AddressKind;
 use crate::env_vars::EnvVars;
 use crate::error::Error;
 use crate::output::{
-    self, ErrorRecord, Outcome, OutputFormat, Progress, Record, Report, SCHEMA_VERSION,
+    self, ErrorRecord, Outcome, OutputFormat, Progress, Record, Report, Task, SCHEMA_VERSION,
 };
 use crate::settings::config::Config;
 use crate::settings::{self, process_env, PlaceFlags, Plan, RunOptions, StartFlags, TargetFlags};
@@ -36,7 +36,7 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
             let plan = match planned {
                 Ok(plan) => plan,
                 Err(err) if dry_run => return Err(err),
-                Err(err) => return report_refusal(&args.targets, err, quiet),
+                Err(err) => return report_refusal(&args.targets, err, quiet, Task::Start),
             };
             if dry_run {
                 return dry_run::run(&plan);
@@ -44,7 +44,7 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
             let progress = progress_for(quiet, plan.output);
             let ran = start::run_all(&plan.groups, &progress, heartbeat()?).await?;
             let report = Report::merge(vec![ran, unready_report(&plan)]).in_order(&plan.order);
-            output::finish(&progress, &report, plan.output)
+            output::finish(&progress, &report, plan.output, Task::Start)
         }
         Command::Status(args) => {
             let args = target_flags(args.targets);
@@ -53,11 +53,16 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
             });
             let plan = match planned {
                 Ok(plan) => plan,
-                Err(err) => return report_refusal(&args, err, quiet),
+                Err(err) => return report_refusal(&args, err, quiet, Task::Status),
             };
             let observed = status::run(&plan.groups).await?;
             let report = Report::merge(vec![observed, unready_report(&plan)]).in_order(&plan.order);
-            output::finish(&progress_for(quiet, plan.output), &report, plan.output)
+            output::finish(
+                &progress_for(quiet, plan.output),
+                &report,
+                plan.output,
+                Task::Status,
+            )
         }
         Command::Config(ConfigCommand::Check(args)) => {
             let config = Config::load(&process_env)?;
@@ -126,7 +131,7 @@ fn place_flags(args: PlaceArgs) -> PlaceFlags {
 /// a pipeline always has a report to read; the exit code is the error's. Text output, and
 /// targets that cannot be read at all (an unknown cloud, an unreadable targets file), keep the
 /// plain `error:` line.
-fn report_refusal(args: &TargetFlags, err: Error, quiet: bool) -> Result<u8, Error> {
+fn report_refusal(args: &TargetFlags, err: Error, quiet: bool, task: Task) -> Result<u8, Error> {
     if args.output == OutputFormat::Text {
         return Err(err);
     }
@@ -156,7 +161,12 @@ fn report_refusal(args: &TargetFlags, err: Error, quiet: bool) -> Result<u8, Err
         elapsed_ms: 0,
         instances,
     };
-    output::finish(&progress_for(quiet, args.output), &report, args.output)
+    output::finish(
+        &progress_for(quiet, args.output),
+        &report,
+        args.output,
+        task,
+    )
 }
 
 /// The records of the targets whose cloud had no usable credentials: each fails with the

@@ -34,7 +34,7 @@ use clap::ValueEnum;
 use crate::error::Error;
 
 pub use live::{Mode, Progress};
-pub use report::{ErrorRecord, Outcome, Record, Report, SCHEMA_VERSION};
+pub use report::{ErrorRecord, Outcome, Record, Report, Task, SCHEMA_VERSION};
 
 /// How the report is printed on stdout. The `--output` values are derived from it, so the flag
 /// offers exactly the formats this module can write.
@@ -68,10 +68,15 @@ pub fn write_stderr(text: &str) {
 /// The run is over: NDJSON gets its last events and the summary, the live block stays as the
 /// final picture, the report goes to stdout and, when something failed, a one-line summary to
 /// stderr. Returns the report's exit code, or the error of a stdout that could not be written.
-pub fn finish(progress: &Progress, report: &Report, format: OutputFormat) -> Result<u8, Error> {
+pub fn finish(
+    progress: &Progress,
+    report: &Report,
+    format: OutputFormat,
+    task: Task,
+) -> Result<u8, Error> {
     progress.done(report);
     let streamed = progress.stdout_error();
-    report.print(format)?;
+    report.print(format, task)?;
     match streamed {
         Some(err) => Err(err),
         None => Ok(report.exit_code()),

@@ -96,6 +96,24 @@ pub struct ErrorRecord {
     pub request_id: Option<String>,
 }
 
+/// What the run did to its machines, for the stderr line that counts the failed ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Task {
+    /// `start`: the failed ones "did not start".
+    Start,
+    /// `status`: the failed ones could not be looked up — nothing was started.
+    Status,
+}
+
+impl Task {
+    fn failed(self) -> &'static str {
+        match self {
+            Task::Start => "did not start",
+            Task::Status => "could not be looked up",
+        }
+    }
+}
+
 impl Report {
     /// One report of several runs that went on side by side.
     pub fn merge(reports: Vec<Report>) -> Report {
@@ -133,7 +151,7 @@ impl Report {
 
     /// Prints the report on stdout and, when something failed, a one-line summary on stderr.
     /// A reader that went away is not an error (see [`write_stdout`]).
-    pub fn print(&self, format: OutputFormat) -> Result<(), Error> {
+    pub fn print(&self, format: OutputFormat, task: Task) -> Result<(), Error> {
         let mut out = Vec::new();
         let rendered = match format {
             OutputFormat::Json => serde_json::to_writer(&mut out, self)
@@ -148,9 +166,10 @@ impl Report {
         let failed = self.instances.iter().filter(|r| r.error.is_some()).count();
         if failed > 0 {
             eprint_line(&format!(
-                "error: {failed} of {} machine{} did not start (exit {})",
+                "error: {failed} of {} machine{} {} (exit {})",
                 self.instances.len(),
                 if self.instances.len() == 1 { "" } else { "s" },
+                task.failed(),
                 self.exit_code()
             ));
         }

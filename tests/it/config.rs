@@ -285,6 +285,12 @@ fn status_reports_current_states_without_starting_anything() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
+    // status starts nothing, so it does not say machines "did not start".
+    let err = stderr(&output);
+    assert!(
+        err.contains("could not be looked up") && !err.contains("did not start"),
+        "{err}"
+    );
     let records = records(&output);
     assert_eq!(records.len(), all.len());
     for (chunk, profile) in records.chunks(3).zip(profiles()) {
