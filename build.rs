@@ -14,7 +14,9 @@ fn main() {
     let root = Path::new(&manifest_dir);
     println!("cargo:rerun-if-env-changed=CLOUDSTART_BUILD_COMMIT");
     let has_git = root.join(".git").exists();
-    if root.join(".git/HEAD").is_file() {
+    // In a linked worktree `.git` is a file and these paths do not exist, which makes cargo rerun this
+    // script on every build: the version stays current there too. Without `.git` nothing is watched.
+    if has_git {
         println!("cargo:rerun-if-changed=.git/HEAD");
         println!("cargo:rerun-if-changed=.git/refs/heads");
     }
