@@ -44,7 +44,11 @@ fn git_commit(root: &Path) -> Option<String> {
 fn packaged_commit(root: &Path) -> Option<String> {
     let info = std::fs::read_to_string(root.join(".cargo_vcs_info.json")).ok()?;
     let after = &info[info.find("\"sha1\"")? + "\"sha1\"".len()..];
-    let value = after.trim_start().strip_prefix(':')?.trim_start().strip_prefix('"')?;
+    let value = after
+        .trim_start()
+        .strip_prefix(':')?
+        .trim_start()
+        .strip_prefix('"')?;
     let sha: String = value.chars().take_while(char::is_ascii_hexdigit).collect();
     if sha.len() < 12 {
         return None;
