@@ -182,8 +182,10 @@ pub struct ConfigCheckArgs {
 /// `config check`.
 #[derive(Debug, Args)]
 pub struct PlaceArgs {
-    /// The config-file profile to take credentials, region, zone and endpoint from.
-    #[arg(long, env = EnvVars::CLOUDSTART_PROFILE, value_name = "NAME")]
+    /// The profile to take credentials, region, zone and endpoint from: cloudstart's config file,
+    /// else the cloud's own CLI (tccli, ve, zeno, ucloud-cli). Named here, its credentials beat
+    /// the environment's [default: CLOUDSTART_PROFILE, else `default`].
+    #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
     /// The region, for clouds that have one (else the cloud's variable, e.g. TENCENTCLOUD_REGION).
     #[arg(short, long, value_name = "REGION")]

@@ -68,11 +68,7 @@ struct StderrLines;
 /// an unset CI secret) as an empty value; like every other variable cloudstart reads, an empty one
 /// counts as unset. This runs first, while the process has one thread.
 fn forget_empty_variables() {
-    for var in [
-        EnvVars::CLOUDSTART_PROVIDER,
-        EnvVars::CLOUDSTART_PROFILE,
-        EnvVars::SSL_CERT_FILE,
-    ] {
+    for var in [EnvVars::CLOUDSTART_PROVIDER, EnvVars::SSL_CERT_FILE] {
         if std::env::var_os(var).is_some_and(|value| value.is_empty()) {
             std::env::remove_var(var);
         }

@@ -5,8 +5,8 @@ use crate::cli::ConfigCheckArgs;
 use crate::error::Error;
 use crate::output::config_check::{CheckRow, CloudCheck, ConfigCheck};
 use crate::provider::{self, Location, Provider, Requirement};
-use crate::settings::config::{Config, DEFAULT_PROFILE};
-use crate::settings::{Layers, Source, Sourced};
+use crate::settings::config::Config;
+use crate::settings::{Layers, ProfileChoice, Source, Sourced};
 
 /// Prints the check; with `--provider`, fails with that cloud's first problem.
 pub(super) fn run(
@@ -14,25 +14,29 @@ pub(super) fn run(
     env: &dyn Fn(&str) -> Option<String>,
     config: &Config,
 ) -> Result<u8, Error> {
-    let profile = args
-        .place
-        .profile
-        .clone()
-        .unwrap_or_else(|| DEFAULT_PROFILE.into());
-    if profile != DEFAULT_PROFILE && !config.has_profile(&profile) {
-        return Err(Error::usage(format!(
-            "no profile `{profile}` in the config file"
-        )));
-    }
+    let profile = ProfileChoice::new(args.place.profile.as_deref(), env);
     let providers: Vec<&'static dyn Provider> = match &args.provider {
         Some(name) => provider::find(name).into_iter().collect(),
         None => provider::PROVIDERS.to_vec(),
     };
     let mut clouds = Vec::new();
     let mut first_problem = None;
+    let mut profile_found = false;
     for provider in providers {
-        let layers = Layers::new(provider, env, &profile, config);
         let mut lines = Vec::new();
+        let layers = match Layers::new(provider, env, &profile, config) {
+            Ok(layers) => layers,
+            Err(err) => {
+                lines.push(row("profile", "missing", &err.to_string()));
+                first_problem.get_or_insert(err);
+                clouds.push(CloudCheck {
+                    name: provider.name(),
+                    rows: lines,
+                });
+                continue;
+            }
+        };
+        profile_found = true;
         let flag = |value: &Option<String>, name| {
             value.clone().map(|value| Sourced {
                 value,
@@ -86,9 +90,15 @@ pub(super) fn run(
             rows: lines,
         });
     }
+    if !profile_found {
+        if let Some(err) = first_problem {
+            // No cloud has the profile: a misspelt name, not a cloud left unconfigured.
+            return Err(err);
+        }
+    }
     ConfigCheck {
         config_file: config.path.clone(),
-        profile,
+        profile: profile.name,
         clouds,
     }
     .print()?;

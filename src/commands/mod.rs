@@ -252,13 +252,26 @@ mod tests {
         }
     }
 
-    fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect();
         move |name| {
             pairs
                 .iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, v)| v.to_string())
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone())
         }
+    }
+
+    /// The config file `text`, loaded.
+    fn config_with(text: &str) -> Config {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, text).unwrap();
+        let path = path.to_string_lossy().into_owned();
+        Config::load(&move |n| (n == EnvVars::CLOUDSTART_CONFIG).then(|| path.clone())).unwrap()
     }
 
     /// The one group `extra` resolves to, with no config file.
@@ -378,20 +391,12 @@ mod tests {
 
     #[test]
     fn profiles_come_below_flags_and_environment() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("config.toml");
-        std::fs::write(
-            &path,
+        let config = config_with(
             "[profile.default.tencent]\naccess_key_id = \"cfg-id\"\n\
              secret_access_key = \"cfg-key\"\nregion = \"ap-beijing\"\n\
              endpoint = \"http://127.0.0.1:7\"\n\
              [profile.prod.tencent]\nregion = \"ap-singapore\"\n",
-        )
-        .unwrap();
-        let config_path = path.to_string_lossy().into_owned();
-        let config =
-            Config::load(&move |n| (n == EnvVars::CLOUDSTART_CONFIG).then(|| config_path.clone()))
-                .unwrap();
+        );
         // Nothing else set: everything from the profile.
         let settings = resolve_with(&args(&["ins-aaaaaaaa"]), &env(&[]), &config).unwrap();
         assert_eq!(settings.location.region.as_deref(), Some("ap-beijing"));
@@ -408,10 +413,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!(settings.location.region.as_deref(), Some("ap-tokyo"));
-        // Another profile by flag; an unknown one is a usage error.
+        // Another profile by CLOUDSTART_PROFILE: the environment's credentials still win.
         let settings = resolve_with(
-            &args(&["--profile", "prod", "ins-aaaaaaaa"]),
+            &args(&["ins-aaaaaaaa"]),
             &env(&[
+                ("CLOUDSTART_PROFILE", "prod"),
                 ("TENCENTCLOUD_SECRET_ID", "id"),
                 ("TENCENTCLOUD_SECRET_KEY", "key"),
             ]),
@@ -419,13 +425,103 @@ mod tests {
         )
         .unwrap();
         assert_eq!(settings.location.region.as_deref(), Some("ap-singapore"));
+        assert_eq!(settings.credentials.key_id, "id");
+        // An unknown one is a usage error.
         let err = resolve_with(
             &args(&["--profile", "staging", "ins-aaaaaaaa"]),
             &env(CREDS),
             &config,
         )
         .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Usage);
         assert!(err.to_string().contains("no profile `staging`"), "{err}");
+    }
+
+    /// As in the AWS CLI: `--profile` (or a targets file's `profile`) takes the profile's
+    /// credentials over the ones exported in the environment, and never falls back to those.
+    #[test]
+    fn a_named_profile_beats_the_environments_credentials() {
+        let config = config_with(
+            "[profile.prod.tencent]\naccess_key_id = \"prod-id\"\n\
+             secret_access_key = \"prod-key\"\nregion = \"ap-singapore\"\n\
+             [profile.bare.tencent]\nregion = \"ap-tokyo\"\n",
+        );
+        let flagged = resolve_with(
+            &args(&["--profile", "prod", "ins-aaaaaaaa"]),
+            &env(CREDS),
+            &config,
+        )
+        .unwrap();
+        assert_eq!(flagged.credentials.key_id, "prod-id");
+        // The region is not a credential: the environment's still beats the profile's.
+        assert_eq!(flagged.location.region.as_deref(), Some("ap-shanghai"));
+        let ambient = resolve_with(
+            &args(&["ins-aaaaaaaa"]),
+            &env(&[CREDS, &[("CLOUDSTART_PROFILE", "prod")]].concat()),
+            &config,
+        )
+        .unwrap();
+        assert_eq!(ambient.credentials.key_id, "id");
+        let err = resolve_with(
+            &args(&["--profile", "bare", "ins-aaaaaaaa"]),
+            &env(CREDS),
+            &config,
+        )
+        .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Auth);
+        let message = err.to_string();
+        assert!(
+            message.contains("profile `bare` has no tencent credentials")
+                && message.contains("TENCENTCLOUD_SECRET_ID in the environment is not used"),
+            "{message}"
+        );
+    }
+
+    /// `--profile NAME` reaches the vendor CLI's profile `NAME` when cloudstart's own config
+    /// file has none, with its region from tccli's `.configure` beside the `.credential`.
+    #[test]
+    fn a_named_profile_reaches_the_vendor_clis_profile() {
+        let home = tempfile::tempdir().unwrap();
+        let tccli = home.path().join(".tccli");
+        std::fs::create_dir_all(&tccli).unwrap();
+        std::fs::write(
+            tccli.join("ops.credential"),
+            r#"{"secretId": "ops-id", "secretKey": "ops-key"}"#,
+        )
+        .unwrap();
+        std::fs::write(
+            tccli.join("ops.configure"),
+            r#"{"_sys_param": {"region": "ap-seoul"}}"#,
+        )
+        .unwrap();
+        let home_dir = home.path().to_string_lossy().into_owned();
+        let vars = [CREDS, &[("HOME", home_dir.as_str())]].concat();
+        let settings = resolve_with(
+            &args(&["--profile", "ops", "ins-aaaaaaaa"]),
+            &env(&vars),
+            &Config::default(),
+        )
+        .unwrap();
+        assert_eq!(settings.credentials.key_id, "ops-id");
+        let vars: Vec<_> = vars
+            .into_iter()
+            .filter(|(name, _)| *name != "TENCENTCLOUD_REGION")
+            .collect();
+        let settings = resolve_with(
+            &args(&["--profile", "ops", "ins-aaaaaaaa"]),
+            &env(&vars),
+            &Config::default(),
+        )
+        .unwrap();
+        assert_eq!(settings.location.region.as_deref(), Some("ap-seoul"));
+        let err = resolve_with(
+            &args(&["--profile", "nosuch", "ins-aaaaaaaa"]),
+            &env(&vars),
+            &Config::default(),
+        )
+        .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Usage);
+        assert!(err.to_string().contains("nor in tccli's files"), "{err}");
     }
 
     #[test]

@@ -8,6 +8,10 @@
 //! URLs, and credentials are present. Precedence, for each setting of each target: targets file >
 //! flag > environment > config profile > vendor CLI file > built-in default. [`Source`] records
 //! which one supplied each value, for `cloudstart config check`.
+//!
+//! One exception, as in the AWS CLI: a profile asked for by name (`--profile`, or a targets file's
+//! `profile`) takes its credentials from that profile only, never from the credential variables in
+//! the environment, so an exported key cannot quietly start machines in another account.
 
 pub mod config;
 pub mod files;
@@ -204,7 +208,7 @@ pub struct TargetFlags {
 /// `--profile`, `--region`, `--zone` and `--endpoint`.
 #[derive(Debug, Clone, Default)]
 pub struct PlaceFlags {
-    /// `--profile` (or `CLOUDSTART_PROFILE`).
+    /// `--profile` (only the flag: `CLOUDSTART_PROFILE` is read here, see [`ProfileChoice`]).
     pub profile: Option<String>,
     /// `--region`.
     pub region: Option<String>,
@@ -397,14 +401,41 @@ pub fn process_env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|value| !value.is_empty())
 }
 
+/// The profile a group of targets uses, and how it was chosen.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ProfileChoice {
+    /// Its name.
+    pub name: String,
+    /// Asked for by name (`--profile`, a targets file's `profile`), rather than by
+    /// `CLOUDSTART_PROFILE` or by default: then its credentials beat the environment's.
+    pub explicit: bool,
+}
+
+impl ProfileChoice {
+    /// `named` (from `--profile` or a targets file) if given, else `CLOUDSTART_PROFILE`, else
+    /// `default`.
+    pub fn new(named: Option<&str>, env: &dyn Fn(&str) -> Option<String>) -> Self {
+        match named {
+            Some(name) => Self {
+                name: name.to_string(),
+                explicit: true,
+            },
+            None => Self {
+                name: env(EnvVars::CLOUDSTART_PROFILE).unwrap_or_else(|| DEFAULT_PROFILE.into()),
+                explicit: false,
+            },
+        }
+    }
+}
+
 /// The sources one cloud's settings come from, below the targets file and the flags.
 pub struct Layers<'a> {
     /// The cloud.
     pub provider: &'static dyn Provider,
     /// The environment.
     pub env: &'a dyn Fn(&str) -> Option<String>,
-    /// The profile's name.
-    pub profile: String,
+    /// The profile.
+    pub profile: ProfileChoice,
     /// The cloud's section of that profile, if the config file has one.
     pub config: Option<&'a CloudConfig>,
     /// What the cloud's own CLI keeps on disk.
@@ -413,22 +444,39 @@ pub struct Layers<'a> {
 
 impl<'a> Layers<'a> {
     /// The sources for `provider` under `profile`: the environment, the config file's profile,
-    /// and the vendor CLI's files.
+    /// and the vendor CLI's files. A profile other than `default` must exist in one of the two
+    /// files (a usage error otherwise).
     pub fn new(
         provider: &'static dyn Provider,
         env: &'a dyn Fn(&str) -> Option<String>,
-        profile: &str,
+        profile: &ProfileChoice,
         config: &'a Config,
-    ) -> Self {
-        Self {
+    ) -> Result<Self, Error> {
+        let name = &profile.name;
+        let vendor = vendor::read(provider.name(), name, env);
+        if *name != DEFAULT_PROFILE && !config.has_profile(name) && vendor.is_none() {
+            let file = match &config.path {
+                Some(path) => format!("the config file {}", path.display()),
+                None => "a config file (none found; set CLOUDSTART_CONFIG)".into(),
+            };
+            let cli = vendor::cli_for(provider.name())
+                .map(|cli| format!(" nor in {}'s files", cli.name))
+                .unwrap_or_default();
+            return Err(Error::usage(format!(
+                "no profile `{name}` for {} in {file}{cli}",
+                provider.name()
+            )));
+        }
+        Ok(Self {
             provider,
             env,
-            profile: profile.to_string(),
-            config: config.cloud(profile, provider.name()),
-            vendor: vendor::read(provider.name(), profile, env),
-        }
+            profile: profile.clone(),
+            config: config.cloud(name, provider.name()),
+            vendor,
+        })
     }
 
+    /// A region, zone or endpoint from the vendor CLI's settings file.
     fn vendor_value(
         &self,
         value: impl Fn(&VendorSettings) -> Option<String>,
@@ -436,7 +484,7 @@ impl<'a> Layers<'a> {
         let vendor = self.vendor.as_ref()?;
         value(vendor).map(|value| Sourced {
             value,
-            source: Source::Vendor(vendor.path.clone()),
+            source: Source::Vendor(vendor.settings_file.clone()),
         })
     }
     /// The region or zone (`what`), from `given` (targets file or flag), the cloud's variables, or
@@ -475,7 +523,7 @@ impl<'a> Layers<'a> {
             .or_else(|| {
                 from_profile.map(|value| Sourced {
                     value,
-                    source: Source::Profile(self.profile.clone()),
+                    source: Source::Profile(self.profile.name.clone()),
                 })
             })
             .or(from_vendor);
@@ -483,7 +531,10 @@ impl<'a> Layers<'a> {
         let Some(found) = found else {
             let mut sources = vec![format!("--{what}")];
             sources.extend(vars.iter().map(|v| v.to_string()));
-            sources.push(format!("`{what}` in the config profile `{}`", self.profile));
+            sources.push(format!(
+                "`{what}` in the config profile `{}`",
+                self.profile.name
+            ));
             return Err(Error::usage(format!(
                 "{name} needs a {what}: set {}",
                 sources.join(" or ")
@@ -522,7 +573,7 @@ impl<'a> Layers<'a> {
         } else if let Some(url) = (self.env)(EnvVars::CLOUDSTART_ENDPOINT) {
             (url, Source::Env(EnvVars::CLOUDSTART_ENDPOINT))
         } else if let Some(url) = self.config.and_then(|c| c.endpoint.clone()) {
-            (url, Source::Profile(self.profile.clone()))
+            (url, Source::Profile(self.profile.name.clone()))
         } else if let Some(found) = self.vendor_value(|v| v.endpoint.clone()) {
             (found.value, found.source)
         } else {
@@ -540,7 +591,8 @@ impl<'a> Layers<'a> {
         })
     }
 
-    /// The credentials: the cloud's variables, else the profile. Key id and secret always come
+    /// The credentials: the cloud's variables, else the profile (the config file's, else the
+    /// vendor CLI's); a profile chosen by name skips the variables. Key id and secret always come
     /// from the same place.
     /// Surrounding whitespace is dropped (as Zenlayer's SDK does; no key ends in a space), and
     /// credentials whose bytes could never be sent are refused here (exit 3), naming where they
@@ -575,18 +627,21 @@ impl<'a> Layers<'a> {
         let vars = &self.provider.spec().credentials;
         let name = self.provider.name();
         let from_env = vars.resolve(name, self.env);
-        if let Ok(credentials) = from_env {
-            let var = vars
-                .key_id
+        let set_var = || {
+            vars.key_id
                 .iter()
                 .copied()
                 .find(|var| (self.env)(var).is_some())
-                .unwrap_or_default();
-            return Ok(Sourced {
-                value: credentials,
-                source: Source::Env(var),
-            });
+        };
+        if !self.profile.explicit {
+            if let Ok(credentials) = from_env {
+                return Ok(Sourced {
+                    value: credentials,
+                    source: Source::Env(set_var().unwrap_or_default()),
+                });
+            }
         }
+        let profile = &self.profile.name;
         if let Some(config) = self.config {
             if let (Some(key_id), Some(secret)) = (&config.access_key_id, &config.secret_access_key)
             {
@@ -596,7 +651,7 @@ impl<'a> Layers<'a> {
                         secret: secret.clone(),
                         token: config.session_token.clone(),
                     },
-                    source: Source::Profile(self.profile.clone()),
+                    source: Source::Profile(profile.clone()),
                 });
             }
         }
@@ -608,37 +663,40 @@ impl<'a> Layers<'a> {
                         secret: secret.clone(),
                         token: vendor.token.clone(),
                     },
-                    source: Source::Vendor(vendor.path.clone()),
+                    source: Source::Vendor(vendor.credentials_file.clone()),
                 });
             }
+        }
+        let in_config = format!(
+            "access_key_id and secret_access_key under [profile.{profile}.{name}] in the config file"
+        );
+        if self.profile.explicit {
+            let ignored = set_var()
+                .map(|var| {
+                    format!(
+                        "; {var} in the environment is not used, because the profile was named \
+                         (--profile or the targets file)"
+                    )
+                })
+                .unwrap_or_default();
+            let cli = vendor::cli_for(name)
+                .map(|cli| format!(" or in {}'s profile `{profile}`", cli.name))
+                .unwrap_or_default();
+            return Err(Error::auth(format!(
+                "profile `{profile}` has no {name} credentials: set {in_config}{cli}{ignored}"
+            )));
         }
         from_env
             .map(|credentials| Sourced {
                 value: credentials,
                 source: Source::Default,
             })
-            .map_err(|err| {
-                Error::auth(format!(
-                    "{err}, or access_key_id and secret_access_key under [profile.{}.{name}] in \
-                     the config file",
-                    self.profile
-                ))
-            })
+            .map_err(|err| Error::auth(format!("{err}, or {in_config}")))
     }
 }
 
 /// What targets share to form one group: cloud, region and zone from the targets file, profile.
-type GroupKey = (&'static str, Option<String>, Option<String>, String);
-
-/// The profile a target uses: its own (targets file), else `--profile`/`CLOUDSTART_PROFILE`, else
-/// `default`.
-fn profile_of(target: &Target, args: &TargetFlags) -> String {
-    target
-        .profile
-        .clone()
-        .or_else(|| args.place.profile.clone())
-        .unwrap_or_else(|| DEFAULT_PROFILE.to_string())
-}
+type GroupKey = (&'static str, Option<String>, Option<String>, ProfileChoice);
 
 impl Plan {
     /// Resolves `args` with `env` (usually [`process_env`]) and `config`. Usage errors (exit 2)
@@ -678,7 +736,10 @@ impl Plan {
                 target.provider.name(),
                 target.region.clone(),
                 target.zone.clone(),
-                profile_of(&target, args),
+                ProfileChoice::new(
+                    target.profile.as_deref().or(args.place.profile.as_deref()),
+                    env,
+                ),
             );
             match groups.iter_mut().find(|(key, _)| *key == group) {
                 Some((_, members)) => members.push(target),
@@ -725,7 +786,7 @@ impl Plan {
 /// Settings for one group of targets sharing cloud, targets-file location and profile.
 fn resolve_group(
     members: &[Target],
-    profile: &str,
+    profile: &ProfileChoice,
     args: &TargetFlags,
     run: &RunOptions,
     env: &dyn Fn(&str) -> Option<String>,
@@ -736,17 +797,7 @@ fn resolve_group(
     let provider = first.provider;
     let name = provider.name();
     let spec = provider.spec();
-    if profile != DEFAULT_PROFILE && !config.has_profile(profile) {
-        return Err(Error::usage(format!(
-            "no profile `{profile}` in the config file{}",
-            config
-                .path
-                .as_ref()
-                .map(|p| format!(" {}", p.display()))
-                .unwrap_or_else(|| " (none found; set CLOUDSTART_CONFIG)".into())
-        )));
-    }
-    let layers = Layers::new(provider, env, profile, config);
+    let layers = Layers::new(provider, env, profile, config)?;
     let given = |file_value: &Option<String>, flag: &Option<String>, flag_name| match (
         file_value,
         &first.file,

@@ -9,8 +9,10 @@
 //! | qingcloud | qingcloud-cli | `.qingcloud/config.yaml`: `qy_access_key_id`, `qy_secret_access_key`, `zone` | one per file |
 //! | compshare | ucloud-cli | `.ucloud/credential.json` (`[{profile, public_key, private_key}]`), `.ucloud/config.json` (`[{profile, active, region, zone}]`, or one object in old versions) | the `active` one |
 //!
-//! A `--profile` other than `default` selects the vendor profile of the same name. An unreadable
-//! or malformed vendor file is skipped with a warning: it belongs to another tool.
+//! A `--profile` other than `default` selects the vendor profile of the same name, even one
+//! cloudstart's own config file does not define; qingcloud-cli and ucloud-cli's old single-object
+//! file have no named profiles and serve the default one only. An unreadable or malformed vendor
+//! file is skipped with a warning: it belongs to another tool.
 
 use std::path::{Path, PathBuf};
 
@@ -24,8 +26,11 @@ use crate::credentials::Secret;
 /// What a vendor CLI's files hold for one cloud.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct VendorSettings {
-    /// The file the credentials came from (for `config check`).
-    pub path: PathBuf,
+    /// The file holding the credentials (for `config check` and error messages).
+    pub credentials_file: PathBuf,
+    /// The file holding region, zone and endpoint: tccli's `.configure` and ucloud-cli's
+    /// `config.json` are not the credentials file.
+    pub settings_file: PathBuf,
     /// Key id.
     pub key_id: Option<String>,
     /// Secret.
@@ -45,6 +50,8 @@ pub struct VendorSettings {
 pub struct VendorCli {
     /// The `--provider` value of the cloud whose CLI this is.
     pub provider: &'static str,
+    /// The CLI's name, for messages.
+    pub name: &'static str,
     /// Reads the CLI's files under the home directory, for the profile chosen by `--profile`
     /// (`None` for the default one, which lets the CLI's own choice stand).
     read: ReadFn,
@@ -58,22 +65,27 @@ type ReadFn = fn(&Path, Option<&str>, &dyn Fn(&str) -> Option<String>) -> Option
 pub static VENDOR_CLIS: &[VendorCli] = &[
     VendorCli {
         provider: "tencent",
+        name: "tccli",
         read: tccli,
     },
     VendorCli {
         provider: "volcengine",
+        name: "ve",
         read: |home, chosen, _| ve(home, chosen),
     },
     VendorCli {
         provider: "zenlayer",
+        name: "zeno",
         read: zeno,
     },
     VendorCli {
         provider: "qingcloud",
-        read: |home, _, _| qingcloud_cli(home),
+        name: "qingcloud-cli",
+        read: |home, chosen, _| chosen.is_none().then(|| qingcloud_cli(home)).flatten(),
     },
     VendorCli {
         provider: "compshare",
+        name: "ucloud-cli",
         read: |home, chosen, _| ucloud_cli(home, chosen),
     },
 ];
@@ -158,9 +170,10 @@ fn tccli(
         .or_else(|| env("TCCLI_PROFILE"))
         .unwrap_or_else(|| DEFAULT_PROFILE.into());
     let dir = home.join(".tccli");
-    let path = dir.join(format!("{profile}.credential"));
-    let credential = json_file(&path).unwrap_or(Value::Null);
-    let configure = json_file(&dir.join(format!("{profile}.configure"))).unwrap_or(Value::Null);
+    let credentials_file = dir.join(format!("{profile}.credential"));
+    let settings_file = dir.join(format!("{profile}.configure"));
+    let credential = json_file(&credentials_file).unwrap_or(Value::Null);
+    let configure = json_file(&settings_file).unwrap_or(Value::Null);
     Some(VendorSettings {
         key_id: text(&credential, "/secretId"),
         secret: text(&credential, "/secretKey"),
@@ -169,7 +182,8 @@ fn tccli(
         zone: None,
         endpoint: base_url(text(&configure, "/cvm/endpoint"))
             .filter(|e| e != "https://cvm.tencentcloudapi.com"),
-        path,
+        credentials_file,
+        settings_file,
     })
 }
 
@@ -187,7 +201,8 @@ fn ve(home: &Path, chosen: Option<&str>) -> Option<VendorSettings> {
         region: text(profile, "/region"),
         zone: None,
         endpoint: base_url(text(profile, "/endpoint")),
-        path,
+        credentials_file: path.clone(),
+        settings_file: path,
     })
 }
 
@@ -208,7 +223,8 @@ fn zeno(
     Some(VendorSettings {
         key_id: text(entry, "/access_key_id"),
         secret: text(entry, "/access_key_secret"),
-        path,
+        credentials_file: path.clone(),
+        settings_file: path,
         ..VendorSettings::default()
     })
 }
@@ -235,22 +251,26 @@ fn qingcloud_cli(home: &Path) -> Option<VendorSettings> {
         key_id: value("qy_access_key_id"),
         secret: value("qy_secret_access_key").map(Secret::from),
         zone: value("zone"),
-        path,
+        credentials_file: path.clone(),
+        settings_file: path,
         ..VendorSettings::default()
     })
 }
 
 fn ucloud_cli(home: &Path, chosen: Option<&str>) -> Option<VendorSettings> {
     let dir = home.join(".ucloud");
-    let config = json_file(&dir.join("config.json")).unwrap_or(Value::Null);
-    // Old versions keep one object with everything; newer ones a list of profiles.
+    let settings_file = dir.join("config.json");
+    let config = json_file(&settings_file).unwrap_or(Value::Null);
+    // Old versions keep one object with everything, for the default profile; newer ones a list
+    // of profiles.
     if config.is_object() && config.get("public_key").is_some() {
-        return Some(VendorSettings {
+        return chosen.is_none().then(|| VendorSettings {
             key_id: text(&config, "/public_key"),
             secret: text(&config, "/private_key"),
             region: text(&config, "/region"),
             zone: text(&config, "/zone"),
-            path: dir.join("config.json"),
+            credentials_file: settings_file.clone(),
+            settings_file,
             ..VendorSettings::default()
         });
     }
@@ -263,8 +283,8 @@ fn ucloud_cli(home: &Path, chosen: Option<&str>) -> Option<VendorSettings> {
         .and_then(|p| text(p, "/profile"))
         .or_else(|| chosen.map(str::to_string))
         .unwrap_or_else(|| DEFAULT_PROFILE.into());
-    let path = dir.join("credential.json");
-    let credentials = json_file(&path).unwrap_or(Value::Null);
+    let credentials_file = dir.join("credential.json");
+    let credentials = json_file(&credentials_file).unwrap_or(Value::Null);
     let credential = credentials
         .as_array()
         .and_then(|list| list.iter().find(|c| c["profile"] == name.as_str()));
@@ -273,7 +293,8 @@ fn ucloud_cli(home: &Path, chosen: Option<&str>) -> Option<VendorSettings> {
         secret: credential.and_then(|c| text(c, "/private_key")),
         region: picked.and_then(|p| text(p, "/region")),
         zone: picked.and_then(|p| text(p, "/zone")),
-        path,
+        credentials_file,
+        settings_file,
         ..VendorSettings::default()
     })
 }
@@ -320,7 +341,10 @@ mod tests {
         assert_eq!(found.key_id.as_deref(), Some("AKID1"));
         assert_eq!(found.region.as_deref(), Some("ap-shanghai"));
         assert_eq!(found.endpoint, None, "the default host is not an override");
-        assert!(found.path.ends_with(".tccli/default.credential"));
+        assert!(found
+            .credentials_file
+            .ends_with(".tccli/default.credential"));
+        assert!(found.settings_file.ends_with(".tccli/default.configure"));
         let prod = read_in(&home, "tencent", "prod").unwrap();
         assert_eq!(
             (
@@ -373,6 +397,10 @@ mod tests {
         assert_eq!(found.key_id.as_deref(), Some("QYKEY"));
         assert_eq!(found.secret.as_ref().map(Secret::expose), Some("secret"));
         assert_eq!(found.zone.as_deref(), Some("pek3"));
+        assert!(
+            read_in(&home, "qingcloud", "prod").is_none(),
+            "qingcloud-cli has no named profiles: its file is the default one's"
+        );
     }
 
     #[test]
@@ -391,6 +419,8 @@ mod tests {
         let found = read_in(&home, "compshare", "default").unwrap();
         assert_eq!(found.key_id.as_deref(), Some("pub"));
         assert_eq!(found.zone.as_deref(), Some("cn-wlcb-01"));
+        assert!(found.credentials_file.ends_with(".ucloud/credential.json"));
+        assert!(found.settings_file.ends_with(".ucloud/config.json"));
         let old = home_with(&[(
             ".ucloud/config.json",
             r#"{"public_key": "p1", "private_key": "k1", "region": "cn-sh2", "zone": "cn-sh2-02"}"#,
@@ -401,6 +431,10 @@ mod tests {
                 .key_id
                 .as_deref(),
             Some("p1")
+        );
+        assert!(
+            read_in(&old, "compshare", "gpu").is_none(),
+            "the old single-object file serves the default profile only"
         );
     }
 

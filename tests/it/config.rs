@@ -145,6 +145,43 @@ fn targets_files_give_each_target_its_own_region_and_profile() {
     assert!(!stderr(&output).contains("chmod"), "{}", stderr(&output));
 }
 
+/// As in the AWS CLI: `--profile` takes that profile's credentials over the ones exported in the
+/// environment; `CLOUDSTART_PROFILE` alone does not (the documented order stays).
+#[test]
+fn a_named_profile_beats_credentials_in_the_environment() {
+    let sim = Sim::start("");
+    let dir = sim.dir();
+    let tencent = profiles().find(|p| p.provider == "tencent").unwrap();
+    let config = dir.join("config.toml");
+    write(
+        &config,
+        &format!(
+            "[profile.prod.tencent]\naccess_key_id = \"{}\"\nsecret_access_key = \"{}\"\n",
+            tencent.credentials[0].1, tencent.credentials[1].1,
+        ),
+    );
+    chmod_600(&config);
+    let run = |args: &[&str], profile_var: Option<&str>| {
+        let mut cmd = cloudstart(dir);
+        cmd.env("CLOUDSTART_CONFIG", &config)
+            .env("CLOUDSTART_TENCENT_ENDPOINT", sim.url("tencent"))
+            .env("TENCENTCLOUD_REGION", tencent.region.unwrap())
+            // Another account's key, exported in the shell.
+            .env(tencent.credentials[0].0, "AKIDanotheraccount")
+            .env(tencent.credentials[1].0, "another-secret")
+            .args(["start", &target(tencent, 1), "--poll-interval", "5ms"])
+            .args(args);
+        if let Some(profile) = profile_var {
+            cmd.env("CLOUDSTART_PROFILE", profile);
+        }
+        cmd.output().unwrap()
+    };
+    let named = run(&["--profile", "prod"], None);
+    assert_eq!(named.status.code(), Some(0), "{}", stderr(&named));
+    let ambient = run(&[], Some("prod"));
+    assert_eq!(ambient.status.code(), Some(3), "{}", stderr(&ambient));
+}
+
 #[test]
 fn a_config_file_others_can_read_is_warned_about() {
     let sim = Sim::start("");
@@ -455,8 +492,20 @@ fn vendor_cli_files_are_read_at_the_lowest_precedence() {
         .unwrap();
     let text = support::stdout(&output);
     assert_eq!(output.status.code(), Some(0), "{text}{}", stderr(&output));
+    // Each row names the file its value came from: tccli keeps the region apart.
+    let row = |setting: &str| {
+        text.lines()
+            .find(|line| line.trim_start().starts_with(setting))
+            .unwrap_or_default()
+            .to_string()
+    };
     assert!(
-        text.contains("vendor CLI file") && text.contains(".tccli/default.credential"),
+        row("credentials").contains("vendor CLI file")
+            && row("credentials").ends_with(".tccli/default.credential"),
+        "{text}"
+    );
+    assert!(
+        row("region").ends_with(".tccli/default.configure"),
         "{text}"
     );
     // The environment wins over the vendor file.
@@ -468,6 +517,55 @@ fn vendor_cli_files_are_read_at_the_lowest_precedence() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+}
+
+/// ucloud-cli keeps the region and zone in `config.json` and the keys in `credential.json`
+/// (ucloud/ucloud-cli@2af77c6:base/config.go, `ConfigFile`, `CredentialFile`; its pre-0.1.8
+/// single-object `config.json` becomes the `default` profile); `config check` names each.
+/// `--profile` reaches a ucloud-cli profile cloudstart's own config file does not define.
+#[test]
+fn config_check_names_the_vendor_file_each_value_came_from() {
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    std::fs::create_dir_all(home.join(".ucloud")).unwrap();
+    write(
+        &home.join(".ucloud/config.json"),
+        r#"[{"profile": "default", "active": true, "region": "cn-wlcb", "zone": "cn-wlcb-01"},
+            {"profile": "gpu", "active": false, "region": "cn-sh2", "zone": "cn-sh2-02"}]"#,
+    );
+    write(
+        &home.join(".ucloud/credential.json"),
+        r#"[{"profile": "default", "public_key": "pub", "private_key": "SENTINEL"},
+            {"profile": "gpu", "public_key": "pub2", "private_key": "SENTINEL2"}]"#,
+    );
+    chmod_600(&home.join(".ucloud/credential.json"));
+    for profile in [&[][..], &["--profile", "gpu"][..]] {
+        let output = cloudstart(home)
+            .args(["config", "check", "-p", "compshare"])
+            .args(profile)
+            .output()
+            .unwrap();
+        let text = support::stdout(&output);
+        assert_eq!(output.status.code(), Some(0), "{text}{}", stderr(&output));
+        assert!(!text.contains("SENTINEL"), "{text}");
+        for (setting, file) in [
+            ("region", ".ucloud/config.json"),
+            ("zone", ".ucloud/config.json"),
+            ("credentials", ".ucloud/credential.json"),
+        ] {
+            let line = text
+                .lines()
+                .find(|line| line.trim_start().starts_with(setting))
+                .unwrap_or_default();
+            assert!(line.ends_with(file), "{setting}: {text}");
+        }
+    }
+    let output = cloudstart(home)
+        .args(["config", "check", "--profile", "nosuch"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).contains("no profile `nosuch`"));
 }
 
 #[test]
