@@ -193,6 +193,13 @@ impl Progress {
             self.draw();
             self.leave_block();
         }
+        if self.mode == Mode::Quiet {
+            // `-q` keeps every error: each machine that failed and why, so the mail a cron job
+            // sends has the reasons and not only the count.
+            for failure in report.instances.iter().filter_map(Record::failure) {
+                eprint_line(&format!("error: {failure}"));
+            }
+        }
         if self.ndjson {
             for record in &report.instances {
                 let key = (record.provider.to_string(), record.id.clone());

@@ -208,6 +208,20 @@ impl Record {
         self.addresses.preferred().unwrap_or("-")
     }
 
+    /// `tencent:ins-… (ap-guangzhou): code: message (request id …)` for a machine that failed.
+    pub(super) fn failure(&self) -> Option<String> {
+        let error = self.error.as_ref()?;
+        let region = (self.region.as_ref())
+            .map(|region| format!(" ({region})"))
+            .unwrap_or_default();
+        Some(format!(
+            "{}:{}{region}: {}",
+            self.provider,
+            self.id,
+            error.describe()
+        ))
+    }
+
     fn location(&self) -> String {
         match &self.region {
             Some(region) => format!("{} {region}", self.provider),

@@ -11,6 +11,7 @@ mod hardening;
 mod network;
 mod parsers;
 mod progress;
+mod readme;
 mod registry;
 mod signing;
 mod sim_compshare;

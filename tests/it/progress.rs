@@ -7,7 +7,7 @@ use std::process::Stdio;
 
 use serde_json::Value;
 
-use crate::support::{self, stderr, stdout, tencent, Sim};
+use crate::support::{self, report, stderr, stdout, tencent, Sim};
 
 #[test]
 fn off_a_terminal_each_state_change_is_a_line_and_a_heartbeat_keeps_ci_awake() {
@@ -60,6 +60,33 @@ fn quiet_leaves_only_errors() {
         .unwrap();
     assert_eq!(output.status.code(), Some(0));
     assert_eq!(stderr(&output), "");
+}
+
+/// The cron recipe: `-q -o json >> log`. stderr (what cron mails) keeps each failed machine and
+/// its reason, then the count; the machine that started is not mentioned.
+#[test]
+fn quiet_keeps_each_failure_and_its_reason() {
+    let sim = Sim::start("[tencent.ins-0000dead]\nstate = \"not_found\"\n");
+    let output = sim
+        .start_cmd(tencent(), &["ins-aaaaaaaa", "ins-0000dead"])
+        .args(["-q", "-o", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
+    let text = stderr(&output);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(
+        lines[0].starts_with(
+            "error: tencent:ins-0000dead (ap-guangzhou): InvalidInstanceId.NotFound: "
+        ) && lines[0].contains("(request id "),
+        "{text}"
+    );
+    assert_eq!(lines[1], "error: 1 of 2 machines did not start (exit 4)");
+    assert_eq!(
+        report(&output)["instances"][1]["error"]["code"],
+        "InvalidInstanceId.NotFound"
+    );
 }
 
 #[test]
