@@ -164,3 +164,39 @@ fn the_cron_line_runs_as_shown_under_home() {
         );
     }
 }
+
+/// Every flag `start --help` offers has a row in README's options table.
+#[test]
+fn every_start_flag_has_a_row_in_the_options_table() {
+    let readme = readme();
+    let help = Command::new(assert_cmd::cargo::cargo_bin("cloudstart"))
+        .args(["start", "--help"])
+        .env_clear()
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    let flags: Vec<&str> = help
+        .lines()
+        .filter_map(|line| {
+            let line = line.trim_start();
+            let line = line
+                .strip_prefix('-')
+                .filter(|l| l.len() > 2 && l.as_bytes()[1] == b',')
+                .map_or(line, |short| short[2..].trim_start());
+            let flag = line.strip_prefix("--")?;
+            flag.split([' ', '=', '[', '<', '.'])
+                .next()
+                .filter(|name| !name.is_empty())
+        })
+        .filter(|flag| *flag != "help")
+        .collect();
+    assert!(flags.len() > 15, "{help}");
+    for flag in flags {
+        assert!(
+            readme
+                .lines()
+                .any(|line| line.starts_with("| `") && line.contains(&format!("--{flag}"))),
+            "--{flag} has no row in README's options table"
+        );
+    }
+}
