@@ -83,11 +83,11 @@ impl StartSettings {
 
 /// The proxy variables reqwest reads by itself, in the order it prefers them.
 const PROXY_VARIABLES: [&str; 6] = [
-    "HTTPS_PROXY",
+    EnvVars::HTTPS_PROXY,
     "https_proxy",
-    "HTTP_PROXY",
+    EnvVars::HTTP_PROXY,
     "http_proxy",
-    "ALL_PROXY",
+    EnvVars::ALL_PROXY,
     "all_proxy",
 ];
 
