@@ -154,7 +154,8 @@ impl Page {
                 .text([bold(kind.exit_code().to_string())]);
             roff.text([roman(kind.meaning())]);
         }
-        if extras.codes.len() > 3 {
+        // The subcommands that report on targets (those a cloud can refuse) merge their codes.
+        if extras.codes.contains(&ErrorKind::Api) {
             let order: Vec<String> = (ErrorKind::SEVERITY.iter())
                 .filter(|kind| extras.codes.contains(kind))
                 .map(|kind| kind.exit_code().to_string())
