@@ -131,10 +131,11 @@ impl Page {
             roff.control("TP", []).text([bold(var.name)]);
             roff.text(code_spans(var.doc.trim()));
         }
-        roff.text([roman(
-            "A variable set to the empty string counts as unset. \
-             The clouds' own variables are the names their SDKs and CLIs read.",
-        )]);
+        let mut note = String::from("A variable set to the empty string counts as unset.");
+        if extras.env.contains(&Scope::Cloud) {
+            note += " The clouds' own variables are the names their SDKs and CLIs read.";
+        }
+        roff.control("PP", []).text([roman(note)]);
 
         roff.control("SH", ["FILES"]);
         if extras.env.contains(&Scope::Cloud) {
