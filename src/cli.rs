@@ -16,7 +16,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::env_vars::EnvVars;
-use crate::error::EXIT_CODES_HELP;
+use crate::error::exit_codes_help;
 use crate::output::OutputFormat;
 use crate::provider;
 
@@ -34,7 +34,7 @@ pub const VERSION: &str = concat!(
 #[command(
     name = "cloudstart",
     version = VERSION,
-    after_help = EXIT_CODES_HELP,
+    after_help = exit_codes_help(),
     args_override_self = true
 )]
 pub struct Cli {
@@ -61,7 +61,7 @@ pub struct Verbosity {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Start machines and wait until they are RUNNING.
-    #[command(after_help = EXIT_CODES_HELP)]
+    #[command(after_help = exit_codes_help())]
     Start(StartArgs),
     /// Print machines' current states, through the same describe calls.
     Status(StatusArgs),
@@ -74,8 +74,19 @@ pub enum Command {
     Demo(DemoArgs),
     /// Print a shell completion script on stdout, e.g. `cloudstart completions bash`.
     Completions(CompletionsArgs),
-    /// Print the man page (roff) on stdout, e.g. `cloudstart man | man -l -`.
-    Man,
+    /// Print a man page (roff) on stdout, e.g. `cloudstart man start | man -l -`.
+    Man(ManArgs),
+}
+
+/// `cloudstart man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The subcommand whose page to print, e.g. `start` or `config check`; none for cloudstart(1).
+    #[arg(value_name = "SUBCOMMAND", conflicts_with = "out_dir")]
+    pub subcommand: Vec<String>,
+    /// Write every page into DIR instead (cloudstart.1, cloudstart-start.1 and so on), for packagers.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
 }
 
 /// `cloudstart completions`.

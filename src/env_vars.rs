@@ -6,85 +6,157 @@
 /// Namespace for environment variable names.
 pub struct EnvVars;
 
-impl EnvVars {
+/// Which subcommands read a variable: the man pages list each under the subcommands it affects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Every subcommand.
+    Every,
+    /// What reaches a cloud (`start`, `status`, `config check`): credentials, places, endpoints,
+    /// the config file and the vendor CLIs' files.
+    Cloud,
+    /// What sends requests (`start`, `status`): proxies and CA certificates.
+    Network,
+    /// What waits for RUNNING (`start`).
+    Wait,
+    /// What draws the live display on stderr (`start`, `status`, `demo`).
+    Display,
+}
+
+/// One environment variable: its name, its documentation and who reads it.
+#[derive(Debug)]
+pub struct EnvVar {
+    /// The name.
+    pub name: &'static str,
+    /// What it does, as the constant's doc comment says it (Markdown code spans included).
+    pub doc: &'static str,
+    /// Which subcommands read it.
+    pub scope: Scope,
+}
+
+/// Declares each variable once: a constant on [`EnvVars`] and an entry in [`ALL`], both carrying
+/// the same doc comment, so the man pages cannot drift from the code's names.
+macro_rules! env_vars {
+    ($($(#[doc = $doc:literal])+ $scope:ident $name:ident;)+) => {
+        impl EnvVars {
+            $($(#[doc = $doc])+ pub const $name: &'static str = stringify!($name);)+
+        }
+
+        /// Every variable cloudstart reads, in declaration order.
+        pub static ALL: &[EnvVar] = &[$(EnvVar {
+            name: stringify!($name),
+            doc: concat!($($doc),+),
+            scope: Scope::$scope,
+        }),+];
+    };
+}
+
+env_vars! {
     /// Default for `--provider`.
-    pub const CLOUDSTART_PROVIDER: &'static str = "CLOUDSTART_PROVIDER";
+    Cloud CLOUDSTART_PROVIDER;
     /// Where the config file is, instead of the platform config directory.
-    pub const CLOUDSTART_CONFIG: &'static str = "CLOUDSTART_CONFIG";
-    /// Default for `--profile`.
-    pub const CLOUDSTART_PROFILE: &'static str = "CLOUDSTART_PROFILE";
+    Cloud CLOUDSTART_CONFIG;
+    /// The profile when `--profile` is not given; unlike `--profile`, it leaves the credentials
+    /// in the environment first.
+    Cloud CLOUDSTART_PROFILE;
     /// Default for `--endpoint`, for every cloud.
-    pub const CLOUDSTART_ENDPOINT: &'static str = "CLOUDSTART_ENDPOINT";
+    Cloud CLOUDSTART_ENDPOINT;
     /// CompShare-only endpoint override; wins over `CLOUDSTART_ENDPOINT`, loses to `--endpoint`.
-    pub const CLOUDSTART_COMPSHARE_ENDPOINT: &'static str = "CLOUDSTART_COMPSHARE_ENDPOINT";
+    Cloud CLOUDSTART_COMPSHARE_ENDPOINT;
     /// QingCloud-only endpoint override; wins over `CLOUDSTART_ENDPOINT`, loses to `--endpoint`.
-    pub const CLOUDSTART_QINGCLOUD_ENDPOINT: &'static str = "CLOUDSTART_QINGCLOUD_ENDPOINT";
+    Cloud CLOUDSTART_QINGCLOUD_ENDPOINT;
     /// Tencent-only endpoint override; wins over `CLOUDSTART_ENDPOINT`, loses to `--endpoint`.
-    pub const CLOUDSTART_TENCENT_ENDPOINT: &'static str = "CLOUDSTART_TENCENT_ENDPOINT";
+    Cloud CLOUDSTART_TENCENT_ENDPOINT;
     /// Volcengine-only endpoint override; wins over `CLOUDSTART_ENDPOINT`, loses to `--endpoint`.
-    pub const CLOUDSTART_VOLCENGINE_ENDPOINT: &'static str = "CLOUDSTART_VOLCENGINE_ENDPOINT";
+    Cloud CLOUDSTART_VOLCENGINE_ENDPOINT;
     /// Zenlayer-only endpoint override; wins over `CLOUDSTART_ENDPOINT`, loses to `--endpoint`.
-    pub const CLOUDSTART_ZENLAYER_ENDPOINT: &'static str = "CLOUDSTART_ZENLAYER_ENDPOINT";
+    Cloud CLOUDSTART_ZENLAYER_ENDPOINT;
     /// How often, off a terminal, a "still waiting" line is written to stderr (default 30s).
-    pub const CLOUDSTART_HEARTBEAT: &'static str = "CLOUDSTART_HEARTBEAT";
+    Wait CLOUDSTART_HEARTBEAT;
     /// A PEM file of extra CA certificates to trust; `--ca-bundle` wins.
-    pub const SSL_CERT_FILE: &'static str = "SSL_CERT_FILE";
+    Network SSL_CERT_FILE;
     /// Log filter in `tracing` syntax; wins over `-q`/`-v`.
-    pub const RUST_LOG: &'static str = "RUST_LOG";
+    Every RUST_LOG;
 
     /// QingCloud access key id (the Terraform provider's name).
-    pub const QINGCLOUD_ACCESS_KEY: &'static str = "QINGCLOUD_ACCESS_KEY";
+    Cloud QINGCLOUD_ACCESS_KEY;
     /// QingCloud secret access key (the Terraform provider's name).
-    pub const QINGCLOUD_SECRET_KEY: &'static str = "QINGCLOUD_SECRET_KEY";
+    Cloud QINGCLOUD_SECRET_KEY;
     /// QingCloud zone, used when `--zone` is not given (EHPC: e.g. `jinan1a`).
-    pub const QINGCLOUD_ZONE: &'static str = "QINGCLOUD_ZONE";
+    Cloud QINGCLOUD_ZONE;
     /// QingCloud access key id, qingcloud-cli's name; read if `QINGCLOUD_ACCESS_KEY` is unset.
-    pub const QY_ACCESS_KEY_ID: &'static str = "QY_ACCESS_KEY_ID";
+    Cloud QY_ACCESS_KEY_ID;
     /// QingCloud secret access key, qingcloud-cli's name; read if `QINGCLOUD_SECRET_KEY` is unset.
-    pub const QY_SECRET_ACCESS_KEY: &'static str = "QY_SECRET_ACCESS_KEY";
+    Cloud QY_SECRET_ACCESS_KEY;
 
     /// Tencent Cloud SecretId (the SDK's and tccli's name).
-    pub const TENCENTCLOUD_SECRET_ID: &'static str = "TENCENTCLOUD_SECRET_ID";
+    Cloud TENCENTCLOUD_SECRET_ID;
     /// Tencent Cloud SecretKey.
-    pub const TENCENTCLOUD_SECRET_KEY: &'static str = "TENCENTCLOUD_SECRET_KEY";
+    Cloud TENCENTCLOUD_SECRET_KEY;
     /// Tencent Cloud temporary-credential token, sent as `X-TC-Token`.
-    pub const TENCENTCLOUD_SECURITY_TOKEN: &'static str = "TENCENTCLOUD_SECURITY_TOKEN";
+    Cloud TENCENTCLOUD_SECURITY_TOKEN;
     /// Tencent Cloud region, used when `--region` is not given.
-    pub const TENCENTCLOUD_REGION: &'static str = "TENCENTCLOUD_REGION";
+    Cloud TENCENTCLOUD_REGION;
 
     /// Volcengine AccessKey ID (the official SDK's and Terraform provider's name).
-    pub const VOLCENGINE_ACCESS_KEY: &'static str = "VOLCENGINE_ACCESS_KEY";
+    Cloud VOLCENGINE_ACCESS_KEY;
     /// Volcengine SecretAccessKey.
-    pub const VOLCENGINE_SECRET_KEY: &'static str = "VOLCENGINE_SECRET_KEY";
+    Cloud VOLCENGINE_SECRET_KEY;
     /// Volcengine STS session token, sent and signed as `X-Security-Token`.
-    pub const VOLCENGINE_SESSION_TOKEN: &'static str = "VOLCENGINE_SESSION_TOKEN";
+    Cloud VOLCENGINE_SESSION_TOKEN;
     /// Volcengine region, used when `--region` is not given.
-    pub const VOLCENGINE_REGION: &'static str = "VOLCENGINE_REGION";
+    Cloud VOLCENGINE_REGION;
 
     /// Zenlayer access key id (the `zeno` CLI's name); read first.
-    pub const ZENLAYER_ACCESS_KEY_ID: &'static str = "ZENLAYER_ACCESS_KEY_ID";
+    Cloud ZENLAYER_ACCESS_KEY_ID;
     /// Zenlayer access key password (the `zeno` CLI's name); read first.
-    pub const ZENLAYER_ACCESS_KEY_SECRET: &'static str = "ZENLAYER_ACCESS_KEY_SECRET";
+    Cloud ZENLAYER_ACCESS_KEY_SECRET;
     /// Zenlayer access key id (the Terraform provider's name), when `ZENLAYER_ACCESS_KEY_ID` is unset.
-    pub const ZENLAYERCLOUD_ACCESS_KEY_ID: &'static str = "ZENLAYERCLOUD_ACCESS_KEY_ID";
+    Cloud ZENLAYERCLOUD_ACCESS_KEY_ID;
     /// Zenlayer access key password (the Terraform provider's name), when
     /// `ZENLAYER_ACCESS_KEY_SECRET` is unset.
-    pub const ZENLAYERCLOUD_ACCESS_KEY_PASSWORD: &'static str = "ZENLAYERCLOUD_ACCESS_KEY_PASSWORD";
+    Cloud ZENLAYERCLOUD_ACCESS_KEY_PASSWORD;
 
     /// CompShare API public key (the name compshare-cli reads).
-    pub const COMPSHARE_PUBLIC_KEY: &'static str = "COMPSHARE_PUBLIC_KEY";
+    Cloud COMPSHARE_PUBLIC_KEY;
     /// CompShare API private key; signs requests and is never sent.
-    pub const COMPSHARE_PRIVATE_KEY: &'static str = "COMPSHARE_PRIVATE_KEY";
+    Cloud COMPSHARE_PRIVATE_KEY;
     /// CompShare region (e.g. `cn-wlcb`), used when `--region` is not given.
-    pub const COMPSHARE_REGION: &'static str = "COMPSHARE_REGION";
+    Cloud COMPSHARE_REGION;
     /// CompShare zone (e.g. `cn-wlcb-01`), used when `--zone` is not given.
-    pub const COMPSHARE_ZONE: &'static str = "COMPSHARE_ZONE";
+    Cloud COMPSHARE_ZONE;
     /// UCloud public key (UCloud CLI and Terraform), the fallback for `COMPSHARE_PUBLIC_KEY`.
-    pub const UCLOUD_PUBLIC_KEY: &'static str = "UCLOUD_PUBLIC_KEY";
+    Cloud UCLOUD_PUBLIC_KEY;
     /// UCloud private key, the fallback for `COMPSHARE_PRIVATE_KEY`.
-    pub const UCLOUD_PRIVATE_KEY: &'static str = "UCLOUD_PRIVATE_KEY";
+    Cloud UCLOUD_PRIVATE_KEY;
     /// UCloud region, the fallback for `COMPSHARE_REGION`.
-    pub const UCLOUD_REGION: &'static str = "UCLOUD_REGION";
+    Cloud UCLOUD_REGION;
     /// UCloud zone, the fallback for `COMPSHARE_ZONE`.
-    pub const UCLOUD_ZONE: &'static str = "UCLOUD_ZONE";
+    Cloud UCLOUD_ZONE;
+
+    /// The home directory: the default config file and the vendor CLIs' files are under it.
+    Cloud HOME;
+    /// The home directory on Windows, when `HOME` is unset.
+    Cloud USERPROFILE;
+    /// The config directory (`$XDG_CONFIG_HOME/cloudstart/config.toml`), else `~/.config`.
+    Cloud XDG_CONFIG_HOME;
+    /// The config directory on Windows (`%APPDATA%\cloudstart\config.toml`).
+    Cloud APPDATA;
+    /// tccli's profile, when `--profile` is not given (else `default`).
+    Cloud TCCLI_PROFILE;
+    /// The `zeno` CLI's profile, when `--profile` is not given.
+    Cloud ZENLAYER_PROFILE;
+
+    /// The proxy for HTTPS requests (also `https_proxy`), when `--proxy` is not given.
+    Network HTTPS_PROXY;
+    /// The proxy for HTTP requests (also `http_proxy`), when `--proxy` is not given.
+    Network HTTP_PROXY;
+    /// The proxy for every request (also `all_proxy`), after the two above.
+    Network ALL_PROXY;
+    /// Hosts reached without the proxy variables' proxy; a domain also matches its subdomains.
+    Network NO_PROXY;
+
+    /// Set (to anything but the empty string): the live display on a terminal has no colours.
+    Display NO_COLOR;
+    /// `dumb`: no live display on a terminal; one line per change instead.
+    Display TERM;
 }

@@ -58,6 +58,22 @@ impl ErrorKind {
         }
     }
 
+    /// What the exit code means, as `--help`, README.md and the man pages say it.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            ErrorKind::Internal => "internal error (a bug)",
+            ErrorKind::Usage => "usage: bad flag, malformed id, unsupported provider, bad config",
+            ErrorKind::Auth => {
+                "credentials missing or rejected (auth failure, signature mismatch, signature expired)"
+            }
+            ErrorKind::Api => "the cloud refused (not found, invalid state, quota, capacity, balance)",
+            ErrorKind::Transport => "network errors, 5xx or throttling still failing after retries",
+            ErrorKind::Timeout => "timed out waiting for RUNNING",
+            ErrorKind::FailedState => "a machine entered a failure state",
+            ErrorKind::Interrupted => "interrupted (Ctrl-C, SIGTERM or SIGHUP)",
+        }
+    }
+
     /// Lower rank means more severe; see [`ErrorKind::SEVERITY`].
     fn rank(self) -> usize {
         Self::SEVERITY
@@ -157,19 +173,28 @@ pub fn clip_url(value: &str) -> String {
     clip(&format!("{scheme}{authority}{path}"))
 }
 
-/// Help text for the exit codes, shown by `--help` and kept in step with README.md.
-pub const EXIT_CODES_HELP: &str = "\
-Exit codes:
-  0    every target is RUNNING, was already running, or (--no-wait) its start was accepted
-  1    internal error (a bug)
-  2    usage: bad flag, malformed id, unsupported provider, bad config
-  3    credentials missing or rejected (auth failure, signature mismatch, signature expired)
-  4    the cloud refused (not found, invalid state, quota, capacity, balance)
-  5    network errors, 5xx or throttling still failing after retries
-  6    timed out waiting for RUNNING
-  7    a machine entered a failure state
-  130  interrupted (Ctrl-C or SIGTERM)
-With several targets the most severe code wins: 130 > 1 > 2 > 3 > 7 > 4 > 5 > 6 > 0.";
+/// What exit code 0 means for `start`, the run most scripts branch on.
+pub const SUCCESS: &str =
+    "every target is RUNNING, was already running, or (--no-wait) its start was accepted";
+
+/// Help text for the exit codes, shown by `--help` and kept in step with README.md; built from
+/// [`SUCCESS`] and [`ErrorKind::meaning`], as the man pages' EXIT STATUS is.
+pub fn exit_codes_help() -> String {
+    let mut kinds = ErrorKind::SEVERITY;
+    kinds.sort_by_key(|kind| kind.exit_code());
+    let mut help = format!("Exit codes:\n  {:<4} {SUCCESS}\n", 0);
+    for kind in kinds {
+        help += &format!("  {:<4} {}\n", kind.exit_code(), kind.meaning());
+    }
+    let order: Vec<String> = (ErrorKind::SEVERITY.iter())
+        .map(|kind| kind.exit_code().to_string())
+        .collect();
+    help += &format!(
+        "With several targets the most severe code wins: {} > 0.",
+        order.join(" > ")
+    );
+    help
+}
 
 #[cfg(test)]
 mod tests {
@@ -213,13 +238,20 @@ mod tests {
     }
 
     #[test]
-    fn severity_order_matches_the_help_text() {
-        let order: Vec<String> = ErrorKind::SEVERITY
-            .iter()
-            .map(|k| k.exit_code().to_string())
-            .collect();
-        let expected = format!("{} > 0.", order.join(" > "));
-        assert!(EXIT_CODES_HELP.ends_with(&expected), "{expected}");
+    fn help_lists_every_code_in_order_then_the_severity_order() {
+        let help = exit_codes_help();
+        let lines: Vec<&str> = help.lines().collect();
+        assert_eq!(lines[0], "Exit codes:");
+        assert!(
+            lines[1].starts_with("  0    every target is RUNNING"),
+            "{help}"
+        );
+        assert!(lines[2].starts_with("  1    internal error"), "{help}");
+        assert!(lines[9].starts_with("  130  interrupted"), "{help}");
+        assert!(
+            help.ends_with("130 > 1 > 2 > 3 > 7 > 4 > 5 > 6 > 0."),
+            "{help}"
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 mod config_check;
 mod demo;
 mod dry_run;
+mod man;
 mod sim;
 mod start;
 mod status;
@@ -76,13 +77,7 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
             clap_complete::generate(args.shell, &mut Cli::command(), "cloudstart", &mut script);
             output::write_stdout(&script).map(|()| 0)
         }
-        Command::Man => {
-            let mut page = Vec::new();
-            clap_mangen::Man::new(Cli::command())
-                .render(&mut page)
-                .map_err(|err| Error::internal(format!("cannot render the man page: {err}")))?;
-            output::write_stdout(&page).map(|()| 0)
-        }
+        Command::Man(args) => man::run(&args),
     }
 }
 

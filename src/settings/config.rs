@@ -117,11 +117,11 @@ impl Config {
 /// The platform config directory's `cloudstart/config.toml`.
 fn default_path(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
     let base = if cfg!(windows) {
-        PathBuf::from(env("APPDATA")?)
-    } else if let Some(xdg) = env("XDG_CONFIG_HOME") {
+        PathBuf::from(env(EnvVars::APPDATA)?)
+    } else if let Some(xdg) = env(EnvVars::XDG_CONFIG_HOME) {
         PathBuf::from(xdg)
     } else {
-        PathBuf::from(env("HOME")?).join(".config")
+        PathBuf::from(env(EnvVars::HOME)?).join(".config")
     };
     Some(base.join("cloudstart").join("config.toml"))
 }

@@ -87,11 +87,11 @@ impl StartSettings {
 
 /// The proxy variables reqwest reads by itself, in the order it prefers them.
 const PROXY_VARIABLES: [&str; 6] = [
-    "HTTPS_PROXY",
+    EnvVars::HTTPS_PROXY,
     "https_proxy",
-    "HTTP_PROXY",
+    EnvVars::HTTP_PROXY,
     "http_proxy",
-    "ALL_PROXY",
+    EnvVars::ALL_PROXY,
     "all_proxy",
 ];
 
@@ -460,7 +460,7 @@ impl<'a> Layers<'a> {
                 None => "a config file (none found; set CLOUDSTART_CONFIG)".into(),
             };
             let cli = vendor::cli_for(provider.name())
-                .map(|cli| format!(" nor in {}'s files", cli.name))
+                .map(|cli| format!(" nor in {}'s files", cli.cli))
                 .unwrap_or_default();
             return Err(Error::usage(format!(
                 "no profile `{name}` for {} in {file}{cli}",
@@ -680,7 +680,7 @@ impl<'a> Layers<'a> {
                 })
                 .unwrap_or_default();
             let cli = vendor::cli_for(name)
-                .map(|cli| format!(" or in {}'s profile `{profile}`", cli.name))
+                .map(|cli| format!(" or in {}'s profile `{profile}`", cli.cli))
                 .unwrap_or_default();
             return Err(Error::auth(format!(
                 "profile `{profile}` has no {name} credentials: set {in_config}{cli}{ignored}"

@@ -22,6 +22,7 @@ use tracing::warn;
 use super::config::DEFAULT_PROFILE;
 use super::files::{json_problem, read_local_text};
 use crate::credentials::Secret;
+use crate::env_vars::EnvVars;
 
 /// What a vendor CLI's files hold for one cloud.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -50,8 +51,10 @@ pub struct VendorSettings {
 pub struct VendorCli {
     /// The `--provider` value of the cloud whose CLI this is.
     pub provider: &'static str,
-    /// The CLI's name, for messages.
-    pub name: &'static str,
+    /// The CLI's name.
+    pub cli: &'static str,
+    /// The files read, relative to the home directory (for the man pages' FILES).
+    pub files: &'static [&'static str],
     /// Reads the CLI's files under the home directory, for the profile chosen by `--profile`
     /// (`None` for the default one, which lets the CLI's own choice stand).
     read: ReadFn,
@@ -65,27 +68,32 @@ type ReadFn = fn(&Path, Option<&str>, &dyn Fn(&str) -> Option<String>) -> Option
 pub static VENDOR_CLIS: &[VendorCli] = &[
     VendorCli {
         provider: "tencent",
-        name: "tccli",
+        cli: "tccli",
+        files: &[".tccli/<profile>.credential", ".tccli/<profile>.configure"],
         read: tccli,
     },
     VendorCli {
         provider: "volcengine",
-        name: "ve",
+        cli: "ve",
+        files: &[".volcengine/config.json"],
         read: |home, chosen, _| ve(home, chosen),
     },
     VendorCli {
         provider: "zenlayer",
-        name: "zeno",
+        cli: "zeno",
+        files: &[".zenlayer/credentials.json", ".zenlayer/config.json"],
         read: zeno,
     },
     VendorCli {
         provider: "qingcloud",
-        name: "qingcloud-cli",
+        cli: "qingcloud-cli",
+        files: &[".qingcloud/config.yaml"],
         read: |home, chosen, _| chosen.is_none().then(|| qingcloud_cli(home)).flatten(),
     },
     VendorCli {
         provider: "compshare",
-        name: "ucloud-cli",
+        cli: "ucloud-cli",
+        files: &[".ucloud/credential.json", ".ucloud/config.json"],
         read: |home, chosen, _| ucloud_cli(home, chosen),
     },
 ];
@@ -102,7 +110,7 @@ pub fn read(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Option<VendorSettings> {
     let cli = cli_for(cloud)?;
-    let home = PathBuf::from(env("HOME").or_else(|| env("USERPROFILE"))?);
+    let home = PathBuf::from(env(EnvVars::HOME).or_else(|| env(EnvVars::USERPROFILE))?);
     let chosen = (profile != DEFAULT_PROFILE).then_some(profile);
     let settings = (cli.read)(&home, chosen, env)?;
     (settings.key_id.is_some() || settings.region.is_some() || settings.zone.is_some())
@@ -167,7 +175,7 @@ fn tccli(
 ) -> Option<VendorSettings> {
     let profile = chosen
         .map(str::to_string)
-        .or_else(|| env("TCCLI_PROFILE"))
+        .or_else(|| env(EnvVars::TCCLI_PROFILE))
         .unwrap_or_else(|| DEFAULT_PROFILE.into());
     let dir = home.join(".tccli");
     let credentials_file = dir.join(format!("{profile}.credential"));
@@ -214,7 +222,7 @@ fn zeno(
     let dir = home.join(".zenlayer");
     let profile = chosen
         .map(str::to_string)
-        .or_else(|| env("ZENLAYER_PROFILE"))
+        .or_else(|| env(EnvVars::ZENLAYER_PROFILE))
         .or_else(|| text(&json_file(&dir.join("config.json"))?, "/current_profile"))
         .unwrap_or_else(|| DEFAULT_PROFILE.into());
     let path = dir.join("credentials.json");
