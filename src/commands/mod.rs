@@ -143,6 +143,8 @@ fn report_refusal(args: &TargetFlags, err: Error, quiet: bool, task: Task) -> Re
         .map(|(provider, id, region)| Record {
             provider,
             region,
+            // Refused before any place was resolved or any machine looked at.
+            zone: None,
             id,
             outcome: Outcome::Failed,
             state: None,
@@ -180,6 +182,8 @@ fn unready_report(plan: &Plan) -> Report {
             group.ids.iter().map(|id| Record {
                 provider: group.provider,
                 region: group.region.clone(),
+                // Never looked at, and the group's zone was not resolved.
+                zone: None,
                 id: id.clone(),
                 outcome: Outcome::Failed,
                 state: None,

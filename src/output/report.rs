@@ -34,6 +34,9 @@ pub struct Record {
     pub provider: &'static str,
     /// The region, for clouds that have one.
     pub region: Option<String>,
+    /// The zone, for clouds that have one: the cloud's answer, else the zone the run used;
+    /// `null` when neither is known.
+    pub zone: Option<String>,
     /// The instance id as given.
     pub id: String,
     /// How it ended.
@@ -238,6 +241,7 @@ mod tests {
         Record {
             provider: "tencent",
             region: Some("ap-guangzhou".into()),
+            zone: None,
             id: id.into(),
             outcome,
             state: Some("RUNNING".into()),
