@@ -12,9 +12,9 @@ use serde::Deserialize;
 
 use super::{
     http_status_error, lower_alphanumeric, reported_code, Addresses, ApiCall, ApiError, ErrorClass,
-    Header, HttpResponse, IdShape, InstanceState, Lenient, Location, Method, Phase, Provider, ProviderSpec,
-    RateLimit, Requirement, SignedRequest, StartAccepted, StartOptions, Vocabulary, WireIps,
-    WireZone,
+    Header, HttpResponse, IdShape, InstanceState, Lenient, Location, Method, Phase, Provider,
+    ProviderSpec, RateLimit, Requirement, SignedRequest, StartAccepted, StartOptions, Vocabulary,
+    WireIps, WireZone,
 };
 use crate::credentials::{CredentialVars, Credentials};
 use crate::env_vars::EnvVars;

@@ -537,9 +537,7 @@ mod tests {
             "1286431927365582848".to_string(),
             "1286431927365582849".into(),
         ];
-        let call = ZenlayerZec
-            .detail_call(&ids, &Location::default())
-            .unwrap();
+        let call = ZenlayerZec.detail_call(&ids, &Location::default()).unwrap();
         assert_eq!(call.action, "DescribeInstances");
         assert_eq!(call.path, PATH);
         let header = |name: &str| {
