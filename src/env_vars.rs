@@ -3,6 +3,12 @@
 //! Cloud-specific names follow each vendor's own CLI and SDK conventions, so people who already use
 //! those tools need no new setup.
 
+/// Reads one environment variable; unset and empty are the same, for every variable cloudstart
+/// reads (an unset CI secret often arrives as an empty one).
+pub fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|value| !value.is_empty())
+}
+
 /// Namespace for environment variable names.
 pub struct EnvVars;
 
@@ -31,6 +37,15 @@ impl EnvVars {
     pub const SSL_CERT_FILE: &'static str = "SSL_CERT_FILE";
     /// Log filter in `tracing` syntax; wins over `-q`/`-v`.
     pub const RUST_LOG: &'static str = "RUST_LOG";
+    /// Any value: no colour unless `--color always` (<https://no-color.org>).
+    pub const NO_COLOR: &'static str = "NO_COLOR";
+    /// Any value but `0`: colour even off a terminal, unless `NO_COLOR` or `--color never`
+    /// (<https://bixense.com/clicolors/>).
+    pub const CLICOLOR_FORCE: &'static str = "CLICOLOR_FORCE";
+    /// `0`: no colour under `--color auto` (<https://bixense.com/clicolors/>).
+    pub const CLICOLOR: &'static str = "CLICOLOR";
+    /// The terminal type; `dumb` gets neither the live block nor colour.
+    pub const TERM: &'static str = "TERM";
 
     /// QingCloud access key id (the Terraform provider's name).
     pub const QINGCLOUD_ACCESS_KEY: &'static str = "QINGCLOUD_ACCESS_KEY";

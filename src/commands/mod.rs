@@ -14,13 +14,13 @@ use tracing::{error, warn};
 
 use crate::cli::{AddressArg, Cli, Command, ConfigCommand, PlaceArgs, StartArgs, TargetArgs};
 use crate::engine::reach::AddressKind;
-use crate::env_vars::EnvVars;
+use crate::env_vars::{process_env, EnvVars};
 use crate::error::Error;
 use crate::output::{
     self, ErrorRecord, Outcome, OutputFormat, Progress, Record, Report, Task, SCHEMA_VERSION,
 };
 use crate::settings::config::Config;
-use crate::settings::{self, process_env, PlaceFlags, Plan, RunOptions, StartFlags, TargetFlags};
+use crate::settings::{self, PlaceFlags, Plan, RunOptions, StartFlags, TargetFlags};
 
 /// Runs the parsed command line and returns the process exit code.
 pub async fn run(cli: Cli) -> Result<u8, Error> {

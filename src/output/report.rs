@@ -9,7 +9,7 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use super::{eprint_line, printable, write_stdout, OutputFormat};
+use super::{eprint_error, printable, write_stdout, OutputFormat};
 use crate::error::{Error, ErrorKind};
 use crate::provider::Addresses;
 
@@ -168,8 +168,8 @@ impl Report {
         let written = write_stdout(&out);
         let failed = self.instances.iter().filter(|r| r.error.is_some()).count();
         if failed > 0 {
-            eprint_line(&format!(
-                "error: {failed} of {} machine{} {} (exit {})",
+            eprint_error(&format!(
+                "{failed} of {} machine{} {} (exit {})",
                 self.instances.len(),
                 if self.instances.len() == 1 { "" } else { "s" },
                 task.failed(),

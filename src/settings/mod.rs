@@ -392,11 +392,6 @@ pub struct Sourced<T> {
     pub source: Source,
 }
 
-/// Reads one environment variable; unset and empty are the same.
-pub fn process_env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|value| !value.is_empty())
-}
-
 /// The sources one cloud's settings come from, below the targets file and the flags.
 pub struct Layers<'a> {
     /// The cloud.
@@ -641,7 +636,7 @@ fn profile_of(target: &Target, args: &TargetFlags) -> String {
 }
 
 impl Plan {
-    /// Resolves `args` with `env` (usually [`process_env`]) and `config`. Usage errors (exit 2)
+    /// Resolves `args` with `env` (usually [`crate::env_vars::process_env`]) and `config`. Usage errors (exit 2)
     /// come before credential errors (exit 3).
     pub fn resolve(
         args: &TargetFlags,
