@@ -17,7 +17,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::env_vars::EnvVars;
 use crate::error::exit_codes_help;
-use crate::output::OutputFormat;
+use crate::output::{ColorChoice, OutputFormat};
 use crate::provider;
 
 /// `cloudstart --version`: the package version and the commit it was built from.
@@ -44,6 +44,35 @@ pub struct Cli {
     /// Logging on stderr.
     #[command(flatten)]
     pub verbosity: Verbosity,
+    /// When to colour stderr and help; reports on stdout never are.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+impl Cli {
+    /// Parses the process's arguments, or prints help, version or the usage error and exits.
+    ///
+    /// clap writes those messages while it parses, before `--color` can be read from its
+    /// answer, and its own `auto` would read the environment its own way. So clap parses without
+    /// colour, and a message it prints is coloured as [`ColorChoice::enabled`] decides for the
+    /// stream it goes to (help: stdout; errors: stderr), from the `--color` read ahead of it.
+    pub fn parse_with_color(env: &dyn Fn(&str) -> Option<String>) -> Self {
+        use clap::{CommandFactory, FromArgMatches};
+        use std::io::IsTerminal;
+        let parsed = (Self::command().color(clap::ColorChoice::Never))
+            .try_get_matches()
+            .and_then(|matches| Self::from_arg_matches(&matches));
+        parsed.unwrap_or_else(|err| {
+            let choice = ColorChoice::from_args(std::env::args_os().skip(1));
+            let terminal = if err.use_stderr() {
+                std::io::stderr().is_terminal()
+            } else {
+                std::io::stdout().is_terminal()
+            };
+            let color = ColorChoice::for_clap(choice.enabled(terminal, env));
+            err.with_cmd(&Self::command().color(color)).exit()
+        })
+    }
 }
 
 /// `-q` / `-v`, available on every subcommand.

@@ -3,6 +3,12 @@
 //! Cloud-specific names follow each vendor's own CLI and SDK conventions, so people who already use
 //! those tools need no new setup.
 
+/// Reads one environment variable; unset and empty are the same, for every variable cloudstart
+/// reads (an unset CI secret often arrives as an empty one).
+pub fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|value| !value.is_empty())
+}
+
 /// Namespace for environment variable names.
 pub struct EnvVars;
 
@@ -155,8 +161,13 @@ env_vars! {
     /// Hosts reached without the proxy variables' proxy; a domain also matches its subdomains.
     Network NO_PROXY;
 
-    /// Set (to anything but the empty string): the live display on a terminal has no colours.
-    Display NO_COLOR;
-    /// `dumb`: no live display on a terminal; one line per change instead.
+    /// Any value: no colour unless `--color always` (<https://no-color.org>).
+    Every NO_COLOR;
+    /// Any value but `0`: colour even off a terminal, unless `NO_COLOR` or `--color never`
+    /// (<https://bixense.com/clicolors/>).
+    Every CLICOLOR_FORCE;
+    /// `0`: no colour under `--color auto` (<https://bixense.com/clicolors/>).
+    Every CLICOLOR;
+    /// `dumb`: neither the live display nor colour on a terminal; one line per change instead.
     Display TERM;
 }

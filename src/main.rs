@@ -1,10 +1,9 @@
 //! The `cloudstart` binary: parse, set up logging, run, map the outcome to an exit code.
 
 use std::fmt;
-use std::io;
+use std::io::{self, IsTerminal};
 use std::process::ExitCode;
 
-use clap::Parser;
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
@@ -12,12 +11,14 @@ use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::EnvFilter;
 
 use cloudstart::cli::{Cli, Verbosity};
-use cloudstart::env_vars::EnvVars;
-use cloudstart::output::{eprint_line, printable, write_stderr};
+use cloudstart::env_vars::{process_env, EnvVars};
+use cloudstart::output::color::{error_tag, set_stderr_color, warning_tag};
+use cloudstart::output::{eprint_error, printable, write_stderr};
 
 fn main() -> ExitCode {
     forget_empty_variables();
-    let cli = Cli::parse();
+    let cli = Cli::parse_with_color(&process_env);
+    set_stderr_color(cli.color.enabled(io::stderr().is_terminal(), &process_env));
     init_logging(&cli.verbosity);
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -25,14 +26,14 @@ fn main() -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(err) => {
-            eprint_line(&format!("error: cannot start the async runtime: {err}"));
+            eprint_error(&format!("cannot start the async runtime: {err}"));
             return ExitCode::from(1);
         }
     };
     match runtime.block_on(cloudstart::commands::run(cli)) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            eprint_line(&format!("error: {err}"));
+            eprint_error(&err.to_string());
             ExitCode::from(err.kind().exit_code())
         }
     }
@@ -54,14 +55,16 @@ fn init_logging(verbosity: &Verbosity) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(|| LogLine(Vec::new()))
+        // The formatter below writes its own colours; tracing's would style field names.
         .with_ansi(false)
         .event_format(StderrLines)
         .init();
 }
 
-/// Log lines for people: progress as plain sentences, `warning:`/`error:` prefixes, and the level
-/// and module only on debug and trace lines. Each line is [`printable`] up to its newline, so no
-/// log call anywhere can pass the cloud's control characters (or a forged line) to the terminal.
+/// Log lines for people: progress as plain sentences, `warning:`/`error:` prefixes (coloured when
+/// stderr is), and the level and module only on debug and trace lines. Each line's text is
+/// [`printable`] up to its newline, so no log call anywhere can pass the cloud's control
+/// characters (or a forged line) to the terminal.
 struct StderrLines;
 
 /// clap reads these variables itself, and would take an empty one (`CLOUDSTART_PROVIDER=` from
@@ -86,19 +89,18 @@ where
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
-        use std::fmt::Write as _;
         let metadata = event.metadata();
         let mut line = String::new();
-        match *metadata.level() {
-            Level::ERROR => line.push_str("error: "),
-            Level::WARN => line.push_str("warning: "),
-            Level::INFO => {}
-            Level::DEBUG => write!(line, "debug {}: ", metadata.target())?,
-            Level::TRACE => write!(line, "trace {}: ", metadata.target())?,
-        }
+        let tag = match *metadata.level() {
+            Level::ERROR => error_tag(),
+            Level::WARN => warning_tag(),
+            Level::INFO => String::new(),
+            Level::DEBUG => format!("debug {}: ", metadata.target()),
+            Level::TRACE => format!("trace {}: ", metadata.target()),
+        };
         ctx.field_format()
             .format_fields(Writer::new(&mut line), event)?;
-        writeln!(writer, "{}", printable(&line))
+        writeln!(writer, "{tag}{}", printable(&line))
     }
 }
 

@@ -15,13 +15,13 @@ use tracing::{error, warn};
 
 use crate::cli::{AddressArg, Cli, Command, ConfigCommand, PlaceArgs, StartArgs, TargetArgs};
 use crate::engine::reach::AddressKind;
-use crate::env_vars::EnvVars;
+use crate::env_vars::{process_env, EnvVars};
 use crate::error::Error;
 use crate::output::{
     self, ErrorRecord, Outcome, OutputFormat, Progress, Record, Report, Task, SCHEMA_VERSION,
 };
 use crate::settings::config::Config;
-use crate::settings::{self, process_env, PlaceFlags, Plan, RunOptions, StartFlags, TargetFlags};
+use crate::settings::{self, PlaceFlags, Plan, RunOptions, StartFlags, TargetFlags};
 
 /// Runs the parsed command line and returns the process exit code.
 pub async fn run(cli: Cli) -> Result<u8, Error> {
@@ -138,6 +138,8 @@ fn report_refusal(args: &TargetFlags, err: Error, quiet: bool, task: Task) -> Re
         .map(|(provider, id, region)| Record {
             provider,
             region,
+            // Refused before any place was resolved or any machine looked at.
+            zone: None,
             id,
             outcome: Outcome::Failed,
             state: None,
@@ -175,6 +177,8 @@ fn unready_report(plan: &Plan) -> Report {
             group.ids.iter().map(|id| Record {
                 provider: group.provider,
                 region: group.region.clone(),
+                // Never looked at, and the group's zone was not resolved.
+                zone: None,
                 id: id.clone(),
                 outcome: Outcome::Failed,
                 state: None,

@@ -195,6 +195,8 @@ struct Tracker<'p> {
     progress: &'p Progress,
     provider: &'static str,
     region: Option<String>,
+    /// The zone the group was resolved to, for records whose describe named none.
+    zone: Option<String>,
     slots: RefCell<Vec<Slot>>,
     index: HashMap<String, usize>,
 }
@@ -205,6 +207,8 @@ struct Slot {
     job_id: Option<String>,
     /// The last addresses the cloud reported; a later answer without any does not erase them.
     addresses: Addresses,
+    /// The last zone the cloud reported, kept the same way.
+    zone: Option<String>,
     end: Option<(Outcome, Option<ErrorRecord>)>,
 }
 
@@ -214,6 +218,9 @@ impl Slot {
         self.state = Some(state.raw);
         if !state.addresses.is_empty() {
             self.addresses = state.addresses;
+        }
+        if state.zone.is_some() {
+            self.zone = state.zone;
         }
     }
 }
@@ -227,6 +234,7 @@ impl<'p> Tracker<'p> {
             progress,
             provider: settings.provider.name(),
             region: settings.location.region.clone(),
+            zone: settings.location.zone.clone(),
             slots: RefCell::new(
                 settings
                     .ids
@@ -236,6 +244,7 @@ impl<'p> Tracker<'p> {
                         state: None,
                         job_id: None,
                         addresses: Addresses::default(),
+                        zone: None,
                         end: None,
                     })
                     .collect(),
@@ -289,6 +298,7 @@ impl<'p> Tracker<'p> {
         Record {
             provider: self.provider,
             region: self.region.clone(),
+            zone: slot.zone.clone().or_else(|| self.zone.clone()),
             id: slot.id.clone(),
             outcome,
             state: slot.state.clone(),

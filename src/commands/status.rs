@@ -137,6 +137,8 @@ impl<'s> Look<'s> {
         Record {
             provider: self.settings.provider.name(),
             region: self.settings.location.region.clone(),
+            zone: (state.and_then(|s| s.zone.clone()))
+                .or_else(|| self.settings.location.zone.clone()),
             id: id.to_string(),
             outcome,
             state: state.map(|s| s.raw.clone()),

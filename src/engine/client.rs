@@ -337,15 +337,15 @@ impl<'a> ApiClient<'a> {
             }
         }
         self.apply_jobs(&mut states).await;
-        self.apply_addresses(&mut states).await;
+        self.apply_details(&mut states).await;
         Ok(states)
     }
 
-    /// Fills in the addresses of running machines the describe reported none for, on clouds
-    /// that report addresses through another call (Zenlayer): one call for the whole batch.
-    /// Addresses are a detail of the report, so a call that fails is logged and leaves them
+    /// Fills in the addresses (and zone) of running machines the describe reported no address
+    /// for, on clouds that report them through another call (Zenlayer): one call for the whole
+    /// batch. They are details of the report, so a call that fails is logged and leaves them
     /// empty; it never fails a machine.
-    async fn apply_addresses(&self, states: &mut [InstanceState]) {
+    async fn apply_details(&self, states: &mut [InstanceState]) {
         let wanted =
             |state: &InstanceState| state.phase == Phase::Running && state.addresses.is_empty();
         let ids: Vec<String> = (states.iter().filter(|s| wanted(s)))
@@ -354,17 +354,19 @@ impl<'a> ApiClient<'a> {
         if ids.is_empty() {
             return;
         }
-        let Some(call) = self.provider.address_call(&ids, self.location) else {
+        let Some(call) = self.provider.detail_call(&ids, self.location) else {
             return;
         };
         let found = self
-            .call(call, Effect::Detail, |r| self.provider.parse_addresses(r))
+            .call(call, Effect::Detail, |r| self.provider.parse_details(r))
             .await;
         match found {
             Ok(found) => {
-                for (id, addresses) in found {
-                    if let Some(state) = states.iter_mut().find(|s| s.id == id && wanted(s)) {
-                        state.addresses = addresses;
+                for detail in found {
+                    if let Some(state) = states.iter_mut().find(|s| s.id == detail.id && wanted(s))
+                    {
+                        state.addresses = detail.addresses;
+                        state.zone = state.zone.take().or(detail.zone);
                     }
                 }
             }

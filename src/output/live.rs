@@ -1,7 +1,7 @@
 //! What people and pipelines see while machines start.
 //!
 //! - On a terminal: a live line per machine on stderr (state, elapsed time), redrawn in place
-//!   and left as the final picture; colours unless `NO_COLOR` is set.
+//!   and left as the final picture; coloured as [`super::color`] decides (`--color`, `NO_COLOR`).
 //! - Elsewhere (cron, CI): one stderr line per state change, and a heartbeat line every
 //!   `CLOUDSTART_HEARTBEAT` (default 30 s) so CI systems that kill silent jobs don't.
 //! - `-q`: nothing but errors.
@@ -33,7 +33,8 @@ use serde_json::json;
 use tokio::time::Instant;
 use tracing::info;
 
-use super::{eprint_line, printable, write_stdout, Outcome, Record, Report};
+use super::{eprint_error, eprint_line, printable, write_stdout, Outcome, Record, Report};
+use crate::env_vars::EnvVars;
 use crate::error::Error;
 
 /// How progress is shown on stderr.
@@ -88,14 +89,15 @@ impl Progress {
         }
     }
 
-    /// The mode for stderr: live on a terminal, lines elsewhere, nothing with `quiet`.
+    /// The mode for stderr: live on a terminal, lines elsewhere, nothing with `quiet`. Colour
+    /// never turns the live block on: `--color always` off a terminal still gets lines.
     pub fn mode_for_stderr(quiet: bool, env: &dyn Fn(&str) -> Option<String>) -> Mode {
         use std::io::IsTerminal;
         if quiet {
             Mode::Quiet
-        } else if std::io::stderr().is_terminal() && env("TERM").as_deref() != Some("dumb") {
+        } else if std::io::stderr().is_terminal() && env(EnvVars::TERM).as_deref() != Some("dumb") {
             Mode::Live {
-                color: env("NO_COLOR").is_none(),
+                color: super::color::stderr_color(),
             }
         } else {
             Mode::Lines
@@ -197,7 +199,7 @@ impl Progress {
             // `-q` keeps every error: each machine that failed and why, so the mail a cron job
             // sends has the reasons and not only the count.
             for failure in report.instances.iter().filter_map(Record::failure) {
-                eprint_line(&format!("error: {failure}"));
+                eprint_error(&failure);
             }
         }
         if self.ndjson {

@@ -7,7 +7,8 @@
 //! - [`report`]: the [`Report`] of a run, as text or one JSON document;
 //! - [`live`]: what is seen while machines start — the live block on a terminal, per-change and
 //!   heartbeat lines elsewhere, NDJSON events on stdout;
-//! - [`dry_run`] and [`config_check`]: what `start --dry-run` and `config check` print.
+//! - [`dry_run`] and [`config_check`]: what `start --dry-run` and `config check` print;
+//! - [`color`]: whether stderr and clap's messages are coloured (`--color`, `NO_COLOR`, …).
 //!
 //! One policy for each stream:
 //!
@@ -21,6 +22,7 @@
 //!
 //! Text for people is [`printable`] everywhere: the clouds' control characters are escaped.
 
+pub mod color;
 pub mod config_check;
 pub mod dry_run;
 pub mod live;
@@ -33,6 +35,7 @@ use clap::ValueEnum;
 
 use crate::error::Error;
 
+pub use color::ColorChoice;
 pub use live::{Mode, Progress};
 pub use report::{ErrorRecord, Outcome, Record, Report, Task, SCHEMA_VERSION};
 
@@ -113,6 +116,11 @@ pub fn eprint_line(line: &str) {
     let mut text = printable(line).into_owned();
     text.push('\n');
     write_stderr(&text);
+}
+
+/// Writes `error: message` to stderr as [`eprint_line`] does, `error:` coloured when stderr is.
+pub fn eprint_error(message: &str) {
+    write_stderr(&format!("{}{}\n", color::error_tag(), printable(message)));
 }
 
 /// Prints the simulator's `<provider> http://ADDR` lines, one per cloud, and flushes them so a

@@ -9,7 +9,7 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use super::{eprint_line, printable, write_stdout, OutputFormat};
+use super::{eprint_error, printable, write_stdout, OutputFormat};
 use crate::error::{Error, ErrorKind};
 use crate::provider::Addresses;
 
@@ -34,6 +34,9 @@ pub struct Record {
     pub provider: &'static str,
     /// The region, for clouds that have one.
     pub region: Option<String>,
+    /// The zone, for clouds that have one: the cloud's answer, else the zone the run used;
+    /// `null` when neither is known.
+    pub zone: Option<String>,
     /// The instance id as given.
     pub id: String,
     /// How it ended.
@@ -165,8 +168,8 @@ impl Report {
         let written = write_stdout(&out);
         let failed = self.instances.iter().filter(|r| r.error.is_some()).count();
         if failed > 0 {
-            eprint_line(&format!(
-                "error: {failed} of {} machine{} {} (exit {})",
+            eprint_error(&format!(
+                "{failed} of {} machine{} {} (exit {})",
                 self.instances.len(),
                 if self.instances.len() == 1 { "" } else { "s" },
                 task.failed(),
@@ -252,6 +255,7 @@ mod tests {
         Record {
             provider: "tencent",
             region: Some("ap-guangzhou".into()),
+            zone: None,
             id: id.into(),
             outcome,
             state: Some("RUNNING".into()),

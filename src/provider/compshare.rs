@@ -18,6 +18,7 @@ use super::{
     http_status_error, lower_alphanumeric, Addresses, ApiCall, ApiError, ErrorClass, Header,
     HttpResponse, IdShape, InstanceState, Lenient, Location, Method, Phase, Provider, ProviderSpec,
     RateLimit, Requirement, SignedRequest, StartAccepted, StartOptions, Vocabulary, WireIps,
+    WireZone,
 };
 use crate::credentials::{CredentialVars, Credentials, Secret};
 use crate::env_vars::EnvVars;
@@ -292,6 +293,8 @@ struct WireHost {
     state: String,
     #[serde(default, rename = "IPSet")]
     ip_set: Lenient<Vec<WireIp>>,
+    #[serde(default)]
+    zone: WireZone,
 }
 
 /// One `UHostIPSet` entry: `Type` is `Private` for the machine's own network, else the public
@@ -374,7 +377,9 @@ impl From<WireHost> for InstanceState {
             };
             list.extend(entry.ip.0);
         }
-        InstanceState::new(wire.u_host_id, wire.state, phase).with_addresses(addresses)
+        InstanceState::new(wire.u_host_id, wire.state, phase)
+            .with_addresses(addresses)
+            .with_zone(wire.zone.0)
     }
 }
 
@@ -447,6 +452,16 @@ mod tests {
         assert!(states[2].addresses.private.is_empty());
         assert_eq!(states[2].addresses.public, ["203.0.113.3"]);
         assert!(states[3].addresses.is_empty());
+    }
+
+    #[test]
+    fn the_zone_is_read_from_the_host_s_zone() {
+        let body = r#"{"RetCode":0,"TotalCount":2,"UHostSet":[
+            {"UHostId":"uhost-a1","State":"Running","Zone":"cn-wlcb-01"},
+            {"UHostId":"uhost-a2","State":"Running","Zone":null}]}"#;
+        let states = UcloudCompshare.parse_describe(&response(body)).unwrap();
+        assert_eq!(states[0].zone.as_deref(), Some("cn-wlcb-01"));
+        assert!(states[1].zone.is_none());
     }
 
     #[test]

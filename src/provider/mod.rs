@@ -116,22 +116,19 @@ pub trait Provider: Sync {
         ))
     }
 
-    /// The call that reports the addresses of `ids` (at most `spec().describe_batch` of them),
-    /// for clouds whose describe call carries none (Zenlayer); `None` elsewhere. The engine makes
-    /// it once for the machines a describe found running without addresses.
-    fn address_call(&self, _ids: &[String], _location: &Location) -> Option<ApiCall> {
+    /// The call that reports the addresses and zone of `ids` (at most `spec().describe_batch` of
+    /// them), for clouds whose describe call carries neither (Zenlayer); `None` elsewhere. The
+    /// engine makes it once for the machines a describe found running without addresses.
+    fn detail_call(&self, _ids: &[String], _location: &Location) -> Option<ApiCall> {
         None
     }
 
-    /// Reads the answer to a [`Provider::address_call`]: each listed machine's addresses.
-    fn parse_addresses(
-        &self,
-        response: &HttpResponse,
-    ) -> Result<Vec<(String, Addresses)>, ApiError> {
+    /// Reads the answer to a [`Provider::detail_call`]: each listed machine's details.
+    fn parse_details(&self, response: &HttpResponse) -> Result<Vec<Detail>, ApiError> {
         Err(ApiError::bad_response(
-            "address",
+            "detail",
             response,
-            "this cloud has no address calls",
+            "this cloud has no detail calls",
         ))
     }
 }
@@ -492,6 +489,19 @@ pub struct InstanceState {
     pub failure_code: Option<String>,
     /// The machine's addresses, as far as the cloud reports them; empty when it reports none.
     pub addresses: Addresses,
+    /// The zone the cloud places the machine in, where its answer says.
+    pub zone: Option<String>,
+}
+
+/// What a [`Provider::detail_call`] reports about one machine besides its state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Detail {
+    /// The instance id.
+    pub id: String,
+    /// Its addresses; empty when the cloud reports none.
+    pub addresses: Addresses,
+    /// Its zone, where the answer says.
+    pub zone: Option<String>,
 }
 
 /// A machine's IP addresses as the cloud reports them, in the cloud's order: the ones reachable
@@ -532,6 +542,21 @@ impl<'de, T: DeserializeOwned + Default> Deserialize<'de> for Lenient<T> {
     }
 }
 
+/// A zone name as a cloud sends it, read leniently like the addresses: anything but a non-empty
+/// string is no zone.
+#[derive(Debug, Default)]
+pub(crate) struct WireZone(pub(crate) Option<String>);
+
+impl<'de> Deserialize<'de> for WireZone {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(deserializer)?;
+        let zone = (value.as_str().map(str::trim))
+            .filter(|zone| !zone.is_empty())
+            .map(str::to_string);
+        Ok(WireZone(zone))
+    }
+}
+
 /// IP addresses as a cloud sends them — a list of strings, or one string — read leniently: null,
 /// other shapes, items that are not strings and empty strings (Volcengine's "no EIP") are none.
 #[derive(Debug, Default)]
@@ -565,12 +590,18 @@ impl InstanceState {
             failed_start: None,
             failure_code: None,
             addresses: Addresses::default(),
+            zone: None,
         }
     }
 
     /// The same state with `addresses`.
     pub fn with_addresses(self, addresses: Addresses) -> Self {
         Self { addresses, ..self }
+    }
+
+    /// The same state in `zone`.
+    pub fn with_zone(self, zone: Option<String>) -> Self {
+        Self { zone, ..self }
     }
 }
 

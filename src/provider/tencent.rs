@@ -12,8 +12,9 @@ use serde::Deserialize;
 
 use super::{
     http_status_error, lower_alphanumeric, reported_code, Addresses, ApiCall, ApiError, ErrorClass,
-    Header, HttpResponse, IdShape, InstanceState, Location, Method, Phase, Provider, ProviderSpec,
-    RateLimit, Requirement, SignedRequest, StartAccepted, StartOptions, Vocabulary, WireIps,
+    Header, HttpResponse, IdShape, InstanceState, Lenient, Location, Method, Phase, Provider,
+    ProviderSpec, RateLimit, Requirement, SignedRequest, StartAccepted, StartOptions, Vocabulary,
+    WireIps, WireZone,
 };
 use crate::credentials::{CredentialVars, Credentials};
 use crate::env_vars::EnvVars;
@@ -363,6 +364,16 @@ struct WireInstance {
     public_ip_addresses: WireIps,
     #[serde(default)]
     private_ip_addresses: WireIps,
+    #[serde(default)]
+    placement: Lenient<WirePlacement>,
+}
+
+/// Where the instance is: `Placement.Zone`, e.g. `ap-guangzhou-3`.
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct WirePlacement {
+    #[serde(default)]
+    zone: WireZone,
 }
 
 /// Reads the envelope; an `Error` inside it (whatever the HTTP status) becomes an [`ApiError`].
@@ -407,7 +418,8 @@ impl From<WireInstance> for InstanceState {
             &wire.instance_state,
             VOCABULARY.phase(&wire.instance_state),
         )
-        .with_addresses(addresses);
+        .with_addresses(addresses)
+        .with_zone(wire.placement.0.zone.0);
         // DescribeInstances reports the *latest* operation, which may be an older run's start:
         // it names this run's failure only through its request id, which the engine compares.
         let start_failed = wire.latest_operation.as_deref() == Some("StartInstances")
@@ -565,6 +577,21 @@ mod tests {
         // Odd shapes are not a reason to fail the describe.
         assert!(states[3].addresses.public.is_empty());
         assert_eq!(states[3].addresses.private, ["10.0.0.9"]);
+    }
+
+    #[test]
+    fn the_zone_is_read_from_placement_and_odd_shapes_are_none() {
+        // Placement as DescribeInstances documents it (API 2017-03-12, Instance.Placement).
+        let body = r#"{"Response":{"RequestId":"r","InstanceSet":[
+            {"InstanceId":"ins-aaaaaaaa","InstanceState":"RUNNING",
+             "Placement":{"HostId":"host-h3m57oik","ProjectId":1174660,"HostIds":[],
+                          "Zone":"ap-guangzhou-3"}},
+            {"InstanceId":"ins-bbbbbbbb","InstanceState":"RUNNING"},
+            {"InstanceId":"ins-cccccccc","InstanceState":"RUNNING","Placement":null},
+            {"InstanceId":"ins-dddddddd","InstanceState":"RUNNING","Placement":{"Zone":3}}]}}"#;
+        let states = TencentCvm.parse_describe(&response(body)).unwrap();
+        assert_eq!(states[0].zone.as_deref(), Some("ap-guangzhou-3"));
+        assert!(states[1..].iter().all(|s| s.zone.is_none()), "{states:?}");
     }
 
     #[test]

@@ -19,7 +19,7 @@ use super::{
     http_status_error, lower_alphanumeric, reported_code, Addresses, ApiCall, ApiError, ErrorClass,
     Header, HttpResponse, IdShape, InstanceState, Lenient, Location, Method, Phase, Provider,
     ProviderSpec, RateLimit, Requirement, SignedRequest, StartAccepted, StartOptions, Vocabulary,
-    WireIps,
+    WireIps, WireZone,
 };
 use crate::credentials::{CredentialVars, Credentials};
 use crate::env_vars::EnvVars;
@@ -435,6 +435,8 @@ struct WireInstance {
     eip_address: Lenient<WireEip>,
     #[serde(default)]
     network_interfaces: Lenient<Vec<WireNetworkInterface>>,
+    #[serde(default)]
+    zone_id: WireZone,
 }
 
 /// The EIP bound to the machine; `IpAddress` is `""` when there is none.
@@ -505,7 +507,9 @@ impl From<WireInstance> for InstanceState {
                 .flat_map(|nic| nic.primary_ip_address.0)
                 .collect(),
         };
-        InstanceState::new(wire.instance_id, wire.status, phase).with_addresses(addresses)
+        InstanceState::new(wire.instance_id, wire.status, phase)
+            .with_addresses(addresses)
+            .with_zone(wire.zone_id.0)
     }
 }
 
@@ -592,6 +596,19 @@ mod tests {
                 .unwrap();
             assert_eq!((states[0].phase, states[0].raw.as_str()), (phase, raw));
         }
+    }
+
+    #[test]
+    fn the_zone_is_read_from_zone_id() {
+        let body = r#"{"ResponseMetadata":{"RequestId":"r"},"Result":{"Instances":[
+            {"InstanceId":"i-aaaaaaaaaaaaaaaaaaa1","Status":"RUNNING","ZoneId":"cn-beijing-a"},
+            {"InstanceId":"i-aaaaaaaaaaaaaaaaaaa2","Status":"RUNNING","ZoneId":""},
+            {"InstanceId":"i-aaaaaaaaaaaaaaaaaaa3","Status":"RUNNING"}],"TotalCount":3}}"#;
+        let states = VolcengineEcs
+            .parse_describe(&HttpResponse::new(200, body))
+            .unwrap();
+        assert_eq!(states[0].zone.as_deref(), Some("cn-beijing-a"));
+        assert!(states[1].zone.is_none() && states[2].zone.is_none());
     }
 
     #[test]

@@ -14,9 +14,9 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use super::{
-    http_status_error, Addresses, ApiCall, ApiError, ErrorClass, Header, HttpResponse, IdShape,
-    InstanceState, Location, Method, Phase, Provider, ProviderSpec, RateLimit, Requirement,
-    SignedRequest, StartAccepted, StartOptions, Vocabulary, WireIps,
+    http_status_error, Addresses, ApiCall, ApiError, Detail, ErrorClass, Header, HttpResponse,
+    IdShape, InstanceState, Location, Method, Phase, Provider, ProviderSpec, RateLimit,
+    Requirement, SignedRequest, StartAccepted, StartOptions, Vocabulary, WireIps, WireZone,
 };
 use crate::credentials::{CredentialVars, Credentials};
 use crate::env_vars::EnvVars;
@@ -217,25 +217,24 @@ impl Provider for ZenlayerZec {
         Ok(statuses.into_iter().map(InstanceState::from).collect())
     }
 
-    fn address_call(&self, ids: &[String], _location: &Location) -> Option<ApiCall> {
-        // DescribeInstancesStatus carries no addresses; DescribeInstances' `dataSet[]` does
-        // (zenlayercloud-cli apis/en-US/zec/describe-instances.yaml, the SDK's InstanceInfo).
+    fn detail_call(&self, ids: &[String], _location: &Location) -> Option<ApiCall> {
+        // DescribeInstancesStatus carries no addresses and no zone; DescribeInstances'
+        // `dataSet[]` does (zenlayercloud-cli apis/en-US/zec/describe-instances.yaml: `zoneId`,
+        // `publicIpAddresses`, `privateIpAddresses`; the SDK's InstanceInfo).
         Some(call("DescribeInstances", page_body(ids)))
     }
 
-    fn parse_addresses(
-        &self,
-        response: &HttpResponse,
-    ) -> Result<Vec<(String, Addresses)>, ApiError> {
+    fn parse_details(&self, response: &HttpResponse) -> Result<Vec<Detail>, ApiError> {
         let instances = parse_page::<WireInstance>("DescribeInstances", response)?;
         Ok(instances
             .into_iter()
-            .map(|wire| {
-                let addresses = Addresses {
+            .map(|wire| Detail {
+                id: wire.instance_id,
+                addresses: Addresses {
                     public: wire.public_ip_addresses.0,
                     private: wire.private_ip_addresses.0,
-                };
-                (wire.instance_id, addresses)
+                },
+                zone: wire.zone_id.0,
             })
             .collect())
     }
@@ -380,11 +379,13 @@ struct WireStatus {
     instance_status: String,
 }
 
-/// A DescribeInstances `dataSet[]` entry, read for its addresses only.
+/// A DescribeInstances `dataSet[]` entry, read for its addresses and zone only.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct WireInstance {
     instance_id: String,
+    #[serde(default)]
+    zone_id: WireZone,
     #[serde(default)]
     public_ip_addresses: WireIps,
     #[serde(default)]
@@ -531,14 +532,12 @@ mod tests {
     }
 
     #[test]
-    fn addresses_come_from_one_describe_instances_call() {
+    fn addresses_and_zone_come_from_one_describe_instances_call() {
         let ids = [
             "1286431927365582848".to_string(),
             "1286431927365582849".into(),
         ];
-        let call = ZenlayerZec
-            .address_call(&ids, &Location::default())
-            .unwrap();
+        let call = ZenlayerZec.detail_call(&ids, &Location::default()).unwrap();
         assert_eq!(call.action, "DescribeInstances");
         assert_eq!(call.path, PATH);
         let header = |name: &str| {
@@ -558,22 +557,25 @@ mod tests {
         );
 
         let answer = r#"{"requestId":"T1","response":{"requestId":"T1","totalCount":3,"dataSet":[
-            {"instanceId":"a1","status":"RUNNING","publicIpAddresses":["203.0.113.4"],
-             "privateIpAddresses":["10.0.0.4"]},
+            {"instanceId":"a1","zoneId":"SEL-A","status":"RUNNING",
+             "publicIpAddresses":["203.0.113.4"],"privateIpAddresses":["10.0.0.4"]},
             {"instanceId":"a2","status":"RUNNING","publicIpAddresses":null},
-            {"instanceId":"a3","status":"RUNNING","publicIpAddresses":[7],"privateIpAddresses":{}}]}}"#;
+            {"instanceId":"a3","zoneId":7,"status":"RUNNING","publicIpAddresses":[7],
+             "privateIpAddresses":{}}]}}"#;
         let found = ZenlayerZec
-            .parse_addresses(&HttpResponse::new(200, answer))
+            .parse_details(&HttpResponse::new(200, answer))
             .unwrap();
         assert_eq!(found.len(), 3);
-        assert_eq!(found[0].0, "a1");
-        assert_eq!(found[0].1.public, ["203.0.113.4"]);
-        assert_eq!(found[0].1.private, ["10.0.0.4"]);
-        assert!(found[1].1.is_empty() && found[2].1.is_empty());
+        assert_eq!(found[0].id, "a1");
+        assert_eq!(found[0].zone.as_deref(), Some("SEL-A"));
+        assert_eq!(found[0].addresses.public, ["203.0.113.4"]);
+        assert_eq!(found[0].addresses.private, ["10.0.0.4"]);
+        assert!(found[1].addresses.is_empty() && found[2].addresses.is_empty());
+        assert!(found[1].zone.is_none() && found[2].zone.is_none());
         // Its errors are Zenlayer's like any other call's.
         let refused = r#"{"requestId":"T2","code":"INVALID_ACTION","message":"no"}"#;
         let err = ZenlayerZec
-            .parse_addresses(&HttpResponse::new(404, refused))
+            .parse_details(&HttpResponse::new(404, refused))
             .unwrap_err();
         assert_eq!(err.code, "INVALID_ACTION");
     }

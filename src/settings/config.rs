@@ -67,7 +67,7 @@ pub struct Config {
 }
 
 impl Config {
-    /// Reads the config file through `env`; warns when others can read it.
+    /// Reads the config file through `env`; warns when it holds a secret that others can read.
     pub fn load(env: &dyn Fn(&str) -> Option<String>) -> Result<Self, Error> {
         let (path, explicit) = match env(EnvVars::CLOUDSTART_CONFIG) {
             Some(path) => (PathBuf::from(path), true),
@@ -81,9 +81,12 @@ impl Config {
             Err(err) if !explicit && err.is_not_found() => return Ok(Self::default()),
             Err(err) => return Err(err.into()),
         };
-        warn_if_readable_by_others(&path);
         let file: ConfigFile =
             toml::from_str(&text).map_err(|err| toml_error("config file", &path, &text, &err))?;
+        // A file of regions and endpoints is no secret: the chmod advice would be noise.
+        if file.holds_secret() {
+            warn_if_readable_by_others(&path);
+        }
         for (profile, clouds) in &file.profile {
             if let Some(cloud) = clouds
                 .keys()
@@ -114,6 +117,14 @@ impl Config {
     }
 }
 
+impl ConfigFile {
+    /// Whether any profile holds a secret key or a session token (a key id alone is no secret).
+    fn holds_secret(&self) -> bool {
+        (self.profile.values().flat_map(BTreeMap::values))
+            .any(|cloud| cloud.secret_access_key.is_some() || cloud.session_token.is_some())
+    }
+}
+
 /// The platform config directory's `cloudstart/config.toml`.
 fn default_path(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
     let base = if cfg!(windows) {
@@ -126,9 +137,10 @@ fn default_path(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
     Some(base.join("cloudstart").join("config.toml"))
 }
 
-/// A file holding secrets should be readable by its owner only.
+/// A file holding secrets should be readable by its owner only. Only the config file is checked:
+/// the vendor CLIs' files belong to their tools, which set their own modes.
 #[cfg(unix)]
-pub(crate) fn warn_if_readable_by_others(path: &Path) {
+fn warn_if_readable_by_others(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
     let Ok(metadata) = std::fs::metadata(path) else {
         return;
@@ -143,7 +155,7 @@ pub(crate) fn warn_if_readable_by_others(path: &Path) {
 }
 
 #[cfg(not(unix))]
-pub(crate) fn warn_if_readable_by_others(_path: &Path) {}
+fn warn_if_readable_by_others(_path: &Path) {}
 
 #[cfg(test)]
 mod tests {

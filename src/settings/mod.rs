@@ -396,11 +396,6 @@ pub struct Sourced<T> {
     pub source: Source,
 }
 
-/// Reads one environment variable; unset and empty are the same.
-pub fn process_env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|value| !value.is_empty())
-}
-
 /// The profile a group of targets uses, and how it was chosen.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ProfileChoice {
@@ -699,7 +694,7 @@ impl<'a> Layers<'a> {
 type GroupKey = (&'static str, Option<String>, Option<String>, ProfileChoice);
 
 impl Plan {
-    /// Resolves `args` with `env` (usually [`process_env`]) and `config`. Usage errors (exit 2)
+    /// Resolves `args` with `env` (usually [`crate::env_vars::process_env`]) and `config`. Usage errors (exit 2)
     /// come before credential errors (exit 3).
     pub fn resolve(
         args: &TargetFlags,

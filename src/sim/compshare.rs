@@ -31,6 +31,7 @@ static PROFILE: Profile = Profile {
     ],
     region: Some(REGION),
     zone: Some(ZONE),
+    machine_zone: ZONE,
     example_id: |n| format!("uhost-{n:08}"),
 };
 

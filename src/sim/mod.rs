@@ -61,6 +61,9 @@ pub struct Profile {
     pub region: Option<&'static str>,
     /// A zone to pass, for clouds that need one.
     pub zone: Option<&'static str>,
+    /// The zone every simulated machine is in, under the cloud's own field name in its describe
+    /// answers (QingCloud's list names none: its machines are in the zone passed).
+    pub machine_zone: &'static str,
     /// A well-formed instance id, different for each `n`.
     pub example_id: fn(usize) -> String,
 }

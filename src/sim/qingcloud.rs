@@ -28,6 +28,7 @@ static PROFILE: Profile = Profile {
     ],
     region: None,
     zone: Some("jinan1a"),
+    machine_zone: "jinan1a",
     example_id: |n| format!("hpc-{n:08}"),
 };
 

@@ -22,6 +22,7 @@ static PROFILE: Profile = Profile {
     ],
     region: Some("ap-guangzhou"),
     zone: None,
+    machine_zone: "ap-guangzhou-3",
     example_id: |n| format!("ins-{n:08}"),
 };
 
@@ -340,6 +341,7 @@ fn describe(params: &Value, fleet: &mut Fleet) -> Result<Value, Refusal> {
             "InstanceState": state,
             "PrivateIpAddresses": addresses.private,
             "PublicIpAddresses": public,
+            "Placement": { "Zone": PROFILE.machine_zone },
         });
         if let Some(operation) = operation {
             entry["LatestOperation"] = json!("StartInstances");

@@ -28,6 +28,7 @@ static PROFILE: Profile = Profile {
     ],
     region: Some("cn-beijing"),
     zone: None,
+    machine_zone: "cn-beijing-a",
     example_id: |n| format!("i-sim{n:017}"),
 };
 
@@ -468,7 +469,7 @@ fn describe(params: &[(String, String)], fleet: &mut Fleet) -> Result<Value, Ref
             Some(json!({
                 "InstanceId": id,
                 "Status": status,
-                "ZoneId": "cn-beijing-a",
+                "ZoneId": PROFILE.machine_zone,
                 "EipAddress": eip,
                 "NetworkInterfaces": interfaces,
             }))

@@ -25,6 +25,7 @@ static PROFILE: Profile = Profile {
     ],
     region: None,
     zone: None,
+    machine_zone: "SEL-A",
     example_id: |n| (1_286_431_927_365_582_848 + n as u64).to_string(),
 };
 
@@ -360,8 +361,8 @@ fn describe(params: &Value, fleet: &mut Fleet) -> Result<Value, Refusal> {
     })
 }
 
-/// `DescribeInstances`: the machines' details, of which the simulator keeps the state (`status`)
-/// and the addresses (zenlayercloud-cli `apis/en-US/zec/describe-instances.yaml`).
+/// `DescribeInstances`: the machines' details, of which the simulator keeps the state (`status`),
+/// the zone and the addresses (zenlayercloud-cli `apis/en-US/zec/describe-instances.yaml`).
 fn describe_instances(params: &Value, fleet: &mut Fleet) -> Result<Value, Refusal> {
     page(params, fleet, |id, machine| {
         let status = (PROFILE.state_name(&machine.phase)).unwrap_or(PROFILE.stopped_state());
@@ -369,6 +370,7 @@ fn describe_instances(params: &Value, fleet: &mut Fleet) -> Result<Value, Refusa
         json!({
             "instanceId": id,
             "instanceName": format!("sim-{id}"),
+            "zoneId": PROFILE.machine_zone,
             "status": status,
             "publicIpAddresses": addresses.public,
             "privateIpAddresses": addresses.private,

@@ -387,6 +387,102 @@ fn status_stops_on_an_interrupt_and_reports_what_it_did_not_see() {
     }
 }
 
+/// Whether `text` holds an SGR colour sequence (`ESC [ … m`), as opposed to the live block's
+/// cursor movements.
+pub(crate) fn has_colour(text: &str) -> bool {
+    text.split("\x1b[").skip(1).any(|rest| {
+        let end = rest.find(|c: char| !(c.is_ascii_digit() || c == ';'));
+        end.is_some_and(|end| rest[end..].starts_with('m'))
+    })
+}
+
+#[test]
+fn off_a_terminal_help_and_usage_errors_are_coloured_only_when_forced() {
+    let home = tempfile::tempdir().unwrap();
+    let run = |env: &[(&str, &str)], args: &[&str]| {
+        let output = cloudstart(home.path())
+            .envs(env.iter().copied())
+            .args(args)
+            .output()
+            .unwrap();
+        let text = format!("{}{}", stdout(&output), stderr(&output));
+        (output.status.code(), has_colour(&text), text)
+    };
+    let force = [("CLICOLOR_FORCE", "1")];
+    for (env, args, code, coloured) in [
+        (&[][..], &["--help"][..], 0, false),
+        (&force, &["--help"], 0, true),
+        (&force, &["start", "--bogus"], 2, true),
+        (&[("CLICOLOR_FORCE", "0")], &["--help"], 0, false),
+        (&[("CLICOLOR_FORCE", "")], &["--help"], 0, false),
+        // NO_COLOR beats CLICOLOR_FORCE; an explicit --color beats both.
+        (
+            &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")],
+            &["--help"],
+            0,
+            false,
+        ),
+        (&force, &["--color", "never", "--help"], 0, false),
+        (&[("NO_COLOR", "1")], &["--color=always", "--help"], 0, true),
+        (&[], &["start", "--color", "always", "--bogus"], 2, true),
+        // The last --color wins, as every repeated flag does.
+        (
+            &[],
+            &["--color", "never", "--color=always", "--help"],
+            0,
+            true,
+        ),
+        (
+            &force,
+            &["--color=always", "--color", "never", "--help"],
+            0,
+            false,
+        ),
+    ] {
+        let (got, colour, text) = run(env, args);
+        assert_eq!(got, Some(code), "{env:?} {args:?}: {text}");
+        assert_eq!(colour, coloured, "{env:?} {args:?}: {text:?}");
+    }
+    let (code, _, text) = run(&[], &["--color=bogus", "--help"]);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(
+        text.contains("[possible values: auto, always, never]"),
+        "{text}"
+    );
+}
+
+#[test]
+fn color_always_off_a_terminal_colours_stderr_lines_but_never_the_json_or_a_live_block() {
+    let sim = Sim::start("");
+    let output = sim
+        .start_cmd(tencent(), &["ins-aaaaaaaa", "ins-aaaaaaaa"])
+        .args(["--color", "always", "-o", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stderr(&output);
+    assert!(
+        text.contains(
+            "\x1b[1m\x1b[33mwarning:\x1b[0m tencent:ins-aaaaaaaa is given more than once"
+        ),
+        "{text:?}"
+    );
+    assert!(
+        text.contains("tencent ins-aaaaaaaa: RUNNING"),
+        "lines, not a live block: {text:?}"
+    );
+    assert!(!text.contains("\x1b[2K"), "{text:?}");
+    assert!(!stdout(&output).contains('\x1b'), "{}", stdout(&output));
+    report(&output);
+
+    // Without it, off a terminal: no escape at all.
+    let output = sim
+        .start_cmd(tencent(), &["ins-aaaaaaaa", "ins-aaaaaaaa"])
+        .output()
+        .unwrap();
+    assert!(!stderr(&output).contains('\x1b'), "{:?}", stderr(&output));
+}
+
 #[test]
 fn help_documents_the_exit_codes() {
     let home = tempfile::tempdir().unwrap();

@@ -183,6 +183,7 @@ fn a_named_profile_beats_credentials_in_the_environment() {
 }
 
 #[test]
+#[cfg(unix)]
 fn a_config_file_others_can_read_is_warned_about() {
     let sim = Sim::start("");
     let dir = sim.dir();
@@ -211,6 +212,36 @@ fn a_config_file_others_can_read_is_warned_about() {
         text.contains(&format!("chmod 600 {}", config.display())),
         "{text}"
     );
+}
+
+#[test]
+#[cfg(unix)]
+fn a_config_file_without_secrets_others_can_read_is_not_warned_about() {
+    let sim = Sim::start("");
+    let dir = sim.dir();
+    let tencent = profiles().find(|p| p.provider == "tencent").unwrap();
+    let config = dir.join("config.toml");
+    // A key id and a region are no secret; the secret key comes from the environment.
+    write(
+        &config,
+        &format!(
+            "[profile.default.tencent]
+region = \"{}\"
+endpoint = \"{}\"
+",
+            tencent.region.unwrap(),
+            sim.url("tencent"),
+        ),
+    );
+    set_mode(&config, 0o644);
+    let output = cloudstart(dir)
+        .env("CLOUDSTART_CONFIG", &config)
+        .envs(tencent.credentials.iter().copied())
+        .args(["start", &target(tencent, 1), "--poll-interval", "5ms"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(!stderr(&output).contains("chmod"), "{}", stderr(&output));
 }
 
 #[test]

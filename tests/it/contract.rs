@@ -92,6 +92,28 @@ fn running_records_carry_the_addresses_the_cloud_reports() {
 }
 
 #[test]
+fn start_and_status_records_carry_the_zone_the_cloud_names() {
+    let sim = Sim::start("");
+    for profile in profiles() {
+        let ids = [id(profile, 1), id(profile, 2)];
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let (started, _) = start_json(&sim, profile, &ids, &[], 0);
+        let output = (sim.status_std_cmd(profile, &ids).args(["-o", "json"]))
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        let looked = report(&output);
+        for json in [&started, &looked] {
+            let records = json["instances"].as_array().unwrap();
+            assert_eq!(records.len(), 2, "{json}");
+            for record in records {
+                assert_eq!(record["zone"], profile.machine_zone, "{record}");
+            }
+        }
+    }
+}
+
+#[test]
 fn many_ids_respect_the_batch_limits() {
     let sim = Sim::start("");
     for profile in profiles() {
@@ -320,6 +342,7 @@ struct JsonReport {
 struct JsonRecord {
     provider: String,
     region: Option<String>,
+    zone: Option<String>,
     id: String,
     outcome: String,
     state: Option<String>,
@@ -397,6 +420,12 @@ fn json_report_matches_the_documented_schema() {
         for record in &report.instances {
             assert_eq!(record.provider, profile.provider);
             assert_eq!(record.region.as_deref(), profile.region);
+            // The cloud's zone for the machines it lists, else the one the run was given.
+            let zone = record.zone.as_deref();
+            assert!(
+                zone == Some(profile.machine_zone) || zone == profile.zone,
+                "{record:?}"
+            );
             assert!(OUTCOMES.contains(&record.outcome.as_str()), "{record:?}");
             if let Some(error) = &record.error {
                 assert!(KINDS.contains(&error.kind.as_str()), "{record:?}");

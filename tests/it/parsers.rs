@@ -181,8 +181,8 @@ fn check_all(status: u16, body: &[u8]) {
         );
         check(
             *provider,
-            "addresses",
-            provider.parse_addresses(&response).err(),
+            "details",
+            provider.parse_details(&response).err(),
         );
     }
 

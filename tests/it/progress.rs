@@ -195,9 +195,10 @@ fn binary() -> String {
 }
 
 #[test]
-fn on_a_terminal_each_machine_has_a_live_line_in_colour_unless_no_color() {
-    if !script_is_available("on_a_terminal_each_machine_has_a_live_line_in_colour_unless_no_color")
-    {
+fn on_a_terminal_each_machine_has_a_live_line_in_colour_unless_no_color_or_color_never() {
+    if !script_is_available(
+        "on_a_terminal_each_machine_has_a_live_line_in_colour_unless_no_color_or_color_never",
+    ) {
         return;
     }
     // One machine runs at once, the other never boots: both colours are on the screen however
@@ -235,18 +236,23 @@ fn on_a_terminal_each_machine_has_a_live_line_in_colour_unless_no_color() {
         "{screen:?}"
     );
 
-    let (sim, command) = sim_and_command();
-    let screen = on_a_terminal_until(
-        &sim,
-        &[("NO_COLOR", "1")],
-        &command,
-        &["STARTING", "running", "\x1b[2A"],
-    );
-    assert!(screen.contains("\x1b[2A"), "still live: {screen:?}");
-    assert!(
-        !screen.contains("\x1b[32m") && !screen.contains("\x1b[33m"),
-        "{screen:?}"
-    );
+    // NO_COLOR or --color never: still live, without colour; --color always beats NO_COLOR.
+    for (env, flag, coloured) in [
+        (&[("NO_COLOR", "1")][..], "", false),
+        (&[], "--color never", false),
+        (&[("CLICOLOR_FORCE", "1")], "--color=never", false),
+        (&[("NO_COLOR", "1")], "--color always", true),
+    ] {
+        let (sim, command) = sim_and_command();
+        let command = format!("{command} {flag}");
+        let screen = on_a_terminal_until(&sim, env, &command, &["STARTING", "running", "\x1b[2A"]);
+        assert!(screen.contains("\x1b[2A"), "still live: {screen:?}");
+        assert_eq!(
+            crate::cli::has_colour(&screen),
+            coloured,
+            "{env:?} {flag}: {screen:?}"
+        );
+    }
 }
 
 #[test]

@@ -55,6 +55,9 @@ struct Expect {
     state: Option<String>,
     error_kind: Option<String>,
     error_code: Option<String>,
+    /// Optional: the record's `zone`, where the case's answers name one (or the run passes one).
+    #[serde(default)]
+    zone: Option<String>,
     #[serde(default)]
     requests: HashMap<String, usize>,
 }
@@ -207,6 +210,11 @@ fn run_case(cloud: &str, path: &Path) -> Result<(), String> {
     for (field, expected, actual) in checks {
         if expected != actual {
             wrong.push(format!("{field}: expected {expected}, got {actual}"));
+        }
+    }
+    if let Some(zone) = &expect.zone {
+        if record["zone"] != zone.as_str() {
+            wrong.push(format!("zone: expected {zone}, got {}", record["zone"]));
         }
     }
     for (action, count) in &expect.requests {
