@@ -1,91 +1,74 @@
 #!/usr/bin/env python3
 """THIRD-PARTY-LICENSES: every crate a release build of cloudstart is made from, with its license.
 
-Walks the graph Cargo.lock resolves (`cargo metadata --locked`) from cloudstart through normal and
-build dependencies, for every target the release builds (so Windows- and macOS-only crates are
-listed too); dev-dependencies are left out, since no release binary contains them. Prints a short
-header, the crates per license expression, then one line per crate: name, version, SPDX license
-expression as the crate declares it, and where it comes from. Exits 1 if a crate declares no SPDX
-expression (`license-file` only), so the list never silently lacks one. The same licenses must be
-allowed by deny.toml, which `cargo deny check licenses` enforces.
+Asks `cargo tree --locked --target all --edges normal,build` for the crates the features in use
+actually pull in (cargo metadata's graph would also list optional crates that only a weak `dep?/feature`
+names), for every target the release builds (so Windows- and macOS-only crates are listed too).
+Dev-dependencies are left out: no release binary contains them. Prints a short header, the crates per
+license expression, then one line per crate: name, version and the SPDX license expression its
+Cargo.toml declares. Exits 1 if a crate declares none (a `license-file` only), so the list never
+silently lacks one, or if a crate comes from anywhere but crates.io. deny.toml allows exactly these licenses; `cargo deny check licenses` enforces it.
 
     python3 scripts/third-party-licenses.py [MANIFEST_DIR] > THIRD-PARTY-LICENSES
 
-Needs cargo and the Python standard library only; cargo downloads crate manifests it lacks, or
-run it after `cargo fetch --locked` with CARGO_NET_OFFLINE=true.
+Needs cargo and the Python standard library only; offline, it needs the crates in cargo's cache
+(`cargo fetch --locked` once, then CARGO_NET_OFFLINE=true).
 """
 
-import json
 import subprocess
 import sys
 from collections import Counter
 
+SEPARATOR = "\t"
 
-def metadata(manifest_dir: str) -> dict:
-    output = subprocess.run(
-        ["cargo", "metadata", "--locked", "--format-version", "1"],
+
+def crates(manifest_dir: str) -> tuple[tuple[str, str, str], list[tuple[str, str, str]]]:
+    """The root package and every crate it is built from, as (name, version, license)."""
+    lines = subprocess.run(
+        ["cargo", "tree", "--locked", "--target", "all", "--edges", "normal,build"]
+        + ["--prefix", "none", "--format", f"{{p}}{SEPARATOR}{{l}}"],
         cwd=manifest_dir,
         check=True,
         stdout=subprocess.PIPE,
-    ).stdout
-    return json.loads(output)
-
-
-def shipped(meta: dict) -> tuple[dict, list[dict]]:
-    """The root package and the packages reachable from it without a dev-dependency edge."""
-    packages = {package["id"]: package for package in meta["packages"]}
-    nodes = {node["id"]: node for node in meta["resolve"]["nodes"]}
-    root = meta["resolve"]["root"]
-    seen = {root}
-    todo = [root]
-    while todo:
-        for dep in nodes[todo.pop()]["deps"]:
-            if dep["pkg"] in seen:
-                continue
-            if all(kind["kind"] == "dev" for kind in dep["dep_kinds"]):
-                continue
-            seen.add(dep["pkg"])
-            todo.append(dep["pkg"])
-    seen.discard(root)
-    crates = sorted((packages[id] for id in seen), key=lambda p: (p["name"], p["version"]))
-    return packages[root], crates
-
-
-def origin(package: dict) -> str:
-    source = package.get("source") or "path"
-    if source == "registry+https://github.com/rust-lang/crates.io-index":
-        return "crates.io"
-    return source
+        text=True,
+    ).stdout.splitlines()
+    found = []
+    for line in lines:
+        package, _, license = line.partition(SEPARATOR)
+        # `{p}` is `name vVERSION`, then `(proc-macro)` or a path source; cargo marks a crate it has
+        # printed before with ` (*)` at the end of the line.
+        name, version, *source = package.split()
+        if found and source not in ([], ["(proc-macro)"]):
+            sys.exit(f"not from crates.io: {package} (deny.toml allows crates.io only)")
+        found.append((name, version.removeprefix("v"), license.removesuffix(" (*)").strip()))
+    root, rest = found[0], sorted(set(found[1:]) - {found[0]})
+    return root, rest
 
 
 def main() -> int:
-    root, crates = shipped(metadata(sys.argv[1] if len(sys.argv) > 1 else "."))
-    missing = [f"{c['name']} {c['version']}" for c in crates if not c.get("license")]
+    (root_name, root_version, root_license), deps = crates(sys.argv[1] if len(sys.argv) > 1 else ".")
+    missing = [f"{name} {version}" for name, version, license in deps if not license]
     if missing:
         print(f"no SPDX license expression: {', '.join(missing)}", file=sys.stderr)
         return 1
     out = [
-        f"Third-party software in {root['name']} {root['version']}",
+        f"Third-party software in {root_name} {root_version}",
         "",
-        f"{root['name']} itself is {root['license']}-licensed (LICENSE). A release binary is built from the",
-        f"{len(crates)} crates below (normal and build dependencies, on any target), each under the license",
-        "expression its Cargo.toml declares; each crate's license text ships in its source package.",
-        "Generated by scripts/third-party-licenses.py from Cargo.lock.",
+        f"{root_name} itself is {root_license}-licensed (LICENSE). Its binaries are built from the {len(deps)}",
+        "crates below, all from crates.io (normal and build dependencies, for any target), each under the",
+        "license expression its Cargo.toml declares; each crate's source package holds its license text.",
+        "Written by scripts/third-party-licenses.py from Cargo.lock.",
         "",
         "Crates per license expression:",
     ]
-    counts = Counter(crate["license"] for crate in crates)
+    counts = Counter(license for _, _, license in deps)
     for expression, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
         out.append(f"  {count:4}  {expression}")
     out += ["", "Crates:"]
-    width_name = max(len(crate["name"]) for crate in crates)
-    width_version = max(len(crate["version"]) for crate in crates)
-    width_license = max(len(crate["license"]) for crate in crates)
-    for crate in crates:
-        out.append(
-            f"  {crate['name']:<{width_name}}  {crate['version']:<{width_version}}  "
-            f"{crate['license']:<{width_license}}  {origin(crate)}".rstrip()
-        )
+    name_width = max(len(name) for name, _, _ in deps)
+    version_width = max(len(version) for _, version, _ in deps)
+    for name, version, license in deps:
+        out.append(f"  {name:<{name_width}}  {version:<{version_width}}  {license}")
     print("\n".join(out))
     return 0
 
