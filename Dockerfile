@@ -32,7 +32,8 @@ COPY --from=build /src/target/release/cloudstart /usr/local/bin/cloudstart
 COPY --from=build /src/LICENSE /src/THIRD-PARTY-LICENSES /usr/share/doc/cloudstart/
 ENV PATH=/usr/local/bin \
     SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
-# Canonical repository placeholder as in Cargo.toml; CI's image builds set the real source labels.
+# The canonical-repository placeholder of Cargo.toml; the release workflow labels the images it pushes
+# with the real repository (docker/metadata-action).
 LABEL org.opencontainers.image.title="cloudstart" \
       org.opencontainers.image.description="Start stopped cloud machines on five clouds with one syntax, and wait until they are RUNNING" \
       org.opencontainers.image.source="https://github.com/cloudstart/cloudstart" \
