@@ -2,6 +2,7 @@
 //! credentials are present — never their values. Printed by [`crate::output::config_check`].
 
 use crate::cli::ConfigCheckArgs;
+use crate::env_vars::EnvVars;
 use crate::error::Error;
 use crate::output::config_check::{CheckRow, CloudCheck, ConfigCheck};
 use crate::provider::{self, Location, Provider, Requirement};
@@ -98,6 +99,13 @@ pub(super) fn run(
     }
     ConfigCheck {
         config_file: config.path.clone(),
+        profile_from: if profile.explicit {
+            Some("--profile: its credentials come before the environment's")
+        } else if env(EnvVars::CLOUDSTART_PROFILE).is_some() {
+            Some(EnvVars::CLOUDSTART_PROFILE)
+        } else {
+            None
+        },
         profile: profile.name,
         clouds,
     }

@@ -14,6 +14,8 @@ pub struct ConfigCheck {
     pub config_file: Option<PathBuf>,
     /// The profile looked at.
     pub profile: String,
+    /// What chose it (`--profile`, `CLOUDSTART_PROFILE`), if not the default.
+    pub profile_from: Option<&'static str>,
     /// One entry per cloud checked.
     pub clouds: Vec<CloudCheck>,
 }
@@ -46,11 +48,15 @@ impl ConfigCheck {
     }
 
     fn to_text(&self) -> String {
-        let profile = &self.profile;
         let mut text = match &self.config_file {
-            Some(path) => format!("config file  {} (profile `{profile}`)\n", path.display()),
-            None => format!("config file  none (profile `{profile}`; set CLOUDSTART_CONFIG)\n"),
+            Some(path) => format!("config file  {}\n", path.display()),
+            None => "config file  none (set CLOUDSTART_CONFIG)\n".to_string(),
         };
+        text.push_str(&format!("profile      {}", self.profile));
+        if let Some(from) = self.profile_from {
+            text.push_str(&format!(" (from {from})"));
+        }
+        text.push('\n');
         for cloud in &self.clouds {
             text.push_str(cloud.name);
             text.push('\n');
@@ -74,6 +80,7 @@ mod tests {
         let check = ConfigCheck {
             config_file: None,
             profile: "default".into(),
+            profile_from: None,
             clouds: vec![CloudCheck {
                 name: "tencent",
                 rows: vec![CheckRow {
@@ -85,7 +92,7 @@ mod tests {
         };
         assert_eq!(
             check.to_text(),
-            "config file  none (profile `default`; set CLOUDSTART_CONFIG)\ntencent\n  \
+            "config file  none (set CLOUDSTART_CONFIG)\nprofile      default\ntencent\n  \
              credentials  present                                  environment\n"
         );
     }

@@ -579,6 +579,13 @@ fn config_check_names_the_vendor_file_each_value_came_from() {
         let text = support::stdout(&output);
         assert_eq!(output.status.code(), Some(0), "{text}{}", stderr(&output));
         assert!(!text.contains("SENTINEL"), "{text}");
+        let chosen = match profile {
+            [] => "profile      default\n",
+            _ => {
+                "profile      gpu (from --profile: its credentials come before the environment's)\n"
+            }
+        };
+        assert!(text.contains(chosen), "{text}");
         for (setting, file) in [
             ("region", ".ucloud/config.json"),
             ("zone", ".ucloud/config.json"),
