@@ -448,8 +448,17 @@ impl Events for Tracker<'_> {
     }
 
     fn seen(&self, state: InstanceState) {
-        self.progress.state(self.provider, &state.id, &state.raw);
-        self.with_slot(&state.id.clone(), |slot| slot.observe(state));
+        // The engine may tell a state twice (a refused start's describe, then the wait's first
+        // poll): only a change is shown, on stderr and as an NDJSON `state` event.
+        let mut changed = true;
+        let (provider, id, raw) = (self.provider, state.id.clone(), state.raw.clone());
+        self.with_slot(&id, |slot| {
+            changed = slot.state.as_deref() != Some(raw.as_str());
+            slot.observe(state);
+        });
+        if changed {
+            self.progress.state(provider, &id, &raw);
+        }
     }
 
     fn reachable(&self, id: &str, address: SocketAddr) {

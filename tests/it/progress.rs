@@ -284,3 +284,32 @@ fn on_a_terminal_the_cloud_s_control_characters_are_shown_escaped_in_the_live_li
     assert!(!screen.contains('\x07'), "{screen:?}");
     assert!(!screen.contains("\nerror: forged"), "{screen:?}");
 }
+
+/// A machine already starting is refused, described, then waited for: its state is one change,
+/// one line on stderr and one NDJSON `state` event, not one per look.
+#[test]
+fn a_state_seen_twice_is_one_change() {
+    let sim = Sim::start_with(
+        "[tencent.ins-aaaaaaaa]\nstate = \"STARTING\"\n",
+        &["--boot-delay", "1500ms"],
+    );
+    let output = sim
+        .start_cmd(tencent(), &["ins-aaaaaaaa"])
+        .args(["-o", "ndjson"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stderr(&output);
+    assert_eq!(
+        text.matches("tencent ins-aaaaaaaa: STARTING").count(),
+        1,
+        "{text}"
+    );
+    let states: Vec<String> = stdout(&output)
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap())
+        .filter(|e| e["event"] == "state")
+        .map(|e| e["state"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(states, ["STARTING", "RUNNING"]);
+}
