@@ -5,7 +5,8 @@
 //! machine is in which state, and send the start once more for the ones still stopped. A start
 //! that got no readable answer is settled the same way before anything is sent again. Then the
 //! accepted machines are polled until RUNNING ([`super::wait`]) and, with `--wait-port`, until
-//! their ports answer ([`super::reach`]).
+//! their ports answer ([`super::reach`]) — machines already running included: RUNNING says nothing
+//! about a port, and a rerun after a port timed out must check it again.
 //!
 //! This module decides and reports; it keeps no records. Everything that happens goes to an
 //! [`Events`] sink, which the command layer turns into report records and progress lines, and
@@ -45,7 +46,8 @@ pub enum End {
     Running(InstanceState),
     /// Its start was accepted and the run does not wait (`--no-wait`).
     Starting,
-    /// It was RUNNING before this run's start reached it.
+    /// It was RUNNING before this run's start reached it (and, with `--wait-port`, every port
+    /// answered).
     AlreadyRunning(InstanceState),
     /// The cloud refused its start, and a describe (where one was made) did not explain the
     /// refusal away; `state` is what that describe saw.
@@ -123,6 +125,7 @@ pub async fn run(cloud: &impl Starter, ids: &[String], plan: &Plan, events: &imp
     let events = Remembering {
         inner: events,
         addresses: RefCell::new(HashMap::new()),
+        already_running: plan.reach.as_ref().map(|_| RefCell::new(Vec::new())),
     };
     let accepted = start_all(cloud, &events, ids).await;
     if !plan.wait {
@@ -288,7 +291,8 @@ pub async fn describe_all(
 
 /// Waits for RUNNING and then, machine by machine as each gets there, for its ports
 /// (`--wait-port`): a machine is RUNNING only once every port accepted a connection, and
-/// unreachable if one never did before the deadline.
+/// unreachable if one never did before the deadline. The machines that were already running
+/// are checked from the start.
 async fn wait_until_reachable(
     cloud: &impl Starter,
     events: &Remembering<'_, impl Events>,
@@ -311,12 +315,18 @@ async fn wait_until_reachable(
         wait::wait_until_running(cloud, accepted, poll, deadline, jitter, &mut on_event).await;
     };
     let reaching = async {
-        let mut pending = futures_util::stream::FuturesUnordered::new();
+        let mut pending: futures_util::stream::FuturesUnordered<_> = (events
+            .take_already_running())
+        .into_iter()
+        .map(|state| reach_one(events, reach, state, true, plan.deadline))
+        .collect();
         let mut open = true;
         while open || !pending.is_empty() {
             tokio::select! {
                 received = running.recv(), if open => match received {
-                    Some(state) => pending.push(reach_one(events, reach, state, plan.deadline)),
+                    Some(state) => {
+                        pending.push(reach_one(events, reach, state, false, plan.deadline));
+                    }
                     None => open = false,
                 },
                 Some(()) = pending.next(), if !pending.is_empty() => {}
@@ -326,11 +336,13 @@ async fn wait_until_reachable(
     futures_util::future::join(polling, reaching).await;
 }
 
-/// Waits for every port of `reach` on the RUNNING machine `state`, then tells its end.
+/// Waits for every port of `reach` on the RUNNING machine `state`, then tells its end: running,
+/// or `already` running.
 async fn reach_one(
     events: &Remembering<'_, impl Events>,
     reach: &Reach,
     state: InstanceState,
+    already: bool,
     deadline: Instant,
 ) {
     let id = state.id.clone();
@@ -344,14 +356,22 @@ async fn reach_one(
         }
         events.reachable(&id, SocketAddr::new(ip, port));
     }
-    events.finished(&id, End::Running(state));
+    let end = if already {
+        End::AlreadyRunning(state)
+    } else {
+        End::Running(state)
+    };
+    events.inner_finished(&id, end);
 }
 
 /// Passes events on, remembering each machine's last reported addresses for `--wait-port`: a
-/// later answer without any does not erase them.
+/// later answer without any does not erase them. With `--wait-port` it also holds back the
+/// machines found already running, whose ports are still to be checked.
 struct Remembering<'e, E> {
     inner: &'e E,
     addresses: RefCell<HashMap<String, Addresses>>,
+    /// `Some` with `--wait-port`: the already-running machines held back.
+    already_running: Option<RefCell<Vec<InstanceState>>>,
 }
 
 impl<E: Events> Remembering<'_, E> {
@@ -363,6 +383,21 @@ impl<E: Events> Remembering<'_, E> {
 
     fn addresses_of(&self, id: &str) -> Addresses {
         self.addresses.borrow().get(id).cloned().unwrap_or_default()
+    }
+
+    /// The already-running machines held back for their ports.
+    fn take_already_running(&self) -> Vec<InstanceState> {
+        (self.already_running.as_ref())
+            .map(|held| held.take())
+            .unwrap_or_default()
+    }
+
+    /// Tells `end` to the sink, past the holding back.
+    fn inner_finished(&self, id: &str, end: End) {
+        if let End::Running(state) | End::AlreadyRunning(state) = &end {
+            self.remember(state);
+        }
+        self.inner.finished(id, end);
     }
 }
 
@@ -381,10 +416,13 @@ impl<E: Events> Events for Remembering<'_, E> {
     }
 
     fn finished(&self, id: &str, end: End) {
-        if let End::Running(state) | End::AlreadyRunning(state) = &end {
-            self.remember(state);
+        match (end, &self.already_running) {
+            (End::AlreadyRunning(state), Some(held)) => {
+                self.remember(&state);
+                held.borrow_mut().push(state);
+            }
+            (end, _) => self.inner_finished(id, end),
         }
-        self.inner.finished(id, end);
     }
 }
 

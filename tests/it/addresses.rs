@@ -255,6 +255,58 @@ fn a_port_that_never_opens_is_a_timeout_naming_address_and_port() {
     assert!(message.contains(&format!("127.0.0.1:{port}")), "{message}");
 }
 
+/// RUNNING says nothing about a port: a machine already running is checked like a started one,
+/// so a rerun after a port timed out does not exit 0 unchecked. Its outcome stays
+/// `already_running`.
+#[test]
+fn a_machine_already_running_has_its_ports_checked_too() {
+    let profile = support::tencent();
+    let id = id(profile, 7);
+    let running = format!(
+        "state = \"{}\"\npublic_ip = \"127.0.0.1\"",
+        profile.running_state()
+    );
+    let sim = Sim::start(&seed(profile, &id, &running));
+    let port = free_port();
+    let closed = sim
+        .start_cmd(profile, &[&id])
+        .args([
+            "-o",
+            "json",
+            "--timeout",
+            "2s",
+            "--wait-port",
+            &port.to_string(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(closed.status.code(), Some(6), "{}", stderr(&closed));
+    let record = &report(&closed)["instances"][0];
+    assert_eq!(record["outcome"], "timeout");
+    assert!(
+        (record["error"]["message"].as_str().unwrap()).contains(&format!("127.0.0.1:{port}")),
+        "{record}"
+    );
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let open = sim
+        .start_cmd(profile, &[&id])
+        .args(["-o", "ndjson", "--wait-port", &port.to_string()])
+        .output()
+        .unwrap();
+    drop(listener);
+    assert_eq!(open.status.code(), Some(0), "{}", stderr(&open));
+    let events: Vec<Value> = (stdout(&open).lines())
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let reachable = events.iter().position(|e| e["event"] == "reachable");
+    let last = events.iter().position(|e| e["event"] == "final");
+    assert!(reachable.is_some() && reachable < last, "{events:?}");
+    assert_eq!(
+        events[last.unwrap()]["record"]["outcome"],
+        "already_running"
+    );
+}
+
 #[test]
 fn waiting_for_a_port_needs_an_address_of_the_kind_asked_for() {
     // QingCloud reports no addresses: --wait-ssh cannot wait, and says so (exit 4).
