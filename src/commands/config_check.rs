@@ -15,7 +15,7 @@ pub(super) fn run(
     env: &dyn Fn(&str) -> Option<String>,
     config: &Config,
 ) -> Result<u8, Error> {
-    let profile = ProfileChoice::new(args.place.profile.as_deref(), env);
+    let profile = ProfileChoice::new(args.place.profile.as_deref(), env)?;
     let providers: Vec<&'static dyn Provider> = match &args.provider {
         Some(name) => provider::find(name).into_iter().collect(),
         None => provider::PROVIDERS.to_vec(),

@@ -476,6 +476,39 @@ mod tests {
         );
     }
 
+    /// A profile name becomes part of vendor CLI file names: one that could climb out of their
+    /// directory is refused before any file is read.
+    #[test]
+    fn a_profile_name_that_could_leave_the_vendor_directory_is_a_usage_error() {
+        for name in [
+            "../../etc/passwd",
+            "..",
+            ".hidden",
+            "a/b",
+            "a\\b",
+            "",
+            "x\n",
+        ] {
+            let err =
+                resolve(&args(&["--profile", name, "ins-aaaaaaaa"]), &env(CREDS)).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Usage, "{name:?}");
+            assert!(err.to_string().contains("invalid profile name"), "{err}");
+        }
+        let err = resolve(
+            &args(&["ins-aaaaaaaa"]),
+            &env(&[CREDS, &[("CLOUDSTART_PROFILE", "../x")]].concat()),
+        )
+        .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Usage);
+        for name in ["prod", "team-a.gpu_2", "default"] {
+            let err = resolve(&args(&["--profile", name, "ins-aaaaaaaa"]), &env(CREDS)).err();
+            assert!(
+                err.is_none_or(|err| !err.to_string().contains("invalid profile name")),
+                "{name}"
+            );
+        }
+    }
+
     /// `--profile NAME` reaches the vendor CLI's profile `NAME` when cloudstart's own config
     /// file has none, with its region from tccli's `.configure` beside the `.credential`.
     #[test]

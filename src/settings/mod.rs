@@ -408,18 +408,29 @@ pub struct ProfileChoice {
 
 impl ProfileChoice {
     /// `named` (from `--profile` or a targets file) if given, else `CLOUDSTART_PROFILE`, else
-    /// `default`.
-    pub fn new(named: Option<&str>, env: &dyn Fn(&str) -> Option<String>) -> Self {
-        match named {
-            Some(name) => Self {
-                name: name.to_string(),
-                explicit: true,
+    /// `default`. A name is letters, digits, `-`, `_` and `.`, not starting with a dot (a usage
+    /// error otherwise): it becomes part of vendor CLI file names (`~/.tccli/<name>.credential`),
+    /// so `../` must never reach a path.
+    pub fn new(named: Option<&str>, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        let (name, explicit) = match named {
+            Some(name) => (name.to_string(), true),
+            None => match env(EnvVars::CLOUDSTART_PROFILE) {
+                Some(name) => (name, false),
+                None => (DEFAULT_PROFILE.to_string(), false),
             },
-            None => Self {
-                name: env(EnvVars::CLOUDSTART_PROFILE).unwrap_or_else(|| DEFAULT_PROFILE.into()),
-                explicit: false,
-            },
+        };
+        let well_formed = name.len() <= 64
+            && !name.starts_with('.')
+            && !name.is_empty()
+            && (name.chars()).all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if !well_formed {
+            return Err(Error::usage(format!(
+                "invalid profile name `{}`: expected letters, digits, `-`, `_` and `.`, not \
+                 starting with a dot",
+                crate::error::clip(&name)
+            )));
         }
+        Ok(Self { name, explicit })
     }
 }
 
@@ -734,7 +745,7 @@ impl Plan {
                 ProfileChoice::new(
                     target.profile.as_deref().or(args.place.profile.as_deref()),
                     env,
-                ),
+                )?,
             );
             match groups.iter_mut().find(|(key, _)| *key == group) {
                 Some((_, members)) => members.push(target),
