@@ -438,6 +438,8 @@ mod tests {
 
     /// As in the AWS CLI: `--profile` (or a targets file's `profile`) takes the profile's
     /// credentials over the ones exported in the environment, and never falls back to those.
+    /// botocore `credentials.py`, `create_credential_resolver`: "An explicitly provided profile
+    /// will negate an EnvProvider" — the profile given on the command line, not `AWS_PROFILE`.
     #[test]
     fn a_named_profile_beats_the_environments_credentials() {
         let config = config_with(
