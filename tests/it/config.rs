@@ -39,6 +39,13 @@ fn records(output: &std::process::Output) -> Vec<Value> {
     report(output)["instances"].as_array().unwrap().clone()
 }
 
+/// The row of `config check`'s output for `setting` (empty if there is none).
+fn check_row<'t>(text: &'t str, setting: &str) -> &'t str {
+    text.lines()
+        .find(|line| line.trim_start().starts_with(setting))
+        .unwrap_or_default()
+}
+
 fn target(profile: &Profile, n: usize) -> String {
     format!("{}:{}", profile.provider, id(profile, n))
 }
@@ -87,7 +94,7 @@ fn one_run_starts_machines_on_every_cloud_and_reports_in_the_order_given() {
 #[test]
 fn one_failing_cloud_sets_the_exit_code_without_stopping_the_others() {
     let sim = Sim::start("");
-    let tencent = profiles().find(|p| p.provider == "tencent").unwrap();
+    let tencent = support::tencent();
     let zenlayer = profiles().find(|p| p.provider == "zenlayer").unwrap();
     let output = start_everywhere(&sim)
         .env("TENCENTCLOUD_SECRET_KEY", "wrong")
@@ -104,7 +111,7 @@ fn one_failing_cloud_sets_the_exit_code_without_stopping_the_others() {
 fn targets_files_give_each_target_its_own_region_and_profile() {
     let sim = Sim::start("");
     let dir = sim.dir();
-    let tencent = profiles().find(|p| p.provider == "tencent").unwrap();
+    let tencent = support::tencent();
     let compshare = profiles().find(|p| p.provider == "compshare").unwrap();
     write(
         &dir.join("targets.toml"),
@@ -151,7 +158,7 @@ fn targets_files_give_each_target_its_own_region_and_profile() {
 fn a_named_profile_beats_credentials_in_the_environment() {
     let sim = Sim::start("");
     let dir = sim.dir();
-    let tencent = profiles().find(|p| p.provider == "tencent").unwrap();
+    let tencent = support::tencent();
     let config = dir.join("config.toml");
     write(
         &config,
@@ -189,7 +196,7 @@ fn a_named_profile_beats_credentials_in_the_environment() {
 fn a_config_file_others_can_read_is_warned_about_when_it_holds_a_secret() {
     let sim = Sim::start("");
     let dir = sim.dir();
-    let tencent = profiles().find(|p| p.provider == "tencent").unwrap();
+    let tencent = support::tencent();
     let config = dir.join("config.toml");
     let place = format!(
         "region = \"{}\"\nendpoint = \"{}\"\n",
@@ -231,7 +238,7 @@ fn a_config_file_others_can_read_is_warned_about_when_it_holds_a_secret() {
 fn config_problems_are_usage_errors_before_any_request() {
     let sim = Sim::start("");
     let dir = sim.dir();
-    let tencent = profiles().find(|p| p.provider == "tencent").unwrap();
+    let tencent = support::tencent();
     let config = dir.join("config.toml");
     for (text, args, says) in [
         ("[profile.default.tencent\n", vec![], "invalid config file"),
@@ -425,7 +432,7 @@ fn dry_run_prints_every_request_redacted_and_sends_nothing() {
 fn config_check_names_each_setting_s_source_and_never_a_secret() {
     let sim = Sim::start("");
     let dir = sim.dir();
-    let tencent = profiles().find(|p| p.provider == "tencent").unwrap();
+    let tencent = support::tencent();
     let config = dir.join("config.toml");
     write(
         &config,
@@ -477,7 +484,7 @@ fn config_check_names_each_setting_s_source_and_never_a_secret() {
 fn vendor_cli_files_are_read_at_the_lowest_precedence() {
     let sim = Sim::start("");
     let home = sim.dir();
-    let tencent = profiles().find(|p| p.provider == "tencent").unwrap();
+    let tencent = support::tencent();
     // Only tccli's files hold the credentials and region.
     std::fs::create_dir_all(home.join(".tccli")).unwrap();
     write(
@@ -507,12 +514,7 @@ fn vendor_cli_files_are_read_at_the_lowest_precedence() {
     let text = support::stdout(&output);
     assert_eq!(output.status.code(), Some(0), "{text}{}", stderr(&output));
     // Each row names the file its value came from: tccli keeps the region apart.
-    let row = |setting: &str| {
-        text.lines()
-            .find(|line| line.trim_start().starts_with(setting))
-            .unwrap_or_default()
-            .to_string()
-    };
+    let row = |setting: &str| check_row(&text, setting);
     assert!(
         row("credentials").contains("vendor CLI file")
             && row("credentials").ends_with(".tccli/default.credential"),
@@ -574,11 +576,10 @@ fn config_check_names_the_vendor_file_each_value_came_from() {
             ("zone", ".ucloud/config.json"),
             ("credentials", ".ucloud/credential.json"),
         ] {
-            let line = text
-                .lines()
-                .find(|line| line.trim_start().starts_with(setting))
-                .unwrap_or_default();
-            assert!(line.ends_with(file), "{setting}: {text}");
+            assert!(
+                check_row(&text, setting).ends_with(file),
+                "{setting}: {text}"
+            );
         }
     }
     let output = cloudstart(home)
@@ -592,7 +593,7 @@ fn config_check_names_the_vendor_file_each_value_came_from() {
 #[test]
 fn a_targets_file_can_come_on_standard_input() {
     let sim = Sim::start("");
-    let tencent = profiles().find(|p| p.provider == "tencent").unwrap();
+    let tencent = support::tencent();
     let list = format!(
         "[[target]]\nprovider = \"tencent\"\nids = [\"{}\", \"{}\"]\n",
         support::id(tencent, 1),
