@@ -1,5 +1,6 @@
-//! `cloudstart start --dry-run`: every start request exactly as it would be sent — method, URL,
-//! headers and body, signed with the resolved credentials — with secrets and signatures redacted.
+//! `cloudstart start --dry-run` and `stop --dry-run`: every start (stop) request exactly as it would
+//! be sent — method, URL, headers and body, signed with the resolved credentials — with secrets and
+//! signatures redacted.
 //! Nothing is sent. The requests are built and redacted here and printed by
 //! [`crate::output::dry_run`].
 
@@ -13,7 +14,7 @@ use crate::settings::Plan;
 /// What stands in for a secret or a signature.
 const REDACTED: &str = "(redacted)";
 
-/// Prints the plan's start requests; exit code 0, or the credentials error of a cloud that has
+/// Prints the plan's `action` requests; exit code 0, or the credentials error of a cloud that has
 /// none usable (its requests cannot be signed, the others are still shown).
 pub(super) fn run(plan: &Plan, action: Action) -> Result<u8, Error> {
     let unsigned = plan

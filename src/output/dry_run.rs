@@ -1,5 +1,6 @@
-//! What `cloudstart start --dry-run` prints: each start request as it would be sent, built (and
-//! redacted) by the command, rendered here as text for people or one JSON document.
+//! What `cloudstart start --dry-run` (and `stop --dry-run`) prints: each start (stop) request as it
+//! would be sent, built (and redacted) by the command, rendered here as text for people or one JSON
+//! document.
 
 use std::io::Write;
 
@@ -8,7 +9,7 @@ use serde::Serialize;
 use super::{write_stdout, OutputFormat, SCHEMA_VERSION};
 use crate::error::Error;
 
-/// One start request that a dry run does not send, secrets and signatures already redacted.
+/// One start or stop request that a dry run does not send, secrets and signatures already redacted.
 ///
 /// The fields are in alphabetical order, the order the JSON document has always had.
 #[derive(Debug, Serialize)]
@@ -19,7 +20,7 @@ pub struct PlannedRequest {
     pub body: String,
     /// Each header as `[name, value]`, in the order sent.
     pub headers: Vec<[String; 2]>,
-    /// The machines this call would start.
+    /// The machines this call would start or stop.
     pub ids: Vec<String>,
     /// The HTTP method.
     pub method: String,
