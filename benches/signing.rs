@@ -8,7 +8,7 @@ use chrono::DateTime;
 use criterion::{criterion_group, criterion_main, Criterion};
 
 use cloudstart::credentials::{Credentials, Secret};
-use cloudstart::provider::{HttpResponse, Location, StartOptions, PROVIDERS};
+use cloudstart::provider::{Action, ActionOptions, HttpResponse, Location, PROVIDERS};
 use cloudstart::sim::profiles;
 
 fn signing(c: &mut Criterion) {
@@ -25,7 +25,7 @@ fn signing(c: &mut Criterion) {
             token: None,
         };
         let ids = [(profile.example_id)(1)];
-        let call = provider.start_call(&ids, &location, &StartOptions::default());
+        let call = provider.action_call(Action::Start, &ids, &location, &ActionOptions::default());
         c.bench_function(&format!("sign/{}", profile.provider), |b| {
             b.iter(|| {
                 provider.sign(

@@ -6,7 +6,7 @@
 //! `settings/`, not here, so that flag > environment > default stays in one place.
 
 // The doc comments here are `--help` text first: written for a terminal, where `<PROVIDER>` and
-// `[@start|@describe]` mean what they say rather than HTML or an intra-doc link.
+// `[@start|@stop|@describe]` mean what they say rather than HTML or an intra-doc link.
 #![allow(rustdoc::invalid_html_tags, rustdoc::broken_intra_doc_links)]
 
 use std::net::SocketAddr;
@@ -28,7 +28,7 @@ pub const VERSION: &str = concat!(
     ")"
 );
 
-/// Start stopped cloud machines and wait until they are RUNNING.
+/// Start and stop cloud machines and wait until they are RUNNING or STOPPED.
 #[derive(Debug, Parser)]
 // A repeated flag's last value wins (`$DEFAULTS --timeout 20m`), as in the tools operators know.
 #[command(
@@ -92,6 +92,12 @@ pub enum Command {
     /// Start machines and wait until they are RUNNING.
     #[command(after_help = exit_codes_help())]
     Start(StartArgs),
+    /// Stop machines and wait until they are STOPPED.
+    #[command(after_help = exit_codes_help())]
+    Stop(StopArgs),
+    /// Wait until machines are RUNNING or STOPPED, starting and stopping nothing.
+    #[command(after_help = exit_codes_help())]
+    Wait(WaitArgs),
     /// Print machines' current states, through the same describe calls.
     Status(StatusArgs),
     /// Inspect the configuration.
@@ -126,7 +132,7 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
-/// What to act on and where: shared by `start` and `status`.
+/// What to act on and where: shared by `start`, `stop`, `wait` and `status`.
 #[derive(Debug, Args)]
 pub struct TargetArgs {
     /// The cloud of bare ids (ids written provider:id name their own).
@@ -172,6 +178,70 @@ pub struct StartArgs {
     /// Start GPU machines without their GPU, at a lower price (CompShare only).
     #[arg(long)]
     pub without_gpu: bool,
+    /// Ports to wait for once RUNNING.
+    #[command(flatten)]
+    pub reach: ReachArgs,
+    /// How often to poll.
+    #[command(flatten)]
+    pub poll: PollArgs,
+}
+
+/// `cloudstart stop`.
+#[derive(Debug, Args)]
+pub struct StopArgs {
+    /// What to stop, and where.
+    #[command(flatten)]
+    pub targets: TargetArgs,
+    /// Return once every stop request is accepted, without waiting for STOPPED.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Print the requests that would be sent (secrets and signatures redacted), and send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Power off at once instead of the gentle OS shutdown (may lose unsaved data): tencent
+    /// StopType=HARD, volcengine ForceStop=true, zenlayer forceShutdown=true, compshare
+    /// Force=true; qingcloud has none. Without it every cloud is asked for its gentle stop.
+    #[arg(long)]
+    pub force: bool,
+    /// Stop billing the machine's compute while it is stopped: tencent
+    /// StoppedMode=STOP_CHARGING, volcengine StoppedMode=StopCharging; qingcloud, zenlayer and
+    /// compshare have none. Without it billing stays the cloud's default.
+    #[arg(long)]
+    pub stop_charging: bool,
+    /// How often to poll.
+    #[command(flatten)]
+    pub poll: PollArgs,
+}
+
+/// `cloudstart wait`.
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// What to wait for, and where.
+    #[command(flatten)]
+    pub targets: TargetArgs,
+    /// The state to wait for.
+    #[arg(long = "for", value_enum, value_name = "STATE")]
+    pub goal: GoalArg,
+    /// Ports to wait for once RUNNING (with --for running).
+    #[command(flatten)]
+    pub reach: ReachArgs,
+    /// How often to poll.
+    #[command(flatten)]
+    pub poll: PollArgs,
+}
+
+/// The state `wait --for` waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GoalArg {
+    /// RUNNING.
+    Running,
+    /// STOPPED.
+    Stopped,
+}
+
+/// `--wait-port`, `--wait-ssh` and `--address`: shared by `start` and `wait`.
+#[derive(Debug, Args)]
+pub struct ReachArgs {
     /// After RUNNING, wait until this TCP port of the machine accepts a connection (repeatable).
     #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
     pub wait_port: Vec<u16>,
@@ -181,6 +251,11 @@ pub struct StartArgs {
     /// Which of the machine's addresses --wait-port connects to.
     #[arg(long, value_enum, value_name = "KIND", default_value = "public")]
     pub address: AddressArg,
+}
+
+/// `--poll-interval` and `--poll-max`: shared by `start`, `stop` and `wait`.
+#[derive(Debug, Args)]
+pub struct PollArgs {
     /// Poll with backoff from this delay instead of the default (a round about once a second,
     /// within half the cloud's request limit).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
@@ -249,13 +324,16 @@ pub struct SimArgs {
     /// How long a started machine takes to reach RUNNING.
     #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = parse_duration)]
     pub boot_delay: Duration,
+    /// How long a stopped machine takes to reach STOPPED.
+    #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = parse_duration)]
+    pub stop_delay: Duration,
     /// TOML file seeding machines with states and boot behaviour (see README).
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
     /// Append one JSON line per request to this file.
     #[arg(long, value_name = "FILE")]
     pub log: Option<PathBuf>,
-    /// Inject a fault into each cloud's first matching requests: KIND[:N][@start|@describe], KIND
+    /// Inject a fault into each cloud's first matching requests: KIND[:N][@start|@stop|@describe], KIND
     /// one of throttle, http500, http502, http503, drop, truncate, not-json, html, huge.
     /// Repeatable.
     #[arg(long, value_name = "SPEC")]

@@ -17,14 +17,14 @@ pub struct EnvVars;
 pub enum Scope {
     /// Every subcommand.
     Every,
-    /// What reaches a cloud (`start`, `status`, `config check`): credentials, places, endpoints,
-    /// the config file and the vendor CLIs' files.
+    /// What reaches a cloud (`start`, `stop`, `wait`, `status`, `config check`): credentials,
+    /// places, endpoints, the config file and the vendor CLIs' files.
     Cloud,
-    /// What sends requests (`start`, `status`): proxies and CA certificates.
+    /// What sends requests (`start`, `stop`, `wait`, `status`): proxies and CA certificates.
     Network,
-    /// What waits for RUNNING (`start`).
+    /// What waits for a state (`start`, `stop`, `wait`).
     Wait,
-    /// What draws the live display on stderr (`start`, `status`, `demo`).
+    /// What draws the live display on stderr (`start`, `stop`, `wait`, `status`, `demo`).
     Display,
 }
 

@@ -68,8 +68,10 @@ impl ErrorKind {
             }
             ErrorKind::Api => "the cloud refused (not found, invalid state, quota, capacity, balance)",
             ErrorKind::Transport => "network errors, 5xx or throttling still failing after retries",
-            ErrorKind::Timeout => "timed out waiting for RUNNING",
-            ErrorKind::FailedState => "a machine entered a failure state",
+            ErrorKind::Timeout => "timed out waiting for the target state (RUNNING or STOPPED)",
+            ErrorKind::FailedState => {
+                "a machine entered a failure state, or its start or stop failed"
+            }
             ErrorKind::Interrupted => "interrupted (Ctrl-C, SIGTERM or SIGHUP)",
         }
     }
@@ -173,9 +175,9 @@ pub fn clip_url(value: &str) -> String {
     clip(&format!("{scheme}{authority}{path}"))
 }
 
-/// What exit code 0 means for `start`, the run most scripts branch on.
-pub const SUCCESS: &str =
-    "every target is RUNNING, was already running, or (--no-wait) its start was accepted";
+/// What exit code 0 means for `start`, `stop` and `wait`, the runs scripts branch on.
+pub const SUCCESS: &str = "every target reached the state asked for (RUNNING or STOPPED), was \
+                           already there, or (--no-wait) its start or stop was accepted";
 
 /// Help text for the exit codes, shown by `--help` and kept in step with README.md; built from
 /// [`SUCCESS`] and [`ErrorKind::meaning`], as the man pages' EXIT STATUS is.
@@ -243,7 +245,7 @@ mod tests {
         let lines: Vec<&str> = help.lines().collect();
         assert_eq!(lines[0], "Exit codes:");
         assert!(
-            lines[1].starts_with("  0    every target is RUNNING"),
+            lines[1].starts_with("  0    every target reached the state asked for"),
             "{help}"
         );
         assert!(lines[2].starts_with("  1    internal error"), "{help}");

@@ -1,27 +1,31 @@
 //! `cloudstart demo`: the simulator in-process on ephemeral ports, and a real `start` of one
-//! machine on each of its clouds.
+//! machine on each of its clouds, then a real `stop` of the same machines: both halves of a job.
 //!
 //! Nothing is faked on the client side: every request is signed with the simulator's test
-//! credentials, sent over HTTP on loopback, verified by the simulator, and polled until RUNNING.
+//! credentials, sent over HTTP on loopback, verified by the simulator, and polled until RUNNING,
+//! then until STOPPED. Each half prints its own report (with `-o json`, one JSON document a line:
+//! the start's, then the stop's).
 
 use std::time::Duration;
 
 use tracing::info;
 
 use crate::cli::DemoArgs;
+use crate::engine::lifecycle::Operation;
 use crate::engine::wait::{Backoff, PollConfig};
 use crate::engine::{Endpoint, RetryConfig};
 use crate::error::Error;
-use crate::output::{self, Progress};
+use crate::output::{self, Task};
 use crate::provider::{self, Location};
-use crate::settings::StartSettings;
+use crate::settings::GroupSettings;
 use crate::sim::{self, Profile, SimConfig};
 
-/// Runs the demo and returns its exit code.
-pub(super) async fn run(args: &DemoArgs, progress: &Progress) -> Result<u8, Error> {
+/// Runs the demo and returns its exit code: the first half's that failed, else 0.
+pub(super) async fn run(args: &DemoArgs, quiet: bool) -> Result<u8, Error> {
     let simulator = sim::spawn(SimConfig {
         listen: ([127, 0, 0, 1], 0).into(),
         boot_delay: Duration::from_secs(1),
+        stop_delay: Duration::from_secs(1),
         seed: Default::default(),
         log: None,
         faults: Default::default(),
@@ -36,19 +40,32 @@ pub(super) async fn run(args: &DemoArgs, progress: &Progress) -> Result<u8, Erro
             demo_settings(profile, &url)
         })
         .collect::<Result<Vec<_>, Error>>()?;
-    let report = super::start::run_all(&settings, progress, Duration::from_secs(30)).await?;
-    output::finish(progress, &report, args.output, output::Task::Start)
+    let mut exit = 0;
+    for (operation, task) in [
+        (Operation::START, Task::Start),
+        (Operation::STOP, Task::Stop),
+    ] {
+        let progress = super::progress_for(quiet, args.output);
+        let heartbeat = Duration::from_secs(30);
+        let report =
+            super::lifecycle::run_all(operation, task, &settings, &progress, heartbeat).await?;
+        let code = output::finish(&progress, &report, args.output)?;
+        if exit == 0 {
+            exit = code;
+        }
+    }
+    Ok(exit)
 }
 
-/// Settings that start one machine on `profile`'s cloud at `url`, as a user would.
-fn demo_settings(profile: &Profile, url: &str) -> Result<StartSettings, Error> {
+/// Settings that start (and stop) one machine on `profile`'s cloud at `url`, as a user would.
+fn demo_settings(profile: &Profile, url: &str) -> Result<GroupSettings, Error> {
     let provider = provider::find(profile.provider)
         .ok_or_else(|| Error::internal(format!("no provider for {}", profile.provider)))?;
     let credentials = provider
         .spec()
         .credentials
         .resolve(profile.provider, &|var| profile.credential(var))?;
-    Ok(StartSettings {
+    Ok(GroupSettings {
         provider,
         location: Location {
             region: profile.region.map(str::to_string),
@@ -64,7 +81,7 @@ fn demo_settings(profile: &Profile, url: &str) -> Result<StartSettings, Error> {
             max_delay: Duration::from_secs(1),
         }),
         retry: RetryConfig::default(),
-        without_gpu: false,
+        options: Default::default(),
         network: Default::default(),
         reach: None,
     })

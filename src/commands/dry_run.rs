@@ -7,7 +7,7 @@ use chrono::Utc;
 
 use crate::error::Error;
 use crate::output::dry_run::{self as shown, PlannedRequest};
-use crate::provider::{SignedRequest, StartOptions};
+use crate::provider::{Action, ActionOptions, SignedRequest};
 use crate::settings::Plan;
 
 /// What stands in for a secret or a signature.
@@ -15,7 +15,7 @@ const REDACTED: &str = "(redacted)";
 
 /// Prints the plan's start requests; exit code 0, or the credentials error of a cloud that has
 /// none usable (its requests cannot be signed, the others are still shown).
-pub(super) fn run(plan: &Plan) -> Result<u8, Error> {
+pub(super) fn run(plan: &Plan, action: Action) -> Result<u8, Error> {
     let unsigned = plan
         .unready
         .first()
@@ -23,12 +23,12 @@ pub(super) fn run(plan: &Plan) -> Result<u8, Error> {
     let mut requests = Vec::new();
     for settings in &plan.groups {
         let provider = settings.provider;
-        for batch in settings.ids.chunks(provider.spec().start_batch) {
-            let options = StartOptions {
+        for batch in settings.ids.chunks(provider.spec().action_batch) {
+            let options = ActionOptions {
                 client_token: format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..)),
-                without_gpu: settings.without_gpu,
+                ..settings.options.clone()
             };
-            let call = provider.start_call(batch, &settings.location, &options);
+            let call = provider.action_call(action, batch, &settings.location, &options);
             let signed = provider.sign(
                 &call,
                 settings.endpoint.host(),

@@ -355,6 +355,42 @@ fn extras(path: &str) -> Option<&'static Extras> {
             codes: ALL_CODES,
             examples: START_EXAMPLES,
         },
+        "stop" => &Extras {
+            env: EVERY_SCOPE,
+            files: "",
+            success: "every machine is STOPPED (or, with --no-wait, its stop was accepted)",
+            codes: ALL_CODES,
+            examples: &[
+                (
+                    "Stop two Tencent machines and wait until both are STOPPED:",
+                    "cloudstart stop -p tencent -r ap-guangzhou ins-r8hr2upy ins-0a1b2c3d",
+                ),
+                (
+                    "Power off at once and stop compute billing while stopped:",
+                    "cloudstart stop --force --stop-charging tencent:ins-r8hr2upy",
+                ),
+                (
+                    "From cron at 20:00: the morning's targets file, errors only on stderr:",
+                    "cloudstart stop -q -f ~/farm.toml -o json >> ~/farm-stop.jsonl",
+                ),
+            ],
+        },
+        "wait" => &Extras {
+            env: EVERY_SCOPE,
+            files: "",
+            success: "every machine is in the state waited for",
+            codes: ALL_CODES,
+            examples: &[
+                (
+                    "Wait for a shutdown started elsewhere (the console, the OS) to finish:",
+                    "cloudstart wait --for stopped tencent:ins-r8hr2upy",
+                ),
+                (
+                    "Wait until a machine someone else starts accepts SSH:",
+                    "cloudstart wait --for running --wait-ssh tencent:ins-r8hr2upy",
+                ),
+            ],
+        },
         "status" => &Extras {
             env: &[Scope::Every, Scope::Cloud, Scope::Network, Scope::Display],
             files: "",
@@ -400,10 +436,10 @@ fn extras(path: &str) -> Option<&'static Extras> {
         "demo" => &Extras {
             env: &[Scope::Every, Scope::Display],
             files: "None: the demo reads no config file and no vendor CLI files.",
-            success: "every simulated machine is RUNNING",
+            success: "every simulated machine was RUNNING, then STOPPED",
             codes: ALL_CODES,
             examples: &[(
-                "Start one machine on each cloud's built-in simulator:",
+                "Start one machine on each cloud's built-in simulator, then stop it:",
                 "cloudstart demo",
             )],
         },

@@ -3,50 +3,38 @@
 mod config_check;
 mod demo;
 mod dry_run;
+mod interrupt;
+mod lifecycle;
 mod man;
 mod sim;
 mod start;
 mod status;
+mod stop;
+mod tracker;
+mod wait;
 
 use std::time::Duration;
 
 use clap::CommandFactory;
 use tracing::{error, warn};
 
-use crate::cli::{AddressArg, Cli, Command, ConfigCommand, PlaceArgs, StartArgs, TargetArgs};
+use crate::cli::{
+    AddressArg, Cli, Command, ConfigCommand, PlaceArgs, PollArgs, ReachArgs, TargetArgs,
+};
 use crate::engine::reach::AddressKind;
 use crate::env_vars::{process_env, EnvVars};
 use crate::error::Error;
-use crate::output::{
-    self, ErrorRecord, Outcome, OutputFormat, Progress, Record, Report, Task, SCHEMA_VERSION,
-};
+use crate::output::{self, ErrorRecord, Outcome, OutputFormat, Progress, Record, Report, Task};
 use crate::settings::config::Config;
-use crate::settings::{self, PlaceFlags, Plan, RunOptions, StartFlags, TargetFlags};
+use crate::settings::{self, PlaceFlags, Plan, RunFlags, RunOptions, TargetFlags};
 
 /// Runs the parsed command line and returns the process exit code.
 pub async fn run(cli: Cli) -> Result<u8, Error> {
     let quiet = cli.verbosity.quiet;
     match cli.command {
-        Command::Start(args) => {
-            let dry_run = args.dry_run;
-            let args = start_flags(args);
-            let planned = RunOptions::of_start(&args).and_then(|run| {
-                let config = Config::load(&process_env)?;
-                Plan::resolve(&args.targets, &run, &process_env, &config)
-            });
-            let plan = match planned {
-                Ok(plan) => plan,
-                Err(err) if dry_run => return Err(err),
-                Err(err) => return report_refusal(&args.targets, err, quiet, Task::Start),
-            };
-            if dry_run {
-                return dry_run::run(&plan);
-            }
-            let progress = progress_for(quiet, plan.output);
-            let ran = start::run_all(&plan.groups, &progress, heartbeat()?).await?;
-            let report = Report::merge(vec![ran, unready_report(&plan)]).in_order(&plan.order);
-            output::finish(&progress, &report, plan.output, Task::Start)
-        }
+        Command::Start(args) => start::run(args, quiet).await,
+        Command::Stop(args) => stop::run(args, quiet).await,
+        Command::Wait(args) => wait::run(args, quiet).await,
         Command::Status(args) => {
             let args = target_flags(args.targets);
             let planned = Config::load(&process_env).and_then(|config| {
@@ -57,20 +45,16 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
                 Err(err) => return report_refusal(&args, err, quiet, Task::Status),
             };
             let observed = status::run(&plan.groups).await?;
-            let report = Report::merge(vec![observed, unready_report(&plan)]).in_order(&plan.order);
-            output::finish(
-                &progress_for(quiet, plan.output),
-                &report,
-                plan.output,
-                Task::Status,
-            )
+            let unready = unready_report(Task::Status, &plan);
+            let report = Report::merge(Task::Status, vec![observed, unready]).in_order(&plan.order);
+            output::finish(&progress_for(quiet, plan.output), &report, plan.output)
         }
         Command::Config(ConfigCommand::Check(args)) => {
             let config = Config::load(&process_env)?;
             config_check::run(&args, &process_env, &config)
         }
         Command::Sim(args) => sim::run(&args).await,
-        Command::Demo(args) => demo::run(&args, &progress_for(quiet, args.output)).await,
+        Command::Demo(args) => demo::run(&args, quiet).await,
         Command::Completions(args) => {
             // Generated into memory: clap_complete panics if its writer fails.
             let mut script = Vec::new();
@@ -81,24 +65,32 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
     }
 }
 
-/// `start`'s flags as the plain values settings resolve.
-fn start_flags(args: StartArgs) -> StartFlags {
-    StartFlags {
-        targets: target_flags(args.targets),
-        no_wait: args.no_wait,
-        without_gpu: args.without_gpu,
-        wait_port: args.wait_port,
-        wait_ssh: args.wait_ssh,
-        address: match args.address {
+/// The flags `start`, `stop` and `wait` share, as the plain values settings resolve; the rest
+/// (`--no-wait`, `--force`, ...) are off, for each command to set.
+fn run_flags(targets: TargetArgs, reach: Option<ReachArgs>, poll: PollArgs) -> RunFlags {
+    let (wait_port, wait_ssh, address) = match reach {
+        Some(reach) => (reach.wait_port, reach.wait_ssh, reach.address),
+        None => (Vec::new(), false, AddressArg::Public),
+    };
+    RunFlags {
+        targets: target_flags(targets),
+        no_wait: false,
+        without_gpu: false,
+        force: false,
+        stop_charging: false,
+        wait_port,
+        wait_ssh,
+        address: match address {
             AddressArg::Public => AddressKind::Public,
             AddressArg::Private => AddressKind::Private,
         },
-        poll_interval: args.poll_interval,
-        poll_max: args.poll_max,
+        poll_interval: poll.poll_interval,
+        poll_max: poll.poll_max,
     }
 }
 
-/// The targets' flags of `start` and `status` as the plain values settings resolve.
+/// The targets' flags of `start`, `stop`, `wait` and `status` as the plain values settings
+/// resolve.
 fn target_flags(args: TargetArgs) -> TargetFlags {
     TargetFlags {
         provider: args.provider,
@@ -154,21 +146,15 @@ fn report_refusal(args: &TargetFlags, err: Error, quiet: bool, task: Task) -> Re
         })
         .collect();
     let report = Report {
-        schema_version: SCHEMA_VERSION,
-        elapsed_ms: 0,
         instances,
+        ..Report::new(task)
     };
-    output::finish(
-        &progress_for(quiet, args.output),
-        &report,
-        args.output,
-        task,
-    )
+    output::finish(&progress_for(quiet, args.output), &report, args.output)
 }
 
 /// The records of the targets whose cloud had no usable credentials: each fails with the
 /// credentials error, so a multi-cloud run reports every target and exits 3 by precedence.
-fn unready_report(plan: &Plan) -> Report {
+fn unready_report(task: Task, plan: &Plan) -> Report {
     for group in &plan.unready {
         warn!("{}: {}", group.provider, group.error);
     }
@@ -194,9 +180,8 @@ fn unready_report(plan: &Plan) -> Report {
         })
         .collect();
     Report {
-        schema_version: SCHEMA_VERSION,
-        elapsed_ms: 0,
         instances,
+        ..Report::new(task)
     }
 }
 
@@ -239,14 +224,14 @@ mod tests {
 
     use super::*;
     use crate::error::ErrorKind;
-    use crate::settings::StartSettings;
+    use crate::settings::GroupSettings;
     use clap::Parser;
 
-    fn args(extra: &[&str]) -> StartFlags {
+    fn args(extra: &[&str]) -> RunFlags {
         let mut argv = vec!["cloudstart", "start", "-p", "tencent"];
         argv.extend_from_slice(extra);
         match Cli::try_parse_from(argv).unwrap().command {
-            Command::Start(args) => start_flags(args),
+            Command::Start(args) => start::flags(args),
             _ => unreachable!(),
         }
     }
@@ -275,18 +260,18 @@ mod tests {
 
     /// The one group `extra` resolves to, with no config file.
     fn resolve(
-        extra: &StartFlags,
+        extra: &RunFlags,
         env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<StartSettings, Error> {
+    ) -> Result<GroupSettings, Error> {
         resolve_with(extra, env, &Config::default())
     }
 
     fn resolve_with(
-        args: &StartFlags,
+        args: &RunFlags,
         env: &dyn Fn(&str) -> Option<String>,
         config: &Config,
-    ) -> Result<StartSettings, Error> {
-        let run = RunOptions::of_start(args)?;
+    ) -> Result<GroupSettings, Error> {
+        let run = RunOptions::of(args)?;
         let mut plan = Plan::resolve(&args.targets, &run, env, config)?;
         if let Some(unready) = plan.unready.pop() {
             return Err(unready.error);
@@ -365,7 +350,7 @@ mod tests {
     fn a_cloud_without_credentials_is_set_aside_and_the_others_planned() {
         let targets = ["-r", "ap-guangzhou", "zenlayer:abc", "tencent:ins-aaaaaaaa"];
         let args = args(&targets);
-        let run = RunOptions::of_start(&args).unwrap();
+        let run = RunOptions::of(&args).unwrap();
         let plan = Plan::resolve(&args.targets, &run, &env(CREDS), &Config::default()).unwrap();
         assert_eq!(plan.groups.len(), 1);
         assert_eq!(plan.groups[0].provider.name(), "tencent");
@@ -382,7 +367,7 @@ mod tests {
         given.extend(ids.iter().map(String::as_str));
         given.extend(ids.iter().map(String::as_str));
         let args = args(&given);
-        let run = RunOptions::of_start(&args).unwrap();
+        let run = RunOptions::of(&args).unwrap();
         let plan = Plan::resolve(&args.targets, &run, &env(CREDS), &Config::default()).unwrap();
         assert_eq!(plan.order.len(), 50_000);
         assert_eq!(plan.groups[0].ids, ids);

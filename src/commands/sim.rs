@@ -14,6 +14,7 @@ pub(super) async fn run(args: &SimArgs) -> Result<u8, Error> {
     let simulator = sim::spawn(SimConfig {
         listen: args.listen,
         boot_delay: args.boot_delay,
+        stop_delay: args.stop_delay,
         seed,
         log: args.log.clone(),
         faults: FaultPlan {

@@ -10,16 +10,17 @@ use futures_util::future::join_all;
 use tokio::time::Instant;
 use tracing::warn;
 
-use super::start::{exit_on_second_interrupt, interrupted, record_call_error};
+use super::interrupt::{exit_on_second_interrupt, interrupted};
+use super::tracker::record_call_error;
 use crate::engine::ApiClient;
 use crate::error::{Error, ErrorKind};
-use crate::output::{ErrorRecord, Outcome, Record, Report, SCHEMA_VERSION};
+use crate::output::{ErrorRecord, Outcome, Record, Report, Task};
 use crate::provider::InstanceState;
-use crate::settings::StartSettings;
+use crate::settings::GroupSettings;
 
 /// Looks at every group's machines at once; a machine the cloud does not list is not found
 /// (exit 4).
-pub(super) async fn run(groups: &[StartSettings]) -> Result<Report, Error> {
+pub(super) async fn run(groups: &[GroupSettings]) -> Result<Report, Error> {
     let started = Instant::now();
     let looks = groups
         .iter()
@@ -37,20 +38,20 @@ pub(super) async fn run(groups: &[StartSettings]) -> Result<Report, Error> {
         exit_on_second_interrupt();
         warn!("interrupted: stopping and reporting what was seen (interrupt again to quit now)");
     }
-    let mut report = Report::merge(looks.iter().map(Look::report).collect());
+    let mut report = Report::merge(Task::Status, looks.iter().map(Look::report).collect());
     report.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(report)
 }
 
 /// One group's look: its client and each machine's record as soon as it is known.
 struct Look<'s> {
-    settings: &'s StartSettings,
+    settings: &'s GroupSettings,
     client: ApiClient<'s>,
     records: RefCell<Vec<Option<Record>>>,
 }
 
 impl<'s> Look<'s> {
-    fn new(settings: &'s StartSettings, client: ApiClient<'s>) -> Self {
+    fn new(settings: &'s GroupSettings, client: ApiClient<'s>) -> Self {
         Self {
             settings,
             client,
@@ -108,9 +109,8 @@ impl<'s> Look<'s> {
             })
             .collect();
         Report {
-            schema_version: SCHEMA_VERSION,
-            elapsed_ms: 0,
             instances,
+            ..Report::new(Task::Status)
         }
     }
 

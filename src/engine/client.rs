@@ -5,8 +5,9 @@
 //! attempt (a new timestamp each time), sends it, lets the provider read the answer, and retries what
 //! is safe to retry — connection failures, 5xx, throttling and the cloud's own transient codes — with
 //! full-jitter exponential backoff, never past the run's deadline. It owns the rate limiter, the
-//! run's retry budget, the measured clock offset, and what this run's starts and start jobs said.
-//! Deciding what to start or resend is [`super::start`]'s job; polling is [`super::wait`]'s.
+//! run's retry budget, the measured clock offset, and what this run's starts, stops and their jobs
+//! said. Deciding what to start, stop or resend is [`super::lifecycle`]'s job; polling is
+//! [`super::wait`]'s.
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -21,8 +22,8 @@ use super::{Clock, Endpoint, EngineConfig, RetryConfig};
 use crate::credentials::Credentials;
 use crate::error::ErrorKind;
 use crate::provider::{
-    ApiCall, ApiError, ErrorClass, HttpResponse, InstanceState, JobPhase, JobStatus, Location,
-    Method, Phase, Provider, RateLimit, SignedRequest, StartOptions,
+    Action, ActionOptions, ApiCall, ApiError, ErrorClass, HttpResponse, InstanceState, JobPhase,
+    JobStatus, Location, Method, Phase, Provider, RateLimit, SignedRequest,
 };
 
 /// Most bytes of an answer that are read; a larger answer is an error, not a memory spike.
@@ -37,8 +38,9 @@ pub enum Failure {
     Api(ApiError),
     /// No answer: connection refused or reset, DNS, TLS, request timeout.
     Transport(String),
-    /// A start was sent but no readable answer came (timeout, connection lost after sending, an
-    /// unreadable body), so the cloud may or may not have acted on it: describe before resending.
+    /// A start or stop was sent but no readable answer came (timeout, connection lost after
+    /// sending, an unreadable body), so the cloud may or may not have acted on it: describe
+    /// before resending.
     Ambiguous(String),
     /// The run's deadline passed before an answer came.
     Deadline,
@@ -76,7 +78,7 @@ impl CallError {
         }
     }
 
-    /// Whether the cloud may have acted on the start although no answer said so.
+    /// Whether the cloud may have acted on the start or stop although no answer said so.
     pub fn is_ambiguous(&self) -> bool {
         matches!(self.failure, Failure::Ambiguous(_))
     }
@@ -120,10 +122,10 @@ impl fmt::Display for CallError {
     }
 }
 
-/// What an accepted start call said.
+/// What an accepted start or stop call said.
 #[derive(Debug)]
-pub struct StartReply {
-    /// The cloud's asynchronous job for the start, where it reports one.
+pub struct ActReply {
+    /// The cloud's asynchronous job for the call, where it reports one.
     pub job_id: Option<String>,
     /// Machines the cloud refused one by one inside the accepted call.
     pub refused: HashMap<String, CallError>,
@@ -136,17 +138,17 @@ pub struct ApiClient<'a> {
     location: &'a Location,
     endpoint: &'a Endpoint,
     retry: RetryConfig,
-    without_gpu: bool,
+    options: ActionOptions,
     deadline: Instant,
     client: reqwest::Client,
     limiter: RateLimiter,
     budget: RetryBudget,
     /// The cloud's clock minus this machine's, once a clock-skew refusal has measured it.
     clock_offset: Cell<Option<chrono::TimeDelta>>,
-    /// This run's accepted starts, by machine: what a describe's report of a failed start or a
-    /// failed job is compared with.
-    starts: RefCell<HashMap<String, RunStart>>,
-    /// The start jobs' last known status and when it was asked.
+    /// This run's accepted starts and stops, by machine: what a describe's report of a failed
+    /// operation or a failed job is compared with.
+    acted: RefCell<HashMap<String, RunAction>>,
+    /// The start and stop jobs' last known status and when it was asked.
     jobs: RefCell<HashMap<String, (Instant, JobStatus)>>,
     /// The proxy in use, for messages (`proxy 10.0.0.1:3128 (HTTPS_PROXY)`).
     proxy_name: Option<String>,
@@ -156,12 +158,14 @@ pub struct ApiClient<'a> {
     rng: RefCell<fastrand::Rng>,
 }
 
-/// What this run's accepted start of one machine said.
-#[derive(Debug, Clone, Default)]
-struct RunStart {
-    /// The start call's request id.
+/// What this run's accepted start or stop of one machine said.
+#[derive(Debug, Clone)]
+struct RunAction {
+    /// Start or stop.
+    action: Action,
+    /// The call's request id.
     request_id: Option<String>,
-    /// The start's asynchronous jobs (QingCloud).
+    /// The call's asynchronous jobs (QingCloud).
     job_ids: Vec<String>,
 }
 
@@ -173,9 +177,9 @@ enum Effect {
     /// Reads a detail the report can do without (addresses): sent once and never retried, so
     /// it cannot hold up a machine's outcome or spend the run's retry budget.
     Detail,
-    /// Starts machines. `deduplicated`: the cloud de-duplicates by the call's client token, so a
-    /// start that got no readable answer may be sent again as it was.
-    Start { deduplicated: bool },
+    /// Starts or stops machines. `deduplicated`: the cloud de-duplicates by the call's client
+    /// token, so a call that got no readable answer may be sent again as it was.
+    Act { deduplicated: bool },
 }
 
 /// How long past the run's deadline the final poll's describes may take: their own allowance.
@@ -195,7 +199,7 @@ impl<'a> ApiClient<'a> {
             endpoint,
             retry,
             network,
-            without_gpu,
+            options,
             deadline,
             clock,
             seed,
@@ -224,13 +228,13 @@ impl<'a> ApiClient<'a> {
             location,
             endpoint,
             retry,
-            without_gpu,
+            options,
             deadline,
             client,
             limiter: RateLimiter::new(provider.spec().rate_limits),
             budget: RetryBudget::default(),
             clock_offset: Cell::new(None),
-            starts: RefCell::new(HashMap::new()),
+            acted: RefCell::new(HashMap::new()),
             jobs: RefCell::new(HashMap::new()),
             proxy_name: network.proxy_name.clone(),
             clock,
@@ -248,34 +252,37 @@ impl<'a> ApiClient<'a> {
         self.rng.borrow_mut().fork()
     }
 
-    /// Starts `ids` (one start call's worth).
+    /// Starts or stops `ids` (one call's worth).
     ///
-    /// A start that got no readable answer is ambiguous: the cloud may have acted on it. It is sent
+    /// A call that got no readable answer is ambiguous: the cloud may have acted on it. It is sent
     /// again only where the cloud de-duplicates by the call's client token (the same token on every
     /// attempt); elsewhere it fails with [`Failure::Ambiguous`] and the caller describes the
     /// machines before deciding. Every other retry is safe because a repeated start of a starting
-    /// machine is refused, not repeated.
-    pub async fn start(&self, ids: &[String]) -> Result<StartReply, CallError> {
+    /// machine (or stop of a stopping one) is refused, not repeated.
+    pub async fn act(&self, action: Action, ids: &[String]) -> Result<ActReply, CallError> {
         let token = {
             let mut rng = self.rng.borrow_mut();
             format!("{:016x}{:016x}", rng.u64(..), rng.u64(..))
         };
-        let options = StartOptions {
+        let options = ActionOptions {
             client_token: token,
-            without_gpu: self.without_gpu,
+            ..self.options.clone()
         };
-        let call = self.provider.start_call(ids, self.location, &options);
-        let action = call.action;
-        let effect = Effect::Start {
-            deduplicated: self.provider.spec().idempotent_start,
+        let call = self
+            .provider
+            .action_call(action, ids, self.location, &options);
+        let name = call.action;
+        let effect = Effect::Act {
+            deduplicated: self.provider.spec().idempotent_actions,
         };
         let accepted = self
-            .call(call, effect, |r| self.provider.parse_start(r))
+            .call(call, effect, |r| self.provider.parse_action(action, r))
             .await?;
         if let Some(request_id) = &accepted.request_id {
-            debug!("{action} accepted, request id {request_id}");
+            debug!("{name} accepted, request id {request_id}");
         }
-        let run_start = RunStart {
+        let run_action = RunAction {
+            action,
             request_id: accepted.request_id.clone(),
             job_ids: (accepted.job_id.iter())
                 .flat_map(|jobs| jobs.split(','))
@@ -283,10 +290,10 @@ impl<'a> ApiClient<'a> {
                 .collect(),
         };
         {
-            let mut starts = self.starts.borrow_mut();
+            let mut acted = self.acted.borrow_mut();
             for id in ids {
                 if !accepted.refused.iter().any(|(refused, _)| refused == id) {
-                    starts.insert(id.clone(), run_start.clone());
+                    acted.insert(id.clone(), run_action.clone());
                 }
             }
         }
@@ -295,7 +302,7 @@ impl<'a> ApiClient<'a> {
             .into_iter()
             .map(|(id, err)| {
                 let err = CallError {
-                    action,
+                    action: name,
                     failure: Failure::Api(err),
                     attempts: 1,
                     elapsed: Duration::ZERO,
@@ -303,33 +310,36 @@ impl<'a> ApiClient<'a> {
                 (id, err)
             })
             .collect();
-        Ok(StartReply {
+        Ok(ActReply {
             job_id: accepted.job_id,
             refused,
         })
     }
 
     /// The current state of `ids` (one describe call's worth), with what this run knows added:
-    /// a failed start the cloud reports counts only if it is this run's start, and a start job
-    /// that failed fails its machines at once.
+    /// a failed start or stop the cloud reports counts only if it is this run's call, and a job
+    /// of this run's that failed fails its machines at once.
     pub async fn describe(&self, ids: &[String]) -> Result<Vec<InstanceState>, CallError> {
         let call = self.provider.describe_call(ids, self.location);
         let mut states = self
             .call(call, Effect::Read, |r| self.provider.parse_describe(r))
             .await?;
         {
-            let starts = self.starts.borrow();
+            let acted = self.acted.borrow();
             for state in &mut states {
-                let Some(failed) = state.failed_start.take() else {
+                let Some(failed) = state.failed_operation.take() else {
                     continue;
                 };
-                let ours = starts.get(&state.id).and_then(|s| s.request_id.as_deref());
-                if ours == Some(failed.as_str()) && state.phase != Phase::Running {
+                let ours = acted.get(&state.id).filter(|run| {
+                    run.request_id.as_deref() == Some(failed.as_str())
+                        && state.phase != run.action.target()
+                });
+                if ours.is_some() {
                     state.phase = Phase::Failed;
                 } else {
-                    // An older start's failure: not this run's, and not a reason.
+                    // An older call's failure: not this run's, and not a reason.
                     debug!(
-                        "{}: ignoring the failed start {failed} of an earlier run",
+                        "{}: ignoring the failed operation {failed} of an earlier run",
                         state.id
                     );
                     state.detail = None;
@@ -378,16 +388,20 @@ impl<'a> ApiClient<'a> {
         }
     }
 
-    /// Fails the machines whose start job failed. A job is asked about at most every
+    /// Fails the machines whose start or stop job failed. A job is asked about at most every
     /// [`JOB_POLL_INTERVAL`] and not again once it has ended; a job call that fails is logged
     /// and left to the next round, since the machines' own states still decide.
     async fn apply_jobs(&self, states: &mut [InstanceState]) {
-        let open = |state: &InstanceState| !matches!(state.phase, Phase::Running | Phase::Failed);
+        // A machine is still open while it is neither failed nor where this run's call drives it.
+        let open = |acted: &HashMap<String, RunAction>, state: &InstanceState| {
+            let target = acted.get(&state.id).map(|run| run.action.target());
+            state.phase != Phase::Failed && Some(state.phase) != target
+        };
         let wanted: Vec<String> = {
-            let starts = self.starts.borrow();
-            let mut jobs: Vec<String> = (states.iter().filter(|s| open(s)))
-                .filter_map(|state| starts.get(&state.id))
-                .flat_map(|start| start.job_ids.iter().cloned())
+            let acted = self.acted.borrow();
+            let mut jobs: Vec<String> = (states.iter().filter(|s| open(&acted, s)))
+                .filter_map(|state| acted.get(&state.id))
+                .flat_map(|run| run.job_ids.iter().cloned())
                 .collect();
             jobs.sort();
             jobs.dedup();
@@ -406,12 +420,12 @@ impl<'a> ApiClient<'a> {
             let Some(status) = status.filter(|s| s.phase == JobPhase::Failed) else {
                 continue;
             };
-            let starts = self.starts.borrow();
-            for state in states.iter_mut().filter(|s| open(s)) {
-                if starts
-                    .get(&state.id)
-                    .is_some_and(|start| start.job_ids.contains(&job_id))
-                {
+            let acted = self.acted.borrow();
+            for state in states.iter_mut() {
+                let Some(run) = acted.get(&state.id) else {
+                    continue;
+                };
+                if open(&acted, state) && run.job_ids.contains(&job_id) {
                     state.phase = Phase::Failed;
                     state.failure_code = Some(
                         status
@@ -419,18 +433,22 @@ impl<'a> ApiClient<'a> {
                             .clone()
                             .unwrap_or_else(|| status.raw.clone()),
                     );
-                    state.detail = Some(format!("the start job {job_id} {}", status.raw));
+                    state.detail = Some(format!(
+                        "the {} job {job_id} {}",
+                        run.action.name(),
+                        status.raw
+                    ));
                 }
             }
         }
     }
 
-    /// Start jobs still worth asking about: known to this run and not ended. Each costs the
-    /// poller one request a round.
+    /// Start and stop jobs still worth asking about: known to this run and not ended. Each costs
+    /// the poller one request a round.
     pub fn open_jobs(&self) -> usize {
         let jobs = self.jobs.borrow();
-        let starts = self.starts.borrow();
-        let open: HashSet<&String> = (starts.values())
+        let acted = self.acted.borrow();
+        let open: HashSet<&String> = (acted.values())
             .flat_map(|start| start.job_ids.iter())
             .filter(|job| {
                 !jobs
@@ -441,7 +459,7 @@ impl<'a> ApiClient<'a> {
         open.len()
     }
 
-    /// Asks the cloud about start job `job_id` and remembers the answer. A job the cloud does
+    /// Asks the cloud about job `job_id` and remembers the answer. A job the cloud does
     /// not list, or cannot be asked about, counts as still working until it is asked again.
     async fn job(&self, job_id: &str) -> Option<JobStatus> {
         let call = self.provider.job_call(job_id, self.location)?;
@@ -451,7 +469,7 @@ impl<'a> ApiClient<'a> {
         let status = match answer {
             Ok(jobs) => jobs.into_iter().find(|job| job.job_id == job_id),
             Err(err) => {
-                debug!("cannot read start job {job_id}: {err}");
+                debug!("cannot read job {job_id}: {err}");
                 None
             }
         };
@@ -495,7 +513,7 @@ impl<'a> ApiClient<'a> {
             _ => self.deadline,
         };
         let resend_unanswered = effect
-            != Effect::Start {
+            != Effect::Act {
                 deduplicated: false,
             };
         self.budget.record_call();
@@ -504,7 +522,7 @@ impl<'a> ApiClient<'a> {
             let give_up = |failure: Failure| {
                 let failure = match failure {
                     Failure::Api(err)
-                        if unanswered.get() && matches!(effect, Effect::Start { .. }) =>
+                        if unanswered.get() && matches!(effect, Effect::Act { .. }) =>
                     {
                         Failure::Ambiguous(format!(
                             "{cloud} {action}: {}; the cloud may still have acted on it",
@@ -512,7 +530,7 @@ impl<'a> ApiClient<'a> {
                         ))
                     }
                     Failure::Transport(message)
-                        if unanswered.get() && matches!(effect, Effect::Start { .. }) =>
+                        if unanswered.get() && matches!(effect, Effect::Act { .. }) =>
                     {
                         Failure::Ambiguous(format!(
                             "{message}; the cloud may still have acted on it"
@@ -1128,7 +1146,7 @@ mod tests {
                         busy_delay: Duration::from_millis(5),
                     },
                     network: &self.network,
-                    without_gpu: false,
+                    options: ActionOptions::default(),
                     deadline: Instant::now() + deadline,
                     clock,
                     seed: Some(7),
@@ -1156,6 +1174,7 @@ mod tests {
             let simulator = sim::spawn(SimConfig {
                 listen: ([127, 0, 0, 1], 0).into(),
                 boot_delay: Duration::ZERO,
+                stop_delay: Duration::ZERO,
                 seed,
                 log: None,
                 faults,
@@ -1183,7 +1202,7 @@ mod tests {
         async fn a_5xx_is_retried_until_the_start_is_accepted() {
             let cloud = simulate("tencent", &["http503:2@start"], None).await;
             let client = cloud.client(system_clock, Duration::from_secs(30));
-            let reply = client.start(&cloud.ids).await.unwrap();
+            let reply = client.act(Action::Start, &cloud.ids).await.unwrap();
             assert!(reply.refused.is_empty());
         }
 
@@ -1191,7 +1210,7 @@ mod tests {
         async fn a_5xx_that_outlasts_the_retries_fails_naming_the_attempts() {
             let cloud = simulate("tencent", &["http503:5@start"], None).await;
             let client = cloud.client(system_clock, Duration::from_secs(30));
-            let err = client.start(&cloud.ids).await.unwrap_err();
+            let err = client.act(Action::Start, &cloud.ids).await.unwrap_err();
             assert_eq!(err.attempts, 5, "{err}");
             assert_eq!(err.kind(), ErrorKind::Transport);
             assert!(err.message().contains("failed after 5 attempts"), "{err}");
@@ -1201,7 +1220,7 @@ mod tests {
         async fn an_unanswered_start_is_not_resent_where_the_cloud_does_not_deduplicate() {
             let cloud = simulate("tencent", &["drop:1@start"], None).await;
             let client = cloud.client(system_clock, Duration::from_secs(30));
-            let err = client.start(&cloud.ids).await.unwrap_err();
+            let err = client.act(Action::Start, &cloud.ids).await.unwrap_err();
             assert!(err.is_ambiguous(), "{err}");
             assert_eq!(err.attempts, 1);
         }
@@ -1210,7 +1229,7 @@ mod tests {
         async fn an_unanswered_start_is_resent_where_the_cloud_deduplicates_it() {
             let cloud = simulate("volcengine", &["drop:1@start"], None).await;
             let client = cloud.client(system_clock, Duration::from_secs(30));
-            let reply = client.start(&cloud.ids).await.unwrap();
+            let reply = client.act(Action::Start, &cloud.ids).await.unwrap();
             assert!(reply.refused.is_empty());
         }
 
@@ -1237,9 +1256,9 @@ mod tests {
 
         #[tokio::test]
         async fn an_operation_lock_is_waited_out_until_the_deadline() {
-            let cloud = simulate("compshare", &[], Some("Stopping")).await;
+            let cloud = simulate("compshare", &[], Some("Rebooting")).await;
             let client = cloud.client(system_clock, Duration::from_millis(300));
-            let err = client.start(&cloud.ids).await.unwrap_err();
+            let err = client.act(Action::Start, &cloud.ids).await.unwrap_err();
             assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
             // Sent again and again while the lock lasted, never given up on as a refusal.
             assert!(err.attempts > 1, "{err}");

@@ -8,7 +8,7 @@ use tokio::time::Instant;
 
 use super::Endpoint;
 use crate::credentials::Credentials;
-use crate::provider::{Location, Provider};
+use crate::provider::{ActionOptions, Location, Provider};
 
 /// How often and how patiently a failed request is sent again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,7 +63,7 @@ pub struct Network {
 
 /// What an [`ApiClient`](super::ApiClient) is built from: the part of a group's settings the engine uses, so that
 /// this layer needs nothing of how those settings were resolved.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct EngineConfig<'a> {
     /// The cloud.
     pub provider: &'static dyn Provider,
@@ -77,8 +77,9 @@ pub struct EngineConfig<'a> {
     pub retry: RetryConfig,
     /// Proxy and extra trusted CAs.
     pub network: &'a Network,
-    /// Start GPU machines without their GPU.
-    pub without_gpu: bool,
+    /// What start and stop calls carry besides the ids (`--without-gpu`, `--force`,
+    /// `--stop-charging`); the client token is drawn per call.
+    pub options: ActionOptions,
     /// No call outlives this.
     pub deadline: Instant,
     /// Wall-clock time, for signing, measuring the cloud's clock and `Retry-After` dates.

@@ -2,7 +2,7 @@
 //!
 //! It is built from an [`EngineConfig`] — one cloud, place and set of credentials with their
 //! deadline — never from command-line settings, and it reports what happened through
-//! [`start::Events`] rather than writing a report itself. It may import `provider`, `credentials`
+//! [`lifecycle::Events`] rather than writing a report itself. It may import `provider`, `credentials`
 //! and `error`; it never imports `cli`, `settings`, `commands`, `output` or `progress`, which sit
 //! above it.
 //!
@@ -12,10 +12,11 @@
 //! which tests pause.
 //!
 //! - [`client`]: [`ApiClient`] — sign per attempt, send, read, retry, rate limit, retry budget,
-//!   clock correction, and what this run's starts and start jobs said.
-//! - [`start`]: the start protocol — batches, refusals explained by a describe, one resend, and
-//!   ambiguous answers settled by a describe before anything is sent again.
-//! - [`wait`]: the waiter — polls until RUNNING, failed, gone or the deadline.
+//!   clock correction, and what this run's starts, stops and their jobs said.
+//! - [`lifecycle`]: start, stop and wait as one protocol over an [`lifecycle::Operation`] —
+//!   batches, refusals explained by a describe, one resend, transitions waited out, and ambiguous
+//!   answers settled by a describe before anything is sent again.
+//! - [`wait`]: the waiter — polls until its acceptor's phase, failed, gone or the deadline.
 //! - [`reach`]: after RUNNING, waits for TCP ports to accept a connection.
 //! - `config`, `endpoint`: what the engine is built from.
 
@@ -23,10 +24,10 @@ mod config;
 mod endpoint;
 
 pub mod client;
+pub mod lifecycle;
 pub mod reach;
-pub mod start;
 pub mod wait;
 
-pub use client::{ApiClient, CallError, Failure, StartReply, MAX_BODY_BYTES};
+pub use client::{ActReply, ApiClient, CallError, Failure, MAX_BODY_BYTES};
 pub use config::{system_clock, Clock, EngineConfig, Network, RetryConfig};
 pub use endpoint::Endpoint;

@@ -1,9 +1,11 @@
-//! Waiting for RUNNING: the shared poller (the smithy waiter's acceptor loop).
+//! Waiting for a state: the shared poller (the smithy waiter's acceptor loop).
 //!
-//! The poller knows only [`Phase`]: `Running` ends a machine's wait, `Failed` fails it, everything
-//! else keeps polling until the deadline (a machine seen in a transition and then stopped has
-//! failed). It asks for many machines per round, in batches as large as the cloud allows. By
-//! default a round comes about once a second — a RUNNING machine is seen within a second — and
+//! The poller knows only [`Phase`] and an [`Acceptor`]: a phase it accepts ends a machine's wait
+//! (RUNNING after a start, STOPPED after a stop, either while a refused machine settles),
+//! `Failed` fails it, and everything else keeps polling until the deadline — except that a
+//! machine seen moving and then back where an action began has failed (a start that fell back
+//! to STOPPED). It asks for many machines per round, in batches as large as the cloud allows. By
+//! default a round comes about once a second — a machine is seen in its state within a second — and
 //! the rounds are stretched and their describes paced so that the waiter uses at most half of
 //! the cloud's request limit ([`PollBudget`]); `--poll-interval`/`--poll-max` choose jittered
 //! exponential backoff instead ([`Backoff`]). Failed rounds lengthen the pause either way, and the
@@ -17,7 +19,7 @@ use tokio::time::Instant;
 
 use crate::engine::CallError;
 use crate::error::ErrorKind;
-use crate::provider::{InstanceState, Phase, RateLimit};
+use crate::provider::{Action, InstanceState, Phase, RateLimit};
 
 /// The first extra pause after a poll round whose describes failed (throttled, 5xx, unreadable);
 /// it doubles with each further failed round, up to [`MAX_FAILED_ROUND_PAUSE`].
@@ -123,6 +125,50 @@ pub trait Describe {
     ) -> impl Future<Output = Result<Vec<InstanceState>, CallError>>;
 }
 
+/// When a machine's wait ends, as data: the smithy waiter's acceptors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Acceptor {
+    /// The phases that end the wait well.
+    pub done: &'static [Phase],
+    /// The phase that, once the machine was seen moving, means the action waited on failed
+    /// (a start that fell back to STOPPED); `None` when nothing was asked of the machine.
+    pub fell_back: Option<Phase>,
+}
+
+impl Acceptor {
+    /// Waits for the machine to reach `target` (RUNNING or STOPPED), nothing having been asked
+    /// of it (`cloudstart wait`).
+    pub fn reach(target: Phase) -> Self {
+        Self {
+            done: phase_slice(target),
+            fell_back: None,
+        }
+    }
+
+    /// Waits for an accepted `action` to bring the machine where it drives it.
+    pub fn after(action: Action) -> Self {
+        Self {
+            done: phase_slice(action.target()),
+            fell_back: Some(action.source()),
+        }
+    }
+
+    /// Waits for a machine in a transition to settle, RUNNING or STOPPED, so that an action it
+    /// refused can be sent again.
+    pub const SETTLED: Self = Self {
+        done: &[Phase::Running, Phase::Stopped],
+        fell_back: None,
+    };
+}
+
+/// `&[phase]` with a `'static` lifetime, for the settled phases.
+fn phase_slice(phase: Phase) -> &'static [Phase] {
+    match phase {
+        Phase::Stopped => &[Phase::Stopped],
+        _ => &[Phase::Running],
+    }
+}
+
 /// What the poller tells its caller as it goes.
 #[derive(Debug)]
 pub enum PollEvent {
@@ -135,8 +181,8 @@ pub enum PollEvent {
 /// How one machine's wait ended.
 #[derive(Debug)]
 pub enum Finish {
-    /// It reached RUNNING.
-    Running(InstanceState),
+    /// It reached a phase the [`Acceptor`] accepts.
+    Done(InstanceState),
     /// It entered a failure state.
     Failed(InstanceState),
     /// The cloud stopped listing it.
@@ -156,18 +202,19 @@ struct Waiting {
     id: String,
     last_raw: Option<String>,
     misses: u32,
-    /// Seen in a transition (starting) since the wait began.
-    was_pending: bool,
+    /// Seen moving (starting, stopping, another transition) since the wait began.
+    was_moving: bool,
     /// Why the last describe of this machine failed, if it did.
     last_error: Option<CallError>,
 }
 
-/// Polls `ids` until each is RUNNING, failed or gone, or `deadline` passes, reporting through
-/// `on_event`; `jitter` randomises [`Backoff`] delays. Returns when every id has had its
-/// [`PollEvent::Finished`].
-pub async fn wait_until_running(
+/// Polls `ids` until `acceptor` accepts each one's phase, or it fails or is gone, or `deadline`
+/// passes, reporting through `on_event`; `jitter` randomises [`Backoff`] delays. Returns when
+/// every id has had its [`PollEvent::Finished`].
+pub async fn wait_until(
     describer: &impl Describe,
     ids: Vec<String>,
+    acceptor: Acceptor,
     config: PollConfig,
     deadline: Instant,
     jitter: &mut fastrand::Rng,
@@ -180,7 +227,7 @@ pub async fn wait_until_running(
             id,
             last_raw: None,
             misses: 0,
-            was_pending: false,
+            was_moving: false,
             last_error: None,
         })
         .collect();
@@ -259,23 +306,27 @@ pub async fn wait_until_running(
                     on_event(PollEvent::State(state.clone()));
                 }
                 match state.phase {
-                    Phase::Running => {
-                        finished.insert(w.id.clone(), Finish::Running(state));
+                    phase if acceptor.done.contains(&phase) => {
+                        finished.insert(w.id.clone(), Finish::Done(state));
                     }
                     Phase::Failed => {
                         finished.insert(w.id.clone(), Finish::Failed(state));
                     }
-                    // Seen on its way up and then stopped: the start failed.
-                    Phase::Stopped if w.was_pending => {
-                        let detail = format!("fell back to {} after starting", state.raw);
+                    // Seen on its way and then back where the action began: the action failed.
+                    phase if w.was_moving && acceptor.fell_back == Some(phase) => {
+                        let after = match phase {
+                            Phase::Stopped => "starting",
+                            _ => "stopping",
+                        };
+                        let detail = format!("fell back to {} after {after}", state.raw);
                         let state = InstanceState {
                             detail: Some(detail),
                             ..state
                         };
                         finished.insert(w.id.clone(), Finish::Failed(state));
                     }
-                    Phase::Pending => w.was_pending = true,
-                    Phase::Stopped | Phase::Unknown => {}
+                    phase if phase.is_moving() => w.was_moving = true,
+                    _ => {}
                 }
             }
         }
@@ -397,9 +448,10 @@ mod tests {
             }
         };
         let ids = ids.iter().map(|id| id.to_string()).collect();
-        wait_until_running(
+        wait_until(
             script,
             ids,
+            Acceptor::after(Action::Start),
             config,
             Instant::now() + max_wait,
             &mut fastrand::Rng::with_seed(7),
@@ -410,7 +462,7 @@ mod tests {
     }
 
     fn starting() -> Round {
-        vec![("a", "STARTING", Phase::Pending)]
+        vec![("a", "STARTING", Phase::Starting)]
     }
 
     #[tokio::test(start_paused = true)]
@@ -423,7 +475,7 @@ mod tests {
         });
         let began = Instant::now();
         let finished = wait_with(&script, &["a"], budget, Duration::from_secs(600)).await;
-        assert!(matches!(finished[..], [(_, Finish::Running(_))]));
+        assert!(matches!(finished[..], [(_, Finish::Done(_))]));
         let asked: Vec<Duration> = script
             .asked_at
             .borrow()
@@ -509,7 +561,7 @@ mod tests {
         let script = Script::new(rounds);
         let finished = wait(&script, &["a"], Duration::from_secs(600)).await;
         assert_eq!(script.asked_at.borrow().len(), 5);
-        assert!(matches!(finished[..], [(_, Finish::Running(_))]));
+        assert!(matches!(finished[..], [(_, Finish::Done(_))]));
     }
 
     #[tokio::test(start_paused = true)]
@@ -574,12 +626,12 @@ mod tests {
             vec![("a", "RUNNING", Phase::Running)],
         ]);
         let finished = wait(&script, &["a"], Duration::from_secs(600)).await;
-        assert!(matches!(finished[..], [(_, Finish::Running(_))]));
+        assert!(matches!(finished[..], [(_, Finish::Done(_))]));
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_machine_left_out_three_times_is_not_found() {
-        let b_starting = vec![("b", "STARTING", Phase::Pending)];
+        let b_starting = vec![("b", "STARTING", Phase::Starting)];
         let script = Script::new(vec![
             b_starting.clone(),
             b_starting.clone(),
@@ -588,7 +640,7 @@ mod tests {
         ]);
         let finished = wait(&script, &["a", "b"], Duration::from_secs(600)).await;
         assert!(matches!(&finished[0], (id, Finish::NotFound) if id == "a"));
-        assert!(matches!(&finished[1], (id, Finish::Running(_)) if id == "b"));
+        assert!(matches!(&finished[1], (id, Finish::Done(_)) if id == "b"));
         assert_eq!(script.asked_at.borrow().len(), 4);
     }
 
@@ -596,12 +648,12 @@ mod tests {
     async fn each_machine_finishes_once_on_its_own_schedule() {
         let script = Script::new(vec![
             vec![
-                ("a", "STARTING", Phase::Pending),
-                ("b", "STARTING", Phase::Pending),
+                ("a", "STARTING", Phase::Starting),
+                ("b", "STARTING", Phase::Starting),
             ],
             vec![
                 ("a", "RUNNING", Phase::Running),
-                ("b", "STARTING", Phase::Pending),
+                ("b", "STARTING", Phase::Starting),
             ],
             vec![("b", "RUNNING", Phase::Running)],
         ]);
@@ -636,7 +688,7 @@ mod tests {
         let finished = wait(&script, &["a"], Duration::from_secs(600)).await;
         let asked = script.asked_at.borrow();
         assert_eq!(asked.len(), 4);
-        assert!(matches!(finished[..], [(_, Finish::Running(_))]));
+        assert!(matches!(finished[..], [(_, Finish::Done(_))]));
         // Each failed round lengthens the pause before the next: at least 1 s, 2 s, 4 s.
         let gaps: Vec<Duration> = asked.windows(2).map(|w| w[1] - w[0]).collect();
         for (gap, floor) in gaps.iter().zip([1, 2, 4]) {

@@ -5,8 +5,8 @@
 //! - Elsewhere (cron, CI): one stderr line per state change, and a heartbeat line every
 //!   `CLOUDSTART_HEARTBEAT` (default 30 s) so CI systems that kill silent jobs don't.
 //! - `-q`: nothing but errors.
-//! - `--output ndjson`: one JSON event per line on stdout as things happen — `start_accepted`,
-//!   `state`, `final` (a report record) — then a `summary`.
+//! - `--output ndjson`: one JSON event per line on stdout as things happen — `start_accepted` or
+//!   `stop_accepted`, `state`, `reachable`, `final` (a report record) — then a `summary`.
 //!
 //! The clouds' text (states, error messages) is drawn [`printable`]; the events keep it exactly.
 //! A failed write to stderr is ignored, like every write to it; the events follow stdout's policy
@@ -128,12 +128,14 @@ impl Progress {
         });
     }
 
-    /// The cloud accepted a start.
-    pub fn accepted(&self, provider: &'static str, id: &str, job_id: Option<&str>) {
+    /// The cloud accepted a start or stop (`action`: `start`, `stop`): an NDJSON
+    /// `start_accepted` or `stop_accepted` event.
+    pub fn accepted(&self, action: &str, provider: &'static str, id: &str, job_id: Option<&str>) {
         self.event(json!({
-            "event": "start_accepted", "provider": provider, "id": id, "job_id": job_id,
+            "event": format!("{action}_accepted"), "provider": provider, "id": id,
+            "job_id": job_id,
         }));
-        self.update(provider, id, "start accepted", None);
+        self.update(provider, id, &format!("{action} accepted"), None);
     }
 
     /// A machine was seen in a state other than the one seen before.
@@ -211,7 +213,8 @@ impl Progress {
             }
             self.event(json!({
                 "event": "summary", "schema_version": report.schema_version,
-                "elapsed_ms": report.elapsed_ms, "exit_code": report.exit_code(),
+                "command": report.command, "elapsed_ms": report.elapsed_ms,
+                "exit_code": report.exit_code(),
             }));
         }
     }
@@ -377,7 +380,13 @@ fn paint(status: &str, outcome: Option<Outcome>, color: bool) -> String {
     }
     let style = match outcome {
         Some(
-            Outcome::Running | Outcome::AlreadyRunning | Outcome::Starting | Outcome::Observed,
+            Outcome::Running
+            | Outcome::AlreadyRunning
+            | Outcome::Starting
+            | Outcome::Stopped
+            | Outcome::AlreadyStopped
+            | Outcome::Stopping
+            | Outcome::Observed,
         ) => AnsiColor::Green,
         Some(_) => AnsiColor::Red,
         None => AnsiColor::Yellow,

@@ -71,15 +71,10 @@ pub fn write_stderr(text: &str) {
 /// The run is over: NDJSON gets its last events and the summary, the live block stays as the
 /// final picture, the report goes to stdout and, when something failed, a one-line summary to
 /// stderr. Returns the report's exit code, or the error of a stdout that could not be written.
-pub fn finish(
-    progress: &Progress,
-    report: &Report,
-    format: OutputFormat,
-    task: Task,
-) -> Result<u8, Error> {
+pub fn finish(progress: &Progress, report: &Report, format: OutputFormat) -> Result<u8, Error> {
     progress.done(report);
     let streamed = progress.stdout_error();
-    report.print(format, task)?;
+    report.print(format)?;
     match streamed {
         Some(err) => Err(err),
         None => Ok(report.exit_code()),

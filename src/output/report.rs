@@ -21,6 +21,8 @@ pub const SCHEMA_VERSION: u32 = 1;
 pub struct Report {
     /// [`SCHEMA_VERSION`].
     pub schema_version: u32,
+    /// The subcommand that made it.
+    pub command: Task,
     /// Wall time of the run in milliseconds.
     pub elapsed_ms: u64,
     /// One record per target, in the order given.
@@ -43,7 +45,7 @@ pub struct Record {
     pub outcome: Outcome,
     /// The cloud's own state name as last seen.
     pub state: Option<String>,
-    /// The cloud's asynchronous job for the start, where it reports one (QingCloud).
+    /// The cloud's asynchronous job for the start or stop, where it reports one (QingCloud).
     pub job_id: Option<String>,
     /// The last addresses the cloud reported for it; empty lists when it reported none.
     pub addresses: Addresses,
@@ -61,6 +63,12 @@ pub enum Outcome {
     Starting,
     /// It was running before we asked.
     AlreadyRunning,
+    /// It reached STOPPED.
+    Stopped,
+    /// Its stop was accepted (`--no-wait`).
+    Stopping,
+    /// It was stopped before we asked.
+    AlreadyStopped,
     /// It failed; see `error`.
     Failed,
     /// The deadline passed before it was RUNNING.
@@ -78,6 +86,9 @@ impl Outcome {
             Outcome::Running => "running",
             Outcome::Starting => "starting",
             Outcome::AlreadyRunning => "already_running",
+            Outcome::Stopped => "stopped",
+            Outcome::Stopping => "stopping",
+            Outcome::AlreadyStopped => "already_stopped",
             Outcome::Failed => "failed",
             Outcome::Timeout => "timeout",
             Outcome::Interrupted => "interrupted",
@@ -99,29 +110,58 @@ pub struct ErrorRecord {
     pub request_id: Option<String>,
 }
 
-/// What the run did to its machines, for the stderr line that counts the failed ones.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The subcommand a report is of: its `command` field, and the stderr line that counts the
+/// failed machines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Task {
     /// `start`: the failed ones "did not start".
     Start,
+    /// `stop`: the failed ones "did not stop".
+    Stop,
+    /// `wait`: the failed ones did not reach the state waited for.
+    Wait,
     /// `status`: the failed ones could not be looked up — nothing was started.
     Status,
 }
 
 impl Task {
+    /// The subcommand's name: `start`, `stop`, `wait` or `status`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Task::Start => "start",
+            Task::Stop => "stop",
+            Task::Wait => "wait",
+            Task::Status => "status",
+        }
+    }
+
     fn failed(self) -> &'static str {
         match self {
             Task::Start => "did not start",
+            Task::Stop => "did not stop",
+            Task::Wait => "did not reach the state waited for",
             Task::Status => "could not be looked up",
         }
     }
 }
 
 impl Report {
-    /// One report of several runs that went on side by side.
-    pub fn merge(reports: Vec<Report>) -> Report {
+    /// A report of `command` with no machine yet.
+    pub fn new(command: Task) -> Report {
         Report {
             schema_version: SCHEMA_VERSION,
+            command,
+            elapsed_ms: 0,
+            instances: Vec::new(),
+        }
+    }
+
+    /// One report of several runs of `command` that went on side by side.
+    pub fn merge(command: Task, reports: Vec<Report>) -> Report {
+        Report {
+            schema_version: SCHEMA_VERSION,
+            command,
             elapsed_ms: reports.iter().map(|r| r.elapsed_ms).max().unwrap_or(0),
             instances: reports.into_iter().flat_map(|r| r.instances).collect(),
         }
@@ -154,7 +194,7 @@ impl Report {
 
     /// Prints the report on stdout and, when something failed, a one-line summary on stderr.
     /// A reader that went away is not an error (see [`write_stdout`]).
-    pub fn print(&self, format: OutputFormat, task: Task) -> Result<(), Error> {
+    pub fn print(&self, format: OutputFormat) -> Result<(), Error> {
         let mut out = Vec::new();
         let rendered = match format {
             OutputFormat::Json => serde_json::to_writer(&mut out, self)
@@ -172,7 +212,7 @@ impl Report {
                 "{failed} of {} machine{} {} (exit {})",
                 self.instances.len(),
                 if self.instances.len() == 1 { "" } else { "s" },
-                task.failed(),
+                self.command.failed(),
                 self.exit_code()
             ));
         }
@@ -274,6 +314,7 @@ mod tests {
     fn exit_code_is_zero_when_all_succeeded() {
         let report = Report {
             schema_version: SCHEMA_VERSION,
+            command: Task::Start,
             elapsed_ms: 1,
             instances: vec![
                 record("ins-aaaaaaaa", Outcome::Running, None),
@@ -287,6 +328,7 @@ mod tests {
     fn exit_code_is_the_most_severe() {
         let report = Report {
             schema_version: SCHEMA_VERSION,
+            command: Task::Start,
             elapsed_ms: 1,
             instances: vec![
                 record("ins-aaaaaaaa", Outcome::Timeout, Some(ErrorKind::Timeout)),
@@ -301,6 +343,7 @@ mod tests {
     fn text_has_one_line_per_machine_with_errors_inline() {
         let report = Report {
             schema_version: SCHEMA_VERSION,
+            command: Task::Start,
             elapsed_ms: 1,
             instances: vec![
                 record("ins-aaaaaaaa", Outcome::Running, None),
@@ -328,6 +371,7 @@ mod tests {
         let none = record("ins-cccccccc", Outcome::Failed, Some(ErrorKind::Api));
         let report = Report {
             schema_version: SCHEMA_VERSION,
+            command: Task::Start,
             elapsed_ms: 1,
             instances: vec![public, private, none],
         };
@@ -377,6 +421,7 @@ mod tests {
         }
         let report = Report {
             schema_version: SCHEMA_VERSION,
+            command: Task::Start,
             elapsed_ms: 1,
             instances: vec![failed],
         };

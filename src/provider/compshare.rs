@@ -15,10 +15,10 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::{
-    http_status_error, lower_alphanumeric, Addresses, ApiCall, ApiError, ErrorClass, Header,
-    HttpResponse, IdShape, InstanceState, Lenient, Location, Method, Phase, Provider, ProviderSpec,
-    RateLimit, Requirement, SignedRequest, StartAccepted, StartOptions, Vocabulary, WireIps,
-    WireZone,
+    http_status_error, lower_alphanumeric, Accepted, Action, ActionOptions, Addresses, ApiCall,
+    ApiError, ErrorClass, Header, HttpResponse, IdShape, InstanceState, Lenient, Location, Method,
+    Phase, Provider, ProviderSpec, RateLimit, Requirement, SignedRequest, StopSupport, Vocabulary,
+    WireIps, WireZone,
 };
 use crate::credentials::{CredentialVars, Credentials, Secret};
 use crate::env_vars::EnvVars;
@@ -26,6 +26,8 @@ use crate::sign::{form_encode, hex_sha1};
 
 /// The start action: one instance per request, there is no batch form.
 pub const START_ACTION: &str = "StartCompShareInstance";
+/// The stop action: one instance per request too.
+pub const STOP_ACTION: &str = "StopCompShareInstance";
 /// The describe action.
 pub const DESCRIBE_ACTION: &str = "DescribeCompShareInstance";
 /// The only content type cloudstart sends.
@@ -52,7 +54,7 @@ static SPEC: ProviderSpec = ProviderSpec {
         described: "`uhost-` and lowercase letters or digits",
         example: "uhost-1a2b3c4d",
     },
-    start_batch: 1,
+    action_batch: 1,
     describe_batch: MAX_DESCRIBE_IDS,
     region: Requirement::Required(&[EnvVars::COMPSHARE_REGION, EnvVars::UCLOUD_REGION]),
     zone: Requirement::Required(&[EnvVars::COMPSHARE_ZONE, EnvVars::UCLOUD_ZONE]),
@@ -64,7 +66,15 @@ static SPEC: ProviderSpec = ProviderSpec {
     endpoint_var: EnvVars::CLOUDSTART_COMPSHARE_ENDPOINT,
     vocabulary: VOCABULARY,
     without_gpu: true,
-    idempotent_start: false,
+    idempotent_actions: false,
+    // StopCompShareInstance's `Force` (default false), documented for preemptible instances,
+    // which stop only with it; no charging option (compshare.cn/docs/gpus/instance/
+    // stopcompshareinstance).
+    stop: StopSupport {
+        gentle: "no Force (false, the default)",
+        force: Some("Force=true"),
+        stop_charging: None,
+    },
     // Undocumented; UCloud's gateway answers 429 beyond its limit. One machine per request, so
     // a higher rate than the batch clouds: 20/s.
     rate_limits: &[RateLimit {
@@ -79,17 +89,18 @@ const VOCABULARY: Vocabulary = Vocabulary {
     states: &[
         ("Running", Phase::Running),
         ("Stopped", Phase::Stopped),
-        ("Starting", Phase::Pending),
-        ("Stopping", Phase::Pending),
-        ("Rebooting", Phase::Pending),
-        ("Initializing", Phase::Pending),
-        ("Resizing", Phase::Pending),
+        ("Starting", Phase::Starting),
+        ("Stopping", Phase::Stopping),
+        ("Rebooting", Phase::Transition),
+        ("Initializing", Phase::Transition),
+        ("Resizing", Phase::Transition),
         // The vendor's list has an empty state too: a machine between two states.
-        ("", Phase::Pending),
+        ("", Phase::Transition),
         // UCloud's host state for a boot that failed.
         ("Install Fail", Phase::Failed),
     ],
     starting: "Starting",
+    stopping: "Stopping",
     errors: &[
         // The API answer timed out after 60 s: the backend may have acted.
         ("110", ErrorClass::Unanswered),
@@ -117,6 +128,9 @@ const VOCABULARY: Vocabulary = Vocabulary {
         ("295", ErrorClass::Auth),
         ("299", ErrorClass::Auth),
     ],
+    // The stop documents no code of its own: a refused stop is explained by a describe, as a
+    // refused start is (see `classify`).
+    stop_errors: &[],
 };
 
 impl Provider for UcloudCompshare {
@@ -130,17 +144,27 @@ impl Provider for UcloudCompshare {
         "https://api.compshare.cn".into()
     }
 
-    fn start_call(&self, ids: &[String], location: &Location, options: &StartOptions) -> ApiCall {
-        debug_assert_eq!(ids.len(), 1, "CompShare starts one instance per call");
+    fn action_call(
+        &self,
+        action: Action,
+        ids: &[String],
+        location: &Location,
+        options: &ActionOptions,
+    ) -> ApiCall {
+        debug_assert_eq!(ids.len(), 1, "CompShare acts on one instance per call");
         let mut params: Vec<(String, String)> = ids
             .iter()
             .take(1)
             .map(|id| ("UHostId".to_string(), id.clone()))
             .collect();
-        if options.without_gpu {
-            params.push(("WithoutGpu".into(), "true".into()));
+        match action {
+            Action::Start if options.without_gpu => {
+                params.push(("WithoutGpu".into(), "true".into()));
+            }
+            Action::Stop if options.force => params.push(("Force".into(), "true".into())),
+            _ => {}
         }
-        call(START_ACTION, location, params)
+        call(action_name(action), location, params)
     }
 
     fn describe_call(&self, ids: &[String], location: &Location) -> ApiCall {
@@ -188,9 +212,9 @@ impl Provider for UcloudCompshare {
         }
     }
 
-    fn parse_start(&self, response: &HttpResponse) -> Result<StartAccepted, ApiError> {
-        let (_, request_id) = parse_response(START_ACTION, response)?;
-        Ok(StartAccepted {
+    fn parse_action(&self, action: Action, response: &HttpResponse) -> Result<Accepted, ApiError> {
+        let (_, request_id) = parse_response(action_name(action), response)?;
+        Ok(Accepted {
             request_id,
             job_id: None,
             refused: Vec::new(),
@@ -205,6 +229,14 @@ impl Provider for UcloudCompshare {
             return Err(err);
         };
         Ok(hosts.into_iter().map(InstanceState::from).collect())
+    }
+}
+
+/// The call for `action`.
+fn action_name(action: Action) -> &'static str {
+    match action {
+        Action::Start => START_ACTION,
+        Action::Stop => STOP_ACTION,
     }
 }
 
@@ -356,9 +388,9 @@ fn classify(action: &str, ret_code: i64, message: &str) -> ErrorClass {
     if message.contains(OPERATION_LOCK) {
         return ErrorClass::Busy;
     }
-    // CompShare documents no "not in a startable state" code: let a describe explain any
-    // refused start (running, starting, gone), and keep the refusal when it cannot.
-    if action == START_ACTION {
+    // CompShare documents no "not in a startable (stoppable) state" code: let a describe explain
+    // any refused start or stop (running, starting, gone), and keep the refusal when it cannot.
+    if action == START_ACTION || action == STOP_ACTION {
         ErrorClass::WrongState
     } else {
         ErrorClass::Refused
@@ -467,11 +499,15 @@ mod tests {
     #[test]
     fn ret_code_decides_success_and_the_header_carries_the_request_id() {
         let ok = r#"{"Action":"StartCompShareInstanceResponse","RetCode":0,"UHostId":"uhost-a1"}"#;
-        let accepted = UcloudCompshare.parse_start(&response(ok)).unwrap();
+        let accepted = UcloudCompshare
+            .parse_action(Action::Start, &response(ok))
+            .unwrap();
         assert_eq!(accepted.request_id.as_deref(), Some("req-1"));
         assert!(accepted.refused.is_empty());
         let refused = r#"{"RetCode":171,"Message":"Signature VerifyAC Error"}"#;
-        let err = UcloudCompshare.parse_start(&response(refused)).unwrap_err();
+        let err = UcloudCompshare
+            .parse_action(Action::Start, &response(refused))
+            .unwrap_err();
         assert_eq!((err.code.as_str(), err.class), ("171", ErrorClass::Auth));
         assert_eq!(err.message, "Signature VerifyAC Error");
         assert_eq!(err.request_id.as_deref(), Some("req-1"));
@@ -481,12 +517,12 @@ mod tests {
     fn states_map_to_phases() {
         let table = [
             ("Running", Phase::Running),
-            ("Starting", Phase::Pending),
-            ("Stopping", Phase::Pending),
-            ("Rebooting", Phase::Pending),
-            ("Initializing", Phase::Pending),
-            ("Resizing", Phase::Pending),
-            ("", Phase::Pending),
+            ("Starting", Phase::Starting),
+            ("Stopping", Phase::Stopping),
+            ("Rebooting", Phase::Transition),
+            ("Initializing", Phase::Transition),
+            ("Resizing", Phase::Transition),
+            ("", Phase::Transition),
             ("Stopped", Phase::Stopped),
             ("Install Fail", Phase::Failed),
             ("Installing", Phase::Unknown),
@@ -530,13 +566,17 @@ mod tests {
             (403, ErrorClass::Refused),
         ] {
             reply.status = status;
-            let err = UcloudCompshare.parse_start(&reply).unwrap_err();
+            let err = UcloudCompshare
+                .parse_action(Action::Start, &reply)
+                .unwrap_err();
             assert_eq!(err.class, class, "{status}");
         }
         // A refusal envelope on a 5xx is still worth a retry.
         reply.status = 503;
         reply.body = br#"{"RetCode":8106,"Message":"busy"}"#.to_vec();
-        let err = UcloudCompshare.parse_start(&reply).unwrap_err();
+        let err = UcloudCompshare
+            .parse_action(Action::Start, &reply)
+            .unwrap_err();
         assert_eq!(
             (err.code.as_str(), err.class),
             ("8106", ErrorClass::Transient)
@@ -564,18 +604,23 @@ mod tests {
     #[test]
     fn start_sends_one_id_and_without_gpu_only_when_asked() {
         let ids = ["uhost-a1".to_string()];
-        let plain = UcloudCompshare.start_call(&ids, &location(), &StartOptions::default());
+        let plain = UcloudCompshare.action_call(
+            Action::Start,
+            &ids,
+            &location(),
+            &ActionOptions::default(),
+        );
         let keys: Vec<&str> = plain.query.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(
             (plain.action, keys),
             (START_ACTION, vec!["Region", "Zone", "UHostId"])
         );
         assert_eq!(param(&plain, "UHostId"), Some("uhost-a1"));
-        let options = StartOptions {
+        let options = ActionOptions {
             without_gpu: true,
-            ..StartOptions::default()
+            ..ActionOptions::default()
         };
-        let gpu_less = UcloudCompshare.start_call(&ids, &location(), &options);
+        let gpu_less = UcloudCompshare.action_call(Action::Start, &ids, &location(), &options);
         assert_eq!(param(&gpu_less, "WithoutGpu"), Some("true"));
         assert!(SPEC.without_gpu);
     }
@@ -597,8 +642,12 @@ mod tests {
             secret: Secret::new("sentinel-private-key"),
             token: None,
         };
-        let call =
-            UcloudCompshare.start_call(&["uhost-a1".into()], &location(), &StartOptions::default());
+        let call = UcloudCompshare.action_call(
+            Action::Start,
+            &["uhost-a1".into()],
+            &location(),
+            &ActionOptions::default(),
+        );
         let now = DateTime::from_timestamp(1_741_996_770, 0).unwrap();
         let signed = UcloudCompshare.sign(&call, "127.0.0.1:8080", &location(), &credentials, now);
         let body = String::from_utf8(signed.body.clone()).unwrap();

@@ -52,9 +52,9 @@ pub fn names() -> impl Iterator<Item = &'static str> {
 /// Contract for implementors:
 /// - Building and signing are pure: the engine passes the time in, so the same inputs always give
 ///   the same bytes, and vectors from the vendor's SDK can pin them down.
-/// - `parse_start` succeeds only when the cloud accepted the start; "already running", "already
-///   starting" and every other refusal come back as an [`ApiError`] whose [`ErrorClass`] tells the
-///   engine what to do next (describe, retry, or give up).
+/// - `parse_action` succeeds only when the cloud accepted the start or stop; "already running",
+///   "already stopping" and every other refusal come back as an [`ApiError`] whose [`ErrorClass`]
+///   tells the engine what to do next (describe, retry, or give up).
 /// - `parse_describe` maps every state name the cloud reports into a [`Phase`], using
 ///   [`Phase::Unknown`] rather than failing on a name it does not know. Ids the cloud did not
 ///   return are simply absent from the result.
@@ -78,8 +78,15 @@ pub trait Provider: Sync {
     /// The production base URL (`https://host`) for `location`.
     fn default_endpoint(&self, location: &Location) -> String;
 
-    /// The call that starts `ids` (at most `spec().start_batch` of them).
-    fn start_call(&self, ids: &[String], location: &Location, options: &StartOptions) -> ApiCall;
+    /// The call that does `action` to `ids` (at most `spec().action_batch` of them): the cloud's
+    /// start or stop call, with `options` on the wire where the cloud has them.
+    fn action_call(
+        &self,
+        action: Action,
+        ids: &[String],
+        location: &Location,
+        options: &ActionOptions,
+    ) -> ApiCall;
 
     /// The call that reports the state of `ids` (at most `spec().describe_batch` of them).
     fn describe_call(&self, ids: &[String], location: &Location) -> ApiCall;
@@ -95,14 +102,15 @@ pub trait Provider: Sync {
         now: DateTime<Utc>,
     ) -> SignedRequest;
 
-    /// Reads the answer to a start call.
-    fn parse_start(&self, response: &HttpResponse) -> Result<StartAccepted, ApiError>;
+    /// Reads the answer to an [`Provider::action_call`] for `action`; its error codes mean what
+    /// the vocabulary says they mean for that action ([`Vocabulary::class_in`]).
+    fn parse_action(&self, action: Action, response: &HttpResponse) -> Result<Accepted, ApiError>;
 
     /// Reads the answer to a describe call.
     fn parse_describe(&self, response: &HttpResponse) -> Result<Vec<InstanceState>, ApiError>;
 
-    /// The call that reports the start's asynchronous job `job_id`, for clouds whose start
-    /// answers with one (QingCloud); `None` elsewhere.
+    /// The call that reports the asynchronous job `job_id` of a start or stop, for clouds whose
+    /// action calls answer with one (QingCloud); `None` elsewhere.
     fn job_call(&self, _job_id: &str, _location: &Location) -> Option<ApiCall> {
         None
     }
@@ -146,8 +154,8 @@ pub struct ProviderSpec {
     pub name: &'static str,
     /// What the cloud's instance ids look like.
     pub id_shape: IdShape,
-    /// Most ids one start call may carry.
-    pub start_batch: usize,
+    /// Most ids one start or stop call may carry.
+    pub action_batch: usize,
     /// Most ids one describe call may carry.
     pub describe_batch: usize,
     /// Whether `--region` is needed, and the environment variables that can supply it.
@@ -162,9 +170,11 @@ pub struct ProviderSpec {
     pub vocabulary: Vocabulary,
     /// Whether the cloud can start a GPU machine without its GPU (`--without-gpu`).
     pub without_gpu: bool,
-    /// Whether the start call carries [`StartOptions::client_token`] and the cloud de-duplicates
-    /// by it, so a start that got no answer may be sent again as it was.
-    pub idempotent_start: bool,
+    /// Whether start and stop calls carry [`ActionOptions::client_token`] and the cloud
+    /// de-duplicates by it, so a call that got no answer may be sent again as it was.
+    pub idempotent_actions: bool,
+    /// What `--force` and `--stop-charging` become on this cloud's stop call.
+    pub stop: StopSupport,
     /// The request rates cloudstart keeps under, per cloud and region; every one holds at once
     /// (an hourly quota and a per-second ceiling, say).
     pub rate_limits: &'static [RateLimit],
@@ -175,13 +185,19 @@ pub struct ProviderSpec {
 /// answers and the simulator's dialect reads it to speak them, so the two cannot disagree.
 #[derive(Debug)]
 pub struct Vocabulary {
-    /// Every documented state name and what it means for a start-and-wait.
+    /// Every documented state name and where it stands in the lifecycle.
     pub states: &'static [(&'static str, Phase)],
     /// The state a machine shows between an accepted start and RUNNING.
     pub starting: &'static str,
-    /// Error codes and their class; a code ending in `*` stands for every code it begins. Codes
-    /// not listed are classified by the provider's fallback rules (HTTP status, words).
+    /// The state a machine shows between an accepted stop and STOPPED.
+    pub stopping: &'static str,
+    /// Error codes and their class, for the start call and every other call; a code ending in
+    /// `*` stands for every code it begins. Codes not listed are classified by the provider's
+    /// fallback rules (HTTP status, words).
     pub errors: &'static [(&'static str, ErrorClass)],
+    /// What the stop call's codes mean where that differs from `errors` (the start's "already
+    /// stopping" lock is the stop's "already underway"); read first for stop answers.
+    pub stop_errors: &'static [(&'static str, ErrorClass)],
 }
 
 impl Vocabulary {
@@ -201,27 +217,107 @@ impl Vocabulary {
             .map(|(state, _)| *state)
     }
 
-    /// The class of error `code`: an exact entry first, then the longest matching `prefix*`.
+    /// The class of error `code` in an answer to anything but a stop call: an exact entry
+    /// first, then the longest matching `prefix*`.
     pub fn class(&self, code: &str) -> Option<ErrorClass> {
-        let exact = self.errors.iter().find(|(c, _)| *c == code);
-        let prefixed = || {
-            self.errors
-                .iter()
-                .filter_map(|(c, class)| Some((c.strip_suffix('*')?, class)))
-                .filter(|(prefix, _)| code.starts_with(prefix))
-                .max_by_key(|(prefix, _)| prefix.len())
-                .map(|(_, class)| class)
-        };
-        exact.map(|(_, class)| class).or_else(prefixed).copied()
+        lookup(self.errors, code)
+    }
+
+    /// The class of error `code` in an answer to `action`: for a stop, `stop_errors` first.
+    pub fn class_in(&self, action: Action, code: &str) -> Option<ErrorClass> {
+        match action {
+            Action::Start => self.class(code),
+            Action::Stop => lookup(self.stop_errors, code).or_else(|| self.class(code)),
+        }
     }
 
     /// The first listed code of `class` (the simulator answers with it).
     pub fn code(&self, class: ErrorClass) -> Option<&'static str> {
-        self.errors
-            .iter()
-            .find(|(code, c)| *c == class && !code.ends_with('*'))
-            .map(|(code, _)| *code)
+        first_code(self.errors, class)
     }
+
+    /// The first listed code of `class` in answers to `action`.
+    pub fn code_in(&self, action: Action, class: ErrorClass) -> Option<&'static str> {
+        match action {
+            Action::Start => self.code(class),
+            Action::Stop => first_code(self.stop_errors, class).or_else(|| self.code(class)),
+        }
+    }
+}
+
+/// The class of `code` in `table`: an exact entry first, then the longest matching `prefix*`.
+fn lookup(table: &[(&str, ErrorClass)], code: &str) -> Option<ErrorClass> {
+    let exact = table.iter().find(|(c, _)| *c == code);
+    let prefixed = || {
+        (table.iter())
+            .filter_map(|(c, class)| Some((c.strip_suffix('*')?, class)))
+            .filter(|(prefix, _)| code.starts_with(prefix))
+            .max_by_key(|(prefix, _)| prefix.len())
+            .map(|(_, class)| class)
+    };
+    exact.map(|(_, class)| class).or_else(prefixed).copied()
+}
+
+/// The first code of `class` in `table` that is not a prefix.
+fn first_code(table: &[(&'static str, ErrorClass)], class: ErrorClass) -> Option<&'static str> {
+    (table.iter())
+        .find(|(code, c)| *c == class && !code.ends_with('*'))
+        .map(|(code, _)| *code)
+}
+
+/// What a lifecycle call asks of a machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// Start it: STOPPED → RUNNING.
+    Start,
+    /// Stop it: RUNNING → STOPPED.
+    Stop,
+}
+
+impl Action {
+    /// `start` or `stop`, for messages, events and the report.
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Start => "start",
+            Action::Stop => "stop",
+        }
+    }
+
+    /// The phase the action drives toward.
+    pub fn target(self) -> Phase {
+        match self {
+            Action::Start => Phase::Running,
+            Action::Stop => Phase::Stopped,
+        }
+    }
+
+    /// The phase a machine shows once the cloud accepted the action.
+    pub fn underway(self) -> Phase {
+        match self {
+            Action::Start => Phase::Starting,
+            Action::Stop => Phase::Stopping,
+        }
+    }
+
+    /// The phase the action applies to: where a machine must be for the cloud to take it.
+    pub fn source(self) -> Phase {
+        match self {
+            Action::Start => Phase::Stopped,
+            Action::Stop => Phase::Running,
+        }
+    }
+}
+
+/// What the stop options become on one cloud's wire, for `--help`, README and the usage error
+/// a cloud without them gives; `None` where the cloud has no such option.
+#[derive(Debug)]
+pub struct StopSupport {
+    /// What a stop without `--force` sends: the cloud's gentle stop (an OS shutdown).
+    pub gentle: &'static str,
+    /// What `--force` sends: a hard power-off.
+    pub force: Option<&'static str>,
+    /// What `--stop-charging` sends: stop billing the compute while stopped.
+    pub stop_charging: Option<&'static str>,
 }
 
 /// At most `requests` API requests in any window of `per`.
@@ -277,14 +373,20 @@ pub fn lower_alphanumeric(byte: u8) -> bool {
     byte.is_ascii_lowercase() || byte.is_ascii_digit()
 }
 
-/// Per-run choices a start call carries besides the ids.
+/// Per-run choices a start or stop call carries besides the ids.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct StartOptions {
-    /// A token unique to this start call, for clouds that de-duplicate retried requests with it;
-    /// the engine builds the call once, so every retry carries the same token.
+pub struct ActionOptions {
+    /// A token unique to this call, for clouds that de-duplicate retried requests with it; the
+    /// engine builds the call once, so every retry carries the same token.
     pub client_token: String,
     /// Start without the GPU (only where `ProviderSpec::without_gpu`).
     pub without_gpu: bool,
+    /// Stop with a hard power-off instead of the gentle stop (`--force`; only where
+    /// [`StopSupport::force`]).
+    pub force: bool,
+    /// Stop billing the compute while stopped (`--stop-charging`; only where
+    /// [`StopSupport::stop_charging`]).
+    pub stop_charging: bool,
 }
 
 /// Whether a location setting is needed, and the environment variables that can supply it.
@@ -443,31 +545,45 @@ impl HttpResponse {
     }
 }
 
-/// A start the cloud accepted.
+/// A start or stop the cloud accepted.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct StartAccepted {
+pub struct Accepted {
     /// The cloud's request id.
     pub request_id: Option<String>,
-    /// The asynchronous job the cloud created for the start, where it reports one (QingCloud).
+    /// The asynchronous job the cloud created for the call, where it reports one (QingCloud).
     pub job_id: Option<String>,
     /// Ids the cloud refused inside an otherwise accepted batch, for clouds that report
     /// per-instance results; every other id of the call was accepted.
     pub refused: Vec<(String, ApiError)>,
 }
 
-/// Coarse state of a machine: what the poller needs to know.
+/// Coarse state of a machine: where it stands in the lifecycle, which is all the engine reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
-    /// Up: the wait is over.
+    /// Up.
     Running,
-    /// On its way up (or in another transition): keep waiting.
-    Pending,
-    /// Stopped: not started yet, or started and not moving yet.
+    /// On its way up.
+    Starting,
+    /// On its way down.
+    Stopping,
+    /// Down.
     Stopped,
-    /// A state it will not leave by itself for RUNNING: the wait fails.
+    /// In another transition (creating, rebooting, resizing, migrating): it settles by itself.
+    Transition,
+    /// A state it will not leave by itself for RUNNING or STOPPED: a wait for either fails.
     Failed,
-    /// A state name the provider does not know: treated as pending until the deadline.
+    /// A state name the provider does not know: waited on like a transition until the deadline.
     Unknown,
+}
+
+impl Phase {
+    /// Whether a machine in this phase is on its way somewhere and will settle by itself.
+    pub fn is_moving(self) -> bool {
+        matches!(
+            self,
+            Phase::Starting | Phase::Stopping | Phase::Transition | Phase::Unknown
+        )
+    }
 }
 
 /// One machine's state as the cloud reported it.
@@ -481,10 +597,10 @@ pub struct InstanceState {
     pub phase: Phase,
     /// Why the state is a failure, when the cloud says (e.g. the failed operation's message).
     pub detail: Option<String>,
-    /// The request id of a start the cloud reports as failed on this machine (Tencent's
+    /// The request id of a start or stop the cloud reports as failed on this machine (Tencent's
     /// `LatestOperationRequestId`). The provider leaves the phase alone: the engine fails the
-    /// machine only when that request is this run's start, never for an older one.
-    pub failed_start: Option<String>,
+    /// machine only when that request is this run's call, never for an older one.
+    pub failed_operation: Option<String>,
     /// The error code a failure reports instead of the state name (a failed job's code).
     pub failure_code: Option<String>,
     /// The machine's addresses, as far as the cloud reports them; empty when it reports none.
@@ -587,7 +703,7 @@ impl InstanceState {
             raw: raw.into(),
             phase,
             detail: None,
-            failed_start: None,
+            failed_operation: None,
             failure_code: None,
             addresses: Addresses::default(),
             zone: None,
@@ -632,10 +748,10 @@ pub enum JobPhase {
 /// What an error from the cloud means for the engine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorClass {
-    /// The machine is already running: success.
-    AlreadyRunning,
-    /// The machine is already starting: wait for it.
-    AlreadyStarting,
+    /// The machine is already where the action drives it (running, for a start): success.
+    AlreadyDone,
+    /// The machine is already on its way there (starting, for a start): wait for it.
+    AlreadyUnderway,
     /// The machine's state forbids starting it now; a describe tells which state.
     WrongState,
     /// The machine does not exist.
@@ -648,7 +764,7 @@ pub enum ErrorClass {
     /// being processed: retry with a pause until the deadline, however long that lasts.
     Busy,
     /// The cloud's gateway gave up waiting for the answer (CompShare RetCode 110): the cloud may
-    /// have acted, so a start is described before it is sent again.
+    /// have acted, so a start or stop is described before it is sent again.
     Unanswered,
     /// Credentials unknown or the signature did not verify.
     Auth,
@@ -673,7 +789,7 @@ impl ErrorClass {
         )
     }
 
-    /// Whether the cloud may have acted on a start that failed this way.
+    /// Whether the cloud may have acted on a start or stop that failed this way.
     pub fn may_have_acted(self) -> bool {
         matches!(self, ErrorClass::BadResponse | ErrorClass::Unanswered)
     }
@@ -682,8 +798,8 @@ impl ErrorClass {
     pub fn concerns_instances(self) -> bool {
         matches!(
             self,
-            ErrorClass::AlreadyRunning
-                | ErrorClass::AlreadyStarting
+            ErrorClass::AlreadyDone
+                | ErrorClass::AlreadyUnderway
                 | ErrorClass::WrongState
                 | ErrorClass::NotFound
         )
@@ -806,7 +922,8 @@ mod tests {
         for provider in PROVIDERS {
             let words = &provider.spec().vocabulary;
             let name = provider.name();
-            assert_eq!(words.phase(words.starting), Phase::Pending, "{name}");
+            assert_eq!(words.phase(words.starting), Phase::Starting, "{name}");
+            assert_eq!(words.phase(words.stopping), Phase::Stopping, "{name}");
             for phase in [Phase::Running, Phase::Stopped] {
                 assert!(words.state(phase).is_some(), "{name}: no {phase:?} state");
             }
@@ -814,10 +931,12 @@ mod tests {
             states.sort_unstable();
             states.dedup();
             assert_eq!(states.len(), words.states.len(), "{name}: a state twice");
-            let mut codes: Vec<_> = words.errors.iter().map(|(c, _)| *c).collect();
-            codes.sort_unstable();
-            codes.dedup();
-            assert_eq!(codes.len(), words.errors.len(), "{name}: a code twice");
+            for table in [words.errors, words.stop_errors] {
+                let mut codes: Vec<_> = table.iter().map(|(c, _)| *c).collect();
+                codes.sort_unstable();
+                codes.dedup();
+                assert_eq!(codes.len(), table.len(), "{name}: a code twice");
+            }
         }
     }
 
@@ -826,13 +945,28 @@ mod tests {
         let words = Vocabulary {
             states: &[("UP", Phase::Running), ("DOWN", Phase::Stopped)],
             starting: "UP",
+            stopping: "DOWN",
             errors: &[
                 ("Auth*", ErrorClass::Auth),
                 ("Auth.Expired", ErrorClass::ClockSkew),
                 ("Auth.Expired.Token*", ErrorClass::Refused),
                 ("Busy", ErrorClass::Busy),
+                ("State.Down", ErrorClass::WrongState),
             ],
+            stop_errors: &[("State.Down", ErrorClass::AlreadyDone)],
         };
+        // A stop answer reads the stop's table first, then the shared one.
+        assert_eq!(words.class("State.Down"), Some(ErrorClass::WrongState));
+        assert_eq!(
+            words.class_in(Action::Stop, "State.Down"),
+            Some(ErrorClass::AlreadyDone)
+        );
+        assert_eq!(words.class_in(Action::Stop, "Busy"), Some(ErrorClass::Busy));
+        assert_eq!(
+            words.code_in(Action::Stop, ErrorClass::AlreadyDone),
+            Some("State.Down")
+        );
+        assert_eq!(words.code_in(Action::Start, ErrorClass::AlreadyDone), None);
         assert_eq!(words.class("Auth.Expired"), Some(ErrorClass::ClockSkew));
         assert_eq!(words.class("Auth.Other"), Some(ErrorClass::Auth));
         assert_eq!(

@@ -13,9 +13,10 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{
-    http_status_error, lower_alphanumeric, ApiCall, ApiError, ErrorClass, Header, HttpResponse,
-    IdShape, InstanceState, JobPhase, JobStatus, Location, Method, Phase, Provider, ProviderSpec,
-    RateLimit, Requirement, SignedRequest, StartAccepted, StartOptions, Vocabulary,
+    http_status_error, lower_alphanumeric, Accepted, Action, ActionOptions, ApiCall, ApiError,
+    ErrorClass, Header, HttpResponse, IdShape, InstanceState, JobPhase, JobStatus, Location,
+    Method, Phase, Provider, ProviderSpec, RateLimit, Requirement, SignedRequest, StopSupport,
+    Vocabulary,
 };
 use crate::credentials::{CredentialVars, Credentials};
 use crate::env_vars::EnvVars;
@@ -30,6 +31,10 @@ pub const START_PATH: &str = "/api/cluster/startCluster";
 pub const LIST_PATH: &str = "/api/cluster/list";
 /// The start action's name, as the response's `action` names it without `Response`.
 pub const START_ACTION: &str = "HpcClusterStartCluster";
+/// The stop call's path (`stopcluster.md`; the SDK's `stop_cluster_request`).
+pub const STOP_PATH: &str = "/api/cluster/stopCluster";
+/// The stop action's name, as the response's `action` names it without `Response`.
+pub const STOP_ACTION: &str = "HpcClusterStopCluster";
 /// The list action's name.
 pub const LIST_ACTION: &str = "HpcClusterListCluster";
 /// The job log: where a start's `job_id` reports `pending`, `working`, `successful` or `failed`
@@ -62,7 +67,7 @@ static SPEC: ProviderSpec = ProviderSpec {
         described: "`hpc-` or `ehpc-` and 8 lowercase letters or digits",
         example: "hpc-k3fw1jyq",
     },
-    start_batch: MAX_CLUSTERS,
+    action_batch: MAX_CLUSTERS,
     // The documented list filter takes one exact cluster id.
     describe_batch: 1,
     region: Requirement::Unused,
@@ -75,7 +80,14 @@ static SPEC: ProviderSpec = ProviderSpec {
     endpoint_var: EnvVars::CLOUDSTART_QINGCLOUD_ENDPOINT,
     vocabulary: VOCABULARY,
     without_gpu: false,
-    idempotent_start: false,
+    idempotent_actions: false,
+    // stopCluster takes cluster_ids and zone only: no force, no mode. Stopping pauses the billing
+    // of pay-as-you-go clusters by itself (stopcluster.md), which no flag can change.
+    stop: StopSupport {
+        gentle: "stopCluster, which has no options",
+        force: None,
+        stop_charging: None,
+    },
     // The API quota: 2000 requests an hour per user (`get_api/request.md`; ret_code 2500 beyond
     // it), and, so that a burst cannot spend it in one second, the 10/s the other clouds keep to.
     rate_limits: &[
@@ -100,12 +112,16 @@ const VOCABULARY: Vocabulary = Vocabulary {
         ("stopped", Phase::Stopped),
         ("suspended", Phase::Stopped),
         // `transition_status` while the start runs; back to `stopped` without one, it failed.
-        ("starting", Phase::Pending),
-        ("pending", Phase::Pending),
+        ("starting", Phase::Starting),
+        // `transition_status` while a stop runs (the platform's status set, qingcloud-sdk-go
+        // service/types.go); back to `active` without one, it failed.
+        ("stopping", Phase::Stopping),
+        ("pending", Phase::Transition),
         ("ceased", Phase::Failed),
         ("deleted", Phase::Failed),
     ],
     starting: "starting",
+    stopping: "stopping",
     errors: &[
         ("1200", ErrorClass::Auth),
         ("1300", ErrorClass::ClockSkew),
@@ -119,6 +135,9 @@ const VOCABULARY: Vocabulary = Vocabulary {
         ("5100", ErrorClass::Transient),
         ("5300", ErrorClass::Transient),
     ],
+    // stopCluster's refusals are the same codes: 1400 for a cluster that is not active (the
+    // error-code page's own example is a stop), explained by a describe.
+    stop_errors: &[],
 };
 
 /// What a person hit by ret_code 2500 needs to know.
@@ -135,7 +154,13 @@ impl Provider for QingcloudEhpc {
         "https://hpc.api.qingcloud.com".into()
     }
 
-    fn start_call(&self, ids: &[String], location: &Location, _options: &StartOptions) -> ApiCall {
+    fn action_call(
+        &self,
+        action: Action,
+        ids: &[String],
+        location: &Location,
+        _options: &ActionOptions,
+    ) -> ApiCall {
         // The SDK's `json.dumps(sort_keys=True)` bytes; only the body's MD5 is signed, so any JSON
         // would do, but matching the SDK lets the vectors pin the whole request down.
         let quoted: Vec<String> = ids
@@ -147,10 +172,14 @@ impl Provider for QingcloudEhpc {
             r#"{{"cluster_ids": [{}], "zone": {zone}}}"#,
             quoted.join(", ")
         );
+        let (name, path) = match action {
+            Action::Start => (START_ACTION, START_PATH),
+            Action::Stop => (STOP_ACTION, STOP_PATH),
+        };
         ApiCall {
-            action: START_ACTION,
+            action: name,
             method: Method::Post,
-            path: START_PATH.into(),
+            path: path.into(),
             query: Vec::new(),
             headers: vec![("Content-Type".into(), "application/json".into())],
             body: body.into_bytes(),
@@ -215,8 +244,12 @@ impl Provider for QingcloudEhpc {
         }
     }
 
-    fn parse_start(&self, response: &HttpResponse) -> Result<StartAccepted, ApiError> {
-        let body = parse_response(START_ACTION, response)?;
+    fn parse_action(&self, action: Action, response: &HttpResponse) -> Result<Accepted, ApiError> {
+        let name = match action {
+            Action::Start => START_ACTION,
+            Action::Stop => STOP_ACTION,
+        };
+        let body = parse_response(name, response)?;
         // The docs disagree on the field (`job_ids`, a string, in the table; `job_id` in the
         // example) and the SDK's own fixtures send a list: take whichever comes.
         let job_id = match body.job_ids.or(body.job_id) {
@@ -227,7 +260,7 @@ impl Provider for QingcloudEhpc {
             }
             _ => None,
         };
-        Ok(StartAccepted {
+        Ok(Accepted {
             request_id: None,
             job_id: job_id.filter(|job| !job.is_empty()),
             refused: Vec::new(),
@@ -494,7 +527,7 @@ impl TryFrom<WireCluster> for InstanceState {
         let state = match transition.filter(|t| !t.is_empty()) {
             Some(transition) => {
                 let phase = match VOCABULARY.phase(&transition) {
-                    Phase::Unknown => Phase::Pending,
+                    Phase::Unknown => Phase::Transition,
                     phase => phase,
                 };
                 InstanceState::new(id, transition, phase)
@@ -550,7 +583,7 @@ mod tests {
     fn states_map_to_phases() {
         let table = [
             (r#""status":"active""#, "active", Phase::Running),
-            (r#""status":"pending""#, "pending", Phase::Pending),
+            (r#""status":"pending""#, "pending", Phase::Transition),
             (r#""status":"stopped""#, "stopped", Phase::Stopped),
             (r#""status":"suspended""#, "suspended", Phase::Stopped),
             (
@@ -565,7 +598,7 @@ mod tests {
             (
                 r#""status":"stopped","transition_status":"starting""#,
                 "starting",
-                Phase::Pending,
+                Phase::Starting,
             ),
             (
                 r#""status":"active","transition_status":"""#,
@@ -592,7 +625,7 @@ mod tests {
     fn error_envelope_with_http_200_is_an_api_error() {
         let body = r#"{"ret_code":2100,"message":"ResourceNotFound, resource [hpc-k3fw1jyq]"}"#;
         let err = QingcloudEhpc
-            .parse_start(&HttpResponse::new(200, body))
+            .parse_action(Action::Start, &HttpResponse::new(200, body))
             .unwrap_err();
         assert_eq!(
             (err.code.as_str(), err.class),
@@ -617,7 +650,7 @@ mod tests {
         ];
         for (body, job) in table {
             let accepted = QingcloudEhpc
-                .parse_start(&HttpResponse::new(200, body))
+                .parse_action(Action::Start, &HttpResponse::new(200, body))
                 .unwrap();
             assert_eq!(accepted.job_id.as_deref(), job, "{body}");
         }
@@ -643,7 +676,7 @@ mod tests {
         // Without an envelope, the status decides: gateways answer 5xx and 429 by themselves.
         let err = |status| {
             QingcloudEhpc
-                .parse_start(&HttpResponse::new(status, "<html>"))
+                .parse_action(Action::Start, &HttpResponse::new(status, "<html>"))
                 .unwrap_err()
         };
         assert_eq!(err(502).class, ErrorClass::Transient);
@@ -694,8 +727,12 @@ mod tests {
             secret: Secret::new("sentinel-secret-key"),
             token: None,
         };
-        let call =
-            QingcloudEhpc.start_call(&["hpc-k3fw1jyq".into()], &jinan(), &Default::default());
+        let call = QingcloudEhpc.action_call(
+            Action::Start,
+            &["hpc-k3fw1jyq".into()],
+            &jinan(),
+            &Default::default(),
+        );
         let now = DateTime::from_timestamp(1_741_996_770, 0).unwrap();
         let signed = QingcloudEhpc.sign(&call, "127.0.0.1:8080", &jinan(), &credentials, now);
         assert!(signed

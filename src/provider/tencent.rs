@@ -11,10 +11,10 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::{
-    http_status_error, lower_alphanumeric, reported_code, Addresses, ApiCall, ApiError, ErrorClass,
-    Header, HttpResponse, IdShape, InstanceState, Lenient, Location, Method, Phase, Provider,
-    ProviderSpec, RateLimit, Requirement, SignedRequest, StartAccepted, StartOptions, Vocabulary,
-    WireIps, WireZone,
+    http_status_error, lower_alphanumeric, reported_code, Accepted, Action, ActionOptions,
+    Addresses, ApiCall, ApiError, ErrorClass, Header, HttpResponse, IdShape, InstanceState,
+    Lenient, Location, Method, Phase, Provider, ProviderSpec, RateLimit, Requirement,
+    SignedRequest, StopSupport, Vocabulary, WireIps, WireZone,
 };
 use crate::credentials::{CredentialVars, Credentials};
 use crate::env_vars::EnvVars;
@@ -44,7 +44,7 @@ static SPEC: ProviderSpec = ProviderSpec {
         described: "`ins-` and 8 lowercase letters or digits",
         example: "ins-r8hr2upy",
     },
-    start_batch: 100,
+    action_batch: 100,
     describe_batch: 100,
     region: Requirement::Required(&[EnvVars::TENCENTCLOUD_REGION]),
     zone: Requirement::Unused,
@@ -56,7 +56,14 @@ static SPEC: ProviderSpec = ProviderSpec {
     endpoint_var: EnvVars::CLOUDSTART_TENCENT_ENDPOINT,
     vocabulary: VOCABULARY,
     without_gpu: false,
-    idempotent_start: false,
+    idempotent_actions: false,
+    // StopInstances' StopType and StoppedMode (tencentcloud-sdk-go cvm/v20170312/models.go,
+    // StopInstancesRequestParams); the deprecated ForceStop is never sent with StopType.
+    stop: StopSupport {
+        gentle: "StopType=SOFT",
+        force: Some("StopType=HARD"),
+        stop_charging: Some("StoppedMode=STOP_CHARGING"),
+    },
     // StartInstances' documented default (DescribeInstances allows 40/s; one budget for both).
     rate_limits: &[RateLimit {
         requests: 10,
@@ -71,13 +78,13 @@ const VOCABULARY: Vocabulary = Vocabulary {
         ("RUNNING", Phase::Running),
         // A failed start leaves the machine STOPPED with its LatestOperation FAILED.
         ("STOPPED", Phase::Stopped),
-        ("STARTING", Phase::Pending),
-        ("PENDING", Phase::Pending),
-        ("STOPPING", Phase::Pending),
-        ("REBOOTING", Phase::Pending),
-        ("ENTER_SERVICE_LIVE_MIGRATE", Phase::Pending),
-        ("SERVICE_LIVE_MIGRATE", Phase::Pending),
-        ("EXIT_SERVICE_LIVE_MIGRATE", Phase::Pending),
+        ("STARTING", Phase::Starting),
+        ("PENDING", Phase::Transition),
+        ("STOPPING", Phase::Stopping),
+        ("REBOOTING", Phase::Transition),
+        ("ENTER_SERVICE_LIVE_MIGRATE", Phase::Transition),
+        ("SERVICE_LIVE_MIGRATE", Phase::Transition),
+        ("EXIT_SERVICE_LIVE_MIGRATE", Phase::Transition),
         ("LAUNCH_FAILED", Phase::Failed),
         ("SHUTDOWN", Phase::Failed),
         ("TERMINATING", Phase::Failed),
@@ -86,14 +93,15 @@ const VOCABULARY: Vocabulary = Vocabulary {
         ("EXIT_RESCUE_MODE", Phase::Failed),
     ],
     starting: "STARTING",
+    stopping: "STOPPING",
     errors: &[
         (
             "UnsupportedOperation.InstanceStateRunning",
-            ErrorClass::AlreadyRunning,
+            ErrorClass::AlreadyDone,
         ),
         (
             "UnsupportedOperation.InstanceStateStarting",
-            ErrorClass::AlreadyStarting,
+            ErrorClass::AlreadyUnderway,
         ),
         // Locks held by another operation clear by themselves.
         (
@@ -133,6 +141,26 @@ const VOCABULARY: Vocabulary = Vocabulary {
         ("InternalServerError", ErrorClass::Transient),
         ("ServiceUnavailable", ErrorClass::Transient),
     ],
+    // StopInstances' error list (tencentcloud-sdk-go cvm/v20170312/client.go, StopInstances).
+    stop_errors: &[
+        (
+            "UnsupportedOperation.InstanceStateStopped",
+            ErrorClass::AlreadyDone,
+        ),
+        (
+            "UnsupportedOperation.InstanceStateStopping",
+            ErrorClass::AlreadyUnderway,
+        ),
+        // A machine on its way up, or rebooting, is stopped once it settles.
+        (
+            "UnsupportedOperation.InstanceStateStarting",
+            ErrorClass::Busy,
+        ),
+        (
+            "UnsupportedOperation.InstanceStateRunning",
+            ErrorClass::WrongState,
+        ),
+    ],
 };
 
 impl Provider for TencentCvm {
@@ -145,9 +173,30 @@ impl Provider for TencentCvm {
         format!("https://{SERVICE}.tencentcloudapi.com")
     }
 
-    fn start_call(&self, ids: &[String], location: &Location, _options: &StartOptions) -> ApiCall {
-        let body = serde_json::json!({ "InstanceIds": ids });
-        call("StartInstances", location, body)
+    fn action_call(
+        &self,
+        action: Action,
+        ids: &[String],
+        location: &Location,
+        options: &ActionOptions,
+    ) -> ApiCall {
+        match action {
+            Action::Start => call(
+                "StartInstances",
+                location,
+                serde_json::json!({ "InstanceIds": ids }),
+            ),
+            Action::Stop => {
+                let mut body = serde_json::json!({
+                    "InstanceIds": ids,
+                    "StopType": if options.force { "HARD" } else { "SOFT" },
+                });
+                if options.stop_charging {
+                    body["StoppedMode"] = "STOP_CHARGING".into();
+                }
+                call("StopInstances", location, body)
+            }
+        }
     }
 
     fn describe_call(&self, ids: &[String], location: &Location) -> ApiCall {
@@ -203,9 +252,13 @@ impl Provider for TencentCvm {
         }
     }
 
-    fn parse_start(&self, response: &HttpResponse) -> Result<StartAccepted, ApiError> {
-        let body = parse_response("StartInstances", response)?;
-        Ok(StartAccepted {
+    fn parse_action(&self, action: Action, response: &HttpResponse) -> Result<Accepted, ApiError> {
+        let name = match action {
+            Action::Start => "StartInstances",
+            Action::Stop => "StopInstances",
+        };
+        let body = parse_response(name, Some(action), response)?;
+        Ok(Accepted {
             request_id: body.request_id,
             job_id: None,
             refused: Vec::new(),
@@ -213,7 +266,7 @@ impl Provider for TencentCvm {
     }
 
     fn parse_describe(&self, response: &HttpResponse) -> Result<Vec<InstanceState>, ApiError> {
-        let body = parse_response("DescribeInstances", response)?;
+        let body = parse_response("DescribeInstances", None, response)?;
         let Some(instances) = body.instance_set else {
             return Err(ApiError::bad_response(
                 "DescribeInstances",
@@ -376,35 +429,44 @@ struct WirePlacement {
     zone: WireZone,
 }
 
-/// Reads the envelope; an `Error` inside it (whatever the HTTP status) becomes an [`ApiError`].
-fn parse_response(action: &str, response: &HttpResponse) -> Result<ResponseBody, ApiError> {
+/// Reads the envelope of an answer to `name` (the start or stop call of `action`, or another
+/// call); an `Error` inside it (whatever the HTTP status) becomes an [`ApiError`].
+fn parse_response(
+    name: &str,
+    action: Option<Action>,
+    response: &HttpResponse,
+) -> Result<ResponseBody, ApiError> {
     let envelope: Envelope = match serde_json::from_slice(&response.body) {
         Ok(envelope) => envelope,
         Err(err) => {
-            return Err(http_status_error(action, response)
-                .unwrap_or_else(|| ApiError::bad_response(action, response, err)))
+            return Err(http_status_error(name, response)
+                .unwrap_or_else(|| ApiError::bad_response(name, response, err)))
         }
     };
     let body = envelope.response;
     if let Some(error) = body.error {
         return Err(ApiError {
-            class: classify(&error.code),
+            class: classify(action, &error.code),
             code: reported_code(error.code),
             message: error.message,
             request_id: body.request_id,
             http_status: response.status,
         });
     }
-    if let Some(err) = http_status_error(action, response) {
+    if let Some(err) = http_status_error(name, response) {
         return Err(err);
     }
     Ok(body)
 }
 
-/// Maps a CVM error code to what the engine does about it: the vocabulary's class, else a
-/// refusal.
-fn classify(code: &str) -> ErrorClass {
-    VOCABULARY.class(code).unwrap_or(ErrorClass::Refused)
+/// Maps a CVM error code in an answer to `action`'s call (or another call) to what the engine
+/// does about it: the vocabulary's class, else a refusal.
+fn classify(action: Option<Action>, code: &str) -> ErrorClass {
+    let class = match action {
+        Some(action) => VOCABULARY.class_in(action, code),
+        None => VOCABULARY.class(code),
+    };
+    class.unwrap_or(ErrorClass::Refused)
 }
 
 impl From<WireInstance> for InstanceState {
@@ -420,19 +482,21 @@ impl From<WireInstance> for InstanceState {
         )
         .with_addresses(addresses)
         .with_zone(wire.placement.0.zone.0);
-        // DescribeInstances reports the *latest* operation, which may be an older run's start:
-        // it names this run's failure only through its request id, which the engine compares.
-        let start_failed = wire.latest_operation.as_deref() == Some("StartInstances")
+        // DescribeInstances reports the *latest* operation, which may be an older run's start
+        // or stop: it names this run's failure only through its request id, which the engine
+        // compares.
+        let operation = wire.latest_operation.as_deref().unwrap_or_default();
+        let failed = matches!(operation, "StartInstances" | "StopInstances")
             && wire.latest_operation_state.as_deref() == Some("FAILED");
-        if start_failed {
+        if failed {
             if let Some(request_id) = wire.latest_operation_request_id {
                 let message = wire.latest_operation_error_msg.unwrap_or_default();
                 state.detail = Some(
-                    format!("StartInstances {request_id} FAILED {message}")
+                    format!("{operation} {request_id} FAILED {message}")
                         .trim_end()
                         .to_string(),
                 );
-                state.failed_start = Some(request_id);
+                state.failed_operation = Some(request_id);
             }
         }
         state
@@ -452,11 +516,11 @@ mod tests {
         let table = [
             (
                 "UnsupportedOperation.InstanceStateRunning",
-                ErrorClass::AlreadyRunning,
+                ErrorClass::AlreadyDone,
             ),
             (
                 "UnsupportedOperation.InstanceStateStarting",
-                ErrorClass::AlreadyStarting,
+                ErrorClass::AlreadyUnderway,
             ),
             (
                 "UnsupportedOperation.InstanceStateShutdown",
@@ -502,7 +566,7 @@ mod tests {
             ("InvalidRegion.NotFound", ErrorClass::Refused),
         ];
         for (code, class) in table {
-            assert_eq!(classify(code), class, "{code}");
+            assert_eq!(classify(None, code), class, "{code}");
         }
     }
 
@@ -510,11 +574,11 @@ mod tests {
     fn states_map_to_phases() {
         let table = [
             ("RUNNING", Phase::Running),
-            ("STARTING", Phase::Pending),
-            ("PENDING", Phase::Pending),
-            ("STOPPING", Phase::Pending),
-            ("REBOOTING", Phase::Pending),
-            ("SERVICE_LIVE_MIGRATE", Phase::Pending),
+            ("STARTING", Phase::Starting),
+            ("PENDING", Phase::Transition),
+            ("STOPPING", Phase::Stopping),
+            ("REBOOTING", Phase::Transition),
+            ("SERVICE_LIVE_MIGRATE", Phase::Transition),
             ("STOPPED", Phase::Stopped),
             ("LAUNCH_FAILED", Phase::Failed),
             ("SHUTDOWN", Phase::Failed),
@@ -533,7 +597,7 @@ mod tests {
     }
 
     #[test]
-    fn a_failed_start_is_reported_with_its_request_id_for_the_engine_to_attribute() {
+    fn a_failed_operation_is_reported_with_its_request_id_for_the_engine_to_attribute() {
         let body = r#"{"Response":{"RequestId":"r","InstanceSet":[{"InstanceId":"ins-aaaaaaaa",
             "InstanceState":"STOPPED","LatestOperation":"StartInstances",
             "LatestOperationState":"FAILED","LatestOperationRequestId":"req-start",
@@ -541,7 +605,7 @@ mod tests {
         let states = TencentCvm.parse_describe(&response(body)).unwrap();
         // Stopped, not failed: only the engine knows whether req-start was this run's start.
         assert_eq!(states[0].phase, Phase::Stopped);
-        assert_eq!(states[0].failed_start.as_deref(), Some("req-start"));
+        assert_eq!(states[0].failed_operation.as_deref(), Some("req-start"));
         assert_eq!(
             states[0].detail.as_deref(),
             Some("StartInstances req-start FAILED no capacity")
@@ -549,13 +613,13 @@ mod tests {
     }
 
     #[test]
-    fn a_failed_start_without_a_request_id_is_nobody_s() {
+    fn a_failed_operation_without_a_request_id_is_nobody_s() {
         let body = r#"{"Response":{"RequestId":"r","InstanceSet":[{"InstanceId":"ins-aaaaaaaa",
             "InstanceState":"STOPPED","LatestOperation":"StartInstances",
             "LatestOperationState":"FAILED","LatestOperationRequestId":null}]}}"#;
         let states = TencentCvm.parse_describe(&response(body)).unwrap();
         assert_eq!(states[0].phase, Phase::Stopped);
-        assert_eq!(states[0].failed_start, None);
+        assert_eq!(states[0].failed_operation, None);
     }
 
     #[test]
@@ -597,7 +661,9 @@ mod tests {
     #[test]
     fn error_envelope_with_http_200_is_an_api_error() {
         let body = r#"{"Response":{"Error":{"Code":"InvalidInstanceId.NotFound","Message":"gone"},"RequestId":"req-1"}}"#;
-        let err = TencentCvm.parse_start(&response(body)).unwrap_err();
+        let err = TencentCvm
+            .parse_action(Action::Start, &response(body))
+            .unwrap_err();
         assert_eq!(err.code, "InvalidInstanceId.NotFound");
         assert_eq!(err.message, "gone");
         assert_eq!(err.request_id.as_deref(), Some("req-1"));
@@ -607,7 +673,10 @@ mod tests {
     #[test]
     fn accepted_start_keeps_the_request_id() {
         let accepted = TencentCvm
-            .parse_start(&response(r#"{"Response":{"RequestId":"req-2"}}"#))
+            .parse_action(
+                Action::Start,
+                &response(r#"{"Response":{"RequestId":"req-2"}}"#),
+            )
             .unwrap();
         assert_eq!(accepted.request_id.as_deref(), Some("req-2"));
         assert!(accepted.refused.is_empty());
@@ -631,10 +700,10 @@ mod tests {
     fn server_errors_without_an_envelope_are_retryable() {
         let mut reply = response("<html>bad gateway</html>");
         reply.status = 502;
-        let err = TencentCvm.parse_start(&reply).unwrap_err();
+        let err = TencentCvm.parse_action(Action::Start, &reply).unwrap_err();
         assert_eq!(err.class, ErrorClass::Transient);
         reply.status = 429;
-        let err = TencentCvm.parse_start(&reply).unwrap_err();
+        let err = TencentCvm.parse_action(Action::Start, &reply).unwrap_err();
         assert_eq!(err.class, ErrorClass::Throttled);
     }
 
@@ -674,10 +743,11 @@ mod tests {
             region: Some("ap-guangzhou".into()),
             zone: None,
         };
-        let call = TencentCvm.start_call(
+        let call = TencentCvm.action_call(
+            Action::Start,
             &["ins-r8hr2upy".into()],
             &location,
-            &StartOptions::default(),
+            &ActionOptions::default(),
         );
         let now = DateTime::from_timestamp(1_741_996_770, 0).unwrap();
         let signed = TencentCvm.sign(&call, "127.0.0.1:8080", &location, &credentials, now);

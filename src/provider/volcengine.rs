@@ -16,10 +16,10 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use super::{
-    http_status_error, lower_alphanumeric, reported_code, Addresses, ApiCall, ApiError, ErrorClass,
-    Header, HttpResponse, IdShape, InstanceState, Lenient, Location, Method, Phase, Provider,
-    ProviderSpec, RateLimit, Requirement, SignedRequest, StartAccepted, StartOptions, Vocabulary,
-    WireIps, WireZone,
+    http_status_error, lower_alphanumeric, reported_code, Accepted, Action, ActionOptions,
+    Addresses, ApiCall, ApiError, ErrorClass, Header, HttpResponse, IdShape, InstanceState,
+    Lenient, Location, Method, Phase, Provider, ProviderSpec, RateLimit, Requirement,
+    SignedRequest, StopSupport, Vocabulary, WireIps, WireZone,
 };
 use crate::credentials::{CredentialVars, Credentials};
 use crate::env_vars::EnvVars;
@@ -60,7 +60,7 @@ static SPEC: ProviderSpec = ProviderSpec {
         described: "`i-` and lowercase letters or digits (20 in the ids Volcengine issues)",
         example: "i-3tiefmkskq3vj0x0ab12",
     },
-    start_batch: 100,
+    action_batch: 100,
     describe_batch: 100,
     region: Requirement::Required(&[EnvVars::VOLCENGINE_REGION]),
     zone: Requirement::Unused,
@@ -72,7 +72,14 @@ static SPEC: ProviderSpec = ProviderSpec {
     endpoint_var: EnvVars::CLOUDSTART_VOLCENGINE_ENDPOINT,
     vocabulary: VOCABULARY,
     without_gpu: false,
-    idempotent_start: true,
+    idempotent_actions: true,
+    // StopInstances' ForceStop and StoppedMode (volcengine-python-sdk
+    // volcenginesdkecs/models/stop_instances_request.py; docs 6396/101067).
+    stop: StopSupport {
+        gentle: "ForceStop=false",
+        force: Some("ForceStop=true"),
+        stop_charging: Some("StoppedMode=StopCharging"),
+    },
     // Undocumented for ECS; the SDK's retry of HTTP 429 suggests a per-account limit. Kept at
     // Tencent's documented 10/s.
     rate_limits: &[RateLimit {
@@ -89,17 +96,17 @@ const VOCABULARY: Vocabulary = Vocabulary {
     states: &[
         ("RUNNING", Phase::Running),
         ("STOPPED", Phase::Stopped),
-        ("STARTING", Phase::Pending),
-        ("CREATING", Phase::Pending),
-        ("REBOOTING", Phase::Pending),
-        ("REBUILDING", Phase::Pending),
-        ("RESIZING", Phase::Pending),
-        // A machine that then ends STOPPED has failed to start.
-        ("STOPPING", Phase::Pending),
+        ("STARTING", Phase::Starting),
+        ("CREATING", Phase::Transition),
+        ("REBOOTING", Phase::Transition),
+        ("REBUILDING", Phase::Transition),
+        ("RESIZING", Phase::Transition),
+        ("STOPPING", Phase::Stopping),
         ("ERROR", Phase::Failed),
         ("DELETING", Phase::Failed),
     ],
     starting: "STARTING",
+    stopping: "STOPPING",
     errors: &[
         // Also what a RUNNING or STARTING machine gets: the engine describes it to tell which.
         ("InvalidInstanceStatus", ErrorClass::WrongState),
@@ -129,6 +136,9 @@ const VOCABULARY: Vocabulary = Vocabulary {
         ("InternalError", ErrorClass::Transient),
         ("ServiceUnavailableTemp", ErrorClass::Transient),
     ],
+    // StopInstance(s) refuses every machine that is not RUNNING with the same
+    // InvalidInstanceStatus (BytePlus StopInstance error table): a describe tells which.
+    stop_errors: &[],
 };
 
 impl Provider for VolcengineEcs {
@@ -145,13 +155,26 @@ impl Provider for VolcengineEcs {
         }
     }
 
-    fn start_call(&self, ids: &[String], _location: &Location, options: &StartOptions) -> ApiCall {
+    fn action_call(
+        &self,
+        action: Action,
+        ids: &[String],
+        _location: &Location,
+        options: &ActionOptions,
+    ) -> ApiCall {
         let mut query = instance_ids(ids);
-        // The cloud de-duplicates a start retried with the same token instead of acting twice.
+        if action == Action::Stop {
+            // Sent either way: the gentle stop is asked for, not left to a default.
+            query.push(("ForceStop".into(), options.force.to_string()));
+            if options.stop_charging {
+                query.push(("StoppedMode".into(), "StopCharging".into()));
+            }
+        }
+        // The cloud de-duplicates a call retried with the same token instead of acting twice.
         if !options.client_token.is_empty() {
             query.push(("ClientToken".into(), options.client_token.clone()));
         }
-        call("StartInstances", query)
+        call(action_name(action), query)
     }
 
     fn describe_call(&self, ids: &[String], _location: &Location) -> ApiCall {
@@ -205,8 +228,8 @@ impl Provider for VolcengineEcs {
         }
     }
 
-    fn parse_start(&self, response: &HttpResponse) -> Result<StartAccepted, ApiError> {
-        let (request_id, result) = parse_response::<StartResult>("StartInstances", response)?;
+    fn parse_action(&self, action: Action, response: &HttpResponse) -> Result<Accepted, ApiError> {
+        let (request_id, result) = parse_response::<StartResult>(action_name(action), response)?;
         let refused = result
             .operation_details
             .into_iter()
@@ -224,7 +247,7 @@ impl Provider for VolcengineEcs {
                 Some((detail.instance_id, err))
             })
             .collect();
-        Ok(StartAccepted {
+        Ok(Accepted {
             request_id,
             job_id: None,
             refused,
@@ -238,6 +261,15 @@ impl Provider for VolcengineEcs {
             .into_iter()
             .map(InstanceState::from)
             .collect())
+    }
+}
+
+/// The batch call for `action`: StartInstances or StopInstances (each ≤ 100 ids, and each
+/// answering per instance in `OperationDetails`).
+fn action_name(action: Action) -> &'static str {
+    match action {
+        Action::Start => "StartInstances",
+        Action::Stop => "StopInstances",
     }
 }
 
@@ -555,7 +587,7 @@ mod tests {
         ];
         for (code, status, class) in table {
             let err = VolcengineEcs
-                .parse_start(&HttpResponse::new(status, error_body(code)))
+                .parse_action(Action::Start, &HttpResponse::new(status, error_body(code)))
                 .unwrap_err();
             assert_eq!((err.class, err.code.as_str()), (class, code), "{status}");
             assert_eq!(
@@ -575,12 +607,12 @@ mod tests {
         use Phase::*;
         let table = [
             ("RUNNING", Running),
-            ("STARTING", Pending),
-            ("REBOOTING", Pending),
-            ("CREATING", Pending),
-            ("REBUILDING", Pending),
-            ("RESIZING", Pending),
-            ("STOPPING", Pending),
+            ("STARTING", Starting),
+            ("REBOOTING", Transition),
+            ("CREATING", Transition),
+            ("REBUILDING", Transition),
+            ("RESIZING", Transition),
+            ("STOPPING", Stopping),
             ("STOPPED", Stopped),
             ("ERROR", Failed),
             ("DELETING", Failed),
@@ -644,7 +676,7 @@ mod tests {
             {"InstanceId":"i-aaaaaaaaaaaaaaaaaaa2","Error":{"Code":"InvalidInstanceStatus"}},
             {"InstanceId":"i-aaaaaaaaaaaaaaaaaaa3","Error":{"Code":"InvalidInstance.NotFound"}}]}}"#;
         let accepted = VolcengineEcs
-            .parse_start(&HttpResponse::new(200, body))
+            .parse_action(Action::Start, &HttpResponse::new(200, body))
             .unwrap();
         assert_eq!(accepted.request_id.as_deref(), Some("req-3"));
         let refused: Vec<String> = accepted
@@ -678,7 +710,7 @@ mod tests {
         let class = |status| {
             let body = "<html>oops</html>";
             VolcengineEcs
-                .parse_start(&HttpResponse::new(status, body))
+                .parse_action(Action::Start, &HttpResponse::new(status, body))
                 .unwrap_err()
                 .class
         };
@@ -717,13 +749,13 @@ mod tests {
             "i-aaaaaaaaaaaaaaaaaaa1".into(),
             "i-aaaaaaaaaaaaaaaaaaa2".into(),
         ];
-        let options = StartOptions {
+        let options = ActionOptions {
             client_token: "token-1".into(),
-            without_gpu: false,
+            ..ActionOptions::default()
         };
         let query = |call: ApiCall| encode_query(&call.query);
         assert_eq!(
-            query(VolcengineEcs.start_call(&ids, &Location::default(), &options)),
+            query(VolcengineEcs.action_call(Action::Start, &ids, &Location::default(), &options)),
             "Action=StartInstances&Version=2020-04-01&InstanceIds.1=i-aaaaaaaaaaaaaaaaaaa1\
              &InstanceIds.2=i-aaaaaaaaaaaaaaaaaaa2&ClientToken=token-1"
         );
@@ -763,7 +795,8 @@ mod tests {
             zone: None,
         };
         let ids = ["i-3tiefmkskq3vj0x0ab12".into()];
-        let call = VolcengineEcs.start_call(&ids, &location, &StartOptions::default());
+        let call =
+            VolcengineEcs.action_call(Action::Start, &ids, &location, &ActionOptions::default());
         let now = DateTime::from_timestamp(1_741_996_770, 0).unwrap();
         let signed = VolcengineEcs.sign(&call, "127.0.0.1:8080", &location, &credentials, now);
         let names: Vec<&str> = signed.headers.iter().map(|h| h.name.as_str()).collect();

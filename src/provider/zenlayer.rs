@@ -14,9 +14,10 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use super::{
-    http_status_error, Addresses, ApiCall, ApiError, Detail, ErrorClass, Header, HttpResponse,
-    IdShape, InstanceState, Location, Method, Phase, Provider, ProviderSpec, RateLimit,
-    Requirement, SignedRequest, StartAccepted, StartOptions, Vocabulary, WireIps, WireZone,
+    http_status_error, Accepted, Action, ActionOptions, Addresses, ApiCall, ApiError, Detail,
+    ErrorClass, Header, HttpResponse, IdShape, InstanceState, Location, Method, Phase, Provider,
+    ProviderSpec, RateLimit, Requirement, SignedRequest, StopSupport, Vocabulary, WireIps,
+    WireZone,
 };
 use crate::credentials::{CredentialVars, Credentials};
 use crate::env_vars::EnvVars;
@@ -38,6 +39,8 @@ pub const MAX_IDS: usize = 100;
 const PROVIDER: &str = "zenlayer";
 /// The code given to a machine an accepted start lists as failed; Zenlayer names no reason.
 const FAILED_TO_START: &str = "FAILED_TO_START";
+/// The code given to a machine an accepted stop lists as failed to shut down.
+const FAILED_TO_STOP: &str = "FAILED_TO_STOP";
 
 /// Zenlayer Cloud ZEC (Zenlayer Elastic Compute).
 #[derive(Debug)]
@@ -52,7 +55,7 @@ static SPEC: ProviderSpec = ProviderSpec {
         described: "1 to 64 ASCII letters, digits, `-` or `_` (Zenlayer ids are opaque)",
         example: "1234567890123456789",
     },
-    start_batch: MAX_IDS,
+    action_batch: MAX_IDS,
     describe_batch: MAX_IDS,
     // One global endpoint; machines are addressed by id alone.
     region: Requirement::Unused,
@@ -71,7 +74,14 @@ static SPEC: ProviderSpec = ProviderSpec {
     endpoint_var: EnvVars::CLOUDSTART_ZENLAYER_ENDPOINT,
     vocabulary: VOCABULARY,
     without_gpu: false,
-    idempotent_start: false,
+    idempotent_actions: false,
+    // StopInstances' forceShutdown, whose default (omitted) is a forced shutdown: a gentle stop
+    // sends false (docs.console.zenlayer.com api-reference/zec/instance/stopinstances).
+    stop: StopSupport {
+        gentle: "forceShutdown=false",
+        force: Some("forceShutdown=true"),
+        stop_charging: None,
+    },
     // Undocumented; the SDK retries REQUEST_LIMIT_EXCEEDED. Kept at Tencent's documented 10/s.
     rate_limits: &[RateLimit {
         requests: 10,
@@ -89,14 +99,14 @@ const VOCABULARY: Vocabulary = Vocabulary {
     states: &[
         ("RUNNING", Phase::Running),
         ("STOPPED", Phase::Stopped),
-        ("BOOTING", Phase::Pending),
-        ("PENDING", Phase::Pending),
-        ("DEPLOYING", Phase::Pending),
-        ("REBUILDING", Phase::Pending),
-        ("STOPPING", Phase::Pending),
-        ("REBOOT", Phase::Pending),
-        ("RESIZING", Phase::Pending),
-        ("IMAGING", Phase::Pending),
+        ("BOOTING", Phase::Starting),
+        ("PENDING", Phase::Transition),
+        ("DEPLOYING", Phase::Transition),
+        ("REBUILDING", Phase::Transition),
+        ("STOPPING", Phase::Stopping),
+        ("REBOOT", Phase::Transition),
+        ("RESIZING", Phase::Transition),
+        ("IMAGING", Phase::Transition),
         ("CREATE_FAILED", Phase::Failed),
         ("REINSTALL_FAILED", Phase::Failed),
         ("RELEASING", Phase::Failed),
@@ -104,6 +114,7 @@ const VOCABULARY: Vocabulary = Vocabulary {
         ("RECYCLING", Phase::Failed),
     ],
     starting: "BOOTING",
+    stopping: "STOPPING",
     errors: &[
         // Also the answer for a running or booting machine; describing it tells.
         (
@@ -124,6 +135,12 @@ const VOCABULARY: Vocabulary = Vocabulary {
         // The request timed out inside the cloud: it may have acted.
         ("REQUEST_TIMED_OUT", ErrorClass::Unanswered),
     ],
+    // StopInstances' table: any state but RUNNING (and, per the zh-CN page, STOPPING) is "not in
+    // powered-on state"; describing the machine tells stopped from the rest.
+    stop_errors: &[(
+        "OPERATION_DENIED_INSTANCE_NOT_RUNNING",
+        ErrorClass::WrongState,
+    )],
 };
 
 /// Zenlayer's ids are opaque tokens; this keeps out only what cannot be one.
@@ -140,9 +157,27 @@ impl Provider for ZenlayerZec {
         "https://console.zenlayer.com".into()
     }
 
-    fn start_call(&self, ids: &[String], _location: &Location, _options: &StartOptions) -> ApiCall {
-        let body = format!("{{\"instanceIds\": {}}}", json_list(ids));
-        call("StartInstances", body)
+    fn action_call(
+        &self,
+        action: Action,
+        ids: &[String],
+        _location: &Location,
+        options: &ActionOptions,
+    ) -> ApiCall {
+        match action {
+            Action::Start => {
+                let body = format!("{{\"instanceIds\": {}}}", json_list(ids));
+                call("StartInstances", body)
+            }
+            Action::Stop => {
+                let body = format!(
+                    "{{\"instanceIds\": {}, \"forceShutdown\": {}}}",
+                    json_list(ids),
+                    options.force
+                );
+                call("StopInstances", body)
+            }
+        }
     }
 
     fn describe_call(&self, ids: &[String], _location: &Location) -> ApiCall {
@@ -184,19 +219,23 @@ impl Provider for ZenlayerZec {
         }
     }
 
-    fn parse_start(&self, response: &HttpResponse) -> Result<StartAccepted, ApiError> {
-        let (request_id, body) = parse_response::<StartBody>("StartInstances", response)?;
-        // `instanceIds` lists the machines that failed to start (docs: "the list of ids that
-        // failed to start"); describing them tells running from really failed.
+    fn parse_action(&self, action: Action, response: &HttpResponse) -> Result<Accepted, ApiError> {
+        let (name, code, verb) = match action {
+            Action::Start => ("StartInstances", FAILED_TO_START, "start"),
+            Action::Stop => ("StopInstances", FAILED_TO_STOP, "shut down"),
+        };
+        let (request_id, body) = parse_response::<StartBody>(name, Some(action), response)?;
+        // `instanceIds` lists the machines that failed to start or shut down (docs: "the list of
+        // ids that failed to start"); describing them tells running from really failed.
         let refused = body
             .instance_ids
             .unwrap_or_default()
             .into_iter()
             .map(|id| {
                 let err = ApiError {
-                    code: FAILED_TO_START.into(),
+                    code: code.into(),
                     message: format!(
-                        "StartInstances listed {id} among the instances that failed to start"
+                        "{name} listed {id} among the instances that failed to {verb}"
                     ),
                     request_id: request_id.clone(),
                     http_status: response.status,
@@ -205,7 +244,7 @@ impl Provider for ZenlayerZec {
                 (id, err)
             })
             .collect();
-        Ok(StartAccepted {
+        Ok(Accepted {
             request_id,
             job_id: None,
             refused,
@@ -397,7 +436,7 @@ fn parse_page<T: DeserializeOwned>(
     action: &str,
     response: &HttpResponse,
 ) -> Result<Vec<T>, ApiError> {
-    let (_, body) = parse_response::<PageBody<T>>(action, response)?;
+    let (_, body) = parse_response::<PageBody<T>>(action, None, response)?;
     match body.data_set {
         Some(items) => Ok(items),
         // An empty page may leave its list out; a page that counts machines may not.
@@ -407,8 +446,11 @@ fn parse_page<T: DeserializeOwned>(
 }
 
 /// Reads an answer: the request id and `response`, or the error the status and body make.
+/// Reads the envelope of an answer to the call `action` — the start or stop call of `lifecycle`,
+/// whose codes mean what the vocabulary says for it, or another call.
 fn parse_response<R: DeserializeOwned>(
     action: &str,
+    lifecycle: Option<Action>,
     response: &HttpResponse,
 ) -> Result<(Option<String>, R), ApiError> {
     let blocked = |code: &str, what: &str| ApiError {
@@ -435,7 +477,7 @@ fn parse_response<R: DeserializeOwned>(
     };
     if let Some(code) = envelope.code.filter(|code| !code.is_empty()) {
         return Err(ApiError {
-            class: classify(response.status, &code),
+            class: classify(lifecycle, response.status, &code),
             code,
             message: envelope.message.unwrap_or_default(),
             request_id: envelope.request_id,
@@ -465,11 +507,15 @@ fn status_error(action: &str, response: &HttpResponse, what: impl std::fmt::Disp
 
 /// Maps a Zenlayer error code (and its HTTP status) to what the engine does about it (reference
 /// §5). The auth and clock codes are undocumented, so they are recognised by their words.
-fn classify(status: u16, code: &str) -> ErrorClass {
+fn classify(lifecycle: Option<Action>, status: u16, code: &str) -> ErrorClass {
     // Older Zenlayer APIs spell the same codes `Invalid.Instance.Not.Found`.
     let code = code.to_ascii_uppercase().replace('.', "_");
     let has = |word: &str| code.contains(word);
-    match VOCABULARY.class(&code) {
+    let listed = match lifecycle {
+        Some(action) => VOCABULARY.class_in(action, &code),
+        None => VOCABULARY.class(&code),
+    };
+    match listed {
         Some(class) => class,
         None if has("TIMESTAMP") || (has("EXPIRED") && !has("ACCESS_KEY")) => ErrorClass::ClockSkew,
         None if has("SIGNATURE") || has("ACCESS_KEY") || has("AUTH") || status == 401 => {
@@ -493,8 +539,8 @@ impl From<WireStatus> for InstanceState {
 mod tests {
     use super::*;
 
-    fn start(status: u16, body: &str) -> Result<StartAccepted, ApiError> {
-        ZenlayerZec.parse_start(&HttpResponse::new(status, body))
+    fn start(status: u16, body: &str) -> Result<Accepted, ApiError> {
+        ZenlayerZec.parse_action(Action::Start, &HttpResponse::new(status, body))
     }
 
     fn describe(body: &str) -> Result<Vec<InstanceState>, ApiError> {
@@ -526,7 +572,7 @@ mod tests {
             let [status, code, class] = row.split_whitespace().collect::<Vec<_>>()[..] else {
                 panic!("{row}")
             };
-            let got = classify(status.parse().unwrap(), code);
+            let got = classify(None, status.parse().unwrap(), code);
             assert_eq!(format!("{got:?}"), class, "{row}");
         }
     }
@@ -582,8 +628,8 @@ mod tests {
 
     #[test]
     fn states_map_to_phases() {
-        let table = "RUNNING Running, BOOTING Pending, DEPLOYING Pending, STOPPING Pending,
-            REBOOT Pending, STOPPED Stopped, CREATE_FAILED Failed, RELEASING Failed,
+        let table = "RUNNING Running, BOOTING Starting, DEPLOYING Transition, STOPPING Stopping,
+            REBOOT Transition, STOPPED Stopped, CREATE_FAILED Failed, RELEASING Failed,
             RECYCLE Failed, RECYCLING Failed, REINSTALL_FAILED Failed, STARTING Unknown,
             RECYCLED Unknown, SOMETHING_NEW Unknown";
         for row in table.split(',') {
@@ -635,7 +681,9 @@ mod tests {
         use ErrorClass::*;
         let mut challenge = HttpResponse::new(403, "<html>Just a moment...</html>");
         challenge.headers = vec![("cf-mitigated".into(), "challenge".into())];
-        let err = ZenlayerZec.parse_start(&challenge).unwrap_err();
+        let err = ZenlayerZec
+            .parse_action(Action::Start, &challenge)
+            .unwrap_err();
         assert_eq!(
             (err.class, err.code.as_str()),
             (Refused, "SECURITY_CHALLENGE")
@@ -701,7 +749,8 @@ mod tests {
         let describe = ZenlayerZec.describe_call(&ids, &location);
         let expected = r#"{"instanceIds": ["a", "b"], "pageSize": 100, "pageNum": 1}"#;
         assert_eq!(String::from_utf8_lossy(&describe.body), expected);
-        let call = ZenlayerZec.start_call(&ids, &location, &StartOptions::default());
+        let call =
+            ZenlayerZec.action_call(Action::Start, &ids, &location, &ActionOptions::default());
         let expected = r#"{"instanceIds": ["a", "b"]}"#;
         assert_eq!(String::from_utf8_lossy(&call.body), expected);
         let now = DateTime::from_timestamp(1_741_996_770, 0).unwrap();

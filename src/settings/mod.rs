@@ -1,5 +1,5 @@
-//! The command line's values ([`TargetFlags`], [`StartFlags`]), the environment and the config
-//! file, resolved into a validated [`Plan`]: one [`StartSettings`] per cloud, region, zone and
+//! The command line's values ([`TargetFlags`], [`RunFlags`]), the environment and the config
+//! file, resolved into a validated [`Plan`]: one [`GroupSettings`] per cloud, region, zone and
 //! profile. The flags arrive as plain data, copied from clap's types by `commands`, so nothing
 //! here depends on the command-line parser.
 //!
@@ -33,14 +33,14 @@ use crate::engine::{system_clock, Endpoint, EngineConfig, Network, RetryConfig};
 use crate::env_vars::EnvVars;
 use crate::error::Error;
 use crate::output::OutputFormat;
-use crate::provider::{Location, Provider, Requirement};
+use crate::provider::{ActionOptions, Location, Provider, Requirement};
 use config::{CloudConfig, Config, DEFAULT_PROFILE};
 use targets::Target;
 use vendor::VendorSettings;
 
 /// Everything one group of machines — one cloud, region, zone and profile — needs, validated.
 #[derive(Debug)]
-pub struct StartSettings {
+pub struct GroupSettings {
     /// The cloud.
     pub provider: &'static dyn Provider,
     /// Region and zone.
@@ -59,15 +59,15 @@ pub struct StartSettings {
     pub poll: PollConfig,
     /// Request retries.
     pub retry: RetryConfig,
-    /// Start GPU machines without their GPU (`--without-gpu`).
-    pub without_gpu: bool,
+    /// What start and stop calls carry: `--without-gpu`, `--force`, `--stop-charging`.
+    pub options: ActionOptions,
     /// Proxy and extra trusted CAs.
     pub network: Network,
     /// Ports to wait for after RUNNING.
     pub reach: Option<Reach>,
 }
 
-impl StartSettings {
+impl GroupSettings {
     /// What the engine's client needs of these settings, with the run's `deadline`.
     pub fn engine(&self, deadline: Instant) -> EngineConfig<'_> {
         EngineConfig {
@@ -77,7 +77,7 @@ impl StartSettings {
             endpoint: &self.endpoint,
             retry: self.retry,
             network: &self.network,
-            without_gpu: self.without_gpu,
+            options: self.options.clone(),
             deadline,
             clock: system_clock,
             seed: None,
@@ -220,13 +220,17 @@ pub struct PlaceFlags {
 
 /// `start`'s flags: its targets, and the choices only a start has.
 #[derive(Debug, Clone)]
-pub struct StartFlags {
+pub struct RunFlags {
     /// What to start, and where.
     pub targets: TargetFlags,
     /// `--no-wait`.
     pub no_wait: bool,
     /// `--without-gpu`.
     pub without_gpu: bool,
+    /// `--force`.
+    pub force: bool,
+    /// `--stop-charging`.
+    pub stop_charging: bool,
     /// `--wait-port`, as given.
     pub wait_port: Vec<u16>,
     /// `--wait-ssh`.
@@ -239,13 +243,13 @@ pub struct StartFlags {
     pub poll_max: Option<Duration>,
 }
 
-/// What a run does besides reaching its targets: the `start`-only choices.
+/// What a run does besides reaching its targets: the choices of `start`, `stop` and `wait`.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
-    /// Wait for RUNNING.
+    /// Wait for the goal (RUNNING, STOPPED).
     pub wait: bool,
-    /// Start GPU machines without their GPU.
-    pub without_gpu: bool,
+    /// What start and stop calls carry (`--without-gpu`, `--force`, `--stop-charging`).
+    pub options: ActionOptions,
     /// Backoff between polls when `--poll-interval`/`--poll-max` ask for it; otherwise each
     /// cloud's [`PollBudget`].
     pub backoff: Option<Backoff>,
@@ -258,8 +262,8 @@ const BACKOFF_MIN: Duration = Duration::from_secs(1);
 const BACKOFF_MAX: Duration = Duration::from_secs(15);
 
 impl RunOptions {
-    /// `start`'s options.
-    pub fn of_start(args: &StartFlags) -> Result<Self, Error> {
+    /// The options of `start`, `stop` or `wait`.
+    pub fn of(args: &RunFlags) -> Result<Self, Error> {
         let backoff = match (args.poll_interval, args.poll_max) {
             (None, None) => None,
             (min, max) => {
@@ -295,7 +299,12 @@ impl RunOptions {
         });
         Ok(Self {
             wait: !args.no_wait,
-            without_gpu: args.without_gpu,
+            options: ActionOptions {
+                without_gpu: args.without_gpu,
+                force: args.force,
+                stop_charging: args.stop_charging,
+                ..ActionOptions::default()
+            },
             backoff,
             reach,
         })
@@ -305,7 +314,7 @@ impl RunOptions {
     pub fn look_only() -> Self {
         Self {
             wait: false,
-            without_gpu: false,
+            options: ActionOptions::default(),
             backoff: None,
             reach: None,
         }
@@ -316,7 +325,7 @@ impl RunOptions {
 #[derive(Debug)]
 pub struct Plan {
     /// One group per cloud, region, zone and profile, in the order their first target was given.
-    pub groups: Vec<StartSettings>,
+    pub groups: Vec<GroupSettings>,
     /// Every `(cloud, id)` once, in the order given: the report's order.
     pub order: Vec<(&'static str, String)>,
     /// Groups that cannot run for want of usable credentials: reported, while the others run.
@@ -798,7 +807,7 @@ fn resolve_group(
     env: &dyn Fn(&str) -> Option<String>,
     config: &Config,
     network: &Network,
-) -> Result<StartSettings, Error> {
+) -> Result<GroupSettings, Error> {
     let first = &members[0];
     let provider = first.provider;
     let name = provider.name();
@@ -837,10 +846,26 @@ fn resolve_group(
              from your credentials travel in clear text; use https://"
         );
     }
-    if run.without_gpu && !spec.without_gpu {
+    if run.options.without_gpu && !spec.without_gpu {
         return Err(Error::usage(format!(
             "--without-gpu is for GPU clouds (compshare), not {name}"
         )));
+    }
+    let stop = &spec.stop;
+    for (asked, flag, wire) in [
+        (run.options.force, "--force", stop.force),
+        (
+            run.options.stop_charging,
+            "--stop-charging",
+            stop.stop_charging,
+        ),
+    ] {
+        if asked && wire.is_none() {
+            return Err(Error::usage(format!(
+                "{flag} has no equivalent on {name}: its stop call has no such option (leave \
+                 {flag} out for {name} targets)"
+            )));
+        }
     }
     let credentials = layers.credentials()?.value;
     let network = Network {
@@ -848,7 +873,7 @@ fn resolve_group(
         ..network.clone()
     };
     let retry = RetryConfig::default();
-    Ok(StartSettings {
+    Ok(GroupSettings {
         provider,
         location,
         endpoint,
@@ -861,7 +886,7 @@ fn resolve_group(
             None => PollConfig::Budget(PollBudget::half_of(spec.rate_limits)),
         },
         retry,
-        without_gpu: run.without_gpu,
+        options: run.options.clone(),
         network,
         reach: run.reach.clone(),
     })

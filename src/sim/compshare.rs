@@ -244,9 +244,14 @@ fn start(params: &Params, fleet: &mut Fleet, request_id: &str) -> Result<Value, 
             Ok(json!({ "UHostId": id }))
         }
         // Another operation holds the instance's lock until it finishes.
-        Some(MachinePhase::Other(state)) if state == "Stopping" || state == "Rebooting" => Err(
-            refuse(8200, format!("{OPERATION_LOCK}: UHost [{id}] is {state}")),
-        ),
+        Some(MachinePhase::Stopping { .. }) => Err(refuse(
+            8200,
+            format!("{OPERATION_LOCK}: UHost [{id}] is Stopping"),
+        )),
+        Some(MachinePhase::Other(state)) if state == "Rebooting" => Err(refuse(
+            8200,
+            format!("{OPERATION_LOCK}: UHost [{id}] is {state}"),
+        )),
         // UHost's code for a power state that forbids the operation (uhost-api `error_code.md`).
         Some(_) => Err(refuse(8905, format!("UHost [{id}] power state error"))),
     }

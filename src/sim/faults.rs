@@ -78,11 +78,14 @@ pub enum FaultTarget {
     Any,
     /// The cloud's start action.
     Start,
+    /// The cloud's stop action.
+    Stop,
     /// The cloud's describe action.
     Describe,
 }
 
-/// `KIND[:N][@start|@describe]`: the first `count` matching requests of each cloud get `kind`.
+/// `KIND[:N][@start|@stop|@describe]`: the first `count` matching requests of each cloud get
+/// `kind`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FaultSpec {
     /// What happens to them.
@@ -100,10 +103,11 @@ impl FromStr for FaultSpec {
         let (rest, target) = match text.split_once('@') {
             None => (text, FaultTarget::Any),
             Some((rest, "start")) => (rest, FaultTarget::Start),
+            Some((rest, "stop")) => (rest, FaultTarget::Stop),
             Some((rest, "describe")) => (rest, FaultTarget::Describe),
             Some((_, other)) => {
                 return Err(format!(
-                    "unknown target `@{other}`; targets: @start, @describe"
+                    "unknown target `@{other}`; targets: @start, @stop, @describe"
                 ))
             }
         };
@@ -210,6 +214,7 @@ impl fmt::Display for FaultSpec {
         match self.target {
             FaultTarget::Any => Ok(()),
             FaultTarget::Start => f.write_str("@start"),
+            FaultTarget::Stop => f.write_str("@stop"),
             FaultTarget::Describe => f.write_str("@describe"),
         }
     }
@@ -245,8 +250,8 @@ mod tests {
             err.contains("unknown kind `flood`") && err.contains("http502"),
             "{err}"
         );
-        let err = "drop@stop".parse::<FaultSpec>().unwrap_err();
-        assert!(err.contains("@start, @describe"), "{err}");
+        let err = "drop@reboot".parse::<FaultSpec>().unwrap_err();
+        assert!(err.contains("@start, @stop, @describe"), "{err}");
         for bad in ["drop:0", "drop:-1", "drop:x", ""] {
             assert!(bad.parse::<FaultSpec>().is_err(), "{bad}");
         }

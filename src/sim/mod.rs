@@ -4,7 +4,8 @@
 //! Each cloud's dialect listens on its own port and speaks that cloud's wire protocol: it verifies
 //! every signature with fixed test credentials and answers in the cloud's real error envelope.
 //! Machines it has not seen exist as stopped; a start moves them to starting and, after the boot
-//! delay, to running (or to a failure, if the state file says so). The lifecycle lives here once;
+//! delay, to running; a stop moves a running machine to stopping and, after the stop delay, to
+//! stopped (either may fail instead, if the state file says so). The lifecycle lives here once;
 //! a dialect only translates it into its cloud's names and envelopes. The command line is not its
 //! business: `commands/sim.rs` turns `cloudstart sim`'s flags into a [`SimConfig`].
 
@@ -27,7 +28,7 @@ use tokio::time::Instant;
 use tracing::{debug, warn};
 
 use crate::error::Error;
-use crate::provider::{Addresses, Phase, Vocabulary};
+use crate::provider::{Action, ActionOptions, Addresses, Location, Phase, Vocabulary};
 use faults::{FaultState, Injected};
 
 mod compshare;
@@ -92,32 +93,37 @@ impl Profile {
         self.vocabulary().starting
     }
 
-    /// The cloud's name for `phase` of the shared lifecycle (a failed start is the dialect's to
-    /// name: each cloud shows it differently).
+    /// The cloud's name for a machine on its way from running to stopped, for `--state` files.
+    pub fn stopping_state(&self) -> &'static str {
+        self.vocabulary().stopping
+    }
+
+    /// The cloud's name for `phase` of the shared lifecycle (a failed start or stop is the
+    /// dialect's to name: each cloud shows it differently).
     pub(crate) fn state_name<'a>(&self, phase: &'a MachinePhase) -> Option<&'a str> {
         match phase {
             MachinePhase::Stopped => Some(self.stopped_state()),
             MachinePhase::Starting { .. } => Some(self.starting_state()),
             MachinePhase::Running => Some(self.running_state()),
+            MachinePhase::Stopping { .. } => Some(self.stopping_state()),
             MachinePhase::Other(state) => Some(state),
-            MachinePhase::StartFailed => None,
+            MachinePhase::StartFailed | MachinePhase::StopFailed => None,
         }
     }
 
-    /// The cloud's start and describe action names, as the dialect reports them.
-    pub fn actions(&self) -> (&'static str, &'static str) {
-        use crate::provider::{Location, StartOptions};
+    /// The cloud's start, stop and describe action names, as the dialect reports them.
+    pub fn actions(&self) -> Actions {
         let Some(provider) = crate::provider::find(self.provider) else {
-            return ("", "");
+            return Actions::default();
         };
         let ids = [(self.example_id)(0)];
         let location = Location::default();
-        (
-            provider
-                .start_call(&ids, &location, &StartOptions::default())
-                .action,
-            provider.describe_call(&ids, &location).action,
-        )
+        let options = ActionOptions::default();
+        Actions {
+            start: (provider.action_call(Action::Start, &ids, &location, &options)).action,
+            stop: (provider.action_call(Action::Stop, &ids, &location, &options)).action,
+            describe: provider.describe_call(&ids, &location).action,
+        }
     }
 
     /// The phase a seeded state name means, or `None` if the cloud documents no such state.
@@ -128,6 +134,10 @@ impl Profile {
             Some(MachinePhase::Running)
         } else if state == self.starting_state() {
             Some(MachinePhase::Starting {
+                since: Instant::now(),
+            })
+        } else if state == self.stopping_state() {
+            Some(MachinePhase::Stopping {
                 since: Instant::now(),
             })
         } else if self.vocabulary().states.iter().any(|(s, _)| *s == state) {
@@ -144,6 +154,17 @@ impl Profile {
             .find(|(var, _)| *var == name)
             .map(|(_, value)| value.to_string())
     }
+}
+
+/// A cloud's lifecycle action names, as its dialect reports them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Actions {
+    /// The start call, e.g. `StartInstances`.
+    pub start: &'static str,
+    /// The stop call, e.g. `StopInstances`.
+    pub stop: &'static str,
+    /// The describe call, e.g. `DescribeInstances`.
+    pub describe: &'static str,
 }
 
 /// Every dialect's profile, in listening order.
@@ -177,6 +198,8 @@ pub struct SimConfig {
     pub listen: SocketAddr,
     /// Time from an accepted start to RUNNING.
     pub boot_delay: Duration,
+    /// Time from an accepted stop to STOPPED.
+    pub stop_delay: Duration,
     /// Seeded machines, by cloud and id.
     pub seed: Seed,
     /// Where to append one JSON line per request.
@@ -197,8 +220,19 @@ pub struct SeedMachine {
     /// What happens when it is started.
     #[serde(default)]
     pub boot: Boot,
+    /// Its own time from an accepted start to RUNNING, e.g. `"10s"` (else `--boot-delay`).
+    #[serde(default, deserialize_with = "duration_text")]
+    pub boot_delay: Option<Duration>,
     /// An error code every start of this machine is refused with, in the cloud's envelope.
     pub start_error: Option<String>,
+    /// What happens when it is stopped.
+    #[serde(default)]
+    pub shutdown: Boot,
+    /// Its own time from an accepted stop to STOPPED, e.g. `"10s"` (else `--stop-delay`).
+    #[serde(default, deserialize_with = "duration_text")]
+    pub stop_delay: Option<Duration>,
+    /// An error code every stop of this machine is refused with, in the cloud's envelope.
+    pub stop_error: Option<String>,
     /// The public address it shows while running, instead of its own in 203.0.113.0/24
     /// (`127.0.0.1` makes it reachable from this machine).
     pub public_ip: Option<String>,
@@ -206,17 +240,28 @@ pub struct SeedMachine {
     pub private_ip: Option<String>,
 }
 
-/// What a started machine does after the boot delay.
+/// What a started machine does after the boot delay (`boot`), or a stopped one after the stop
+/// delay (`shutdown`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Boot {
-    /// Reaches RUNNING.
+    /// Reaches RUNNING (STOPPED).
     #[default]
     Normal,
-    /// Falls back to stopped with the start operation marked failed.
+    /// Falls back to stopped (running) with the operation marked failed.
     Fail,
-    /// Stays starting forever.
+    /// Stays starting (stopping) forever.
     Never,
+}
+
+/// A duration written as text in a state file, e.g. `"500ms"` or `"10s"`.
+fn duration_text<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Duration>, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    humantime::parse_duration(&text)
+        .map(Some)
+        .map_err(|err| serde::de::Error::custom(format!("`{text}`: {err} (e.g. 500ms, 10s)")))
 }
 
 /// Reads a `--state` file.
@@ -283,7 +328,7 @@ pub async fn spawn(config: SimConfig) -> Result<Simulator, Error> {
         let addr = listener
             .local_addr()
             .map_err(|err| Error::internal(format!("no local address: {err}")))?;
-        let mut fleet = Fleet::new(config.boot_delay);
+        let mut fleet = Fleet::new(config.boot_delay, config.stop_delay);
         fleet.clock_skew = chrono::TimeDelta::seconds(config.faults.clock_skew);
         for (id, machine) in config
             .seed
@@ -438,12 +483,14 @@ impl Server {
             .unwrap_or_else(|_| plain_response(500, "cannot build the answer")))
     }
 
-    /// Whether `action` is this cloud's start, describe, or something else.
+    /// Whether `action` is this cloud's start, stop, describe, or something else.
     fn target_of(&self, action: &str) -> FaultTarget {
-        let (start, describe) = self.dialect.profile().actions();
-        if action == start {
+        let actions = self.dialect.profile().actions();
+        if action == actions.start {
             FaultTarget::Start
-        } else if action == describe {
+        } else if action == actions.stop {
+            FaultTarget::Stop
+        } else if action == actions.describe {
             FaultTarget::Describe
         } else {
             FaultTarget::Any
@@ -586,8 +633,34 @@ pub(crate) enum MachinePhase {
     Running,
     /// Stopped again because the last start failed.
     StartFailed,
+    Stopping {
+        since: Instant,
+    },
+    /// Running again because the last stop failed (a gentle stop the OS did not follow).
+    StopFailed,
     /// A seeded state the lifecycle does not move, by the cloud's own name.
     Other(String),
+}
+
+impl MachinePhase {
+    /// Whether a start may be accepted: stopped, or stopped after a failed start.
+    pub(crate) fn startable(&self) -> bool {
+        matches!(self, MachinePhase::Stopped | MachinePhase::StartFailed)
+    }
+
+    /// Whether a stop may be accepted: running, or running after a failed stop.
+    pub(crate) fn stoppable(&self) -> bool {
+        matches!(self, MachinePhase::Running | MachinePhase::StopFailed)
+    }
+}
+
+/// The last start or stop the simulator accepted for a machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SimOperation {
+    /// Start or stop.
+    pub(crate) action: Action,
+    /// Its request id (QingCloud: its job id).
+    pub(crate) request_id: String,
 }
 
 /// A simulated machine.
@@ -595,10 +668,16 @@ pub(crate) enum MachinePhase {
 pub(crate) struct Machine {
     pub(crate) phase: MachinePhase,
     pub(crate) boot: Boot,
-    /// The request id of the last accepted start.
-    pub(crate) start_request_id: Option<String>,
+    pub(crate) shutdown: Boot,
+    /// Its own boot and stop delays, if the state file gives them.
+    boot_delay: Option<Duration>,
+    stop_delay: Option<Duration>,
+    /// The last accepted start or stop.
+    pub(crate) operation: Option<SimOperation>,
     /// The code every start of this machine is refused with (`start_error` in the state file).
     pub(crate) start_error: Option<String>,
+    /// The code every stop of this machine is refused with (`stop_error` in the state file).
+    pub(crate) stop_error: Option<String>,
     /// Its public address, shown only while it runs.
     public_ip: String,
     /// Its private address, always shown.
@@ -612,8 +691,12 @@ impl Machine {
         Machine {
             phase,
             boot: seed.boot,
-            start_request_id: None,
+            shutdown: seed.shutdown,
+            boot_delay: seed.boot_delay,
+            stop_delay: seed.stop_delay,
+            operation: None,
             start_error: seed.start_error.clone(),
+            stop_error: seed.stop_error.clone(),
             public_ip: seed.public_ip.clone().unwrap_or(public_ip),
             private_ip: seed.private_ip.clone().unwrap_or(private_ip),
         }
@@ -622,7 +705,10 @@ impl Machine {
     /// Its addresses as a real cloud shows them: the private one always, the public one only
     /// while it runs (a stopped machine keeps its private address and has no public one).
     pub(crate) fn addresses(&self) -> Addresses {
-        let running = self.phase == MachinePhase::Running;
+        let running = matches!(
+            self.phase,
+            MachinePhase::Running | MachinePhase::StopFailed | MachinePhase::Stopping { .. }
+        );
         Addresses {
             public: running
                 .then(|| self.public_ip.clone())
@@ -654,6 +740,7 @@ pub(crate) struct Fleet {
     machines: HashMap<String, Machine>,
     absent: Vec<String>,
     boot_delay: Duration,
+    stop_delay: Duration,
     requests: u64,
     /// Start answers by idempotency token: the ids asked for, the answer given, and when.
     idempotent_starts: HashMap<String, (Vec<String>, serde_json::Value, Instant)>,
@@ -662,11 +749,12 @@ pub(crate) struct Fleet {
 }
 
 impl Fleet {
-    fn new(boot_delay: Duration) -> Self {
+    fn new(boot_delay: Duration, stop_delay: Duration) -> Self {
         Self {
             machines: HashMap::new(),
             absent: Vec::new(),
             boot_delay,
+            stop_delay,
             requests: 0,
             idempotent_starts: HashMap::new(),
             clock_skew: chrono::TimeDelta::zero(),
@@ -710,35 +798,62 @@ impl Fleet {
         if self.absent.iter().any(|a| a == id) {
             return None;
         }
-        let boot_delay = self.boot_delay;
+        let (boot_delay, stop_delay) = (self.boot_delay, self.stop_delay);
         let machine = (self.machines.entry(id.to_string()))
             .or_insert_with(|| Machine::new(id, MachinePhase::Stopped, &SeedMachine::default()));
-        if let MachinePhase::Starting { since } = machine.phase {
-            if since.elapsed() >= boot_delay {
+        match machine.phase {
+            MachinePhase::Starting { since }
+                if since.elapsed() >= machine.boot_delay.unwrap_or(boot_delay) =>
+            {
                 match machine.boot {
                     Boot::Normal => machine.phase = MachinePhase::Running,
                     Boot::Fail => machine.phase = MachinePhase::StartFailed,
                     Boot::Never => {}
                 }
             }
+            MachinePhase::Stopping { since }
+                if since.elapsed() >= machine.stop_delay.unwrap_or(stop_delay) =>
+            {
+                match machine.shutdown {
+                    Boot::Normal => machine.phase = MachinePhase::Stopped,
+                    Boot::Fail => machine.phase = MachinePhase::StopFailed,
+                    Boot::Never => {}
+                }
+            }
+            _ => {}
         }
         Some(machine)
     }
 
     /// Marks `id` as starting because of request `request_id`.
     pub(crate) fn start(&mut self, id: &str, request_id: &str) {
+        self.begin(id, Action::Start, request_id);
+    }
+
+    /// Marks `id` as stopping because of request `request_id`.
+    pub(crate) fn stop(&mut self, id: &str, request_id: &str) {
+        self.begin(id, Action::Stop, request_id);
+    }
+
+    fn begin(&mut self, id: &str, action: Action, request_id: &str) {
         if let Some(machine) = self.machines.get_mut(id) {
-            machine.phase = MachinePhase::Starting {
-                since: Instant::now(),
+            let since = Instant::now();
+            machine.phase = match action {
+                Action::Start => MachinePhase::Starting { since },
+                Action::Stop => MachinePhase::Stopping { since },
             };
-            machine.start_request_id = Some(request_id.to_string());
+            machine.operation = Some(SimOperation {
+                action,
+                request_id: request_id.to_string(),
+            });
         }
     }
 
-    /// The phases of the machines that start request `request_id` started, brought up to date.
-    pub(crate) fn started_by(&mut self, request_id: &str) -> Vec<MachinePhase> {
+    /// The last operation and phase of the machines that request `request_id` started or
+    /// stopped, brought up to date.
+    pub(crate) fn operated_by(&mut self, request_id: &str) -> Vec<MachinePhase> {
         let ids: Vec<String> = (self.machines.iter())
-            .filter(|(_, m)| m.start_request_id.as_deref() == Some(request_id))
+            .filter(|(_, m)| (m.operation.as_ref()).is_some_and(|op| op.request_id == request_id))
             .map(|(id, _)| id.clone())
             .collect();
         ids.iter()
@@ -748,7 +863,7 @@ impl Fleet {
 
     /// The ids a start with idempotency token `token` asked for, the answer it got, and how
     /// long ago.
-    pub(crate) fn idempotent_start(
+    pub(crate) fn idempotent_actions(
         &self,
         token: &str,
     ) -> Option<(&Vec<String>, &serde_json::Value, Duration)> {
@@ -776,6 +891,14 @@ impl Fleet {
     pub(crate) fn start_error(&mut self, ids: &[String]) -> Option<(String, String)> {
         ids.iter().find_map(|id| {
             let code = self.get(id)?.start_error.clone()?;
+            Some((id.clone(), code))
+        })
+    }
+
+    /// The first of `ids` seeded with a `stop_error`, and that code.
+    pub(crate) fn stop_error(&mut self, ids: &[String]) -> Option<(String, String)> {
+        ids.iter().find_map(|id| {
+            let code = self.get(id)?.stop_error.clone()?;
             Some((id.clone(), code))
         })
     }

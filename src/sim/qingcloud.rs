@@ -349,12 +349,16 @@ fn operation(query: &[(String, String)], fleet: &mut Fleet) -> Result<Value, Ref
     }
     let job_set: Vec<Value> = match param("jobs").or(param("job_ids")) {
         Some(job) => {
-            let phases = fleet.started_by(job);
+            let phases = fleet.operated_by(job);
             let status = if phases.is_empty() {
                 None
-            } else if phases.contains(&MachinePhase::StartFailed) {
+            } else if (phases.iter())
+                .any(|p| matches!(p, MachinePhase::StartFailed | MachinePhase::StopFailed))
+            {
                 Some("failed")
-            } else if phases.iter().all(|p| *p == MachinePhase::Running) {
+            } else if (phases.iter())
+                .all(|p| matches!(p, MachinePhase::Running | MachinePhase::Stopped))
+            {
                 Some("successful")
             } else {
                 Some("working")
@@ -387,6 +391,7 @@ mod tests {
 
     use super::*;
     use crate::credentials::{Credentials, Secret};
+    use crate::provider::Action;
     use crate::provider::{ApiCall, Location};
     use crate::sim::SeedMachine;
 
@@ -428,11 +433,11 @@ mod tests {
     }
 
     fn start_call(ids: &[String]) -> ApiCall {
-        QingcloudEhpc.start_call(ids, &location(), &Default::default())
+        QingcloudEhpc.action_call(Action::Start, ids, &location(), &Default::default())
     }
 
     fn fleet(seed: &[(&str, &str)]) -> Fleet {
-        let mut fleet = Fleet::new(std::time::Duration::ZERO);
+        let mut fleet = Fleet::new(std::time::Duration::ZERO, std::time::Duration::ZERO);
         for (id, state) in seed {
             let machine = SeedMachine {
                 state: Some(state.to_string()),

@@ -1,12 +1,12 @@
-//! The simulator's Tencent CVM dialect: TC3 verification, `StartInstances`, `DescribeInstances`,
-//! and CVM's HTTP-200 error envelope, as in `../shared/providers/tencent.md`.
+//! The simulator's Tencent CVM dialect: TC3 verification, `StartInstances`, `StopInstances`,
+//! `DescribeInstances`, and CVM's HTTP-200 error envelope, as in `../shared/providers/tencent.md`.
 
 use serde_json::{json, Value};
 
 use super::{Dialect, Fleet, MachinePhase, Profile, SignatureCheck, SimReply, SimRequest};
 use crate::env_vars::EnvVars;
 use crate::provider::tencent::{tc3_sign, Tc3Request, ALGORITHM, SERVICE, VERSION};
-use crate::provider::{ErrorClass, Provider};
+use crate::provider::{Action, ErrorClass, Provider};
 use crate::sign::constant_time_eq;
 
 /// The only SecretId the simulator knows.
@@ -64,6 +64,7 @@ impl Dialect for TencentDialect {
             reply.ids = string_list(&params, "InstanceIds").unwrap_or_default();
             match action.as_str() {
                 "StartInstances" => start(&params, fleet, &request_id),
+                "StopInstances" => stop(&params, fleet, &request_id),
                 "DescribeInstances" => describe(&params, fleet),
                 _ => Err(refuse(
                     "InvalidAction",
@@ -264,20 +265,79 @@ fn start(params: &Value, fleet: &mut Fleet, request_id: &str) -> Result<Value, R
         return Err(refuse(code, format!("the instance {id} cannot be started")));
     }
     for id in &ids {
-        let phase = fleet.get(id).map(|m| m.phase.clone());
-        let refusal = match phase {
-            Some(MachinePhase::Stopped | MachinePhase::StartFailed) | None => continue,
-            Some(MachinePhase::Running) => code(ErrorClass::AlreadyRunning),
-            Some(MachinePhase::Starting { .. }) => code(ErrorClass::AlreadyStarting),
-            Some(MachinePhase::Other(state)) => state_refusal(&state),
-        };
-        return Err(refuse(
-            refusal,
-            format!("the instance {id} is in a state that cannot be started"),
-        ));
+        let phase = fleet
+            .get(id)
+            .map(|m| m.phase.clone())
+            .unwrap_or(MachinePhase::Stopped);
+        if !phase.startable() {
+            return Err(refuse(
+                state_refusal(&phase),
+                format!("the instance {id} is in a state that cannot be started"),
+            ));
+        }
     }
     for id in &ids {
         fleet.start(id, request_id);
+    }
+    Ok(json!({}))
+}
+
+/// StopInstances: like the start, the whole batch is refused if one machine is not RUNNING, each
+/// state with its own `UnsupportedOperation.InstanceState…` code (tencentcloud-sdk-go
+/// cvm/v20170312/client.go, StopInstances' error list). `StopType` and `StoppedMode` take the
+/// documented values only; `ForceStop` may not come with `StopType` (InvalidParameterCombination).
+fn stop(params: &Value, fleet: &mut Fleet, request_id: &str) -> Result<Value, Refusal> {
+    let ids = instance_ids(params)?;
+    if ids.is_empty() {
+        return Err(refuse("InvalidParameterValue", "InstanceIds is empty"));
+    }
+    let text = |name: &str| params.get(name).map(|v| v.as_str().unwrap_or("?"));
+    if let Some(stop_type) = text("StopType") {
+        if !matches!(stop_type, "SOFT" | "HARD" | "SOFT_FIRST") {
+            return Err(refuse(
+                "InvalidParameterValue",
+                format!("StopType `{stop_type}` is not SOFT, HARD or SOFT_FIRST"),
+            ));
+        }
+        if params.get("ForceStop").is_some() {
+            return Err(refuse(
+                "InvalidParameterCombination",
+                "ForceStop cannot be used together with StopType",
+            ));
+        }
+    }
+    if let Some(mode) = text("StoppedMode") {
+        if !matches!(mode, "KEEP_CHARGING" | "STOP_CHARGING") {
+            return Err(refuse(
+                "InvalidParameterValue",
+                format!("StoppedMode `{mode}` is not KEEP_CHARGING or STOP_CHARGING"),
+            ));
+        }
+    }
+    let missing: Vec<&String> = ids.iter().filter(|id| fleet.get(id).is_none()).collect();
+    if !missing.is_empty() {
+        return Err(refuse(
+            "InvalidInstanceId.NotFound",
+            format!("the instances {missing:?} are not found"),
+        ));
+    }
+    if let Some((id, code)) = fleet.stop_error(&ids) {
+        return Err(refuse(code, format!("the instance {id} cannot be stopped")));
+    }
+    for id in &ids {
+        let phase = fleet
+            .get(id)
+            .map(|m| m.phase.clone())
+            .unwrap_or(MachinePhase::Stopped);
+        if !phase.stoppable() {
+            return Err(refuse(
+                state_refusal(&phase),
+                format!("the instance {id} is in a state that cannot be stopped"),
+            ));
+        }
+    }
+    for id in &ids {
+        fleet.stop(id, request_id);
     }
     Ok(json!({}))
 }
@@ -287,9 +347,20 @@ fn code(class: ErrorClass) -> &'static str {
     PROFILE.vocabulary().code(class).unwrap_or("InternalError")
 }
 
-/// The `UnsupportedOperation.InstanceState…` code for a seeded state.
-fn state_refusal(state: &str) -> &'static str {
+/// The `UnsupportedOperation.InstanceState…` code CVM refuses a start or stop of a machine in
+/// `phase` with.
+fn state_refusal(phase: &MachinePhase) -> &'static str {
+    let state = match phase {
+        MachinePhase::Other(state) => state.as_str(),
+        phase => PROFILE.state_name(phase).unwrap_or_else(|| match phase {
+            MachinePhase::StopFailed => PROFILE.running_state(),
+            _ => PROFILE.stopped_state(),
+        }),
+    };
     match state {
+        "RUNNING" => "UnsupportedOperation.InstanceStateRunning",
+        "STOPPED" => "UnsupportedOperation.InstanceStateStopped",
+        "STARTING" => "UnsupportedOperation.InstanceStateStarting",
         "PENDING" => "UnsupportedOperation.InstanceStatePending",
         "STOPPING" => "UnsupportedOperation.InstanceStateStopping",
         "REBOOTING" => "UnsupportedOperation.InstanceStateRebooting",
@@ -321,18 +392,22 @@ fn describe(params: &Value, fleet: &mut Fleet) -> Result<Value, Refusal> {
         let Some(machine) = fleet.get(id) else {
             continue;
         };
-        let operation = match &machine.phase {
-            MachinePhase::Starting { .. } => Some("OPERATING"),
-            MachinePhase::Running => Some("SUCCESS"),
-            MachinePhase::StartFailed => Some("FAILED"),
-            MachinePhase::Stopped | MachinePhase::Other(_) => None,
+        let operation_state = match &machine.phase {
+            MachinePhase::Starting { .. } | MachinePhase::Stopping { .. } => Some("OPERATING"),
+            MachinePhase::Running | MachinePhase::Stopped => Some("SUCCESS"),
+            MachinePhase::StartFailed | MachinePhase::StopFailed => Some("FAILED"),
+            MachinePhase::Other(_) => None,
         };
-        // A failed start leaves the machine stopped, its LatestOperation FAILED.
+        // A failed start leaves the machine STOPPED, a failed stop RUNNING, its LatestOperation
+        // FAILED.
         let state = PROFILE
             .state_name(&machine.phase)
-            .unwrap_or(PROFILE.stopped_state());
-        // Only a start this simulator accepted leaves a LatestOperation behind.
-        let operation = operation.filter(|_| machine.start_request_id.is_some());
+            .unwrap_or(match machine.phase {
+                MachinePhase::StopFailed => PROFILE.running_state(),
+                _ => PROFILE.stopped_state(),
+            });
+        // Only a start or stop this simulator accepted leaves a LatestOperation behind.
+        let operation = machine.operation.clone().zip(operation_state);
         // The primary network interface's addresses; no public one is a null list.
         let addresses = machine.addresses();
         let public = (!addresses.public.is_empty()).then_some(addresses.public);
@@ -343,12 +418,19 @@ fn describe(params: &Value, fleet: &mut Fleet) -> Result<Value, Refusal> {
             "PublicIpAddresses": public,
             "Placement": { "Zone": PROFILE.machine_zone },
         });
-        if let Some(operation) = operation {
-            entry["LatestOperation"] = json!("StartInstances");
-            entry["LatestOperationState"] = json!(operation);
-            entry["LatestOperationRequestId"] = json!(machine.start_request_id);
-            if operation == "FAILED" {
-                entry["LatestOperationErrorMsg"] = json!("simulated boot failure");
+        if let Some((operation, operation_state)) = operation {
+            let (name, failure) = match operation.action {
+                Action::Start => ("StartInstances", "simulated boot failure"),
+                Action::Stop => (
+                    "StopInstances",
+                    "simulated soft stop failure: the OS did not shut down",
+                ),
+            };
+            entry["LatestOperation"] = json!(name);
+            entry["LatestOperationState"] = json!(operation_state);
+            entry["LatestOperationRequestId"] = json!(operation.request_id);
+            if operation_state == "FAILED" {
+                entry["LatestOperationErrorMsg"] = json!(failure);
             }
         }
         set.push(entry);

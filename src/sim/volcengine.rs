@@ -362,7 +362,7 @@ fn start(
                 "ClientToken must be 1 to 64 ASCII characters",
             ));
         }
-        if let Some((seen, result, age)) = fleet.idempotent_start(token) {
+        if let Some((seen, result, age)) = fleet.idempotent_actions(token) {
             // A token seen before gets its first answer again, and nothing is done twice; while
             // the first request is still being processed, the answer is 412 IdempotentProcessing.
             return if *seen != ids {
@@ -496,7 +496,8 @@ mod tests {
 
     use super::*;
     use crate::credentials::{Credentials, Secret};
-    use crate::provider::{ApiCall, Location, StartOptions};
+    use crate::provider::Action;
+    use crate::provider::{ActionOptions, ApiCall, Location};
     use crate::sim::{Boot, SeedMachine};
 
     fn location() -> Location {
@@ -541,11 +542,11 @@ mod tests {
     }
 
     fn start(ns: &[usize], token: &str) -> ApiCall {
-        let options = StartOptions {
+        let options = ActionOptions {
             client_token: token.into(),
-            without_gpu: false,
+            ..ActionOptions::default()
         };
-        VolcengineEcs.start_call(&ids(ns), &location(), &options)
+        VolcengineEcs.action_call(Action::Start, &ids(ns), &location(), &options)
     }
 
     fn describe(ns: &[usize]) -> ApiCall {
@@ -572,7 +573,7 @@ mod tests {
     }
 
     fn fleet() -> Fleet {
-        let mut fleet = Fleet::new(Duration::from_secs(3600));
+        let mut fleet = Fleet::new(Duration::from_secs(3600), Duration::from_secs(3600));
         for (n, state) in [(2, "RUNNING"), (3, "not_found")] {
             let seed = SeedMachine {
                 state: Some(state.into()),
@@ -636,7 +637,7 @@ mod tests {
             ("OperationDenied.InstanceIsCreatingImage", 412),
             ("Insufficient.InstanceCapacity", 500),
         ] {
-            let mut fleet = Fleet::new(Duration::ZERO);
+            let mut fleet = Fleet::new(Duration::ZERO, Duration::ZERO);
             let machine = crate::sim::SeedMachine {
                 start_error: Some(code.into()),
                 ..Default::default()
@@ -652,7 +653,7 @@ mod tests {
 
     #[test]
     fn describe_honours_max_results_and_refuses_more_than_100_ids() {
-        let mut fleet = Fleet::new(Duration::ZERO);
+        let mut fleet = Fleet::new(Duration::ZERO, Duration::ZERO);
         let mut call = describe(&(0..12).collect::<Vec<_>>());
         call.query.retain(|(k, _)| k != "MaxResults");
         let (_, body) = send(&mut fleet, &call);
@@ -711,7 +712,8 @@ mod tests {
             ),
         ];
         for (request, status, code) in cases {
-            let reply = VolcengineDialect.handle(&request, &mut Fleet::new(Duration::ZERO));
+            let reply =
+                VolcengineDialect.handle(&request, &mut Fleet::new(Duration::ZERO, Duration::ZERO));
             let error = &reply.body["ResponseMetadata"]["Error"];
             assert_eq!((reply.status, error["Code"].as_str()), (status, Some(code)));
             assert!(reply.body["ResponseMetadata"]["RequestId"].is_string());
@@ -732,7 +734,8 @@ mod tests {
                 with_token.clone(),
             ] {
                 let request = received(&describe(&[1]), host, &credentials, 0);
-                let reply = VolcengineDialect.handle(&request, &mut Fleet::new(Duration::ZERO));
+                let reply = VolcengineDialect
+                    .handle(&request, &mut Fleet::new(Duration::ZERO, Duration::ZERO));
                 assert_eq!(
                     (reply.status, reply.signature),
                     (200, SignatureCheck::Ok),

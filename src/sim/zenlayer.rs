@@ -425,7 +425,8 @@ mod tests {
 
     use super::*;
     use crate::credentials::{Credentials, Secret};
-    use crate::provider::{ApiCall, Location, StartOptions};
+    use crate::provider::Action;
+    use crate::provider::{ActionOptions, ApiCall, Location};
     use crate::sim::{Boot, SeedMachine};
 
     const HOST: &str = "127.0.0.1:9";
@@ -464,11 +465,16 @@ mod tests {
     }
 
     fn start_call(ids: &[String]) -> ApiCall {
-        ZenlayerZec.start_call(ids, &Location::default(), &StartOptions::default())
+        ZenlayerZec.action_call(
+            Action::Start,
+            ids,
+            &Location::default(),
+            &ActionOptions::default(),
+        )
     }
 
     fn fleet(seed: &[(&str, Option<&str>, Boot)]) -> Fleet {
-        let mut fleet = Fleet::new(Duration::ZERO);
+        let mut fleet = Fleet::new(Duration::ZERO, Duration::ZERO);
         for (id, state, boot) in seed {
             let machine = SeedMachine {
                 state: state.map(str::to_string),
@@ -566,11 +572,14 @@ mod tests {
         assert_eq!(body["response"]["instanceIds"], json!([running, starting]));
         assert_eq!(body["response"]["requestId"], body["requestId"]);
         let accepted = ZenlayerZec
-            .parse_start(&crate::provider::HttpResponse {
-                status,
-                headers: Vec::new(),
-                body: body.to_string().into_bytes(),
-            })
+            .parse_action(
+                Action::Start,
+                &crate::provider::HttpResponse {
+                    status,
+                    headers: Vec::new(),
+                    body: body.to_string().into_bytes(),
+                },
+            )
             .unwrap();
         assert_eq!(accepted.refused.len(), 2);
         assert!(matches!(
@@ -585,7 +594,7 @@ mod tests {
         let mut fleet = fleet(&[
             (&gone, Some("not_found"), Boot::Normal),
             (&recycled, Some("RECYCLE"), Boot::Normal),
-            (&stopping, Some("STOPPING"), Boot::Normal),
+            (&stopping, Some("REBOOT"), Boot::Normal),
         ]);
         for (other, status, code) in [
             (&gone, 404, "INVALID_INSTANCE_NOT_FOUND"),

@@ -486,12 +486,18 @@ fn color_always_off_a_terminal_colours_stderr_lines_but_never_the_json_or_a_live
 #[test]
 fn help_documents_the_exit_codes() {
     let home = tempfile::tempdir().unwrap();
-    for args in [&["--help"][..], &["start", "--help"]] {
+    for args in [
+        &["--help"][..],
+        &["start", "--help"],
+        &["stop", "--help"],
+        &["wait", "--help"],
+    ] {
         let output = cloudstart(home.path()).args(args).output().unwrap();
         assert_eq!(output.status.code(), Some(0));
         let text = stdout(&output);
         for line in [
-            "0    every target is RUNNING",
+            "0    every target reached the state asked for (RUNNING or STOPPED)",
+            "6    timed out waiting for the target state",
             "130  interrupted",
             "7    a machine entered a failure state",
         ] {
@@ -516,25 +522,33 @@ fn sim_help_lists_every_cloud_s_test_credentials() {
 }
 
 #[test]
-fn demo_starts_one_machine_on_every_cloud() {
+fn demo_starts_one_machine_on_every_cloud_then_stops_it() {
     let home = tempfile::tempdir().unwrap();
     let output = cloudstart(home.path())
         .args(["demo", "-o", "json"])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    let json = report(&output);
-    let instances = json["instances"].as_array().unwrap();
-    let providers: Vec<&str> = instances
-        .iter()
-        .map(|r| r["provider"].as_str().unwrap())
+    // One JSON document a line: the start's report, then the stop's.
+    let text = stdout(&output);
+    let reports: Vec<serde_json::Value> = (text.lines())
+        .map(|line| serde_json::from_str(line).unwrap())
         .collect();
+    assert_eq!(reports.len(), 2, "{text}");
     let expected: Vec<&str> = support::profiles().map(|p| p.provider).collect();
-    assert_eq!(providers, expected);
-    assert!(
-        instances.iter().all(|r| r["outcome"] == "running"),
-        "{json}"
-    );
+    for (json, command, outcome) in [
+        (&reports[0], "start", "running"),
+        (&reports[1], "stop", "stopped"),
+    ] {
+        assert_eq!(json["command"], command, "{json}");
+        let instances = json["instances"].as_array().unwrap();
+        let providers: Vec<&str> = instances
+            .iter()
+            .map(|r| r["provider"].as_str().unwrap())
+            .collect();
+        assert_eq!(providers, expected);
+        assert!(instances.iter().all(|r| r["outcome"] == outcome), "{json}");
+    }
 }
 
 #[test]

@@ -77,7 +77,7 @@ fn one_run_starts_machines_on_every_cloud_and_reports_in_the_order_given() {
     // Each cloud got its own batched start call.
     for profile in profiles() {
         let (start_action, _) = support::actions(profile);
-        let expected = if provider_of(profile).spec().start_batch == 1 {
+        let expected = if provider_of(profile).spec().action_batch == 1 {
             2
         } else {
             1

@@ -118,7 +118,7 @@ fn many_ids_respect_the_batch_limits() {
     let sim = Sim::start("");
     for profile in profiles() {
         let spec = provider_of(profile).spec();
-        let count = 2 * spec.start_batch + 1;
+        let count = 2 * spec.action_batch + 1;
         let ids: Vec<String> = (0..count).map(|n| id(profile, n)).collect();
         let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
         let (json, _) = start_json(&sim, profile, &ids, &[], 0);
@@ -143,7 +143,7 @@ fn many_ids_respect_the_batch_limits() {
         {
             let ids = request["ids"].as_array().unwrap().len();
             let limit = if request["action"] == start_action {
-                spec.start_batch
+                spec.action_batch
             } else {
                 spec.describe_batch
             };
@@ -332,6 +332,7 @@ fn no_wait_returns_once_the_start_is_accepted() {
 #[serde(deny_unknown_fields)]
 struct JsonReport {
     schema_version: u32,
+    command: String,
     #[allow(dead_code)]
     elapsed_ms: u64,
     instances: Vec<JsonRecord>,
@@ -369,10 +370,13 @@ struct JsonError {
 
 #[test]
 fn json_report_matches_the_documented_schema() {
-    const OUTCOMES: [&str; 6] = [
+    const OUTCOMES: [&str; 9] = [
         "running",
         "starting",
         "already_running",
+        "stopped",
+        "stopping",
+        "already_stopped",
         "failed",
         "timeout",
         "interrupted",
@@ -415,6 +419,7 @@ fn json_report_matches_the_documented_schema() {
         assert_eq!(text.trim_end().lines().count(), 1, "one document: {text}");
         let report: JsonReport = serde_json::from_str(&text).unwrap();
         assert_eq!(report.schema_version, 1);
+        assert_eq!(report.command, "start");
         let ids: Vec<&str> = report.instances.iter().map(|r| r.id.as_str()).collect();
         assert_eq!(ids, [&new, &missing, &running]);
         for record in &report.instances {

@@ -180,7 +180,7 @@ fn persistent_server_errors_end_after_bounded_retries() {
             assert!(message.contains("after 5 attempts"), "{message}");
         }
         // One call per batch (CompShare: per machine), each tried 5 times; nothing else sent.
-        let calls = ids.len().div_ceil(provider_of(profile).spec().start_batch);
+        let calls = ids.len().div_ceil(provider_of(profile).spec().action_batch);
         assert_eq!(
             requests(&sim, profile).len(),
             5 * calls,
@@ -200,7 +200,7 @@ fn a_start_without_a_readable_answer_is_described_before_any_resend() {
             start_all_running(&sim, profile, 1, kind);
             let (start_action, describe_action) = actions(profile);
             let (starts, _) = count(&sim, profile, start_action, kind);
-            if provider_of(profile).spec().idempotent_start {
+            if provider_of(profile).spec().idempotent_actions {
                 // Sent again with the same client token: the cloud answers 412
                 // IdempotentProcessing while it still processes the first, then the first's
                 // answer, without acting twice.
@@ -240,7 +240,7 @@ fn a_start_whose_answers_are_all_lost_is_described_and_waited_for() {
         let (start_action, describe_action) = actions(profile);
         let (starts, dropped) = count(&sim, profile, start_action, "drop");
         assert_eq!(starts, dropped, "{}", profile.provider);
-        let expected = if provider_of(profile).spec().idempotent_start {
+        let expected = if provider_of(profile).spec().idempotent_actions {
             5
         } else {
             1

@@ -7,6 +7,8 @@ use crate::support::{cloudstart, stderr, stdout};
 const PAGES: &[(&[&str], &str)] = &[
     (&[], "CLOUDSTART"),
     (&["start"], "CLOUDSTART-START"),
+    (&["stop"], "CLOUDSTART-STOP"),
+    (&["wait"], "CLOUDSTART-WAIT"),
     (&["status"], "CLOUDSTART-STATUS"),
     (&["config"], "CLOUDSTART-CONFIG"),
     (&["config", "check"], "CLOUDSTART-CONFIG-CHECK"),
@@ -121,7 +123,10 @@ fn unknown_page_is_a_usage_error_naming_the_pages() {
     assert!(stdout(&output).is_empty());
     let err = stderr(&output);
     assert!(err.contains("no man page for `nosuch`"), "{err}");
-    assert!(err.contains("start, status, config, config check"), "{err}");
+    assert!(
+        err.contains("start, stop, wait, status, config, config check"),
+        "{err}"
+    );
 }
 
 #[test]

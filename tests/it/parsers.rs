@@ -9,7 +9,7 @@
 use proptest::prelude::*;
 use serde_json::{Map, Value};
 
-use cloudstart::provider::{ErrorClass, HttpResponse, Provider, PROVIDERS};
+use cloudstart::provider::{Action, ErrorClass, HttpResponse, Provider, PROVIDERS};
 
 /// Field names the five clouds' answers use, so generated JSON reaches deep into the parsers.
 const KEYS: &[&str] = &[
@@ -173,7 +173,11 @@ fn status() -> impl Strategy<Value = u16> {
 fn check_all(status: u16, body: &[u8]) {
     for provider in PROVIDERS {
         let response = HttpResponse::new(status, body);
-        check(*provider, "start", provider.parse_start(&response).err());
+        check(
+            *provider,
+            "start",
+            provider.parse_action(Action::Start, &response).err(),
+        );
         check(
             *provider,
             "describe",

@@ -15,7 +15,7 @@ use cloudstart::provider::tencent::{tc3_sign, Tc3Request};
 use cloudstart::provider::volcengine::{sign_v4, signing_key, V4Request};
 use cloudstart::provider::zenlayer::{self, zc2_sign, Zc2Request};
 use cloudstart::provider::{
-    ApiCall, Location, Method, Provider, QingcloudEhpc, StartOptions, UcloudCompshare,
+    Action, ActionOptions, ApiCall, Location, Method, Provider, QingcloudEhpc, UcloudCompshare,
     VolcengineEcs, ZenlayerZec,
 };
 use cloudstart::sign::{encode_query, form_decode, hex_sha256};
@@ -232,7 +232,7 @@ fn qingcloud_start_request_matches_the_sdk(vector: &Value) {
         region: None,
         zone: Some(text(inputs, "/zone").to_string()),
     };
-    let call = QingcloudEhpc.start_call(&ids, &location, &StartOptions::default());
+    let call = QingcloudEhpc.action_call(Action::Start, &ids, &location, &ActionOptions::default());
     assert_eq!(
         String::from_utf8(call.body.clone()).unwrap(),
         text(wire, "/body"),
@@ -564,9 +564,12 @@ fn zenlayer_vectors_reproduce_every_stage() {
             .map(|id| id.as_str().unwrap().to_string())
             .collect();
         let mut call = match text(inputs, "/action") {
-            "StartInstances" => {
-                ZenlayerZec.start_call(&ids, &Location::default(), &StartOptions::default())
-            }
+            "StartInstances" => ZenlayerZec.action_call(
+                Action::Start,
+                &ids,
+                &Location::default(),
+                &ActionOptions::default(),
+            ),
             "DescribeInstancesStatus" => ZenlayerZec.describe_call(&ids, &Location::default()),
             other => panic!("{name}: unexpected action {other}"),
         };
@@ -782,10 +785,11 @@ fn check_compshare_provider_signs_like_the_sdk(
         secret: Secret::new(text(inputs, "/credentials/private_key")),
         token: None,
     };
-    let call = UcloudCompshare.start_call(
+    let call = UcloudCompshare.action_call(
+        Action::Start,
         &[get("UHostId").unwrap()],
         &location,
-        &StartOptions::default(),
+        &ActionOptions::default(),
     );
     let now = chrono::DateTime::from_timestamp(1_741_996_770, 0).unwrap();
     let signed = UcloudCompshare.sign(&call, text(inputs, "/host"), &location, &credentials, now);

@@ -11,7 +11,7 @@ use serde_json::Value;
 use cloudstart::credentials::{Credentials, Secret};
 use cloudstart::provider::compshare::form_body;
 use cloudstart::provider::{
-    ApiCall, Location, Provider, SignedRequest, StartOptions, UcloudCompshare,
+    Action, ActionOptions, ApiCall, Location, Provider, SignedRequest, UcloudCompshare,
 };
 
 use crate::support::{cloudstart, profiles, report, start_json, stderr, Profile, Sim};
@@ -52,7 +52,12 @@ fn sign(sim: &Sim, call: &ApiCall) -> SignedRequest {
 }
 
 fn start_call(id: &str) -> ApiCall {
-    UcloudCompshare.start_call(&ids(&[id]), &location(), &StartOptions::default())
+    UcloudCompshare.action_call(
+        Action::Start,
+        &ids(&[id]),
+        &location(),
+        &ActionOptions::default(),
+    )
 }
 
 /// Drops parameter `name` from `call` (before signing, so the signature still verifies).

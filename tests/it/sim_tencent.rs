@@ -8,7 +8,9 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 
 use cloudstart::credentials::{Credentials, Secret};
-use cloudstart::provider::{ApiCall, Location, Provider, SignedRequest, StartOptions, TencentCvm};
+use cloudstart::provider::{
+    Action, ActionOptions, ApiCall, Location, Provider, SignedRequest, TencentCvm,
+};
 
 use crate::support::{tencent, Sim};
 
@@ -181,7 +183,7 @@ fn a_malformed_body_is_refused_even_when_signed() {
 fn more_than_one_hundred_ids_are_refused() {
     let sim = Sim::start("");
     let many: Vec<String> = (0..101).map(|i| format!("ins-{i:08}")).collect();
-    let call = TencentCvm.start_call(&many, &location(), &StartOptions::default());
+    let call = TencentCvm.action_call(Action::Start, &many, &location(), &ActionOptions::default());
     let request = sign(&sim, &call);
     assert_eq!(
         error_code(&send(&sim, &request).1),

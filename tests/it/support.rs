@@ -209,7 +209,8 @@ pub(crate) fn seed(profile: &Profile, id: &str, line: &str) -> String {
 
 /// The names `profile`'s cloud gives its start and describe actions in the simulator's log.
 pub(crate) fn actions(profile: &Profile) -> (&'static str, &'static str) {
-    profile.actions()
+    let actions = profile.actions();
+    (actions.start, actions.describe)
 }
 
 /// What a [`serve`] handler answers: status, headers, body.

@@ -15,6 +15,8 @@ use crate::support::{self, profiles};
 
 /// Fewest cases a cloud's folder must hold.
 const MIN_CASES: usize = 10;
+/// Fewest of them that must run `stop`.
+const MIN_STOP_CASES: usize = 6;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -22,6 +24,9 @@ struct Case {
     title: String,
     vendor_says: String,
     sources: Vec<Source>,
+    /// The subcommand the case runs: `start` (the default), `stop` or `wait`.
+    #[serde(default = "start")]
+    command: String,
     target: String,
     #[serde(default)]
     args: Vec<String>,
@@ -60,16 +65,30 @@ struct Expect {
     zone: Option<String>,
     #[serde(default)]
     requests: HashMap<String, usize>,
+    /// Optional: per action, texts every request for it carries on the wire (query or body),
+    /// e.g. `"StopType":"HARD"`.
+    #[serde(default)]
+    sent: HashMap<String, Vec<String>>,
+}
+
+fn start() -> String {
+    "start".into()
 }
 
 /// The canned cloud: per action, the answers in order (the last repeats), and what was asked.
 struct Canned {
     answers: HashMap<String, Vec<Answer>>,
     asked: Mutex<HashMap<String, usize>>,
+    /// Per action, each request's query and body as sent.
+    sent: Mutex<HashMap<String, Vec<String>>>,
 }
 
 impl Canned {
-    fn answer(&self, action: &str) -> Answer {
+    fn answer(&self, action: &str, wire: String) -> Answer {
+        (self.sent.lock().unwrap())
+            .entry(action.to_string())
+            .or_default()
+            .push(wire);
         let mut asked = self.asked.lock().unwrap();
         let n = asked.entry(action.to_string()).or_default();
         *n += 1;
@@ -112,7 +131,12 @@ fn action_of(parts: &hyper::http::request::Parts, body: &[u8]) -> String {
 /// Serves `canned` on 127.0.0.1 for as long as the test process lives.
 fn spawn_server(canned: Arc<Canned>) -> SocketAddr {
     support::serve(move |parts, body| {
-        let answer = canned.answer(&action_of(parts, body));
+        let wire = format!(
+            "{}\n{}",
+            parts.uri.query().unwrap_or(""),
+            String::from_utf8_lossy(body)
+        );
+        let answer = canned.answer(&action_of(parts, body), wire);
         let bytes = match &answer.body {
             Value::String(raw) => raw.clone(),
             json => json.to_string(),
@@ -148,13 +172,25 @@ fn run_case(cloud: &str, path: &Path) -> Result<(), String> {
     let canned = Arc::new(Canned {
         answers: case.answers.clone(),
         asked: Mutex::new(HashMap::new()),
+        sent: Mutex::new(HashMap::new()),
     });
+    if !["start", "stop", "wait"].contains(&case.command.as_str()) {
+        return Err(format!("{cloud}/{name}: command `{}`", case.command));
+    }
     let addr = spawn_server(canned.clone());
     let profile = profiles().find(|p| p.provider == cloud).unwrap();
     let home = tempfile::tempdir().unwrap();
     let mut cmd = support::cloudstart(home.path());
     cmd.envs(profile.credentials.iter().copied())
-        .args(["-q", "start", "-p", cloud, "-o", "json", "--endpoint"])
+        .args([
+            "-q",
+            case.command.as_str(),
+            "-p",
+            cloud,
+            "-o",
+            "json",
+            "--endpoint",
+        ])
         .arg(format!("http://{addr}"))
         .args(["--poll-interval", "20ms", "--poll-max", "100ms"]);
     if !case.args.iter().any(|a| a == "--timeout") {
@@ -223,6 +259,21 @@ fn run_case(cloud: &str, path: &Path) -> Result<(), String> {
             wrong.push(format!("{action} requests: expected {count}, got {actual}"));
         }
     }
+    let sent = canned.sent.lock().unwrap().clone();
+    for (action, texts) in &expect.sent {
+        let requests = sent.get(action).cloned().unwrap_or_default();
+        if requests.is_empty() {
+            wrong.push(format!("no {action} request was sent"));
+        }
+        for text in texts {
+            if let Some(request) = requests.iter().find(|r| !r.contains(text.as_str())) {
+                wrong.push(format!("{action} request without `{text}`: {request}"));
+            }
+        }
+    }
+    if report["command"] != case.command.as_str() {
+        wrong.push(format!("command: got {}", report["command"]));
+    }
     if wrong.is_empty() {
         Ok(())
     } else {
@@ -269,6 +320,16 @@ fn conformance(cloud: &str) {
         files.len() >= MIN_CASES,
         "{cloud}: {} cases, at least {MIN_CASES} wanted",
         files.len()
+    );
+    let command = |path: &PathBuf| {
+        let case: Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap_or_default();
+        case["command"].as_str().unwrap_or("start").to_string()
+    };
+    let stops = files.iter().filter(|path| command(path) == "stop").count();
+    assert!(
+        stops >= MIN_STOP_CASES,
+        "{cloud}: {stops} stop cases, at least {MIN_STOP_CASES} wanted"
     );
     let failures: Vec<String> = std::thread::scope(|scope| {
         let runs: Vec<_> = files

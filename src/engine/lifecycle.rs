@@ -1,12 +1,23 @@
-//! The start protocol: start every machine, settle every refusal, then wait.
+//! The lifecycle protocol: start, stop and wait as one.
 //!
-//! For each batch of ids: send the start; if the cloud refuses it for reasons that concern the
-//! machines (already running, starting, wrong state, not found), describe them to learn which
-//! machine is in which state, and send the start once more for the ones still stopped. A start
-//! that got no readable answer is settled the same way before anything is sent again. Then the
-//! accepted machines are polled until RUNNING ([`super::wait`]) and, with `--wait-port`, until
-//! their ports answer ([`super::reach`]) — machines already running included: RUNNING says nothing
-//! about a port, and a rerun after a port timed out must check it again.
+//! An [`Operation`] is data: the call it makes (a start, a stop, or none for `wait`), the phase it
+//! drives toward, and through its action the states it waits out and the cloud's refusal table
+//! ([`crate::provider::Vocabulary::class_in`]). Start, stop and wait are three values of it run by
+//! one protocol:
+//!
+//! 1. For each batch of ids, send the call. If the cloud refuses it for reasons that concern the
+//!    machines (already there, already underway, wrong state, not found), describe them to learn
+//!    which machine is in which state: already at the target is success; already underway is
+//!    waited for; still where the action begins is sent once more; caught in another transition
+//!    (a stop of a machine still starting or rebooting) is waited out until it settles and then
+//!    sent once more. A call that got no readable answer is settled by the same describe before
+//!    anything is sent again.
+//! 2. The accepted machines are polled until the target phase ([`super::wait`]) and, for RUNNING
+//!    with `--wait-port`, until their ports answer ([`super::reach`]) — machines already running
+//!    included: RUNNING says nothing about a port, and a rerun after a port timed out must check
+//!    it again.
+//!
+//! `wait` makes no call: it is step 2 alone, for every id.
 //!
 //! This module decides and reports; it keeps no records. Everything that happens goes to an
 //! [`Events`] sink, which the command layer turns into report records and progress lines, and
@@ -22,16 +33,60 @@ use tokio::time::Instant;
 use tracing::warn;
 
 use super::reach::{self, Reach, Unreachable};
-use super::wait::{self, Describe, Finish, PollConfig, PollEvent};
-use super::{ApiClient, CallError, StartReply};
-use crate::provider::{Addresses, InstanceState, Phase};
+use super::wait::{self, Acceptor, Describe, Finish, PollConfig, PollEvent};
+use super::{ActReply, ApiClient, CallError};
+use crate::provider::{Action, Addresses, InstanceState, Phase};
+
+/// What a command does to its machines, as data: `start`, `stop` and `wait` are three values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Operation {
+    /// The command's name, as the report names it: `start`, `stop` or `wait`.
+    pub command: &'static str,
+    /// The call it makes; `None` for `wait`, which only polls.
+    pub action: Option<Action>,
+    /// The phase it ends in: RUNNING or STOPPED.
+    pub goal: Phase,
+}
+
+impl Operation {
+    /// `cloudstart start`: start, then wait for RUNNING.
+    pub const START: Self = Self {
+        command: "start",
+        action: Some(Action::Start),
+        goal: Phase::Running,
+    };
+
+    /// `cloudstart stop`: stop, then wait for STOPPED.
+    pub const STOP: Self = Self {
+        command: "stop",
+        action: Some(Action::Stop),
+        goal: Phase::Stopped,
+    };
+
+    /// `cloudstart wait --for <goal>`: poll until `goal`, asking nothing of the machines.
+    pub fn wait_for(goal: Phase) -> Self {
+        Self {
+            command: "wait",
+            action: None,
+            goal,
+        }
+    }
+
+    /// When a machine's wait ends.
+    fn acceptor(&self) -> Acceptor {
+        match self.action {
+            Some(action) => Acceptor::after(action),
+            None => Acceptor::reach(self.goal),
+        }
+    }
+}
 
 /// Where the engine reports what happened to each machine: the command layer's record keeper.
 pub trait Events {
-    /// The cloud accepted one start call for `ids`; `job_id` is its asynchronous job, where it
-    /// reports one.
+    /// The cloud accepted one start or stop call for `ids`; `job_id` is its asynchronous job,
+    /// where it reports one.
     fn accepted(&self, ids: &[String], job_id: Option<&str>);
-    /// A machine was seen in a new state on its way to RUNNING.
+    /// A machine was seen in a new state.
     fn seen(&self, state: InstanceState);
     /// With `--wait-port`: a RUNNING machine accepted a connection on `address`.
     fn reachable(&self, id: &str, address: SocketAddr);
@@ -42,49 +97,53 @@ pub trait Events {
 /// How one machine's part in the run ended.
 #[derive(Debug)]
 pub enum End {
-    /// It is RUNNING (and, with `--wait-port`, every port answered).
-    Running(InstanceState),
-    /// Its start was accepted and the run does not wait (`--no-wait`).
-    Starting,
-    /// It was RUNNING before this run's start reached it (and, with `--wait-port`, every port
-    /// answered).
-    AlreadyRunning(InstanceState),
-    /// The cloud refused its start, and a describe (where one was made) did not explain the
+    /// It reached the operation's goal (and, with `--wait-port`, every port answered).
+    Reached(InstanceState),
+    /// Its start or stop was accepted and the run does not wait (`--no-wait`).
+    Underway,
+    /// It was at the goal before this run's call reached it (and, with `--wait-port`, every
+    /// port answered).
+    AlreadyThere(InstanceState),
+    /// The cloud refused its call, and a describe (where one was made) did not explain the
     /// refusal away; `state` is what that describe saw.
     Refused {
-        /// The start's refusal.
+        /// The call's refusal.
         error: CallError,
         /// The machine's state, if it was described.
         state: Option<InstanceState>,
     },
-    /// Its start was refused and the cloud does not list it.
+    /// Its call was refused and the cloud does not list it.
     NotFound {
-        /// The start's refusal, which may carry the cloud's own not-found error.
+        /// The call's refusal, which may carry the cloud's own not-found error.
         refusal: CallError,
     },
-    /// The waiter's verdict other than RUNNING: failed, gone, describe errors or the deadline.
+    /// The waiter's verdict other than the goal: failed, gone, describe errors or the deadline.
     Wait(Finish),
     /// RUNNING, but a port of `--wait-port` never answered, or there was no address to try.
     Unreachable(Unreachable),
 }
 
-/// Something machines can be started on: the engine's API client, or a test script.
-pub trait Starter: Describe {
-    /// Most ids one start call may carry.
-    fn start_batch(&self) -> usize;
-    /// Starts `ids` (one start call's worth).
-    fn start(&self, ids: &[String]) -> impl Future<Output = Result<StartReply, CallError>>;
+/// Something machines can be started and stopped on: the engine's API client, or a test script.
+pub trait Actor: Describe {
+    /// Most ids one start or stop call may carry.
+    fn action_batch(&self) -> usize;
+    /// Starts or stops `ids` (one call's worth).
+    fn act(
+        &self,
+        action: Action,
+        ids: &[String],
+    ) -> impl Future<Output = Result<ActReply, CallError>>;
     /// A generator for the waiter's jitter, seeded from the engine's randomness.
     fn fork_rng(&self) -> fastrand::Rng;
 }
 
-impl Starter for ApiClient<'_> {
-    fn start_batch(&self) -> usize {
-        self.provider().spec().start_batch
+impl Actor for ApiClient<'_> {
+    fn action_batch(&self) -> usize {
+        self.provider().spec().action_batch
     }
 
-    async fn start(&self, ids: &[String]) -> Result<StartReply, CallError> {
-        ApiClient::start(self, ids).await
+    async fn act(&self, action: Action, ids: &[String]) -> Result<ActReply, CallError> {
+        ApiClient::act(self, action, ids).await
     }
 
     fn fork_rng(&self) -> fastrand::Rng {
@@ -106,10 +165,10 @@ impl Describe for ApiClient<'_> {
     }
 }
 
-/// What to do after the starts: the part of a group's settings the protocol uses.
+/// What to do after the calls: the part of a group's settings the protocol uses.
 #[derive(Debug, Clone)]
 pub struct Plan {
-    /// Wait for RUNNING (`false` with `--no-wait`).
+    /// Wait for the goal (`false` with `--no-wait`).
     pub wait: bool,
     /// How often to poll.
     pub poll: PollConfig,
@@ -119,60 +178,153 @@ pub struct Plan {
     pub deadline: Instant,
 }
 
-/// Starts `ids` on `cloud` and, as `plan` says, waits for them, telling `events` everything;
-/// every id ends with one [`Events::finished`].
-pub async fn run(cloud: &impl Starter, ids: &[String], plan: &Plan, events: &impl Events) {
+/// Runs `operation` on `ids` of `cloud` and, as `plan` says, waits for them, telling `events`
+/// everything; every id ends with one [`Events::finished`].
+pub async fn run(
+    cloud: &impl Actor,
+    operation: &Operation,
+    ids: &[String],
+    plan: &Plan,
+    events: &impl Events,
+) {
     let events = Remembering {
         inner: events,
         addresses: RefCell::new(HashMap::new()),
         already_running: plan.reach.as_ref().map(|_| RefCell::new(Vec::new())),
     };
-    let accepted = start_all(cloud, &events, ids).await;
-    if !plan.wait {
-        for id in accepted {
-            events.finished(&id, End::Starting);
+    let Some(action) = operation.action else {
+        return conclude(cloud, operation.acceptor(), ids.to_vec(), plan, &events).await;
+    };
+    let acted = act_all(cloud, action, &events, ids, true).await;
+    let main = async {
+        if plan.wait {
+            conclude(cloud, operation.acceptor(), acted.underway, plan, &events).await;
+        } else {
+            for id in acted.underway {
+                events.finished(&id, End::Underway);
+            }
         }
-        return;
-    }
-    match &plan.reach {
-        Some(reach) => wait_until_reachable(cloud, &events, reach, accepted, plan).await,
-        None => {
-            let mut on_event = |event| match event {
-                PollEvent::State(state) => events.seen(state),
-                PollEvent::Finished(id, Finish::Running(state)) => {
-                    events.finished(&id, End::Running(state))
-                }
-                PollEvent::Finished(id, finish) => events.finished(&id, End::Wait(finish)),
-            };
-            let jitter = &mut cloud.fork_rng();
-            let (poll, deadline) = (plan.poll, plan.deadline);
-            wait::wait_until_running(cloud, accepted, poll, deadline, jitter, &mut on_event).await;
+    };
+    // Machines caught in another transition: waited out, then sent the call once more.
+    let settling = async {
+        if acted.settling.is_empty() {
+            return;
         }
-    }
+        let (again, arrived) = settle(cloud, action, acted.settling, plan, &events).await;
+        let acted = act_all(cloud, action, &events, &again, false).await;
+        if plan.wait {
+            let mut ids = acted.underway;
+            ids.extend(arrived.into_iter().map(|state| state.id));
+            conclude(cloud, operation.acceptor(), ids, plan, &events).await;
+        } else {
+            for id in acted.underway {
+                events.finished(&id, End::Underway);
+            }
+            for state in arrived {
+                events.finished(&state.id.clone(), End::Reached(state));
+            }
+        }
+    };
+    futures_util::future::join(main, settling).await;
 }
 
-/// Start calls in flight at once. Clouds with one machine per call (CompShare) need it; for the
+/// Polls `ids` until `acceptor` accepts them and, with `--wait-port`, until their ports answer.
+async fn conclude(
+    cloud: &impl Actor,
+    acceptor: Acceptor,
+    ids: Vec<String>,
+    plan: &Plan,
+    events: &Remembering<'_, impl Events>,
+) {
+    if let Some(reach) = &plan.reach {
+        return wait_until_reachable(cloud, events, reach, acceptor, ids, plan).await;
+    }
+    let mut on_event = |event| match event {
+        PollEvent::State(state) => events.seen(state),
+        PollEvent::Finished(id, Finish::Done(state)) => events.finished(&id, End::Reached(state)),
+        PollEvent::Finished(id, finish) => events.finished(&id, End::Wait(finish)),
+    };
+    let jitter = &mut cloud.fork_rng();
+    let (poll, deadline) = (plan.poll, plan.deadline);
+    wait::wait_until(cloud, ids, acceptor, poll, deadline, jitter, &mut on_event).await;
+}
+
+/// Polls machines caught in a transition until they settle. Returns the ids back where `action`
+/// begins, to be sent again, and the states of the ones that arrived where it drives them;
+/// every other machine (failed, gone, still moving at the deadline) is finished here.
+async fn settle(
+    cloud: &impl Actor,
+    action: Action,
+    ids: Vec<String>,
+    plan: &Plan,
+    events: &impl Events,
+) -> (Vec<String>, Vec<InstanceState>) {
+    let mut again = Vec::new();
+    let mut arrived = Vec::new();
+    let mut on_event = |event| match event {
+        PollEvent::State(state) => events.seen(state),
+        PollEvent::Finished(_, Finish::Done(state)) if state.phase == action.target() => {
+            arrived.push(state)
+        }
+        PollEvent::Finished(id, Finish::Done(_)) => again.push(id),
+        PollEvent::Finished(id, finish) => events.finished(&id, End::Wait(finish)),
+    };
+    let jitter = &mut cloud.fork_rng();
+    let (poll, deadline) = (plan.poll, plan.deadline);
+    let settled = Acceptor::SETTLED;
+    wait::wait_until(cloud, ids, settled, poll, deadline, jitter, &mut on_event).await;
+    (again, arrived)
+}
+
+/// Calls in flight at once. Clouds with one machine per call (CompShare) need it; for the
 /// others it overlaps a few batches.
-const START_PARALLELISM: usize = 8;
+const CALL_PARALLELISM: usize = 8;
 
-/// Starts every id, [`START_PARALLELISM`] batches at a time; returns the ids now on their way
-/// to RUNNING.
-async fn start_all(cloud: &impl Starter, events: &impl Events, ids: &[String]) -> Vec<String> {
-    stream::iter(ids.chunks(cloud.start_batch().max(1)))
-        .map(|batch| start_batch(cloud, events, batch.to_vec()))
-        .buffer_unordered(START_PARALLELISM)
-        .concat()
-        .await
+/// Where an action left the machines it was sent for.
+#[derive(Debug, Default)]
+struct Acted {
+    /// Accepted, or already on their way: to be waited for.
+    underway: Vec<String>,
+    /// Refused while in another transition: to be waited out and sent again.
+    settling: Vec<String>,
 }
 
-/// Starts one batch; returns the ids the cloud accepted (or that were already starting).
-async fn start_batch(cloud: &impl Starter, events: &impl Events, ids: Vec<String>) -> Vec<String> {
-    let mut accepted = Vec::new();
+/// Sends `action` for every id, [`CALL_PARALLELISM`] batches at a time. With `may_settle`,
+/// machines caught in another transition are set aside to settle; without, their refusal stands.
+async fn act_all(
+    cloud: &impl Actor,
+    action: Action,
+    events: &impl Events,
+    ids: &[String],
+    may_settle: bool,
+) -> Acted {
+    let batches: Vec<Acted> = stream::iter(ids.chunks(cloud.action_batch().max(1)))
+        .map(|batch| act_batch(cloud, action, events, batch.to_vec(), may_settle))
+        .buffer_unordered(CALL_PARALLELISM)
+        .collect()
+        .await;
+    let mut acted = Acted::default();
+    for batch in batches {
+        acted.underway.extend(batch.underway);
+        acted.settling.extend(batch.settling);
+    }
+    acted
+}
+
+/// Sends `action` for one batch.
+async fn act_batch(
+    cloud: &impl Actor,
+    action: Action,
+    events: &impl Events,
+    ids: Vec<String>,
+    may_settle: bool,
+) -> Acted {
+    let mut acted = Acted::default();
     let mut batch = ids;
     // A batch the cloud refused as a whole for some of its machines is sent once more with the
-    // machines still stopped; a second refusal stands.
+    // machines still where the action begins; a second refusal stands.
     for may_resend in [true, false] {
-        let (refused, whole_batch) = match cloud.start(&batch).await {
+        let (refused, whole_batch) = match cloud.act(action, &batch).await {
             Ok(reply) => {
                 let mut refused = reply.refused;
                 let (each, taken): (Vec<_>, Vec<_>) = batch
@@ -181,7 +333,7 @@ async fn start_batch(cloud: &impl Starter, events: &impl Events, ids: Vec<String
                     .partition(|(_, err)| err.is_some());
                 let taken: Vec<String> = taken.into_iter().map(|(id, _)| id).collect();
                 events.accepted(&taken, reply.job_id.as_deref());
-                accepted.extend(taken);
+                acted.underway.extend(taken);
                 let each = each.into_iter().filter_map(|(id, err)| Some((id, err?)));
                 (each.collect(), false)
             }
@@ -190,36 +342,50 @@ async fn start_batch(cloud: &impl Starter, events: &impl Events, ids: Vec<String
                 (all.collect(), true)
             }
         };
-        batch = explain_refusals(
-            cloud,
-            events,
-            refused,
-            may_resend && whole_batch,
-            &mut accepted,
-        )
-        .await;
+        let explaining = Explaining {
+            action,
+            may_resend: may_resend && whole_batch,
+            may_settle,
+        };
+        batch = explain_refusals(cloud, events, refused, explaining, &mut acted).await;
         if batch.is_empty() {
             break;
         }
     }
-    accepted
+    acted
 }
 
-/// Settles refused machines. A refusal that concerns machines — already running, starting, wrong
-/// state, not found — is explained by describing them: RUNNING is `already_running`, a transition
-/// is waited for (pushed to `accepted`), an absent machine is not found. With `may_resend`, the
-/// machines still stopped are returned to be sent again — unless all of them are, which means the
-/// refusal was about them after all. Every other refusal stands.
+/// What [`explain_refusals`] may do besides explaining.
+#[derive(Debug, Clone, Copy)]
+struct Explaining {
+    action: Action,
+    /// Return the machines still where the action begins, to be sent again.
+    may_resend: bool,
+    /// Set aside the machines caught in another transition, to settle.
+    may_settle: bool,
+}
+
+/// Settles refused machines. A refusal that concerns machines — already there, already underway,
+/// wrong state, not found — is explained by describing them: at the target is already there,
+/// underway is waited for (pushed to `acted.underway`), caught in another transition is waited
+/// out (`acted.settling`, with `may_settle`), an absent machine is not found. With `may_resend`,
+/// the machines still where the action begins are returned to be sent again — unless all of them
+/// are, which means the refusal was about them after all. Every other refusal stands.
 ///
-/// A start that got no answer is explained the same way, except that it may have worked: RUNNING
-/// and transitions are waited for, and machines still stopped are sent again once.
+/// A call that got no answer is explained the same way, except that it may have worked: the
+/// target and transitions are waited for, and machines still where it begins are sent again once.
 async fn explain_refusals(
     cloud: &impl Describe,
     events: &impl Events,
     refused: Vec<(String, CallError)>,
-    may_resend: bool,
-    accepted: &mut Vec<String>,
+    explaining: Explaining,
+    acted: &mut Acted,
 ) -> Vec<String> {
+    let Explaining {
+        action,
+        may_resend,
+        may_settle,
+    } = explaining;
     let (explainable, standing): (Vec<_>, Vec<_>) = refused.into_iter().partition(|(_, err)| {
         err.is_ambiguous()
             || err
@@ -243,9 +409,9 @@ async fn explain_refusals(
             return Vec::new();
         }
     };
-    let stopped = |id: &String| states.get(id).is_some_and(|s| s.phase == Phase::Stopped);
+    let at_source = |id: &String| states.get(id).is_some_and(|s| s.phase == action.source());
     let unanswered = explainable.iter().any(|(_, err)| err.is_ambiguous());
-    let resend = may_resend && (unanswered || !explainable.iter().all(|(id, _)| stopped(id)));
+    let resend = may_resend && (unanswered || !explainable.iter().all(|(id, _)| at_source(id)));
     let mut again = Vec::new();
     for (id, refusal) in explainable {
         let Some(state) = states.remove(&id) else {
@@ -253,16 +419,25 @@ async fn explain_refusals(
             continue;
         };
         match state.phase {
-            Phase::Running if refusal.is_ambiguous() => {
+            // After no answer, the target may be this run's doing: waited for, not "already".
+            phase if phase == action.target() && refusal.is_ambiguous() => {
                 events.seen(state);
-                accepted.push(id);
+                acted.underway.push(id);
             }
-            Phase::Running => events.finished(&id, End::AlreadyRunning(state)),
-            Phase::Pending => {
+            phase if phase == action.target() => events.finished(&id, End::AlreadyThere(state)),
+            phase if phase == action.underway() => {
                 events.seen(state);
-                accepted.push(id);
+                acted.underway.push(id);
             }
-            Phase::Stopped if resend => again.push(id),
+            phase if phase == action.source() && resend => again.push(id),
+            phase if phase.is_moving() && (may_settle || refusal.is_ambiguous()) => {
+                events.seen(state);
+                if may_settle {
+                    acted.settling.push(id);
+                } else {
+                    acted.underway.push(id);
+                }
+            }
             _ => events.finished(
                 &id,
                 End::Refused {
@@ -289,22 +464,23 @@ pub async fn describe_all(
     Ok(states)
 }
 
-/// Waits for RUNNING and then, machine by machine as each gets there, for its ports
-/// (`--wait-port`): a machine is RUNNING only once every port accepted a connection, and
-/// unreachable if one never did before the deadline. The machines that were already running
-/// are checked from the start.
+/// Waits until `acceptor` accepts the machines (RUNNING) and then, machine by machine as each
+/// gets there, for its ports (`--wait-port`): a machine is RUNNING only once every port accepted
+/// a connection, and unreachable if one never did before the deadline. The machines that were
+/// already running are checked from the start.
 async fn wait_until_reachable(
-    cloud: &impl Starter,
+    cloud: &impl Actor,
     events: &Remembering<'_, impl Events>,
     reach: &Reach,
-    accepted: Vec<String>,
+    acceptor: Acceptor,
+    ids: Vec<String>,
     plan: &Plan,
 ) {
     let (found, mut running) = tokio::sync::mpsc::unbounded_channel::<InstanceState>();
     let polling = async move {
         let mut on_event = |event| match event {
             PollEvent::State(state) => events.seen(state),
-            PollEvent::Finished(_, Finish::Running(state)) => {
+            PollEvent::Finished(_, Finish::Done(state)) => {
                 events.remember(&state);
                 let _ = found.send(state);
             }
@@ -312,7 +488,7 @@ async fn wait_until_reachable(
         };
         let jitter = &mut cloud.fork_rng();
         let (poll, deadline) = (plan.poll, plan.deadline);
-        wait::wait_until_running(cloud, accepted, poll, deadline, jitter, &mut on_event).await;
+        wait::wait_until(cloud, ids, acceptor, poll, deadline, jitter, &mut on_event).await;
     };
     let reaching = async {
         let mut pending: futures_util::stream::FuturesUnordered<_> = (events
@@ -357,9 +533,9 @@ async fn reach_one(
         events.reachable(&id, SocketAddr::new(ip, port));
     }
     let end = if already {
-        End::AlreadyRunning(state)
+        End::AlreadyThere(state)
     } else {
-        End::Running(state)
+        End::Reached(state)
     };
     events.inner_finished(&id, end);
 }
@@ -394,7 +570,7 @@ impl<E: Events> Remembering<'_, E> {
 
     /// Tells `end` to the sink, past the holding back.
     fn inner_finished(&self, id: &str, end: End) {
-        if let End::Running(state) | End::AlreadyRunning(state) = &end {
+        if let End::Reached(state) | End::AlreadyThere(state) = &end {
             self.remember(state);
         }
         self.inner.finished(id, end);
@@ -417,7 +593,7 @@ impl<E: Events> Events for Remembering<'_, E> {
 
     fn finished(&self, id: &str, end: End) {
         match (end, &self.already_running) {
-            (End::AlreadyRunning(state), Some(held)) => {
+            (End::AlreadyThere(state), Some(held)) => {
                 self.remember(&state);
                 held.borrow_mut().push(state);
             }
@@ -437,7 +613,7 @@ mod tests {
 
     /// Answers starts and describes from a script, and records what was asked.
     struct Script {
-        starts: RefCell<VecDeque<Result<StartReply, CallError>>>,
+        starts: RefCell<VecDeque<Result<ActReply, CallError>>>,
         describes: RefCell<VecDeque<Vec<InstanceState>>>,
         started: RefCell<Vec<Vec<String>>>,
         described: RefCell<Vec<Vec<String>>>,
@@ -445,7 +621,7 @@ mod tests {
 
     impl Script {
         fn new(
-            starts: Vec<Result<StartReply, CallError>>,
+            starts: Vec<Result<ActReply, CallError>>,
             describes: Vec<Vec<InstanceState>>,
         ) -> Self {
             Self {
@@ -470,12 +646,12 @@ mod tests {
         }
     }
 
-    impl Starter for Script {
-        fn start_batch(&self) -> usize {
+    impl Actor for Script {
+        fn action_batch(&self) -> usize {
             100
         }
 
-        async fn start(&self, ids: &[String]) -> Result<StartReply, CallError> {
+        async fn act(&self, _: Action, ids: &[String]) -> Result<ActReply, CallError> {
             self.started.borrow_mut().push(ids.to_vec());
             let answer = self.starts.borrow_mut().pop_front();
             answer.expect("an unscripted start")
@@ -518,9 +694,9 @@ mod tests {
 
         fn finished(&self, id: &str, end: End) {
             let end = match end {
-                End::Running(_) => "running".to_string(),
-                End::Starting => "starting".into(),
-                End::AlreadyRunning(_) => "already running".into(),
+                End::Reached(_) => "reached".to_string(),
+                End::Underway => "underway".into(),
+                End::AlreadyThere(_) => "already there".into(),
                 End::Refused { error, state } => match state {
                     Some(state) => format!("refused {:?} in {}", error.kind(), state.raw),
                     None => format!("refused {:?}", error.kind()),
@@ -557,8 +733,8 @@ mod tests {
         }
     }
 
-    fn accepted() -> Result<StartReply, CallError> {
-        Ok(StartReply {
+    fn accepted() -> Result<ActReply, CallError> {
+        Ok(ActReply {
             job_id: None,
             refused: HashMap::new(),
         })
@@ -567,7 +743,9 @@ mod tests {
     fn state(id: &str, phase: Phase) -> InstanceState {
         let raw = match phase {
             Phase::Running => "RUNNING",
-            Phase::Pending => "STARTING",
+            Phase::Starting => "STARTING",
+            Phase::Stopping => "STOPPING",
+            Phase::Transition => "REBOOTING",
             Phase::Stopped => "STOPPED",
             Phase::Failed => "FAILED",
             Phase::Unknown => "WEIRD",
@@ -590,7 +768,7 @@ mod tests {
             reach: None,
             deadline: Instant::now() + Duration::from_secs(60),
         };
-        run(script, &ids(targets), &plan, &log).await;
+        run(script, &Operation::START, &ids(targets), &plan, &log).await;
         log.0.into_inner()
     }
 
@@ -600,7 +778,7 @@ mod tests {
             vec![Err(refusal(ErrorClass::WrongState)), accepted()],
             vec![vec![
                 state("a", Phase::Running),
-                state("b", Phase::Pending),
+                state("b", Phase::Starting),
                 state("c", Phase::Stopped),
             ]],
         );
@@ -613,11 +791,11 @@ mod tests {
         assert_eq!(
             events,
             [
-                "a: already running",
+                "a: already there",
                 "seen b STARTING",
                 "accepted c",
-                "b: starting",
-                "c: starting"
+                "b: underway",
+                "c: underway"
             ]
         );
     }
@@ -650,7 +828,7 @@ mod tests {
         );
         let events = run_no_wait(&script, &["a", "b"]).await;
         assert_eq!(*script.started.borrow(), [ids(&["a", "b"]), ids(&["b"])]);
-        assert_eq!(events, ["a: already running", "b: refused Api in STOPPED"]);
+        assert_eq!(events, ["a: already there", "b: refused Api in STOPPED"]);
     }
 
     #[tokio::test(start_paused = true)]
@@ -668,7 +846,7 @@ mod tests {
             vec![vec![state("b", Phase::Stopped)]],
         );
         let events = run_no_wait(&script, &["a", "b"]).await;
-        assert_eq!(events, ["a: not found", "accepted b", "b: starting"]);
+        assert_eq!(events, ["a: not found", "accepted b", "b: underway"]);
     }
 
     #[tokio::test(start_paused = true)]
@@ -678,7 +856,7 @@ mod tests {
             vec![Err(unanswered()), accepted()],
             vec![vec![
                 state("a", Phase::Running),
-                state("b", Phase::Pending),
+                state("b", Phase::Starting),
                 state("c", Phase::Stopped),
             ]],
         );
@@ -695,9 +873,9 @@ mod tests {
                 "seen a RUNNING",
                 "seen b STARTING",
                 "accepted c",
-                "a: starting",
-                "b: starting",
-                "c: starting"
+                "a: underway",
+                "b: underway",
+                "c: underway"
             ]
         );
     }
@@ -727,12 +905,12 @@ mod tests {
                 Err(refusal(ErrorClass::Transient))
             }
         }
-        impl Starter for Blind {
-            fn start_batch(&self) -> usize {
+        impl Actor for Blind {
+            fn action_batch(&self) -> usize {
                 10
             }
-            async fn start(&self, ids: &[String]) -> Result<StartReply, CallError> {
-                self.0.start(ids).await
+            async fn act(&self, action: Action, ids: &[String]) -> Result<ActReply, CallError> {
+                self.0.act(action, ids).await
             }
             fn fork_rng(&self) -> fastrand::Rng {
                 self.0.fork_rng()
@@ -749,7 +927,7 @@ mod tests {
             reach: None,
             deadline: Instant::now() + Duration::from_secs(60),
         };
-        run(&blind, &ids(&["a"]), &plan, &log).await;
+        run(&blind, &Operation::START, &ids(&["a"]), &plan, &log).await;
         assert_eq!(log.0.into_inner(), ["a: refused Api"]);
     }
 
@@ -767,7 +945,7 @@ mod tests {
         let script = Script::new(
             vec![accepted()],
             vec![
-                vec![state("a", Phase::Pending), state("b", Phase::Pending)],
+                vec![state("a", Phase::Starting), state("b", Phase::Starting)],
                 vec![state("a", Phase::Running), state("b", Phase::Failed)],
             ],
         );
@@ -778,13 +956,13 @@ mod tests {
             reach: None,
             deadline: Instant::now() + Duration::from_secs(60),
         };
-        run(&script, &ids(&["a", "b"]), &plan, &log).await;
+        run(&script, &Operation::START, &ids(&["a", "b"]), &plan, &log).await;
         let events = log.0.into_inner();
         assert_eq!(
             events[..3],
             ["accepted a,b", "seen a STARTING", "seen b STARTING"]
         );
-        assert!(events.contains(&"a: running".to_string()), "{events:?}");
+        assert!(events.contains(&"a: reached".to_string()), "{events:?}");
         assert!(
             events.iter().any(|e| e.starts_with("b: wait Failed")),
             "{events:?}"

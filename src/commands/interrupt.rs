@@ -1,0 +1,85 @@
+//! Interrupts: Ctrl-C, SIGTERM and SIGHUP end a run early with a report; a second one quits at
+//! once.
+
+use std::time::Duration;
+
+use tracing::warn;
+
+/// From now on, another Ctrl-C, SIGTERM or SIGHUP ends the process at once with exit code 130,
+/// even if writing the report blocks. The signal handlers stay installed, so a watcher thread
+/// takes over.
+pub(super) fn exit_on_second_interrupt() {
+    let (ready, listening) = std::sync::mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name("second-interrupt".into())
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            if let Ok(runtime) = runtime {
+                runtime.block_on(async {
+                    let mut interrupts = Interrupts::listen();
+                    let _ = ready.send(());
+                    interrupts.next().await;
+                });
+                std::process::exit(130);
+            }
+        });
+    match spawned {
+        // Wait until the watcher listens, so a second signal sent right after the first is not
+        // lost in between; a watcher that cannot start is not waited for long.
+        Ok(_) => {
+            let _ = listening.recv_timeout(Duration::from_secs(1));
+        }
+        Err(err) => warn!("cannot watch for a second interrupt: {err}"),
+    }
+}
+
+/// The signals that interrupt a run — Ctrl-C (SIGINT), SIGTERM and SIGHUP — listened for from
+/// the moment [`Interrupts::listen`] is called. SIGHUP counts too: a closed terminal or SSH
+/// session should end the run with a report, not kill it silently.
+pub(super) struct Interrupts {
+    #[cfg(unix)]
+    streams: Vec<tokio::signal::unix::Signal>,
+}
+
+impl Interrupts {
+    /// Starts listening; must be called inside a tokio runtime. A signal that cannot be watched
+    /// is never taken for one that arrived.
+    pub(super) fn listen() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let kinds = [
+                SignalKind::interrupt(),
+                SignalKind::terminate(),
+                SignalKind::hangup(),
+            ];
+            let streams = kinds.into_iter().filter_map(|k| signal(k).ok()).collect();
+            Self { streams }
+        }
+        #[cfg(not(unix))]
+        Self {}
+    }
+
+    /// Resolves on the next interrupting signal.
+    pub(super) async fn next(&mut self) {
+        #[cfg(unix)]
+        {
+            if self.streams.is_empty() {
+                return std::future::pending().await;
+            }
+            let arrivals = self.streams.iter_mut().map(|s| Box::pin(s.recv()));
+            futures_util::future::select_all(arrivals).await;
+        }
+        #[cfg(not(unix))]
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// Resolves on the first interrupting signal from now on (see [`Interrupts`]).
+pub(super) async fn interrupted() {
+    Interrupts::listen().next().await;
+}

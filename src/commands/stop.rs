@@ -1,0 +1,19 @@
+//! `cloudstart stop`: stop machines and wait until they are STOPPED.
+
+use crate::cli::StopArgs;
+use crate::engine::lifecycle::Operation;
+use crate::error::Error;
+use crate::output::Task;
+use crate::settings::RunFlags;
+
+/// Runs `stop` as `args` say; returns the exit code.
+pub(super) async fn run(args: StopArgs, quiet: bool) -> Result<u8, Error> {
+    let dry_run = args.dry_run;
+    let flags = RunFlags {
+        no_wait: args.no_wait,
+        force: args.force,
+        stop_charging: args.stop_charging,
+        ..super::run_flags(args.targets, None, args.poll)
+    };
+    super::lifecycle::run(Operation::STOP, Task::Stop, flags, dry_run, quiet).await
+}

@@ -1,0 +1,410 @@
+//! The [`Tracker`]: turns the engine's [`Events`] into one report record per target — never lost,
+//! never twice — and feeds the progress display as it goes.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use tracing::warn;
+
+use crate::engine::lifecycle::{End, Events, Operation};
+use crate::engine::reach::Unreachable;
+use crate::engine::wait::Finish;
+use crate::engine::CallError;
+use crate::error::ErrorKind;
+use crate::output::{ErrorRecord, Outcome, Progress, Record, Report, Task};
+use crate::provider::{Action, Addresses, ErrorClass, InstanceState, Phase};
+use crate::settings::GroupSettings;
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+pub(super) fn record_call_error(err: &CallError) -> ErrorRecord {
+    ErrorRecord {
+        kind: err.kind(),
+        code: err.api_error().map(|e| e.code.clone()),
+        message: err.message(),
+        request_id: err.api_error().and_then(|e| e.request_id.clone()),
+    }
+}
+
+/// The record for a machine the cloud does not list; keeps the cloud's not-found error if it gave one.
+pub(super) fn not_found(refusal: &CallError) -> ErrorRecord {
+    match refusal.api_error() {
+        Some(err) if err.class == ErrorClass::NotFound => record_call_error(refusal),
+        _ => ErrorRecord {
+            kind: ErrorKind::Api,
+            code: None,
+            message: "instance not found".into(),
+            request_id: None,
+        },
+    }
+}
+
+/// Every target's record as it stands; the single source of the report.
+pub(super) struct Tracker<'p> {
+    progress: &'p Progress,
+    /// What the run does to the machines: names the outcomes and the accepted calls.
+    operation: Operation,
+    provider: &'static str,
+    region: Option<String>,
+    /// The zone the group was resolved to, for records whose describe named none.
+    zone: Option<String>,
+    /// What `--force` sends on this cloud, if it has one: the hint after a failed gentle stop.
+    stop_force: Option<&'static str>,
+    /// Whether this run's stops are forced already.
+    forced: bool,
+    slots: RefCell<Vec<Slot>>,
+    index: HashMap<String, usize>,
+}
+
+struct Slot {
+    id: String,
+    state: Option<String>,
+    job_id: Option<String>,
+    /// The last addresses the cloud reported; a later answer without any does not erase them.
+    addresses: Addresses,
+    /// The last zone the cloud reported, kept the same way.
+    zone: Option<String>,
+    end: Option<(Outcome, Option<ErrorRecord>)>,
+}
+
+impl Slot {
+    /// Takes in what a describe said about the machine.
+    fn observe(&mut self, state: InstanceState) {
+        self.state = Some(state.raw);
+        if !state.addresses.is_empty() {
+            self.addresses = state.addresses;
+        }
+        if state.zone.is_some() {
+            self.zone = state.zone;
+        }
+    }
+}
+
+impl<'p> Tracker<'p> {
+    /// Records for every id of `settings`, each announced to `progress`.
+    pub(super) fn new(
+        settings: &GroupSettings,
+        operation: Operation,
+        progress: &'p Progress,
+    ) -> Self {
+        for id in &settings.ids {
+            progress.requested(settings.provider.name(), id);
+        }
+        Self {
+            progress,
+            operation,
+            provider: settings.provider.name(),
+            region: settings.location.region.clone(),
+            zone: settings.location.zone.clone(),
+            stop_force: settings.provider.spec().stop.force,
+            forced: settings.options.force,
+            slots: RefCell::new(
+                settings
+                    .ids
+                    .iter()
+                    .map(|id| Slot {
+                        id: id.clone(),
+                        state: None,
+                        job_id: None,
+                        addresses: Addresses::default(),
+                        zone: None,
+                        end: None,
+                    })
+                    .collect(),
+            ),
+            index: settings
+                .ids
+                .iter()
+                .enumerate()
+                .map(|(i, id)| (id.clone(), i))
+                .collect(),
+        }
+    }
+
+    fn with_slot(&self, id: &str, f: impl FnOnce(&mut Slot)) {
+        if let Some(&i) = self.index.get(id) {
+            f(&mut self.slots.borrow_mut()[i]);
+        }
+    }
+
+    fn finish(&self, id: &str, outcome: Outcome, state: Option<InstanceState>) {
+        // Reaching the goal was already logged as a state change.
+        if !matches!(outcome, Outcome::Running | Outcome::Stopped) {
+            let word = outcome_word(outcome);
+            self.progress
+                .note(format_args!("{} {id}: {word}", self.provider));
+        }
+        self.with_slot(id, |slot| {
+            if let Some(state) = state {
+                slot.observe(state);
+            }
+            slot.end = Some((outcome, None));
+        });
+        self.report_final(id);
+    }
+
+    /// Tells the progress display a machine's outcome.
+    fn report_final(&self, id: &str) {
+        if let Some(&i) = self.index.get(id) {
+            let record = self.record(&self.slots.borrow()[i], None);
+            self.progress.finished(&record);
+        }
+    }
+
+    /// The report record of `slot`; `unfinished` stands in for a missing outcome.
+    fn record(&self, slot: &Slot, unfinished: Option<(Outcome, ErrorRecord)>) -> Record {
+        let (outcome, error) = match (&slot.end, unfinished) {
+            (Some((outcome, error)), _) => (*outcome, error.clone()),
+            (None, Some((outcome, error))) => (outcome, Some(error)),
+            (None, None) => (Outcome::Failed, None),
+        };
+        Record {
+            provider: self.provider,
+            region: self.region.clone(),
+            zone: slot.zone.clone().or_else(|| self.zone.clone()),
+            id: slot.id.clone(),
+            outcome,
+            state: slot.state.clone(),
+            job_id: slot.job_id.clone(),
+            addresses: slot.addresses.clone(),
+            error,
+        }
+    }
+
+    fn fail(&self, id: &str, error: ErrorRecord, state: Option<InstanceState>) {
+        let outcome = if error.kind == ErrorKind::Timeout {
+            Outcome::Timeout
+        } else {
+            Outcome::Failed
+        };
+        // On a terminal the warning is drawn above the live block and stays in the scrollback.
+        warn!("{} {id}: {}", self.provider, error.message);
+        self.with_slot(id, |slot| {
+            if let Some(state) = state {
+                slot.observe(state);
+            }
+            slot.end = Some((outcome, Some(error)));
+        });
+        self.report_final(id);
+    }
+
+    /// Records how the waiter ended a machine's wait.
+    fn wait_ended(&self, id: &str, finish: Finish) {
+        match finish {
+            Finish::Done(state) => self.finish(id, self.reached(), Some(state)),
+            Finish::Failed(state) => self.fail(
+                id,
+                ErrorRecord {
+                    kind: ErrorKind::FailedState,
+                    code: Some(
+                        state
+                            .failure_code
+                            .clone()
+                            .unwrap_or_else(|| state.raw.clone()),
+                    ),
+                    message: format!(
+                        "{}{}",
+                        match &state.detail {
+                            Some(detail) => format!("entered {}: {detail}", state.raw),
+                            None => format!("entered failure state {}", state.raw),
+                        },
+                        self.force_hint()
+                    ),
+                    request_id: None,
+                },
+                Some(state),
+            ),
+            Finish::NotFound => self.fail(
+                id,
+                ErrorRecord {
+                    kind: ErrorKind::Api,
+                    code: None,
+                    message: "instance no longer listed by the cloud".into(),
+                    request_id: None,
+                },
+                None,
+            ),
+            Finish::Error(err) => self.fail(id, record_call_error(&err), None),
+            Finish::Timeout { polls, waited } => {
+                let last = self
+                    .slots
+                    .borrow()
+                    .get(self.index.get(id).copied().unwrap_or(usize::MAX))
+                    .and_then(|s| s.state.clone())
+                    .unwrap_or_else(|| "unknown".into());
+                self.fail(
+                    id,
+                    ErrorRecord {
+                        kind: ErrorKind::Timeout,
+                        code: None,
+                        message: format!(
+                            "not {} after {:.1}s and {polls} polls (last state {last})",
+                            self.goal_name(),
+                            waited.as_secs_f64()
+                        ),
+                        request_id: None,
+                    },
+                    None,
+                )
+            }
+        }
+    }
+
+    /// The report of `task`. A machine without an outcome was cut off by an interrupt — or,
+    /// without one, is a bug, reported as such rather than dropped.
+    pub(super) fn report(&self, task: Task, elapsed_ms: u64, interrupted: bool) -> Report {
+        let (outcome, kind, message) = if interrupted {
+            (
+                Outcome::Interrupted,
+                ErrorKind::Interrupted,
+                format!("interrupted before the machine was {}", self.goal_name()),
+            )
+        } else {
+            (
+                Outcome::Failed,
+                ErrorKind::Internal,
+                "no outcome was recorded for this machine (a bug in cloudstart)".to_string(),
+            )
+        };
+        let stand_in = ErrorRecord {
+            kind,
+            code: None,
+            message,
+            request_id: None,
+        };
+        let instances = self
+            .slots
+            .borrow()
+            .iter()
+            .map(|slot| self.record(slot, Some((outcome, stand_in.clone()))))
+            .collect();
+        Report {
+            elapsed_ms,
+            instances,
+            ..Report::new(task)
+        }
+    }
+
+    /// The goal's name as the clouds write it: RUNNING or STOPPED.
+    fn goal_name(&self) -> &'static str {
+        match self.operation.goal {
+            Phase::Stopped => "STOPPED",
+            _ => "RUNNING",
+        }
+    }
+
+    /// The outcome of a machine that reached the goal.
+    fn reached(&self) -> Outcome {
+        match self.operation.goal {
+            Phase::Stopped => Outcome::Stopped,
+            _ => Outcome::Running,
+        }
+    }
+
+    /// What a gentle stop that failed should be followed by: `--force`, where the cloud has one.
+    fn force_hint(&self) -> String {
+        let gentle_stop = self.operation.action == Some(Action::Stop) && !self.forced;
+        match self.stop_force {
+            Some(force) if gentle_stop => format!(
+                " (a gentle stop fails when the OS does not shut down: stop again with --force, \
+                 which sends {force})"
+            ),
+            _ => String::new(),
+        }
+    }
+}
+
+fn outcome_word(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Running => "RUNNING",
+        Outcome::Starting => "start accepted",
+        Outcome::AlreadyRunning => "already running",
+        Outcome::Stopped => "STOPPED",
+        Outcome::Stopping => "stop accepted",
+        Outcome::AlreadyStopped => "already stopped",
+        Outcome::Failed => "failed",
+        Outcome::Timeout => "timed out",
+        Outcome::Interrupted => "interrupted",
+        Outcome::Observed => "observed",
+    }
+}
+
+impl Events for Tracker<'_> {
+    fn accepted(&self, ids: &[String], job_id: Option<&str>) {
+        let action = self.operation.action.map_or("", Action::name);
+        self.progress.note(format_args!(
+            "{} {action} accepted for {} machine{}",
+            self.provider,
+            ids.len(),
+            plural(ids.len())
+        ));
+        for id in ids {
+            self.progress.accepted(action, self.provider, id, job_id);
+            if let Some(job_id) = job_id {
+                self.with_slot(id, |slot| slot.job_id = Some(job_id.to_string()));
+            }
+        }
+    }
+
+    fn seen(&self, state: InstanceState) {
+        // The engine may tell a state twice (a refused call's describe, then the wait's first
+        // poll): only a change is shown, on stderr and as an NDJSON `state` event.
+        let mut changed = true;
+        let (provider, id, raw) = (self.provider, state.id.clone(), state.raw.clone());
+        self.with_slot(&id, |slot| {
+            changed = slot.state.as_deref() != Some(raw.as_str());
+            slot.observe(state);
+        });
+        if changed {
+            self.progress.state(provider, &id, &raw);
+        }
+    }
+
+    fn reachable(&self, id: &str, address: SocketAddr) {
+        self.progress
+            .reachable(self.provider, id, &address.to_string());
+    }
+
+    fn finished(&self, id: &str, end: End) {
+        match end {
+            End::Reached(state) => self.finish(id, self.reached(), Some(state)),
+            End::Underway => {
+                let underway = match self.operation.goal {
+                    Phase::Stopped => Outcome::Stopping,
+                    _ => Outcome::Starting,
+                };
+                self.finish(id, underway, None)
+            }
+            End::AlreadyThere(state) => {
+                let already = match self.operation.goal {
+                    Phase::Stopped => Outcome::AlreadyStopped,
+                    _ => Outcome::AlreadyRunning,
+                };
+                self.finish(id, already, Some(state))
+            }
+            End::Refused { error, state } => self.fail(id, record_call_error(&error), state),
+            End::NotFound { refusal } => self.fail(id, not_found(&refusal), None),
+            End::Unreachable(error) => {
+                let kind = match error {
+                    Unreachable::Closed { .. } => ErrorKind::Timeout,
+                    Unreachable::NoAddress(_) | Unreachable::NotAnIp { .. } => ErrorKind::Api,
+                };
+                let record = ErrorRecord {
+                    kind,
+                    code: None,
+                    message: error.to_string(),
+                    request_id: None,
+                };
+                self.fail(id, record, None)
+            }
+            End::Wait(finish) => self.wait_ended(id, finish),
+        }
+    }
+}
