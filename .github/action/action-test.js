@@ -56,7 +56,7 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 function startSim(bootDelay, seed) {
   const seedFile = path.join(work, `seed-${sims.length}.toml`);
   fs.writeFileSync(seedFile, seed);
-  const sim = spawn(bin, ['sim', '--boot-delay', bootDelay, '--state', seedFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const sim = spawn(bin, ['sim', '--boot-delay', bootDelay, '--stop-delay', '1s', '--state', seedFile], { stdio: ['ignore', 'pipe', 'inherit'] });
   sims.push(sim);
   return new Promise((resolve, reject) => {
     let seen = '';
@@ -185,14 +185,15 @@ async function unitTests() {
     ]);
     const wait = action.readInputs({ ...base, INPUT_COMMAND: 'wait', INPUT_FOR: 'stopped' });
     assert.deepStrictEqual(action.commandArgv(wait).slice(0, 5), ['wait', '--for', 'stopped', '-o', 'json']);
-    assert.deepStrictEqual(action.unusedInputs({ ...wait, waitPorts: ['22'], stopAtEnd: true, force: true }).length, 3);
+    assert.deepStrictEqual(action.unusedInputs({ ...wait, waitPorts: ['22'], stopAtEnd: true, force: true }).length, 2);
+    assert.deepStrictEqual(action.unusedInputs({ ...stop, waitPorts: ['22'], for: 'running' }).length, 2);
   });
 
   await test('args: the stop at the end keeps the flags that reach the machines, and targets among them', () => {
     const split = action.splitArgs(
       '--poll-interval 2s --profile ci -rap-guangzhou --address private --wait-ssh -vv --proxy=http://u:p@h:1 ins-c -- ins-d'.split(' '),
     );
-    assert.deepStrictEqual(split.reach, ['--profile', 'ci', '-rap-guangzhou', '-vv', '--proxy=http://u:p@h:1']);
+    assert.deepStrictEqual(split.reach, ['--poll-interval', '2s', '--profile', 'ci', '-rap-guangzhou', '-vv', '--proxy=http://u:p@h:1']);
     assert.deepStrictEqual(split.positionals, ['ins-c', 'ins-d']);
     assert.strictEqual(action.splitArgs(['-f', 'x.toml']).targetsFile, true);
     assert.strictEqual(action.splitArgs(['--targets-file=x.toml']).targetsFile, true);
@@ -312,7 +313,9 @@ async function stepTests() {
     assert.strictEqual(main.state.isPost, 'true');
     const saved = JSON.parse(main.state.stop);
     assert.deepStrictEqual(saved.targets, ['tencent:ins-r8hr2upy', 'tencent:ins-0a1b2c3d']);
-    assert.ok(!saved.flags.includes('--poll-interval') && !saved.flags.includes('--wait-port'), saved.flags.join(' '));
+    assert.deepStrictEqual(saved.flags, [
+      '-o', 'json', '--provider', 'tencent', '--region', 'ap-guangzhou', '--timeout', '1m', '--poll-interval', '200ms',
+    ]);
     assert.deepStrictEqual(states(env, ['ins-r8hr2upy', 'ins-0a1b2c3d', 'ins-aaaaaaaa']), {
       'ins-r8hr2upy': 'RUNNING', 'ins-0a1b2c3d': 'RUNNING', 'ins-aaaaaaaa': 'RUNNING',
     });
@@ -380,7 +383,7 @@ async function stepTests() {
   });
 
   // A job cancelled while the machines boot: the runner sends SIGINT to the node process only.
-  const slowEndpoint = await startSim('30s', '');
+  const slowEndpoint = await startSim('5s', '');
   const slowEnv = { ...CREDENTIALS, CLOUDSTART_TENCENT_ENDPOINT: slowEndpoint };
   const slowInputs = { ...inputs, targets: 'ins-11111111 ins-22222222', 'wait-port': '' };
   let cancelled;

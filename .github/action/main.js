@@ -101,11 +101,12 @@ const VALUE_FLAGS = new Set([
   '--endpoint', '--timeout', '--proxy', '--ca-bundle', '-o', '--output', '--wait-port', '--address',
   '--poll-interval', '--poll-max', '--color',
 ]);
-// Those of them the stop at the end needs to reach the same machines with the same credentials, and
-// the logging switches; start-only flags (--wait-port, --no-wait, --poll-interval, …) are left out.
+// Those the stop at the end keeps: what reaches the same machines with the same credentials, polling
+// and logging. Left out: start's own (--wait-port, --wait-ssh, --address, --no-wait, --without-gpu),
+// and --timeout and -o, which the stop has its own of (stop-timeout, json).
 const REACH_FLAGS = new Set([
   '-p', '--provider', '--profile', '-r', '--region', '-z', '--zone', '--endpoint', '--proxy',
-  '--ca-bundle', '--color', '-q', '--quiet', '-v', '--verbose',
+  '--ca-bundle', '--poll-interval', '--poll-max', '--color', '-q', '--quiet', '-v', '--verbose',
 ]);
 
 /**
@@ -186,7 +187,7 @@ function readInputs(env = process.env) {
 function unusedInputs(inputs) {
   const unused = [];
   if (inputs.command !== 'wait' && inputs.for) unused.push('for (only command wait uses it)');
-  if (inputs.command !== 'start' && inputs.waitPorts.length) unused.push('wait-port (only command start uses it)');
+  if (inputs.command === 'stop' && inputs.waitPorts.length) unused.push('wait-port (only commands start and wait use it)');
   if (inputs.command !== 'start' && inputs.stopAtEnd) unused.push('stop-at-end (only command start uses it)');
   const stops = inputs.command === 'stop' || (inputs.command === 'start' && inputs.stopAtEnd);
   if (!stops && inputs.force) unused.push('force (only command stop and stop-at-end use it)');
@@ -205,7 +206,7 @@ function commandArgv(inputs) {
   if (inputs.command === 'wait') argv.push('--for', inputs.for);
   argv.push('-o', 'json', ...placeFlags(inputs));
   if (inputs.timeout) argv.push('--timeout', inputs.timeout);
-  if (inputs.command === 'start') for (const port of inputs.waitPorts) argv.push('--wait-port', port);
+  if (inputs.command !== 'stop') for (const port of inputs.waitPorts) argv.push('--wait-port', port);
   if (inputs.command === 'stop') argv.push(...stopFlags(inputs));
   argv.push(...inputs.args, '--', ...inputs.targets);
   return argv;
