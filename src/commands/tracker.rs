@@ -408,3 +408,183 @@ impl Events for Tracker<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The Tracker fed events as the engine sends them: one record per target, named for the
+    //! operation, never lost and never twice.
+
+    use std::time::Duration;
+
+    use super::*;
+    use crate::credentials::{Credentials, Secret};
+    use crate::engine::wait::{Backoff, PollConfig};
+    use crate::engine::{Endpoint, Failure, RetryConfig};
+    use crate::output::Mode;
+    use crate::provider::{ActionOptions, ApiError, Location, TencentCvm};
+
+    /// Three Tencent machines, `options` on their calls.
+    fn settings(options: ActionOptions) -> GroupSettings {
+        GroupSettings {
+            provider: &TencentCvm,
+            location: Location {
+                region: Some("ap-guangzhou".into()),
+                zone: None,
+            },
+            endpoint: Endpoint::parse("http://127.0.0.1:9").unwrap(),
+            credentials: Credentials {
+                key_id: "id".into(),
+                secret: Secret::from("key".to_string()),
+                token: None,
+            },
+            ids: ["ins-aaaaaaaa", "ins-bbbbbbbb", "ins-cccccccc"]
+                .map(String::from)
+                .to_vec(),
+            wait: true,
+            timeout: Duration::from_secs(60),
+            poll: PollConfig::Backoff(Backoff {
+                min_delay: Duration::from_secs(1),
+                max_delay: Duration::from_secs(1),
+            }),
+            retry: RetryConfig::default(),
+            options,
+            network: Default::default(),
+            reach: None,
+        }
+    }
+
+    fn state(id: &str, raw: &str, phase: Phase) -> InstanceState {
+        InstanceState::new(id, raw, phase)
+    }
+
+    /// `(id, outcome, state, error kind)` of each record.
+    fn rows(report: &Report) -> Vec<(String, &'static str, Option<String>, Option<ErrorKind>)> {
+        (report.instances.iter())
+            .map(|r| {
+                let kind = r.error.as_ref().map(|e| e.kind);
+                (r.id.clone(), r.outcome.as_str(), r.state.clone(), kind)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_stops_events_become_stop_outcomes_in_target_order() {
+        let progress = Progress::new(Mode::Quiet, false);
+        let tracker = Tracker::new(&settings(Default::default()), Operation::STOP, &progress);
+        let [a, b, c] = ["ins-aaaaaaaa", "ins-bbbbbbbb", "ins-cccccccc"];
+        tracker.accepted(&[b.to_string()], None);
+        tracker.seen(state(b, "STOPPING", Phase::Stopping));
+        tracker.finished(c, End::AlreadyThere(state(c, "STOPPED", Phase::Stopped)));
+        tracker.finished(b, End::Reached(state(b, "STOPPED", Phase::Stopped)));
+        tracker.finished(a, End::Underway);
+        let report = tracker.report(Task::Stop, 5, false);
+        assert_eq!(report.command, Task::Stop);
+        assert_eq!(
+            rows(&report),
+            [
+                (a.into(), "stopping", None, None),
+                (b.into(), "stopped", Some("STOPPED".into()), None),
+                (c.into(), "already_stopped", Some("STOPPED".into()), None),
+            ]
+        );
+        assert_eq!(report.exit_code(), 0);
+    }
+
+    #[test]
+    fn a_failed_gentle_stop_is_exit_7_with_the_force_hint_and_a_forced_one_without() {
+        for (force, hinted) in [(false, true), (true, false)] {
+            let progress = Progress::new(Mode::Quiet, false);
+            let options = ActionOptions {
+                force,
+                ..Default::default()
+            };
+            let tracker = Tracker::new(&settings(options), Operation::STOP, &progress);
+            let failed = InstanceState {
+                detail: Some("StopInstances r-1 FAILED".into()),
+                ..state("ins-aaaaaaaa", "RUNNING", Phase::Failed)
+            };
+            tracker.finished("ins-aaaaaaaa", End::Wait(Finish::Failed(failed)));
+            let report = tracker.report(Task::Stop, 5, false);
+            let error = report.instances[0].error.clone().unwrap();
+            assert_eq!(error.kind, ErrorKind::FailedState);
+            assert_eq!(error.code.as_deref(), Some("RUNNING"));
+            assert_eq!(
+                error.message.contains("--force, which sends StopType=HARD"),
+                hinted,
+                "{}",
+                error.message
+            );
+        }
+    }
+
+    #[test]
+    fn every_target_gets_one_record_even_unfinished_or_told_twice() {
+        let progress = Progress::new(Mode::Quiet, false);
+        let tracker = Tracker::new(&settings(Default::default()), Operation::START, &progress);
+        let refusal = CallError {
+            action: "StartInstances",
+            failure: Failure::Api(ApiError {
+                code: "InvalidInstanceId.NotFound".into(),
+                message: "not found".into(),
+                request_id: Some("r-9".into()),
+                http_status: 200,
+                class: ErrorClass::NotFound,
+            }),
+            attempts: 1,
+            elapsed: Duration::ZERO,
+        };
+        tracker.finished("ins-aaaaaaaa", End::NotFound { refusal });
+        // An id the run does not know is ignored, not added.
+        tracker.finished("ins-zzzzzzzz", End::Underway);
+        let timeout = Finish::Timeout {
+            polls: 3,
+            waited: Duration::from_secs(9),
+        };
+        tracker.seen(state("ins-bbbbbbbb", "STARTING", Phase::Starting));
+        tracker.finished("ins-bbbbbbbb", End::Wait(timeout));
+        let report = tracker.report(Task::Start, 5, false);
+        let rows = rows(&report);
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[0].1, "failed");
+        assert_eq!(rows[0].3, Some(ErrorKind::Api));
+        let timed_out = report.instances[1].error.clone().unwrap();
+        assert_eq!(rows[1].1, "timeout");
+        assert!(
+            timed_out
+                .message
+                .starts_with("not RUNNING after 9.0s and 3 polls (last state STARTING)"),
+            "{}",
+            timed_out.message
+        );
+        // The third had no outcome: without an interrupt that is a bug, reported as one.
+        assert_eq!(
+            (rows[2].1, rows[2].3),
+            ("failed", Some(ErrorKind::Internal))
+        );
+        assert_eq!(report.exit_code(), 1);
+        let interrupted = tracker.report(Task::Start, 5, true);
+        let error = interrupted.instances[2].error.clone().unwrap();
+        assert_eq!(interrupted.instances[2].outcome, Outcome::Interrupted);
+        assert_eq!(error.message, "interrupted before the machine was RUNNING");
+    }
+
+    #[test]
+    fn a_wait_for_stopped_names_its_goal() {
+        let progress = Progress::new(Mode::Quiet, false);
+        let operation = Operation::wait_for(Phase::Stopped);
+        let tracker = Tracker::new(&settings(Default::default()), operation, &progress);
+        let b = "ins-bbbbbbbb";
+        tracker.finished(b, End::Reached(state(b, "STOPPED", Phase::Stopped)));
+        let timeout = Finish::Timeout {
+            polls: 1,
+            waited: Duration::from_secs(1),
+        };
+        tracker.finished("ins-aaaaaaaa", End::Wait(timeout));
+        let report = tracker.report(Task::Wait, 5, true);
+        assert_eq!(report.instances[1].outcome, Outcome::Stopped);
+        let message = &report.instances[0].error.as_ref().unwrap().message;
+        assert!(message.starts_with("not STOPPED after"), "{message}");
+        let message = &report.instances[2].error.as_ref().unwrap().message;
+        assert_eq!(message, "interrupted before the machine was STOPPED");
+    }
+}

@@ -759,16 +759,26 @@ mod tests {
 
     /// Runs the protocol without waiting; returns the events.
     async fn run_no_wait(script: &Script, targets: &[&str]) -> Vec<String> {
+        run_op(script, &Operation::START, targets, false).await
+    }
+
+    /// Runs `operation`, waiting with `wait`; returns the events.
+    async fn run_op(
+        script: &Script,
+        operation: &Operation,
+        targets: &[&str],
+        wait: bool,
+    ) -> Vec<String> {
         let log = Log::default();
         let plan = Plan {
-            wait: false,
+            wait,
             poll: PollConfig::Budget(wait::PollBudget {
                 requests_per_second: 10.0,
             }),
             reach: None,
             deadline: Instant::now() + Duration::from_secs(60),
         };
-        run(script, &Operation::START, &ids(targets), &plan, &log).await;
+        run(script, operation, &ids(targets), &plan, &log).await;
         log.0.into_inner()
     }
 
@@ -965,6 +975,126 @@ mod tests {
         assert!(events.contains(&"a: reached".to_string()), "{events:?}");
         assert!(
             events.iter().any(|e| e.starts_with("b: wait Failed")),
+            "{events:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stop_explains_its_refusal_the_same_way_for_stopped_and_stopping_machines() {
+        let script = Script::new(
+            vec![Err(refusal(ErrorClass::WrongState)), accepted()],
+            vec![vec![
+                state("a", Phase::Stopped),
+                state("b", Phase::Stopping),
+                state("c", Phase::Running),
+            ]],
+        );
+        let events = run_op(&script, &Operation::STOP, &["a", "b", "c"], false).await;
+        assert_eq!(
+            *script.started.borrow(),
+            [ids(&["a", "b", "c"]), ids(&["c"])]
+        );
+        assert_eq!(
+            events,
+            [
+                "a: already there",
+                "seen b STOPPING",
+                "accepted c",
+                "b: underway",
+                "c: underway"
+            ]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_machine_caught_starting_is_waited_out_and_then_stopped() {
+        // The stop is refused while the machine boots; it settles RUNNING and is stopped then.
+        let script = Script::new(
+            vec![Err(refusal(ErrorClass::WrongState)), accepted()],
+            vec![
+                vec![state("a", Phase::Starting)],
+                vec![state("a", Phase::Starting)],
+                vec![state("a", Phase::Running)],
+                vec![state("a", Phase::Stopping)],
+                vec![state("a", Phase::Stopped)],
+            ],
+        );
+        let events = run_op(&script, &Operation::STOP, &["a"], true).await;
+        assert_eq!(*script.started.borrow(), [ids(&["a"]), ids(&["a"])]);
+        // The settling poll tells STARTING again; the Tracker shows a change only once.
+        assert_eq!(
+            events,
+            [
+                "seen a STARTING",
+                "seen a STARTING",
+                "seen a RUNNING",
+                "accepted a",
+                "seen a STOPPING",
+                "seen a STOPPED",
+                "a: reached"
+            ]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_machine_caught_in_a_transition_that_ends_at_the_goal_has_reached_it() {
+        let script = Script::new(
+            vec![Err(refusal(ErrorClass::WrongState))],
+            vec![
+                vec![state("a", Phase::Transition)],
+                vec![state("a", Phase::Stopped)],
+            ],
+        );
+        let events = run_op(&script, &Operation::STOP, &["a"], false).await;
+        assert_eq!(script.started.borrow().len(), 1);
+        assert_eq!(events, ["seen a REBOOTING", "seen a STOPPED", "a: reached"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stop_that_falls_back_to_running_has_failed() {
+        let script = Script::new(
+            vec![accepted()],
+            vec![
+                vec![state("a", Phase::Stopping)],
+                vec![state("a", Phase::Running)],
+            ],
+        );
+        let events = run_op(&script, &Operation::STOP, &["a"], true).await;
+        assert_eq!(events[..2], ["accepted a", "seen a STOPPING"]);
+        assert!(
+            events[3].starts_with("a: wait Failed") && events[3].contains("after stopping"),
+            "{events:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn wait_only_polls_and_never_sends_a_start_or_stop() {
+        let script = Script::new(
+            vec![],
+            vec![
+                vec![state("a", Phase::Stopping), state("b", Phase::Running)],
+                vec![state("a", Phase::Stopped), state("b", Phase::Running)],
+                vec![state("b", Phase::Running)],
+            ],
+        );
+        let operation = Operation::wait_for(Phase::Stopped);
+        let log = Log::default();
+        let plan = Plan {
+            wait: true,
+            poll: PollConfig::Budget(wait::PollBudget {
+                requests_per_second: 10.0,
+            }),
+            reach: None,
+            // Polls at 1 s, 2 s and, trimmed to the deadline, 2.5 s.
+            deadline: Instant::now() + Duration::from_millis(2500),
+        };
+        run(&script, &operation, &ids(&["a", "b"]), &plan, &log).await;
+        let events = log.0.into_inner();
+        assert!(script.started.borrow().is_empty());
+        assert!(events.contains(&"a: reached".to_string()), "{events:?}");
+        // A running machine is not a failure to a wait: it times out unless someone stops it.
+        assert!(
+            events.iter().any(|e| e.starts_with("b: wait Timeout")),
             "{events:?}"
         );
     }

@@ -11,8 +11,10 @@
 //! seeded by [`EngineConfig::seed`], so tests can fix both; elapsed time and sleeps are tokio's,
 //! which tests pause.
 //!
-//! - [`client`]: [`ApiClient`] — sign per attempt, send, read, retry, rate limit, retry budget,
-//!   clock correction, and what this run's starts, stops and their jobs said.
+//! - `sender`: sign per attempt, send, read, retry (one pure decision, `decide`), rate limit,
+//!   retry budget, clock correction.
+//! - [`client`]: [`ApiClient`] — start, stop and describe calls through the sender, and the run's
+//!   memory: what this run's starts, stops and their jobs said.
 //! - [`lifecycle`]: start, stop and wait as one protocol over an [`lifecycle::Operation`] —
 //!   batches, refusals explained by a describe, one resend, transitions waited out, and ambiguous
 //!   answers settled by a describe before anything is sent again.
@@ -23,11 +25,14 @@
 mod config;
 mod endpoint;
 
+mod sender;
+
 pub mod client;
 pub mod lifecycle;
 pub mod reach;
 pub mod wait;
 
-pub use client::{ActReply, ApiClient, CallError, Failure, MAX_BODY_BYTES};
+pub use client::{ActReply, ApiClient};
 pub use config::{system_clock, Clock, EngineConfig, Network, RetryConfig};
 pub use endpoint::Endpoint;
+pub use sender::{CallError, Failure, MAX_BODY_BYTES};

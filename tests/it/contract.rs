@@ -153,50 +153,6 @@ fn many_ids_respect_the_batch_limits() {
 }
 
 #[test]
-fn already_running_exits_zero() {
-    for profile in profiles() {
-        let id = id(profile, 7);
-        let state = format!("state = \"{}\"", profile.running_state());
-        let sim = Sim::start(&seed(profile, &id, &state));
-        let (json, _) = start_json(&sim, profile, &[&id], &[], 0);
-        let record = &json["instances"][0];
-        assert_eq!(record["outcome"], "already_running", "{}", profile.provider);
-        assert_eq!(record["state"], profile.running_state());
-        assert!(record["error"].is_null());
-    }
-}
-
-#[test]
-fn already_starting_is_waited_for() {
-    for profile in profiles() {
-        let id = id(profile, 7);
-        let state = format!("state = \"{}\"", profile.starting_state());
-        // The seeded machine finishes booting 1 s after the simulator starts: the start lands
-        // well before, is refused, and the machine is then polled to RUNNING.
-        let sim = Sim::start_with(&seed(profile, &id, &state), &["--boot-delay", "1s"]);
-        let (json, _) = start_json(&sim, profile, &[&id], &[], 0);
-        assert_eq!(
-            json["instances"][0]["outcome"], "running",
-            "{}",
-            profile.provider
-        );
-    }
-}
-
-#[test]
-fn not_found_exits_four() {
-    for profile in profiles() {
-        let id = id(profile, 13);
-        let sim = Sim::start(&seed(profile, &id, "state = \"not_found\""));
-        let (json, err) = start_json(&sim, profile, &[&id], &[], 4);
-        let record = &json["instances"][0];
-        assert_eq!(record["outcome"], "failed", "{}", profile.provider);
-        assert_eq!(record["error"]["kind"], "api", "{}", profile.provider);
-        assert!(err.contains("1 of 1 machine did not start"), "{err}");
-    }
-}
-
-#[test]
 fn one_missing_machine_does_not_stop_the_others() {
     for profile in profiles() {
         let (a, missing, b) = (id(profile, 1), id(profile, 2), id(profile, 3));
@@ -284,47 +240,6 @@ fn missing_credentials_exit_three_naming_the_variables() {
         assert!(support::stdout(&output).contains(&id(profile, 1)));
     }
     assert!(sim.requests().is_empty());
-}
-
-#[test]
-fn boot_failure_exits_seven() {
-    for profile in profiles() {
-        let id = id(profile, 5);
-        let sim = Sim::start(&seed(profile, &id, "boot = \"fail\""));
-        let (json, _) = start_json(&sim, profile, &[&id], &[], 7);
-        let record = &json["instances"][0];
-        assert_eq!(record["outcome"], "failed", "{}", profile.provider);
-        assert_eq!(
-            record["error"]["kind"], "failed_state",
-            "{}",
-            profile.provider
-        );
-    }
-}
-
-#[test]
-fn never_running_times_out_with_exit_six() {
-    for profile in profiles() {
-        let id = id(profile, 6);
-        let sim = Sim::start(&seed(profile, &id, "boot = \"never\""));
-        let (json, _) = start_json(&sim, profile, &[&id], &["--timeout", "300ms"], 6);
-        let record = &json["instances"][0];
-        assert_eq!(record["outcome"], "timeout", "{}", profile.provider);
-        assert_eq!(record["error"]["kind"], "timeout");
-    }
-}
-
-#[test]
-fn no_wait_returns_once_the_start_is_accepted() {
-    let sim = Sim::start_with("", &["--boot-delay", "1h"]);
-    for profile in profiles() {
-        let (json, _) = start_json(&sim, profile, &[&id(profile, 1)], &["--no-wait"], 0);
-        assert_eq!(
-            json["instances"][0]["outcome"], "starting",
-            "{}",
-            profile.provider
-        );
-    }
 }
 
 /// The JSON report's schema, re-declared: any field added or renamed without a schema change fails.

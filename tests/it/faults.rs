@@ -28,12 +28,55 @@ fn for_every_cloud(check: impl Fn(&'static Profile) + Sync) {
 
 /// `start` on `profile`'s cloud with `--output json` and `extra` flags.
 fn start(sim: &Sim, profile: &Profile, ids: &[String], extra: &[&str]) -> Output {
+    run(sim, "start", profile, ids, extra)
+}
+
+/// `command` (`start` or `stop`) on `profile`'s cloud with `--output json` and `extra` flags.
+fn run(sim: &Sim, command: &str, profile: &Profile, ids: &[String], extra: &[&str]) -> Output {
     let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-    sim.start_cmd(profile, &ids)
+    sim.cmd(command, profile, &ids)
         .args(["-o", "json"])
         .args(extra)
         .output()
         .unwrap()
+}
+
+/// The operations every fault is tried on: the command, the outcome it ends in, and a state
+/// file putting machines 1 to 3 of every cloud where it begins.
+fn operations() -> [(&'static str, &'static str, String); 2] {
+    let running: String = (profiles())
+        .flat_map(|profile| {
+            let state = format!("state = \"{}\"", profile.running_state());
+            (1..=3).map(move |n| seed(profile, &id(profile, n), &state))
+        })
+        .collect();
+    [
+        ("start", "running", String::new()),
+        ("stop", "stopped", running),
+    ]
+}
+
+/// The names `profile`'s cloud gives `command`'s call and its describe call.
+fn call_names(profile: &Profile, command: &str) -> (&'static str, &'static str) {
+    let actions = profile.actions();
+    let call = if command == "stop" {
+        actions.stop
+    } else {
+        actions.start
+    };
+    (call, actions.describe)
+}
+
+/// Runs `command` on `n` machines of `profile`'s cloud and checks that the run exits 0 with
+/// every one at `goal` and reported once; `context` names the case in failures.
+fn all_reach(sim: &Sim, command: &str, goal: &str, profile: &Profile, n: usize, context: &str) {
+    let ids = ids(profile, n);
+    let records = records(profile, &run(sim, command, profile, &ids, &[]), 0, &ids);
+    assert!(
+        records.iter().all(|r| r["outcome"] == goal),
+        "{} {command} {context}: {records:?}",
+        profile.provider
+    );
 }
 
 /// Checks the exit code and that the report lists each of `ids` exactly once, in order; returns
@@ -111,23 +154,36 @@ fn refused_for_quota(sim: &Sim, profile: &Profile, n: usize) {
 }
 
 #[test]
-fn throttled_starts_are_retried_until_accepted() {
-    let sim = Sim::start_with("", &["--boot-delay", "0s", "--fault", "throttle:2@start"]);
-    for_every_cloud(|profile| {
-        let (start_action, _) = actions(profile);
-        if !throttles_retryably(profile) {
-            refused_for_quota(&sim, profile, 1);
-            assert_eq!(count(&sim, profile, start_action, "throttle"), (1, 1));
-            return;
-        }
-        start_all_running(&sim, profile, 1, "");
-        assert_eq!(
-            count(&sim, profile, start_action, "throttle"),
-            (3, 2),
-            "{}",
-            profile.provider
-        );
-    });
+fn throttled_starts_and_stops_are_retried_until_accepted() {
+    for (command, goal, state) in operations() {
+        let fault = format!("throttle:2@{command}");
+        let flags = [
+            "--boot-delay",
+            "0s",
+            "--stop-delay",
+            "0s",
+            "--fault",
+            &fault,
+        ];
+        let sim = Sim::start_with(&state, &flags);
+        for_every_cloud(|profile| {
+            let (call, _) = call_names(profile, command);
+            if !throttles_retryably(profile) {
+                let ids = ids(profile, 1);
+                let records = records(profile, &run(&sim, command, profile, &ids, &[]), 4, &ids);
+                assert_eq!(records[0]["error"]["code"], "2500", "{command}");
+                assert_eq!(count(&sim, profile, call, "throttle"), (1, 1));
+                return;
+            }
+            all_reach(&sim, command, goal, profile, 1, "");
+            assert_eq!(
+                count(&sim, profile, call, "throttle"),
+                (3, 2),
+                "{} {command}",
+                profile.provider
+            );
+        });
+    }
 }
 
 #[test]
@@ -191,41 +247,50 @@ fn persistent_server_errors_end_after_bounded_retries() {
 }
 
 #[test]
-fn a_start_without_a_readable_answer_is_described_before_any_resend() {
-    // The simulator acts on the start, then loses or garbles the answer.
-    for kind in ["drop", "truncate", "not-json", "html"] {
-        let fault = format!("{kind}:1@start");
-        let sim = Sim::start_with("", &["--boot-delay", "0s", "--fault", &fault]);
-        for_every_cloud(|profile| {
-            start_all_running(&sim, profile, 1, kind);
-            let (start_action, describe_action) = actions(profile);
-            let (starts, _) = count(&sim, profile, start_action, kind);
-            if provider_of(profile).spec().idempotent_actions {
-                // Sent again with the same client token: the cloud answers 412
-                // IdempotentProcessing while it still processes the first, then the first's
-                // answer, without acting twice.
-                let codes: Vec<Value> = sim.calls(profile.provider, start_action)[1..]
-                    .iter()
-                    .map(|r| r["error_code"].clone())
-                    .collect();
-                let (last, waits) = codes.split_last().unwrap();
-                assert_eq!(*last, Value::Null, "{} {kind}: {codes:?}", profile.provider);
-                assert!(
-                    waits.iter().all(|c| c == "IdempotentProcessing"),
-                    "{} {kind}: {codes:?}",
-                    profile.provider
-                );
-                assert!(starts >= 2, "{} {kind}", profile.provider);
-            } else {
-                // Described, found starting, and not sent again.
-                assert_eq!(starts, 1, "{} {kind}", profile.provider);
-                assert!(
-                    !sim.calls(profile.provider, describe_action).is_empty(),
-                    "{} {kind}",
-                    profile.provider
-                );
-            }
-        });
+fn a_start_or_stop_without_a_readable_answer_is_described_before_any_resend() {
+    // The simulator acts on the call, then loses or garbles the answer.
+    for (command, goal, state) in operations() {
+        for kind in ["drop", "truncate", "not-json", "html"] {
+            let fault = format!("{kind}:1@{command}");
+            let flags = [
+                "--boot-delay",
+                "0s",
+                "--stop-delay",
+                "0s",
+                "--fault",
+                &fault,
+            ];
+            let sim = Sim::start_with(&state, &flags);
+            for_every_cloud(|profile| {
+                all_reach(&sim, command, goal, profile, 1, kind);
+                let (call, describe_action) = call_names(profile, command);
+                let (calls, _) = count(&sim, profile, call, kind);
+                let context = format!("{} {command} {kind}", profile.provider);
+                if provider_of(profile).spec().idempotent_actions {
+                    // Sent again with the same client token: the cloud answers 412
+                    // IdempotentProcessing while it still processes the first, then the
+                    // first's answer, without acting twice.
+                    let codes: Vec<Value> = sim.calls(profile.provider, call)[1..]
+                        .iter()
+                        .map(|r| r["error_code"].clone())
+                        .collect();
+                    let (last, waits) = codes.split_last().unwrap();
+                    assert_eq!(*last, Value::Null, "{context}: {codes:?}");
+                    assert!(
+                        waits.iter().all(|c| c == "IdempotentProcessing"),
+                        "{context}: {codes:?}"
+                    );
+                    assert!(calls >= 2, "{context}");
+                } else {
+                    // Described, found on its way, and not sent again.
+                    assert_eq!(calls, 1, "{context}");
+                    assert!(
+                        !sim.calls(profile.provider, describe_action).is_empty(),
+                        "{context}"
+                    );
+                }
+            });
+        }
     }
 }
 

@@ -8,6 +8,7 @@ mod contract;
 mod faults;
 mod files;
 mod hardening;
+mod lifecycle;
 mod man;
 mod network;
 mod parsers;

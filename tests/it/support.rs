@@ -92,9 +92,26 @@ impl Sim {
 
     /// [`Sim::start_cmd`] as a plain `std::process::Command`, for tests that signal the child.
     pub(crate) fn start_std_cmd(&self, profile: &Profile, ids: &[&str]) -> StdCommand {
+        self.command_std_cmd("start", profile, ids)
+    }
+
+    /// `cloudstart <command>` (`start`, `stop` or `wait`) as [`Sim::start_cmd`] sets it up.
+    pub(crate) fn cmd(&self, command: &str, profile: &Profile, ids: &[&str]) -> Command {
+        let mut cmd = Command::from_std(self.command_std_cmd(command, profile, ids));
+        cmd.timeout(std::time::Duration::from_secs(60));
+        cmd
+    }
+
+    /// [`Sim::cmd`] as a plain `std::process::Command`.
+    pub(crate) fn command_std_cmd(
+        &self,
+        command: &str,
+        profile: &Profile,
+        ids: &[&str],
+    ) -> StdCommand {
         let mut cmd = cloudstart_std(self.dir.path());
         cmd.envs(profile.credentials.iter().copied())
-            .args(["start", "-p", profile.provider, "--endpoint"])
+            .args([command, "-p", profile.provider, "--endpoint"])
             .arg(self.url(profile.provider))
             .args(["--poll-interval", "5ms", "--poll-max", "20ms"]);
         if let Some(region) = profile.region {
@@ -186,6 +203,32 @@ pub(crate) fn start_json(
         output.status.code(),
         Some(code),
         "{}: {}",
+        profile.provider,
+        stderr(&output)
+    );
+    (report(&output), stderr(&output))
+}
+
+/// Runs `command` on `profile`'s cloud with `--output json` and `extra` flags, checks the exit
+/// code, and returns the report and stderr.
+pub(crate) fn run_json(
+    sim: &Sim,
+    command: &str,
+    profile: &Profile,
+    ids: &[&str],
+    extra: &[&str],
+    code: i32,
+) -> (Value, String) {
+    let output = sim
+        .cmd(command, profile, ids)
+        .args(["-o", "json"])
+        .args(extra)
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "{} {command}: {}",
         profile.provider,
         stderr(&output)
     );
