@@ -1,16 +1,26 @@
 #!/usr/bin/env bash
-# action.yml's install step: use a `cloudstart` already on PATH (when the version asked for is `latest`
-# or matches), else download this runner's release archive, check it against the release's SHA256SUMS
-# and put it on PATH. Inputs come as CLOUDSTART_ACTION_* variables, never spliced into the script.
+# The Action's install step (main.js runs it): use a `cloudstart` already on PATH (when the version asked
+# for is `latest` or matches), else download this runner's release archive, check it against the
+# release's SHA256SUMS and put it on PATH for later steps. Inputs come as CLOUDSTART_ACTION_* variables,
+# never spliced into the script. With CLOUDSTART_ACTION_BIN_FILE set, the binary's path is written there
+# too: a step does not see what it adds to GITHUB_PATH itself.
 set -euo pipefail
 version="${CLOUDSTART_ACTION_VERSION:-latest}"
 version="${version#v}"
 repo="${CLOUDSTART_ACTION_REPOSITORY:-cloudstart/cloudstart}"
 
+# Records the binary's path for main.js, in the platform's form (Git Bash on Windows says /c/…).
+chosen() {
+  local bin="$1"
+  if command -v cygpath >/dev/null 2>&1; then bin="$(cygpath -w "$bin")"; fi
+  if [ -n "${CLOUDSTART_ACTION_BIN_FILE:-}" ]; then printf '%s\n' "$bin" > "$CLOUDSTART_ACTION_BIN_FILE"; fi
+}
+
 if command -v cloudstart >/dev/null 2>&1; then
   found="$(cloudstart --version)"
   if [ "$version" = latest ] || [[ "$found" == "cloudstart $version "* ]]; then
     echo "using $(command -v cloudstart): $found"
+    chosen "$(command -v cloudstart)"
     exit 0
   fi
   echo "cloudstart on PATH is $found; installing $version"
@@ -59,3 +69,4 @@ case "$asset" in
 esac
 echo "$dir/cloudstart-$target" >> "$GITHUB_PATH"
 "$dir/cloudstart-$target/cloudstart" --version
+chosen "$dir/cloudstart-$target/cloudstart"

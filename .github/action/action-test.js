@@ -1,0 +1,421 @@
+// Tests the Action (main.js) without GitHub: its pure functions, then whole steps run the way the
+// runner runs them — INPUT_* variables, fresh GITHUB_OUTPUT / GITHUB_STATE files per step, the main
+// step's state handed to the post step as STATE_* — against `cloudstart sim`:
+//
+//   cargo build && node .github/action/action-test.js
+//
+// The binary is $CLOUDSTART_BIN, else $CARGO_TARGET_DIR/debug/cloudstart, else target/debug/cloudstart.
+// Every simulator it starts is killed when it exits, however it exits.
+'use strict';
+
+const assert = require('assert');
+const { spawn, spawnSync } = require('child_process');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+
+const action = require('./main.js');
+
+const root = path.resolve(__dirname, '..', '..');
+const exe = process.platform === 'win32' ? 'cloudstart.exe' : 'cloudstart';
+const bin = process.env.CLOUDSTART_BIN || path.join(process.env.CARGO_TARGET_DIR || path.join(root, 'target'), 'debug', exe);
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cloudstart-action-test-'));
+
+// The simulator's fixed test credentials and region (README.md, "The simulator").
+const CREDENTIALS = {
+  TENCENTCLOUD_SECRET_ID: 'AKIDcloudstartSIMULATOR0001',
+  TENCENTCLOUD_SECRET_KEY: 'cloudstart-simulator-secret-key',
+};
+
+let failures = 0;
+async function test(name, body) {
+  try {
+    await body();
+    console.log(`ok - ${name}`);
+  } catch (err) {
+    failures += 1;
+    console.log(`not ok - ${name}\n  ${String(err && err.stack ? err.stack : err).replace(/\n/g, '\n  ')}`);
+  }
+}
+
+// ---- simulators, killed on every way out ---------------------------------------------------------
+
+const sims = [];
+function killSims() {
+  for (const sim of sims) if (sim.exitCode == null) sim.kill('SIGKILL');
+}
+process.on('exit', killSims);
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => {
+    killSims();
+    process.exit(130);
+  });
+}
+
+/** Starts `cloudstart sim`; resolves the Tencent endpoint once it prints it. */
+function startSim(bootDelay, seed) {
+  const seedFile = path.join(work, `seed-${sims.length}.toml`);
+  fs.writeFileSync(seedFile, seed);
+  const sim = spawn(bin, ['sim', '--boot-delay', bootDelay, '--stop-delay', '1s', '--state', seedFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+  sims.push(sim);
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    sim.on('error', reject);
+    sim.on('exit', (code) => reject(new Error(`cloudstart sim exited with ${code}`)));
+    sim.stdout.on('data', (chunk) => {
+      seen += chunk;
+      const line = seen.split('\n').find((l) => l.startsWith('tencent '));
+      if (line) resolve(line.split(/\s+/)[1]);
+    });
+  });
+}
+
+// ---- the runner's side -------------------------------------------------------------------------
+
+/** An environment file (GITHUB_OUTPUT, GITHUB_STATE) read as the runner reads it: NAME=VALUE or NAME<<DELIMITER. */
+function readEnvFile(file) {
+  const values = {};
+  const lines = fs.readFileSync(file, 'utf8').split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    if (!line) continue;
+    const eq = line.indexOf('=');
+    const heredoc = line.indexOf('<<');
+    if (eq >= 0 && (heredoc < 0 || eq < heredoc)) {
+      values[line.slice(0, eq)] = line.slice(eq + 1);
+    } else {
+      const [name, delimiter] = [line.slice(0, heredoc), line.slice(heredoc + 2)];
+      const value = [];
+      for (i += 1; lines[i] !== delimiter; i++) {
+        if (i >= lines.length) throw new Error(`no delimiter ${delimiter} in ${file}`);
+        value.push(lines[i]);
+      }
+      values[name] = value.join('\n');
+    }
+  }
+  return values;
+}
+
+let steps = 0;
+/**
+ * Runs main.js as one step: `inputs` as INPUT_*, `state` as STATE_*, fresh environment files.
+ * `whileRunning(child, stderrSoFar)` may act on it (e.g. cancel it). Resolves what the step left.
+ */
+function runStep(env, inputs, state = {}, whileRunning, script = path.join(__dirname, 'main.js')) {
+  steps += 1;
+  const files = {};
+  for (const name of ['GITHUB_OUTPUT', 'GITHUB_STATE', 'GITHUB_PATH']) {
+    files[name] = path.join(work, `${name.toLowerCase()}-${steps}`);
+    fs.writeFileSync(files[name], '');
+  }
+  const stepEnv = { ...process.env, ...env, ...files, RUNNER_TEMP: work };
+  // The bin directory first on PATH: install.sh takes the `cloudstart` it finds there.
+  stepEnv.PATH = `${path.dirname(bin)}${path.delimiter}${process.env.PATH}`;
+  for (const key of Object.keys(stepEnv)) if (key.startsWith('INPUT_') || key.startsWith('STATE_')) delete stepEnv[key];
+  for (const [name, value] of Object.entries(inputs)) stepEnv[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value;
+  for (const [name, value] of Object.entries(state)) stepEnv[`STATE_${name}`] = value;
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [script], { env: stepEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      if (whileRunning) whileRunning(child, stderr);
+    });
+    child.on('close', (code) => {
+      const log = stdout + stderr;
+      if (process.env.ACTION_TEST_VERBOSE) console.log(log.replace(/^/gm, '    | '));
+      resolve({
+        code,
+        log,
+        outputs: readEnvFile(files.GITHUB_OUTPUT),
+        state: readEnvFile(files.GITHUB_STATE),
+      });
+    });
+  });
+}
+
+/** The cloud's states of the machines, from `cloudstart status -o json`. */
+function states(env, ids) {
+  const result = spawnSync(bin, ['status', '-o', 'json', '-p', 'tencent', '-r', 'ap-guangzhou', ...ids], {
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+  });
+  const report = JSON.parse(result.stdout);
+  return Object.fromEntries(report.instances.map((r) => [r.id, r.state]));
+}
+
+// ---- the tests ------------------------------------------------------------------------------------
+
+async function unitTests() {
+  await test('inputs: names as the runner makes them; defaults', () => {
+    const inputs = action.readInputs({ INPUT_TARGETS: ' ins-a\n ins-b ', 'INPUT_WAIT-PORT': '22, 80 443' });
+    assert.deepStrictEqual(inputs.targets, ['ins-a', 'ins-b']);
+    assert.deepStrictEqual(inputs.waitPorts, ['22', '80', '443']);
+    assert.strictEqual(inputs.command, 'start');
+    assert.strictEqual(inputs.stopAtEnd, false);
+    assert.strictEqual(inputs.stopTimeout, '10m');
+  });
+
+  await test('inputs: unknown command, wait without for, bad booleans, no targets are usage errors', () => {
+    const bad = [
+      { INPUT_TARGETS: 'ins-a', INPUT_COMMAND: 'restart' },
+      { INPUT_TARGETS: 'ins-a', INPUT_COMMAND: 'wait' },
+      { INPUT_TARGETS: 'ins-a', INPUT_COMMAND: 'wait', INPUT_FOR: 'up' },
+      { INPUT_TARGETS: 'ins-a', 'INPUT_STOP-AT-END': 'yes' },
+      { INPUT_TARGETS: ' ' },
+    ];
+    for (const env of bad) assert.throws(() => action.readInputs(env), action.UsageError, JSON.stringify(env));
+  });
+
+  await test('command lines: start as run.sh built it; stop and wait', () => {
+    const base = { INPUT_TARGETS: 'ins-a tencent:ins-b', INPUT_PROVIDER: 'tencent', INPUT_REGION: 'ap-guangzhou' };
+    const start = action.readInputs({ ...base, INPUT_TIMEOUT: '1m', 'INPUT_WAIT-PORT': '22,80', INPUT_ARGS: '--poll-interval 2s' });
+    assert.deepStrictEqual(action.commandArgv(start), [
+      'start', '-o', 'json', '--provider', 'tencent', '--region', 'ap-guangzhou', '--timeout', '1m',
+      '--wait-port', '22', '--wait-port', '80', '--poll-interval', '2s', '--', 'ins-a', 'tencent:ins-b',
+    ]);
+    const stop = action.readInputs({ ...base, INPUT_COMMAND: 'stop', INPUT_FORCE: 'true', 'INPUT_STOP-CHARGING': 'TRUE' });
+    assert.deepStrictEqual(action.commandArgv(stop), [
+      'stop', '-o', 'json', '--provider', 'tencent', '--region', 'ap-guangzhou', '--force', '--stop-charging',
+      '--', 'ins-a', 'tencent:ins-b',
+    ]);
+    const wait = action.readInputs({ ...base, INPUT_COMMAND: 'wait', INPUT_FOR: 'stopped' });
+    assert.deepStrictEqual(action.commandArgv(wait).slice(0, 5), ['wait', '--for', 'stopped', '-o', 'json']);
+    assert.deepStrictEqual(action.unusedInputs({ ...wait, waitPorts: ['22'], stopAtEnd: true, force: true }).length, 2);
+    assert.deepStrictEqual(action.unusedInputs({ ...stop, waitPorts: ['22'], for: 'running' }).length, 2);
+  });
+
+  await test('args: the stop at the end keeps the flags that reach the machines, and targets among them', () => {
+    const split = action.splitArgs(
+      '--poll-interval 2s --profile ci -rap-guangzhou --address private --wait-ssh -vv --proxy=http://u:p@h:1 ins-c -- ins-d'.split(' '),
+    );
+    assert.deepStrictEqual(split.reach, ['--poll-interval', '2s', '--profile', 'ci', '-rap-guangzhou', '-vv', '--proxy=http://u:p@h:1']);
+    assert.deepStrictEqual(split.positionals, ['ins-c', 'ins-d']);
+    assert.strictEqual(action.splitArgs(['-f', 'x.toml']).targetsFile, true);
+    assert.strictEqual(action.splitArgs(['--targets-file=x.toml']).targetsFile, true);
+    assert.strictEqual(action.splitArgs(['--dry-run']).dryRun, true);
+  });
+
+  await test('stop-at-end: planned before the start with every target; refused with a targets file', () => {
+    const inputs = action.readInputs({
+      INPUT_TARGETS: 'ins-a', INPUT_PROVIDER: 'tencent', 'INPUT_STOP-AT-END': 'true', 'INPUT_STOP-TIMEOUT': '5m',
+      INPUT_FORCE: 'true', INPUT_ARGS: '--timeout 1m --endpoint http://127.0.0.1:1 ins-b',
+    });
+    assert.deepStrictEqual(action.planTeardown(inputs), {
+      flags: ['-o', 'json', '--provider', 'tencent', '--timeout', '5m', '--force', '--endpoint', 'http://127.0.0.1:1'],
+      targets: ['ins-a', 'ins-b'],
+    });
+    assert.throws(() => action.planTeardown({ ...inputs, args: ['-f', 'farm.toml'] }), action.UsageError);
+    assert.ok(action.planTeardown({ ...inputs, args: ['--dry-run'] }).skip);
+  });
+
+  await test('stop-at-end: refined by the report — already running and never-reached machines are left alone', () => {
+    const record = (id, outcome, state, kind) => ({ provider: 'tencent', id, outcome, state, error: kind ? { kind } : null });
+    const report = {
+      instances: [
+        record('ins-run', 'running', 'RUNNING'),
+        record('ins-acc', 'starting', 'STARTING'),
+        record('ins-was', 'already_running', 'RUNNING'),
+        record('ins-late', 'timeout', 'STARTING', 'timeout'),
+        record('ins-int', 'interrupted', 'PENDING', 'interrupted'),
+        record('ins-net', 'failed', null, 'transport'),
+        record('ins-bad', 'failed', null, 'usage'),
+        record('ins-key', 'failed', null, 'auth'),
+        record('ins-gone', 'failed', null, 'api'),
+        record('ins-port', 'failed', 'RUNNING', 'api'),
+        record('ins-dmg', 'failed', 'LAUNCH_FAILED', 'failed_state'),
+      ],
+    };
+    assert.deepStrictEqual(action.refineTargets(['x'], report, 4), [
+      'tencent:ins-run', 'tencent:ins-acc', 'tencent:ins-late', 'tencent:ins-int', 'tencent:ins-net',
+      'tencent:ins-port', 'tencent:ins-dmg',
+    ]);
+    assert.deepStrictEqual(action.refineTargets(['ins-a'], null, 2), [], 'a usage error starts nothing');
+    assert.deepStrictEqual(action.refineTargets(['ins-a'], null, 1), ['ins-a'], 'no report: the plan stands');
+  });
+
+  await test('outputs: addresses and public-addresses as run.sh made them with jq', () => {
+    const report = action.parseReport(
+      '{"schema_version":1,"elapsed_ms":1,"instances":[' +
+        '{"provider":"tencent","region":"r","zone":null,"id":"ins-a","outcome":"running","state":"RUNNING","job_id":null,"addresses":{"public":["1.2.3.4","5.6.7.8"],"private":["10.0.0.1"]},"error":null},' +
+        '{"provider":"tencent","region":"r","zone":null,"id":"ins-b","outcome":"failed","state":null,"job_id":null,"addresses":{"public":[],"private":[]},"error":{"kind":"api"}}]}\n',
+    );
+    assert.deepStrictEqual(action.addressOutputs(report), {
+      addresses:
+        '[{"provider":"tencent","id":"ins-a","outcome":"running","public":["1.2.3.4","5.6.7.8"],"private":["10.0.0.1"]},' +
+        '{"provider":"tencent","id":"ins-b","outcome":"failed","public":[],"private":[]}]',
+      public: '1.2.3.4 5.6.7.8',
+    });
+    assert.deepStrictEqual(action.addressOutputs(action.parseReport('not json')), { addresses: '[]', public: '' });
+  });
+
+  await test('log: a proxy password is not shown; workflow command data is escaped', () => {
+    const shown = action.displayCommand(['start', '--proxy', 'http://user:secret@proxy:3128', '--proxy=https://u:pw@p:1', 'a b']);
+    assert.ok(!shown.includes('secret') && !shown.includes(':pw@'), shown);
+    assert.ok(shown.endsWith("'a b'"), shown);
+    assert.strictEqual(action.escapeData('50%\r\nnext'), '50%25%0D%0Anext');
+  });
+
+  await test('durations as cloudstart writes them', () => {
+    assert.strictEqual(action.durationMs('10m'), 600_000);
+    assert.strictEqual(action.durationMs('1h30m'), 5_400_000);
+    assert.strictEqual(action.durationMs('500ms'), 500);
+    assert.strictEqual(action.durationMs('soon'), null);
+  });
+}
+
+async function stepTests() {
+  if (!fs.existsSync(bin)) {
+    failures += 1;
+    console.log(`not ok - no cloudstart binary at ${bin}: run cargo build first, or set CLOUDSTART_BIN`);
+    return;
+  }
+  const seed = [
+    // Both report 127.0.0.1 as their public address, so --wait-port can reach the simulator itself.
+    '[tencent.ins-r8hr2upy]\npublic_ip = "127.0.0.1"',
+    '[tencent.ins-0a1b2c3d]\npublic_ip = "127.0.0.1"',
+    // Running before the job: someone else's; stop-at-end must leave it running.
+    '[tencent.ins-aaaaaaaa]\nstate = "RUNNING"\npublic_ip = "127.0.0.1"',
+    '[tencent.ins-0000dead]\nstate = "not_found"',
+  ].join('\n');
+  const endpoint = await startSim('1s', seed);
+  const env = { ...CREDENTIALS, CLOUDSTART_TENCENT_ENDPOINT: endpoint };
+  const inputs = {
+    provider: 'tencent',
+    region: 'ap-guangzhou',
+    targets: 'ins-r8hr2upy\nins-0a1b2c3d\nins-aaaaaaaa\n',
+    timeout: '1m',
+    'wait-port': endpoint.split(':').pop(),
+    args: '--poll-interval 200ms',
+    'stop-at-end': 'true',
+    'stop-timeout': '1m',
+  };
+
+  // check-stopped, the workflow's checker, placed before the Action as in the workflow's teardown job.
+  const checker = path.join(__dirname, 'check-stopped', 'index.js');
+  const checkInputs = { provider: 'tencent', region: 'ap-guangzhou', targets: 'ins-r8hr2upy ins-0a1b2c3d' };
+  const check = await runStep(env, checkInputs, {}, null, checker);
+
+  let main;
+  await test('start with stop-at-end: outputs as before, teardown saved for the post step', async () => {
+    main = await runStep(env, inputs);
+    assert.strictEqual(main.code, 0, main.log);
+    assert.strictEqual(main.outputs['exit-code'], '0');
+    const report = JSON.parse(main.outputs.report);
+    assert.ok(main.outputs.report.endsWith('}\n'), 'the report keeps its final newline, as from run.sh');
+    assert.deepStrictEqual(report.instances.map((r) => r.outcome), ['running', 'running', 'already_running']);
+    assert.deepStrictEqual(JSON.parse(main.outputs.addresses).map((a) => a.id), ['ins-r8hr2upy', 'ins-0a1b2c3d', 'ins-aaaaaaaa']);
+    assert.strictEqual(main.outputs['public-addresses'], '127.0.0.1 127.0.0.1 127.0.0.1');
+    assert.strictEqual(main.state.isPost, 'true');
+    const saved = JSON.parse(main.state.stop);
+    assert.deepStrictEqual(saved.targets, ['tencent:ins-r8hr2upy', 'tencent:ins-0a1b2c3d']);
+    assert.deepStrictEqual(saved.flags, [
+      '-o', 'json', '--provider', 'tencent', '--region', 'ap-guangzhou', '--timeout', '1m', '--poll-interval', '200ms',
+    ]);
+    assert.deepStrictEqual(states(env, ['ins-r8hr2upy', 'ins-0a1b2c3d', 'ins-aaaaaaaa']), {
+      'ins-r8hr2upy': 'RUNNING', 'ins-0a1b2c3d': 'RUNNING', 'ins-aaaaaaaa': 'RUNNING',
+    });
+    assert.ok(!main.log.includes(CREDENTIALS.TENCENTCLOUD_SECRET_KEY), 'the secret key is not in the log');
+  });
+
+  await test("the workflow's checker fails while the machines run", async () => {
+    const early = await runStep(env, checkInputs, check.state, null, checker);
+    assert.strictEqual(early.code, 1, early.log);
+    assert.match(early.log, /::error::not stopped at the end of the job: tencent:ins-r8hr2upy \(RUNNING\)/);
+  });
+
+  // Here the job "fails": a later step exits 1. The runner runs the post step all the same (post-if:
+  // always()), with the same inputs and env, and the main step's state as STATE_*.
+  await test('post step after a failed job: stops what the step started, leaves the running one alone', async () => {
+    assert.ok(main && main.state.stop, 'the main step saved a teardown');
+    const post = await runStep(env, inputs, main.state);
+    assert.strictEqual(post.code, 0, post.log);
+    assert.deepStrictEqual(states(env, ['ins-r8hr2upy', 'ins-0a1b2c3d', 'ins-aaaaaaaa']), {
+      'ins-r8hr2upy': 'STOPPED', 'ins-0a1b2c3d': 'STOPPED', 'ins-aaaaaaaa': 'RUNNING',
+    });
+    assert.ok(!post.log.includes(CREDENTIALS.TENCENTCLOUD_SECRET_KEY), 'the secret key is not in the log');
+    const late = await runStep(env, checkInputs, check.state, null, checker);
+    assert.strictEqual(late.code, 0, `the workflow's checker passes after the post step\n${late.log}`);
+  });
+
+  await test('post step whose stop fails: ::error:: and a failed step, no exception', async () => {
+    const flags = ['-o', 'json', '--region', 'ap-guangzhou', '--timeout', '10s'];
+    const state = { isPost: 'true', stop: JSON.stringify({ bin, flags, targets: ['tencent:ins-0000dead'] }) };
+    const post = await runStep(env, inputs, state);
+    assert.notStrictEqual(post.code, 0, post.log);
+    assert.match(post.log, /::error::stop-at-end: cloudstart stop exited with \d+; these machines may still be running: tencent:ins-0000dead/);
+    assert.doesNotMatch(post.log, /at .*main\.js:\d+/, 'no stack trace');
+  });
+
+  await test('command stop and command wait, with their outputs', async () => {
+    const only = { ...inputs, targets: 'ins-aaaaaaaa', 'wait-port': '', args: '', 'stop-at-end': 'false' };
+    const stop = await runStep(env, { ...only, command: 'stop', force: 'true' });
+    assert.strictEqual(stop.code, 0, stop.log);
+    assert.strictEqual(JSON.parse(stop.outputs.report).instances[0].outcome, 'stopped');
+    assert.match(stop.log, /cloudstart stop -o json .*--force/);
+    const wait = await runStep(env, { ...only, command: 'wait', for: 'stopped' });
+    assert.strictEqual(wait.code, 0, wait.log);
+    assert.strictEqual(JSON.parse(wait.outputs.report).instances[0].outcome, 'stopped');
+    assert.strictEqual(wait.outputs['exit-code'], '0');
+  });
+
+  await test('bad inputs: ::error:: and exit 2 before anything runs', async () => {
+    for (const bad of [{ command: 'restart' }, { command: 'wait' }, { 'stop-at-end': 'true', args: '-f farm.toml' }]) {
+      const step = await runStep(env, { ...inputs, ...bad });
+      assert.strictEqual(step.code, 2, step.log);
+      assert.match(step.log, /^::error::/m);
+      assert.ok(!step.state.stop, 'no teardown saved');
+    }
+  });
+
+  await test('a failing start fails the step with cloudstart exit code; nothing to stop', async () => {
+    const step = await runStep(env, { ...inputs, targets: 'ins-bad' });
+    assert.strictEqual(step.code, 2, step.log);
+    assert.strictEqual(step.outputs['exit-code'], '2');
+    assert.deepStrictEqual(JSON.parse(step.state.stop).targets, []);
+    const post = await runStep(env, inputs, step.state);
+    assert.strictEqual(post.code, 0, post.log);
+    assert.match(post.log, /nothing to stop/);
+  });
+
+  // A job cancelled while the machines boot: the runner sends SIGINT to the node process only.
+  const slowEndpoint = await startSim('5s', '');
+  const slowEnv = { ...CREDENTIALS, CLOUDSTART_TENCENT_ENDPOINT: slowEndpoint };
+  const slowInputs = { ...inputs, targets: 'ins-11111111 ins-22222222', 'wait-port': '' };
+  let cancelled;
+  await test('cancelled during the start: the report still comes, the teardown names both machines', async () => {
+    let sent = false;
+    cancelled = await runStep(slowEnv, slowInputs, {}, (child, stderr) => {
+      if (!sent && /start accepted/.test(stderr)) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    });
+    assert.ok(sent, 'the start was accepted');
+    assert.strictEqual(cancelled.code, 130, cancelled.log);
+    assert.deepStrictEqual(JSON.parse(cancelled.outputs.report).instances.map((r) => r.outcome), ['interrupted', 'interrupted']);
+    assert.deepStrictEqual(JSON.parse(cancelled.state.stop).targets, ['tencent:ins-11111111', 'tencent:ins-22222222']);
+  });
+
+  await test('post step after the cancel: both machines stopped', async () => {
+    assert.ok(cancelled && cancelled.state.stop, 'the main step saved a teardown');
+    const post = await runStep(slowEnv, slowInputs, cancelled.state);
+    assert.strictEqual(post.code, 0, post.log);
+    assert.deepStrictEqual(states(slowEnv, ['ins-11111111', 'ins-22222222']), {
+      'ins-11111111': 'STOPPED', 'ins-22222222': 'STOPPED',
+    });
+  });
+}
+
+(async () => {
+  await unitTests();
+  await stepTests();
+  killSims();
+  fs.rmSync(work, { recursive: true, force: true });
+  console.log(failures ? `${failures} failed` : 'all passed');
+  process.exit(failures ? 1 : 0);
+})();
