@@ -56,6 +56,12 @@ fn operations() -> [(&'static str, &'static str, String); 2] {
     ]
 }
 
+/// The simulator seeded with `state`, machines booting and stopping at once, and `fault`.
+fn instant_sim(state: &str, fault: &str) -> Sim {
+    let flags = ["--boot-delay", "0s", "--stop-delay", "0s", "--fault", fault];
+    Sim::start_with(state, &flags)
+}
+
 /// The names `profile`'s cloud gives `command`'s call and its describe call.
 fn call_names(profile: &Profile, command: &str) -> (&'static str, &'static str) {
     let actions = profile.actions();
@@ -126,13 +132,7 @@ fn ids(profile: &Profile, n: usize) -> Vec<String> {
 /// Starts `n` machines on `profile`'s cloud and checks that the run exits 0 with every one
 /// running and reported once; `context` names the case in failures.
 fn start_all_running(sim: &Sim, profile: &Profile, n: usize, context: &str) {
-    let ids = ids(profile, n);
-    let records = records(profile, &start(sim, profile, &ids, &[]), 0, &ids);
-    assert!(
-        records.iter().all(|r| r["outcome"] == "running"),
-        "{} {context}: {records:?}",
-        profile.provider
-    );
+    all_reach(sim, "start", "running", profile, n, context);
 }
 
 /// Whether the cloud documents a throttling answer to retry. QingCloud EHPC has none: its
@@ -156,16 +156,7 @@ fn refused_for_quota(sim: &Sim, profile: &Profile, n: usize) {
 #[test]
 fn throttled_starts_and_stops_are_retried_until_accepted() {
     for (command, goal, state) in operations() {
-        let fault = format!("throttle:2@{command}");
-        let flags = [
-            "--boot-delay",
-            "0s",
-            "--stop-delay",
-            "0s",
-            "--fault",
-            &fault,
-        ];
-        let sim = Sim::start_with(&state, &flags);
+        let sim = instant_sim(&state, &format!("throttle:2@{command}"));
         for_every_cloud(|profile| {
             let (call, _) = call_names(profile, command);
             if !throttles_retryably(profile) {
@@ -251,16 +242,7 @@ fn a_start_or_stop_without_a_readable_answer_is_described_before_any_resend() {
     // The simulator acts on the call, then loses or garbles the answer.
     for (command, goal, state) in operations() {
         for kind in ["drop", "truncate", "not-json", "html"] {
-            let fault = format!("{kind}:1@{command}");
-            let flags = [
-                "--boot-delay",
-                "0s",
-                "--stop-delay",
-                "0s",
-                "--fault",
-                &fault,
-            ];
-            let sim = Sim::start_with(&state, &flags);
+            let sim = instant_sim(&state, &format!("{kind}:1@{command}"));
             for_every_cloud(|profile| {
                 all_reach(&sim, command, goal, profile, 1, kind);
                 let (call, describe_action) = call_names(profile, command);

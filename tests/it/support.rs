@@ -85,9 +85,7 @@ impl Sim {
     /// `cloudstart start` on `profile`'s cloud at this simulator, with its test credentials,
     /// location and fast polling, and nothing else from the outside environment.
     pub(crate) fn start_cmd(&self, profile: &Profile, ids: &[&str]) -> Command {
-        let mut cmd = Command::from_std(self.start_std_cmd(profile, ids));
-        cmd.timeout(std::time::Duration::from_secs(60));
-        cmd
+        self.cmd("start", profile, ids)
     }
 
     /// [`Sim::start_cmd`] as a plain `std::process::Command`, for tests that signal the child.
@@ -193,20 +191,7 @@ pub(crate) fn start_json(
     extra: &[&str],
     code: i32,
 ) -> (Value, String) {
-    let output = sim
-        .start_cmd(profile, ids)
-        .args(["-o", "json"])
-        .args(extra)
-        .output()
-        .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "{}: {}",
-        profile.provider,
-        stderr(&output)
-    );
-    (report(&output), stderr(&output))
+    run_json(sim, "start", profile, ids, extra, code)
 }
 
 /// Runs `command` on `profile`'s cloud with `--output json` and `extra` flags, checks the exit
