@@ -1,11 +1,12 @@
 //! Zenlayer Cloud ZEC, Open API v2 (`x-zc-version: 2025-09-01`): `StartInstances`,
-//! `DescribeInstancesStatus`, and `DescribeInstances` for the addresses the status call leaves out,
-//! signed with ZC2-HMAC-SHA256.
+//! `StopInstances`, `DescribeInstancesStatus`, and `DescribeInstances` for the addresses the status
+//! call leaves out, signed with ZC2-HMAC-SHA256.
 //!
 //! Wire protocol: `../shared/providers/zenlayer.md` (from `zenlayercloud-sdk-python` 2.0.77);
 //! vendor docs: docs.console.zenlayer.com, API reference, "Signature Algorithm v2". Errors come
-//! with an HTTP status other than 200 and a top-level `{code, message, requestId}`; a start that
-//! is accepted can still list, in `response.instanceIds`, the machines that failed to start.
+//! with an HTTP status other than 200 and a top-level `{code, message, requestId}`; a start or
+//! stop that is accepted can still list, in `response.instanceIds`, the machines that failed to
+//! start or shut down.
 
 use std::time::Duration;
 
@@ -135,8 +136,11 @@ const VOCABULARY: Vocabulary = Vocabulary {
         // The request timed out inside the cloud: it may have acted.
         ("REQUEST_TIMED_OUT", ErrorClass::Unanswered),
     ],
-    // StopInstances' table: any state but RUNNING (and, per the zh-CN page, STOPPING) is "not in
-    // powered-on state"; describing the machine tells stopped from the rest.
+    // StopInstances' table (docs api-reference/zec/instance/stopinstances, 6. Error Codes): any
+    // state but RUNNING (and, per the zh-CN page, STOPPING) is "not in powered-on state";
+    // describing the machine tells stopped from booting and the rest. Its other codes,
+    // INVALID_INSTANCE_NOT_FOUND and OPERATION_DENIED_INSTANCE_RECYCLED, mean what they mean for
+    // a start.
     stop_errors: &[(
         "OPERATION_DENIED_INSTANCE_NOT_RUNNING",
         ErrorClass::WrongState,
@@ -170,6 +174,8 @@ impl Provider for ZenlayerZec {
                 call("StartInstances", body)
             }
             Action::Stop => {
+                // An omitted forceShutdown is a forced shutdown ("If the value is empty, a forced
+                // shutdown will be performed by default"), so the gentle stop says false.
                 let body = format!(
                     "{{\"instanceIds\": {}, \"forceShutdown\": {}}}",
                     json_list(ids),
@@ -545,6 +551,107 @@ mod tests {
 
     fn describe(body: &str) -> Result<Vec<InstanceState>, ApiError> {
         ZenlayerZec.parse_describe(&HttpResponse::new(200, body))
+    }
+
+    fn stop(status: u16, body: &str) -> Result<Accepted, ApiError> {
+        ZenlayerZec.parse_action(Action::Stop, &HttpResponse::new(status, body))
+    }
+
+    #[test]
+    fn a_stop_sends_force_shutdown_false_unless_forced() {
+        let ids = ["a".to_string(), "b".into()];
+        let gentle = r#"{"instanceIds": ["a", "b"], "forceShutdown": false}"#;
+        let forced = r#"{"instanceIds": ["a", "b"], "forceShutdown": true}"#;
+        for (force, stop_charging, expected) in [
+            (false, false, gentle),
+            (true, false, forced),
+            // ZEC's stop has no billing option: the flag is refused before any call, and the
+            // call would not carry it anyway.
+            (false, true, gentle),
+        ] {
+            let options = ActionOptions {
+                force,
+                stop_charging,
+                ..ActionOptions::default()
+            };
+            let call = ZenlayerZec.action_call(Action::Stop, &ids, &Location::default(), &options);
+            assert_eq!((call.action, call.path.as_str()), ("StopInstances", PATH));
+            assert!(call
+                .headers
+                .contains(&("x-zc-action".to_string(), "StopInstances".to_string())));
+            assert_eq!(String::from_utf8_lossy(&call.body), expected);
+        }
+        assert_eq!(
+            (SPEC.stop.gentle, SPEC.stop.force, SPEC.stop.stop_charging),
+            ("forceShutdown=false", Some("forceShutdown=true"), None)
+        );
+    }
+
+    #[test]
+    fn machines_that_failed_to_shut_down_are_refused_one_by_one() {
+        // The documented success body (stopinstances, 4. Code Example), its placeholders named.
+        let body = r#"{"requestId":"TC1748D3E-452D-4F74-8485-7AA73718E453","response":{
+            "requestId":"TC1748D3E-452D-4F74-8485-7AA73718E453","instanceIds":["a","b"]}}"#;
+        let accepted = stop(200, body).unwrap();
+        assert_eq!(
+            accepted.request_id.as_deref(),
+            Some("TC1748D3E-452D-4F74-8485-7AA73718E453")
+        );
+        let ids: Vec<&str> = accepted.refused.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(ids, ["a", "b"]);
+        for (id, err) in &accepted.refused {
+            assert_eq!(
+                (err.code.as_str(), err.class),
+                ("FAILED_TO_STOP", ErrorClass::WrongState)
+            );
+            assert!(
+                err.message.contains(&format!(
+                    "{id} among the instances that failed to shut down"
+                )),
+                "{err}"
+            );
+        }
+        for body in [
+            r#"{"requestId":"T2","response":{"requestId":"T2","instanceIds":[]}}"#,
+            r#"{"requestId":"T2","response":{"requestId":"T2"}}"#,
+        ] {
+            assert!(stop(200, body).unwrap().refused.is_empty(), "{body}");
+        }
+    }
+
+    #[test]
+    fn a_stop_reads_not_running_as_a_state_to_describe() {
+        use ErrorClass::*;
+        for (status, code, for_stop, for_start) in [
+            (
+                403,
+                "OPERATION_DENIED_INSTANCE_NOT_RUNNING",
+                WrongState,
+                Refused,
+            ),
+            (
+                403,
+                "Operation.Denied.Instance.Not.Running",
+                WrongState,
+                Refused,
+            ),
+            (
+                403,
+                "OPERATION_DENIED_INSTANCE_NOT_STOPPED",
+                WrongState,
+                WrongState,
+            ),
+            (403, "OPERATION_DENIED_INSTANCE_RECYCLED", Refused, Refused),
+            (404, "INVALID_INSTANCE_NOT_FOUND", NotFound, NotFound),
+            (429, "REQUEST_LIMIT_EXCEEDED", Throttled, Throttled),
+            (401, "AUTHFAILURE_SIGNATURE_FAILURE", Auth, Auth),
+        ] {
+            let body = format!(r#"{{"requestId":"T5","code":"{code}","message":"no"}}"#);
+            let err = stop(status, &body).unwrap_err();
+            assert_eq!((err.class, err.http_status), (for_stop, status), "{code}");
+            assert_eq!(err.request_id.as_deref(), Some("T5"));
+            assert_eq!(start(status, &body).unwrap_err().class, for_start, "{code}");
+        }
     }
 
     #[test]

@@ -1,15 +1,15 @@
-//! The simulator's Zenlayer ZEC dialect: ZC2 verification, `StartInstances` with its list of
-//! machines that failed to start, paged `DescribeInstancesStatus` and `DescribeInstances` (the
-//! one with addresses), and Zenlayer's error envelope
-//! (an HTTP error status with a top-level `{requestId, code, message}`), as in
+//! The simulator's Zenlayer ZEC dialect: ZC2 verification, `StartInstances` and `StopInstances`
+//! with their lists of machines that failed to start or shut down, paged
+//! `DescribeInstancesStatus` and `DescribeInstances` (the one with addresses), and Zenlayer's
+//! error envelope (an HTTP error status with a top-level `{requestId, code, message}`), as in
 //! `../shared/providers/zenlayer.md`.
 
 use serde_json::{json, Value};
 
-use super::{Dialect, Fleet, MachinePhase, Profile, SignatureCheck, SimReply, SimRequest};
+use super::{Boot, Dialect, Fleet, MachinePhase, Profile, SignatureCheck, SimReply, SimRequest};
 use crate::env_vars::EnvVars;
 use crate::provider::zenlayer::{zc2_sign, Zc2Request, ALGORITHM, MAX_IDS, PATH, SERVICE};
-use crate::provider::{ErrorClass, Provider, ZenlayerZec};
+use crate::provider::{Action, ErrorClass, Provider, ZenlayerZec};
 use crate::sign::constant_time_eq;
 
 /// The only access key id the simulator knows.
@@ -72,6 +72,7 @@ impl Dialect for ZenlayerDialect {
             reply.ids = string_list(&params["instanceIds"]).unwrap_or_default();
             match action.as_str() {
                 "StartInstances" => start(&params, fleet, &request_id),
+                "StopInstances" => stop(&params, fleet, &request_id),
                 "DescribeInstancesStatus" => describe(&params, fleet),
                 "DescribeInstances" => describe_instances(&params, fleet),
                 _ => Err(refuse(
@@ -98,12 +99,34 @@ impl Dialect for ZenlayerDialect {
     }
 }
 
-/// Zenlayer's code for `class`, from the provider's vocabulary.
+/// Zenlayer's code for `class` in answers to anything but a stop, from the provider's vocabulary.
 fn code(class: ErrorClass) -> &'static str {
+    code_in(Action::Start, class)
+}
+
+/// Zenlayer's code for `class` in answers to `action`, from the provider's vocabulary.
+fn code_in(action: Action, class: ErrorClass) -> &'static str {
     PROFILE
         .vocabulary()
-        .code(class)
+        .code_in(action, class)
         .unwrap_or("INTERNAL_SERVER_ERROR")
+}
+
+/// The HTTP status Zenlayer sends a seeded `start_error` or `stop_error` `code` with, from what
+/// the code means for `action`: the statuses of the StartInstances and StopInstances error tables
+/// (404 not found, 403 for `OPERATION_DENIED_*`), 429 for throttling, 5xx for faults, and 400
+/// for the rest.
+fn status_of(action: Action, code: &str) -> u16 {
+    match PROFILE.vocabulary().class_in(action, code) {
+        Some(ErrorClass::NotFound) => 404,
+        Some(ErrorClass::WrongState) => 403,
+        Some(ErrorClass::Throttled) => 429,
+        Some(ErrorClass::Auth | ErrorClass::ClockSkew) => 401,
+        Some(ErrorClass::Transient) => 500,
+        Some(ErrorClass::Unanswered) => 504,
+        _ if code.starts_with("OPERATION_DENIED") => 403,
+        _ => 400,
+    }
 }
 
 /// Zenlayer's request ids look like `T` and an upper-case UUID.
@@ -292,20 +315,10 @@ fn instance_ids(params: &Value) -> Result<Vec<String>, Refusal> {
 
 fn start(params: &Value, fleet: &mut Fleet, request_id: &str) -> Result<Value, Refusal> {
     let ids = instance_ids(params)?;
-    // Ids are opaque to ZEC: one that cannot exist is simply not found.
-    let missing: Vec<&String> = (ids.iter())
-        .filter(|id| ZenlayerZec.validate_id(id).is_err() || fleet.get(id).is_none())
-        .collect();
-    if !missing.is_empty() {
-        return Err(refuse(
-            404,
-            code(ErrorClass::NotFound),
-            format!("the instances {missing:?} do not exist"),
-        ));
-    }
+    missing(&ids, fleet)?;
     if let Some((id, code)) = fleet.start_error(&ids) {
         return Err(refuse(
-            400,
+            status_of(Action::Start, &code),
             code,
             format!("the instance {id} cannot be started"),
         ));
@@ -340,6 +353,96 @@ fn start(params: &Value, fleet: &mut Fleet, request_id: &str) -> Result<Value, R
     Ok(json!({ "instanceIds": failed }))
 }
 
+/// Refuses the whole call when one of `ids` does not exist; ids are opaque to ZEC, so one that
+/// cannot exist is simply not found.
+fn missing(ids: &[String], fleet: &mut Fleet) -> Result<(), Refusal> {
+    let missing: Vec<&String> = (ids.iter())
+        .filter(|id| ZenlayerZec.validate_id(id).is_err() || fleet.get(id).is_none())
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(refuse(
+        404,
+        code(ErrorClass::NotFound),
+        format!("the instances {missing:?} do not exist"),
+    ))
+}
+
+/// StopInstances (docs.console.zenlayer.com api-reference/zec/instance/stopinstances;
+/// zenlayercloud-cli `apis/{en-US,zh-CN}/zec/stop-instances.yaml`). `forceShutdown` is an optional
+/// boolean whose absence means a forced shutdown. RUNNING machines are stopped, and STOPPING ones
+/// too (the zh-CN page: "RUNNING or STOPPING; a normal shutdown can fail in some cases, set
+/// forceShutdown = true to force it"). A call none of whose machines can be stopped is refused
+/// with 403 OPERATION_DENIED_INSTANCE_NOT_RUNNING ("not in powered-on state"); in a batch stopped
+/// in part, the rest are listed in `instanceIds`, "the instances that failed to shut down". The
+/// docs name both answers but not which a mixed batch gets: that split is the simulator's choice.
+fn stop(params: &Value, fleet: &mut Fleet, request_id: &str) -> Result<Value, Refusal> {
+    let ids = instance_ids(params)?;
+    let force = match params.get("forceShutdown") {
+        None | Some(Value::Null) => true,
+        Some(Value::Bool(force)) => *force,
+        Some(other) => {
+            return Err(refuse(
+                400,
+                "INVALID_PARAMETER",
+                format!("forceShutdown must be a boolean, not {other}"),
+            ))
+        }
+    };
+    missing(&ids, fleet)?;
+    if let Some((id, code)) = fleet.stop_error(&ids) {
+        return Err(refuse(
+            status_of(Action::Stop, &code),
+            code,
+            format!("the instance {id} cannot be shut down"),
+        ));
+    }
+    let phases: Vec<MachinePhase> = (ids.iter())
+        .filter_map(|id| fleet.get(id).map(|m| m.phase.clone()))
+        .collect();
+    if phases.iter().any(in_recycle_bin) {
+        return Err(refuse(
+            403,
+            code_in(Action::Stop, ErrorClass::Refused),
+            "operations on instances in the recycle bin are not supported",
+        ));
+    }
+    let takes =
+        |phase: &MachinePhase| phase.stoppable() || matches!(phase, MachinePhase::Stopping { .. });
+    if !phases.iter().any(takes) {
+        return Err(refuse(
+            403,
+            code_in(Action::Stop, ErrorClass::WrongState),
+            "operations on instances that are not in powered-on state are not supported",
+        ));
+    }
+    let mut failed = Vec::new();
+    for (id, phase) in ids.iter().zip(phases) {
+        match phase {
+            _ if !takes(&phase) => failed.push(id.clone()),
+            // A gentle stop of a machine already shutting down changes nothing.
+            MachinePhase::Stopping { .. } if !force => {}
+            _ => {
+                if force {
+                    power_off(fleet, id);
+                }
+                fleet.stop(id, request_id);
+            }
+        }
+    }
+    Ok(json!({ "instanceIds": failed }))
+}
+
+/// A forced shutdown is a power-off, which no OS can refuse: the machine stops whatever its
+/// seeded `shutdown` says. The simulator keeps no mode per stop, so the machine forgets from then
+/// on that it would not follow a gentle one.
+fn power_off(fleet: &mut Fleet, id: &str) {
+    if let Some(machine) = fleet.get(id) {
+        machine.shutdown = Boot::Normal;
+    }
+}
+
 fn in_recycle_bin(phase: &MachinePhase) -> bool {
     let bin = ["RECYCLE", "RECYCLING"];
     matches!(phase, MachinePhase::Other(state) if bin.contains(&state.as_str()))
@@ -347,12 +450,17 @@ fn in_recycle_bin(phase: &MachinePhase) -> bool {
 
 fn describe(params: &Value, fleet: &mut Fleet) -> Result<Value, Refusal> {
     page(params, fleet, |id, machine| {
-        let status = match PROFILE.state_name(&machine.phase) {
-            Some(status) => status.to_string(),
-            // A failed boot is seen BOOTING once more before it shows STOPPED again: with a
-            // short boot delay the client's first poll would otherwise miss the transition that
-            // tells a failed start from one that has not begun.
-            None => {
+        // ZEC documents no failure state for either: a failed boot is back to STOPPED, a failed
+        // shutdown back to RUNNING. Each is seen BOOTING or STOPPING once more first: with a
+        // short delay the client's first poll would otherwise miss the transition that tells a
+        // failed start or stop from one that has not begun.
+        let status = match (PROFILE.state_name(&machine.phase), &machine.phase) {
+            (Some(status), _) => status.to_string(),
+            (None, MachinePhase::StopFailed) => {
+                machine.phase = MachinePhase::Running;
+                PROFILE.stopping_state().to_string()
+            }
+            (None, _) => {
                 machine.phase = MachinePhase::Stopped;
                 PROFILE.starting_state().to_string()
             }
@@ -365,7 +473,11 @@ fn describe(params: &Value, fleet: &mut Fleet) -> Result<Value, Refusal> {
 /// the zone and the addresses (zenlayercloud-cli `apis/en-US/zec/describe-instances.yaml`).
 fn describe_instances(params: &Value, fleet: &mut Fleet) -> Result<Value, Refusal> {
     page(params, fleet, |id, machine| {
-        let status = (PROFILE.state_name(&machine.phase)).unwrap_or(PROFILE.stopped_state());
+        let status = match (PROFILE.state_name(&machine.phase), &machine.phase) {
+            (Some(status), _) => status,
+            (None, MachinePhase::StopFailed) => PROFILE.running_state(),
+            (None, _) => PROFILE.stopped_state(),
+        };
         let addresses = machine.addresses();
         json!({
             "instanceId": id,
@@ -455,6 +567,11 @@ mod tests {
         }
     }
 
+    /// `body` as the provider reads it.
+    fn reply(status: u16, body: &Value) -> crate::provider::HttpResponse {
+        crate::provider::HttpResponse::new(status, body.to_string())
+    }
+
     fn send(fleet: &mut Fleet, request: &SimRequest) -> (u16, Value) {
         let reply = ZenlayerDialect.handle(request, fleet);
         (reply.status, reply.body)
@@ -471,6 +588,47 @@ mod tests {
             &Location::default(),
             &ActionOptions::default(),
         )
+    }
+
+    fn stop_call(ids: &[String], force: bool) -> ApiCall {
+        let options = ActionOptions {
+            force,
+            ..ActionOptions::default()
+        };
+        ZenlayerZec.action_call(Action::Stop, ids, &Location::default(), &options)
+    }
+
+    fn stop_one(id: &str, force: bool) -> ApiCall {
+        stop_call(&[id.to_string()], force)
+    }
+
+    /// A StopInstances call whose body is `body` as it is.
+    fn stop_body(body: &str) -> ApiCall {
+        ApiCall {
+            body: body.as_bytes().to_vec(),
+            ..stop_call(&ids(0..1), false)
+        }
+    }
+
+    /// The `instanceStatus` DescribeInstancesStatus gives `id`.
+    fn instance_status(fleet: &mut Fleet, id: &str) -> Value {
+        let call = ZenlayerZec.describe_call(&[id.to_string()], &Location::default());
+        send(fleet, &good(&call)).1["response"]["dataSet"][0]["instanceStatus"].clone()
+    }
+
+    /// A fleet whose starts and stops take an hour, of machines in `state` with `shutdown`.
+    fn slow(seed: &[(&str, &str, Boot)]) -> Fleet {
+        let hour = Duration::from_secs(3600);
+        let mut fleet = Fleet::new(hour, hour);
+        for (id, state, shutdown) in seed {
+            let machine = SeedMachine {
+                state: Some(state.to_string()),
+                shutdown: *shutdown,
+                ..Default::default()
+            };
+            fleet.seed(&ZenlayerDialect, id, &machine).unwrap();
+        }
+        fleet
     }
 
     fn fleet(seed: &[(&str, Option<&str>, Boot)]) -> Fleet {
@@ -656,5 +814,207 @@ mod tests {
             statuses,
             [json!("BOOTING"), json!("STOPPED"), json!("STOPPED")]
         );
+    }
+
+    #[test]
+    fn a_stop_sends_a_running_machine_stopping_under_this_request() {
+        let one = ids(0..1);
+        let mut fleet = slow(&[(&one[0], "RUNNING", Boot::Normal)]);
+        let (status, body) = send(&mut fleet, &good(&stop_call(&one, false)));
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["response"]["instanceIds"], json!([]));
+        assert_eq!(body["response"]["requestId"], body["requestId"]);
+        assert_eq!(instance_status(&mut fleet, &one[0]), json!("STOPPING"));
+        let operation = fleet.get(&one[0]).unwrap().operation.clone().unwrap();
+        assert_eq!(operation.action, Action::Stop);
+        assert_eq!(
+            Some(operation.request_id.as_str()),
+            body["requestId"].as_str()
+        );
+    }
+
+    #[test]
+    fn a_stop_of_machines_none_of_which_runs_is_refused_whole() {
+        let [stopped, booting, reboot, recycled, gone, running] =
+            [0, 1, 2, 3, 4, 5].map(|n| (PROFILE.example_id)(n));
+        let mut fleet = fleet(&[
+            (&booting, Some("BOOTING"), Boot::Never),
+            (&reboot, Some("REBOOT"), Boot::Normal),
+            (&recycled, Some("RECYCLE"), Boot::Normal),
+            (&gone, Some("not_found"), Boot::Normal),
+            (&running, Some("RUNNING"), Boot::Normal),
+        ]);
+        let not_running = "OPERATION_DENIED_INSTANCE_NOT_RUNNING";
+        for (batch, status, code) in [
+            (vec![stopped.clone()], 403, not_running),
+            (vec![booting.clone(), reboot.clone()], 403, not_running),
+            (
+                vec![recycled, running.clone()],
+                403,
+                "OPERATION_DENIED_INSTANCE_RECYCLED",
+            ),
+            (
+                vec![gone, running.clone()],
+                404,
+                "INVALID_INSTANCE_NOT_FOUND",
+            ),
+        ] {
+            let (got, body) = send(&mut fleet, &good(&stop_call(&batch, false)));
+            assert_eq!((got, body["code"].as_str()), (status, Some(code)), "{body}");
+            let err = ZenlayerZec
+                .parse_action(Action::Stop, &reply(got, &body))
+                .unwrap_err();
+            assert_eq!(err.code, code);
+        }
+        assert!(matches!(
+            fleet.get(&running).unwrap().phase,
+            MachinePhase::Running
+        ));
+        // The stop's own code: WrongState, so the engine describes the machine.
+        let err = ZenlayerZec
+            .parse_action(
+                Action::Stop,
+                &reply(
+                    403,
+                    &send(&mut fleet, &good(&stop_call(&[stopped], true))).1,
+                ),
+            )
+            .unwrap_err();
+        assert_eq!(err.class, ErrorClass::WrongState);
+        let (status, body) = send(&mut fleet, &good(&stop_call(&ids(0..101), false)));
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("INVALID_PARAMETER"))
+        );
+    }
+
+    #[test]
+    fn a_batch_stopped_in_part_lists_the_rest_as_failed_to_shut_down() {
+        let [running, stopped, booting] = [0, 1, 2].map(|n| (PROFILE.example_id)(n));
+        let mut fleet = slow(&[
+            (&running, "RUNNING", Boot::Normal),
+            (&booting, "BOOTING", Boot::Normal),
+        ]);
+        let all = [running.clone(), stopped.clone(), booting.clone()];
+        let (status, body) = send(&mut fleet, &good(&stop_call(&all, false)));
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["response"]["instanceIds"], json!([stopped, booting]));
+        let accepted = ZenlayerZec
+            .parse_action(Action::Stop, &reply(status, &body))
+            .unwrap();
+        let refused: Vec<(&str, &str)> = (accepted.refused.iter())
+            .map(|(id, err)| (id.as_str(), err.code.as_str()))
+            .collect();
+        assert_eq!(
+            refused,
+            [
+                (stopped.as_str(), "FAILED_TO_STOP"),
+                (booting.as_str(), "FAILED_TO_STOP")
+            ]
+        );
+        assert_eq!(instance_status(&mut fleet, &running), json!("STOPPING"));
+    }
+
+    #[test]
+    fn a_failed_gentle_stop_shows_stopping_then_running_again() {
+        let one = ids(0..1);
+        let mut fleet = fleet(&[(&one[0], Some("RUNNING"), Boot::Normal)]);
+        fleet.get(&one[0]).unwrap().shutdown = Boot::Fail;
+        let (status, body) = send(&mut fleet, &good(&stop_call(&one, false)));
+        assert_eq!(
+            (status, &body["response"]["instanceIds"]),
+            (200, &json!([]))
+        );
+        let statuses: Vec<Value> = (0..3)
+            .map(|_| instance_status(&mut fleet, &one[0]))
+            .collect();
+        assert_eq!(
+            statuses,
+            [json!("STOPPING"), json!("RUNNING"), json!("RUNNING")]
+        );
+        // It runs again, so it may be stopped again.
+        let (status, _) = send(&mut fleet, &good(&stop_call(&one, false)));
+        assert_eq!(status, 200);
+    }
+
+    #[test]
+    fn a_forced_or_unspecified_shutdown_stops_a_machine_whose_os_would_not() {
+        let [fails, hangs, omitted] = [0, 1, 2].map(|n| (PROFILE.example_id)(n));
+        let mut fleet = fleet(&[
+            (&fails, Some("RUNNING"), Boot::Normal),
+            (&hangs, Some("RUNNING"), Boot::Normal),
+            (&omitted, Some("RUNNING"), Boot::Normal),
+        ]);
+        for id in [&fails, &omitted] {
+            fleet.get(id).unwrap().shutdown = Boot::Fail;
+        }
+        fleet.get(&hangs).unwrap().shutdown = Boot::Never;
+        // --force sends forceShutdown=true.
+        let (status, _) = send(&mut fleet, &good(&stop_one(&fails, true)));
+        assert_eq!(status, 200);
+        assert_eq!(instance_status(&mut fleet, &fails), json!("STOPPED"));
+        // No forceShutdown at all is Zenlayer's default: a forced shutdown.
+        let body = format!(r#"{{"instanceIds": ["{omitted}"]}}"#);
+        let (status, _) = send(&mut fleet, &good(&stop_body(&body)));
+        assert_eq!(status, 200);
+        assert_eq!(instance_status(&mut fleet, &omitted), json!("STOPPED"));
+        // A gentle stop that hangs in STOPPING is taken again (zh-CN: RUNNING or STOPPING): gently
+        // it changes nothing, forced it finishes.
+        send(&mut fleet, &good(&stop_one(&hangs, false)));
+        for force in [false, true] {
+            let (status, body) = send(&mut fleet, &good(&stop_one(&hangs, force)));
+            assert_eq!(
+                (status, &body["response"]["instanceIds"]),
+                (200, &json!([]))
+            );
+        }
+        assert_eq!(instance_status(&mut fleet, &hangs), json!("STOPPED"));
+        let body = format!(r#"{{"instanceIds": ["{hangs}"], "forceShutdown": "yes"}}"#);
+        let (status, body) = send(&mut fleet, &good(&stop_body(&body)));
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("INVALID_PARAMETER"))
+        );
+    }
+
+    #[test]
+    fn seeded_stop_errors_come_with_the_status_zenlayer_gives_their_code() {
+        let mut fleet = fleet(&[]);
+        for (n, (code, status)) in [
+            ("OPERATION_DENIED_INSTANCE_NOT_RUNNING", 403),
+            ("INVALID_INSTANCE_NOT_FOUND", 404),
+            ("REQUEST_LIMIT_EXCEEDED", 429),
+            ("OPERATION_DENIED_INSUFFICIENT_BALANCE", 403),
+            ("INTERNAL_SERVER_ERROR", 500),
+            ("SOMETHING_ELSE", 400),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let id = (PROFILE.example_id)(n);
+            let machine = SeedMachine {
+                state: Some("RUNNING".into()),
+                stop_error: Some(code.into()),
+                ..Default::default()
+            };
+            fleet.seed(&ZenlayerDialect, &id, &machine).unwrap();
+            let (got, body) = send(&mut fleet, &good(&stop_one(&id, false)));
+            assert_eq!((got, body["code"].as_str()), (status, Some(code)), "{body}");
+            assert!(matches!(
+                fleet.get(&id).unwrap().phase,
+                MachinePhase::Running
+            ));
+        }
+    }
+
+    #[test]
+    fn describe_instances_shows_a_failed_stop_as_running() {
+        let one = ids(0..1);
+        let mut fleet = fleet(&[(&one[0], Some("RUNNING"), Boot::Normal)]);
+        fleet.get(&one[0]).unwrap().shutdown = Boot::Fail;
+        send(&mut fleet, &good(&stop_call(&one, false)));
+        let call = ZenlayerZec.detail_call(&one, &Location::default()).unwrap();
+        let (_, body) = send(&mut fleet, &good(&call));
+        assert_eq!(body["response"]["dataSet"][0]["status"], "RUNNING");
     }
 }
