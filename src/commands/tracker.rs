@@ -178,7 +178,12 @@ impl<'p> Tracker<'p> {
         }
     }
 
-    fn fail(&self, id: &str, error: ErrorRecord, state: Option<InstanceState>) {
+    /// Ends `id` with `error`. A machine whose gentle stop failed (a failure state after it, the
+    /// cloud listing the stop as failed) is told about `--force`.
+    fn fail(&self, id: &str, mut error: ErrorRecord, state: Option<InstanceState>) {
+        if error.kind == ErrorKind::FailedState {
+            error.message.push_str(&self.force_hint());
+        }
         let outcome = if error.kind == ErrorKind::Timeout {
             Outcome::Timeout
         } else {
@@ -209,14 +214,10 @@ impl<'p> Tracker<'p> {
                             .clone()
                             .unwrap_or_else(|| state.raw.clone()),
                     ),
-                    message: format!(
-                        "{}{}",
-                        match &state.detail {
-                            Some(detail) => format!("entered {}: {detail}", state.raw),
-                            None => format!("entered failure state {}", state.raw),
-                        },
-                        self.force_hint()
-                    ),
+                    message: match &state.detail {
+                        Some(detail) => format!("entered {}: {detail}", state.raw),
+                        None => format!("entered failure state {}", state.raw),
+                    },
                     request_id: None,
                 },
                 Some(state),

@@ -65,6 +65,7 @@ impl CallError {
                 ErrorClass::Auth | ErrorClass::ClockSkew => ErrorKind::Auth,
                 // Only the deadline ends a wait for a lock.
                 ErrorClass::Busy => ErrorKind::Timeout,
+                ErrorClass::OperationFailed => ErrorKind::FailedState,
                 ErrorClass::Throttled
                 | ErrorClass::Transient
                 | ErrorClass::BadResponse
@@ -856,6 +857,7 @@ mod tests {
             // Refusals about the machines or the account are final: the protocol explains them.
             (Refused(C::Auth), READ, false, give_up),
             (Refused(C::WrongState), ACT, false, give_up),
+            (Refused(C::OperationFailed), ACT, false, give_up),
             (Refused(C::NotFound), ACT, false, give_up),
             (Refused(C::AlreadyDone), ACT, false, give_up),
             (Refused(C::Refused), DEDUP, false, give_up),

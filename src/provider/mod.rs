@@ -754,6 +754,10 @@ pub enum ErrorClass {
     AlreadyUnderway,
     /// The machine's state forbids starting it now; a describe tells which state.
     WrongState,
+    /// The cloud took the call but reports that the start or stop failed on this machine
+    /// (Zenlayer's list of instances that failed to shut down): a describe tells whether it got
+    /// there anyway; if not, the machine has failed (exit 7).
+    OperationFailed,
     /// The machine does not exist.
     NotFound,
     /// The cloud throttled us: retry later.
@@ -801,6 +805,7 @@ impl ErrorClass {
             ErrorClass::AlreadyDone
                 | ErrorClass::AlreadyUnderway
                 | ErrorClass::WrongState
+                | ErrorClass::OperationFailed
                 | ErrorClass::NotFound
         )
     }

@@ -245,7 +245,7 @@ impl Provider for ZenlayerZec {
                     ),
                     request_id: request_id.clone(),
                     http_status: response.status,
-                    class: ErrorClass::WrongState,
+                    class: ErrorClass::OperationFailed,
                 };
                 (id, err)
             })
@@ -602,7 +602,7 @@ mod tests {
         for (id, err) in &accepted.refused {
             assert_eq!(
                 (err.code.as_str(), err.class),
-                ("FAILED_TO_STOP", ErrorClass::WrongState)
+                ("FAILED_TO_STOP", ErrorClass::OperationFailed)
             );
             assert!(
                 err.message.contains(&format!(
@@ -757,7 +757,7 @@ mod tests {
         let ids: Vec<&str> = accepted.refused.iter().map(|(id, _)| id.as_str()).collect();
         assert_eq!(ids, ["a", "b"]);
         for (_, err) in &accepted.refused {
-            assert_eq!(err.class, ErrorClass::WrongState);
+            assert_eq!(err.class, ErrorClass::OperationFailed);
             assert_eq!(err.request_id.as_deref(), Some("T1"));
         }
         for body in [
