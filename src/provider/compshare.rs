@@ -1,4 +1,4 @@
-//! UCloud CompShare (优云智算) GPU instances: `StartCompShareInstance` and
+//! UCloud CompShare (优云智算) GPU instances: `StartCompShareInstance`, `StopCompShareInstance` and
 //! `DescribeCompShareInstance` on the CompShare gateway, signed with UCloud's SHA-1 "VerifyAC".
 //!
 //! Wire protocol: `../shared/providers/compshare.md` (from `ucloud-sdk-python3`); vendor docs:
@@ -6,7 +6,7 @@
 //! `POST /` with a form body; errors come as HTTP 200 with a non-zero `RetCode`, so the body, not
 //! the status, decides success. The request id travels in a response header, not in the body.
 //!
-//! `start_call` and `describe_call` put the API parameters, unencoded, in [`ApiCall::query`]:
+//! `action_call` and `describe_call` put the API parameters, unencoded, in [`ApiCall::query`]:
 //! only `sign` knows the public key that joins them, and it sends them all as the form body.
 
 use std::time::Duration;
@@ -139,8 +139,8 @@ impl Provider for UcloudCompshare {
     }
 
     fn default_endpoint(&self, _location: &Location) -> String {
-        // CompShare keys are unknown to the general UCloud gateway (api.ucloud.cn, the SDK's
-        // default), which answers them with RetCode 171.
+        // The CompShare gateway, which CompShare's own pages and SDK samples set as `base_url`;
+        // the SDK's default is the general UCloud gateway (api.ucloud.cn).
         "https://api.compshare.cn".into()
     }
 
@@ -382,7 +382,12 @@ fn parse_response(
 /// Maps a non-zero `RetCode` to what the engine does about it: the vocabulary's common codes,
 /// the documented operation lock, and otherwise a refusal a describe may explain.
 fn classify(action: &str, ret_code: i64, message: &str) -> ErrorClass {
-    if let Some(class) = VOCABULARY.class(&ret_code.to_string()) {
+    // A stop's answer reads the stop's own codes first; every other call, the shared table.
+    let table = match action {
+        STOP_ACTION => Action::Stop,
+        _ => Action::Start,
+    };
+    if let Some(class) = VOCABULARY.class_in(table, &ret_code.to_string()) {
         return class;
     }
     if message.contains(OPERATION_LOCK) {
@@ -442,6 +447,7 @@ mod tests {
     fn error_codes_map_to_classes() {
         use ErrorClass::{Auth, Busy, Refused, Throttled, Transient, Unanswered, WrongState};
         const S: &str = START_ACTION;
+        const P: &str = STOP_ACTION;
         const D: &str = DESCRIBE_ACTION;
         let lock = "InstanceOperationInProgress: locked";
         let table = [
@@ -459,6 +465,13 @@ mod tests {
             (S, 8106, "UHost state not support", WrongState),
             (S, 8010, "UHost not found", WrongState),
             (S, 160, "Missing params", Refused),
+            (P, 171, "Signature VerifyAC Error", Auth),
+            (P, 153, "API request throttled", Throttled),
+            (P, 110, "API timeout", Unanswered),
+            (P, 226699, "InstanceOperationInProgress", Busy),
+            (P, 8905, "主机电源状态错误，请稍后再试。", WrongState),
+            (P, 8433, "服务异常，请联系技术支持", WrongState),
+            (P, 230, "Params [Force] not available", Refused),
             (D, 230, "Params [Limit] not available", Refused),
             (D, 160, "Missing params", Refused),
         ];
@@ -688,5 +701,87 @@ mod tests {
             (a.sorted_params.as_str(), a.string_to_sign.expose()),
             ("Z0a1b2", "Z0a1b2k")
         );
+    }
+
+    #[test]
+    fn stop_sends_one_id_and_force_only_when_asked() {
+        let ids = ["uhost-a1".to_string()];
+        let gentle =
+            UcloudCompshare.action_call(Action::Stop, &ids, &location(), &ActionOptions::default());
+        let keys: Vec<&str> = gentle.query.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            (gentle.action, keys),
+            (STOP_ACTION, vec!["Region", "Zone", "UHostId"])
+        );
+        assert_eq!(param(&gentle, "UHostId"), Some("uhost-a1"));
+        // `Force=true` with --force, nothing else; --without-gpu is the start's alone.
+        let options = ActionOptions {
+            force: true,
+            without_gpu: true,
+            ..ActionOptions::default()
+        };
+        let forced = UcloudCompshare.action_call(Action::Stop, &ids, &location(), &options);
+        let keys: Vec<&str> = forced.query.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["Region", "Zone", "UHostId", "Force"]);
+        assert_eq!(param(&forced, "Force"), Some("true"));
+        let start = UcloudCompshare.action_call(Action::Start, &ids, &location(), &options);
+        assert_eq!(param(&start, "Force"), None);
+        assert_eq!(SPEC.stop.force, Some("Force=true"));
+        assert_eq!(SPEC.stop.stop_charging, None);
+    }
+
+    #[test]
+    fn a_signed_forced_stop_carries_force_in_its_signed_form_body() {
+        let credentials = Credentials {
+            key_id: "pub@example.com".into(),
+            secret: Secret::new("private"),
+            token: None,
+        };
+        let options = ActionOptions {
+            force: true,
+            ..ActionOptions::default()
+        };
+        let call =
+            UcloudCompshare.action_call(Action::Stop, &["uhost-a1".into()], &location(), &options);
+        let now = DateTime::from_timestamp(1_741_996_770, 0).unwrap();
+        let signed =
+            UcloudCompshare.sign(&call, "api.compshare.cn", &location(), &credentials, now);
+        let body = String::from_utf8(signed.body).unwrap();
+        let (sent, signature) = body.split_once("&Signature=").unwrap();
+        assert_eq!(
+            sent,
+            "Action=StopCompShareInstance&Region=cn-wlcb&Zone=cn-wlcb-01&UHostId=uhost-a1\
+             &Force=true&PublicKey=pub%40example.com"
+        );
+        let string_to_sign = "ActionStopCompShareInstanceForcetruePublicKeypub@example.com\
+                              Regioncn-wlcbUHostIduhost-a1Zonecn-wlcb-01private";
+        assert_eq!(signature, hex_sha1(string_to_sign.as_bytes()));
+    }
+
+    #[test]
+    fn a_stop_s_answer_is_read_like_the_start_s() {
+        // stop_comp_share_instance.md's 响应示例, with a `uhost-` id.
+        let ok = r#"{"Action":"StopCompShareInstanceResponse","RetCode":0,"UHostId":"uhost-a1"}"#;
+        let accepted = UcloudCompshare
+            .parse_action(Action::Stop, &response(ok))
+            .unwrap();
+        assert_eq!(accepted.request_id.as_deref(), Some("req-1"));
+        assert_eq!(accepted.job_id, None);
+        // One machine a call: a refusal is the whole answer, never a per-machine list.
+        assert!(accepted.refused.is_empty());
+        let refused = r#"{"Action":"StopCompShareInstanceResponse","RetCode":8905,"Message":"主机电源状态错误，请稍后再试。"}"#;
+        let err = UcloudCompshare
+            .parse_action(Action::Stop, &response(refused))
+            .unwrap_err();
+        assert_eq!(
+            (err.code.as_str(), err.class),
+            ("8905", ErrorClass::WrongState)
+        );
+        assert_eq!(err.request_id.as_deref(), Some("req-1"));
+        let locked = r#"{"Action":"StopCompShareInstanceResponse","RetCode":226699,"Message":"InstanceOperationInProgress"}"#;
+        let err = UcloudCompshare
+            .parse_action(Action::Stop, &response(locked))
+            .unwrap_err();
+        assert_eq!(err.class, ErrorClass::Busy);
     }
 }

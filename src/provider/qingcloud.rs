@@ -1,5 +1,6 @@
-//! QingCloud EHPC (HPC clusters): `POST /api/cluster/startCluster` and `GET /api/cluster/list`,
-//! signed with QingCloud's API signature (HmacSHA256, signature_version 1).
+//! QingCloud EHPC (HPC clusters): `POST /api/cluster/startCluster` and `/api/cluster/stopCluster`
+//! (each answers a job, followed in `GET /api/operation`) and `GET /api/cluster/list`, signed with
+//! QingCloud's API signature (HmacSHA256, signature_version 1).
 //!
 //! Wire protocol: `../shared/providers/qingcloud.md` (from the `qingcloud-hpc` SDK); vendor docs:
 //! <https://docsv4.qingcloud.com/user_guide/compute/hpc/api/> (signature, error codes). The unit
@@ -464,7 +465,7 @@ fn parse_response(action: &str, response: &HttpResponse) -> Result<ResponseBody,
             message,
             ..
         }) if *code != 0 => {
-            let class = classify(*code, message);
+            let class = classify(action, *code, message);
             let mut message = message.clone();
             if *code == 2500 {
                 message.push_str(QUOTA_HINT);
@@ -489,17 +490,23 @@ fn parse_response(action: &str, response: &HttpResponse) -> Result<ResponseBody,
     }
 }
 
-/// Maps a `ret_code` to what the engine does about it: the vocabulary's class, else a refusal
-/// (1100/1101 bad request, 2110 exists, 2400 balance, 5200 capacity, and the unknown).
+/// Maps a `ret_code` in an answer to `action` to what the engine does about it: the vocabulary's
+/// class, else a refusal (1100/1101 bad request, 2110 exists, 2400 balance, 5200 capacity, and the
+/// unknown).
 ///
 /// A 1400 that asks to "try later" is a lock that clears by itself: QingCloud's own CSI driver
 /// (yunify/qingcloud-csi `pkg/cloud/errors.go`, `IsTryLater`) and cloud controller manager retry it.
-fn classify(code: i64, message: &str) -> ErrorClass {
+fn classify(action: &str, code: i64, message: &str) -> ErrorClass {
     if code == 1400 && message.to_ascii_lowercase().contains("try later") {
         return ErrorClass::Busy;
     }
+    // A stop's answer reads the stop's own codes first; every other call, the shared table.
+    let table = match action {
+        STOP_ACTION => Action::Stop,
+        _ => Action::Start,
+    };
     VOCABULARY
-        .class(&code.to_string())
+        .class_in(table, &code.to_string())
         .unwrap_or(ErrorClass::Refused)
 }
 
@@ -566,7 +573,9 @@ mod tests {
         ];
         for (codes, class) in table {
             for &code in codes {
-                assert_eq!(classify(code, "no"), class, "{code}");
+                for action in [START_ACTION, STOP_ACTION, LIST_ACTION] {
+                    assert_eq!(classify(action, code, "no"), class, "{action} {code}");
+                }
             }
         }
     }
@@ -575,8 +584,12 @@ mod tests {
     fn a_permission_refusal_that_asks_to_try_later_is_a_lock() {
         let message =
             "PermissionDenied, resource [hpc-k3fw1jyq] lease info not ready yet, please try later";
-        assert_eq!(classify(1400, message), ErrorClass::Busy);
-        assert_eq!(classify(1400, "PermissionDenied"), ErrorClass::WrongState);
+        assert_eq!(classify(START_ACTION, 1400, message), ErrorClass::Busy);
+        assert_eq!(classify(STOP_ACTION, 1400, message), ErrorClass::Busy);
+        assert_eq!(
+            classify(START_ACTION, 1400, "PermissionDenied"),
+            ErrorClass::WrongState
+        );
     }
 
     #[test]
@@ -743,5 +756,120 @@ mod tests {
         ));
         let printed = format!("{signed:?}");
         assert!(!printed.contains("sentinel-secret-key"), "{printed}");
+    }
+
+    #[test]
+    fn stop_is_stop_cluster_with_the_start_s_body_and_no_option() {
+        let ids = ["hpc-k3fw1jyq".to_string(), "ehpc-ut2ua3b0".to_string()];
+        // --force and --stop-charging never reach this call (settings refuse them, as the spec
+        // has no wire for either); were they passed, nothing would change on the wire.
+        let forced = ActionOptions {
+            force: true,
+            stop_charging: true,
+            ..Default::default()
+        };
+        for options in [ActionOptions::default(), forced] {
+            let call = QingcloudEhpc.action_call(Action::Stop, &ids, &jinan(), &options);
+            assert_eq!(
+                (call.action, call.method, call.path.as_str()),
+                (STOP_ACTION, Method::Post, STOP_PATH)
+            );
+            assert!(call.query.is_empty());
+            assert_eq!(
+                call.body,
+                br#"{"cluster_ids": ["hpc-k3fw1jyq", "ehpc-ut2ua3b0"], "zone": "jinan1a"}"#
+            );
+        }
+        assert_eq!((SPEC.stop.force, SPEC.stop.stop_charging), (None, None));
+    }
+
+    #[test]
+    fn a_stop_s_answer_is_read_like_the_start_s() {
+        // stopcluster.md's example (unquoted keys made JSON) and its field table's `job_ids`.
+        for body in [
+            r#"{"action":"HpcClusterStopClusterResponse","job_id":"j-4r4p74l1mi8","ret_code":0}"#,
+            r#"{"action":"HpcClusterStopClusterResponse","job_ids":"j-4r4p74l1mi8","ret_code":0}"#,
+        ] {
+            let accepted = QingcloudEhpc
+                .parse_action(Action::Stop, &HttpResponse::new(200, body))
+                .unwrap();
+            assert_eq!(accepted.job_id.as_deref(), Some("j-4r4p74l1mi8"), "{body}");
+            // The batch is accepted or refused as a whole: no per-cluster refusals.
+            assert!(accepted.refused.is_empty());
+        }
+        // error_code.md's own example is a stop refused for a machine that is not running.
+        let body = r#"{"message":"PermissionDenied, instance [i-2aypaijz] is not running， can not be stopped","ret_code":1400}"#;
+        let err = QingcloudEhpc
+            .parse_action(Action::Stop, &HttpResponse::new(200, body))
+            .unwrap_err();
+        assert_eq!(
+            (err.code.as_str(), err.class),
+            ("1400", ErrorClass::WrongState)
+        );
+        assert!(err.message.contains("can not be stopped"));
+    }
+
+    #[test]
+    fn a_stopping_cluster_is_read_from_its_transition() {
+        let table = [
+            (
+                r#""status":"active","transition_status":"stopping""#,
+                "stopping",
+                Phase::Stopping,
+            ),
+            (
+                r#""status":"stopped","transition_status":"""#,
+                "stopped",
+                Phase::Stopped,
+            ),
+            (
+                r#""status":"active","transition_status":"""#,
+                "active",
+                Phase::Running,
+            ),
+        ];
+        for (fields, raw, phase) in table {
+            let body = format!(
+                r#"{{"ret_code":0,"cluster_set":[{{"cluster_id":"hpc-k3fw1jyq",{fields}}}]}}"#
+            );
+            let states = QingcloudEhpc
+                .parse_describe(&HttpResponse::new(200, &body))
+                .unwrap();
+            assert_eq!((states[0].raw.as_str(), states[0].phase), (raw, phase));
+        }
+    }
+
+    #[test]
+    fn a_signed_stop_goes_to_stop_cluster() {
+        let credentials = Credentials {
+            key_id: "QYACCESSKEYIDEXAMPLE".into(),
+            secret: Secret::new("SECRETACCESSKEY"),
+            token: None,
+        };
+        let call = QingcloudEhpc.action_call(
+            Action::Stop,
+            &["hpc-k3fw1jyq".into()],
+            &jinan(),
+            &Default::default(),
+        );
+        let now = DateTime::from_timestamp(1_741_996_770, 0).unwrap();
+        let signed =
+            QingcloudEhpc.sign(&call, "hpc.api.qingcloud.com", &jinan(), &credentials, now);
+        assert!(signed
+            .path_and_query
+            .starts_with("/api/cluster/stopCluster?timestamp=2025-03-14T23%3A59%3A30Z&version=1&"));
+        let stages = qingcloud_sign(
+            &QingcloudRequest {
+                method: "POST",
+                path: STOP_PATH,
+                query: &signed_query(&call, "QYACCESSKEYIDEXAMPLE", now),
+                body: &call.body,
+            },
+            "SECRETACCESSKEY",
+        );
+        assert!(stages
+            .string_to_sign
+            .starts_with("POST\n/api/cluster/stopCluster/\naccess_key_id="));
+        assert!(signed.path_and_query.ends_with(&stages.wire_value));
     }
 }

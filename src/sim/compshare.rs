@@ -1,9 +1,16 @@
 //! The simulator's UCloud CompShare dialect: VerifyAC verification, `StartCompShareInstance`,
-//! `DescribeCompShareInstance`, and UCloud's HTTP-200 `RetCode` envelope, as in
-//! `../shared/providers/compshare.md`.
+//! `StopCompShareInstance`, `DescribeCompShareInstance`, and UCloud's HTTP-200 `RetCode` envelope,
+//! as in `../shared/providers/compshare.md`.
 //!
-//! CompShare publishes no error-code table; the codes here are the ones UCloud's gateway is known
-//! to use (160, 161, 171, 172, 230), plus product codes: 8905 (UHost's power-state refusal) and, chosen by the simulator, 8010 and 8200.
+//! CompShare publishes no error-code table for its instance calls; the codes here are the ones
+//! UCloud's gateway is known to use (160, 161, 171, 172, 230), plus product codes: 8905 (UHost's
+//! power-state refusal, answered to a start or stop of a machine in the wrong power state) and,
+//! chosen by the simulator, 8010 (not found) and 8200 (the documented lock,
+//! `InstanceOperationInProgress`, which has no documented code).
+//!
+//! A start or stop takes one instance and holds its operation lock until it finishes: another
+//! operation meanwhile is refused with the lock. A stop that fails leaves the machine `Running`:
+//! CompShare documents no state for it.
 
 use serde_json::{json, Value};
 
@@ -11,9 +18,9 @@ use super::{Dialect, Fleet, MachinePhase, Profile, SignatureCheck, SimReply, Sim
 use crate::env_vars::EnvVars;
 use crate::provider::compshare::{
     verify_ac_sign, CONTENT_TYPE, DESCRIBE_ACTION, MAX_DESCRIBE_IDS, OPERATION_LOCK,
-    REQUEST_ID_HEADER, START_ACTION,
+    REQUEST_ID_HEADER, START_ACTION, STOP_ACTION,
 };
-use crate::provider::{ErrorClass, Provider, UcloudCompshare};
+use crate::provider::{Action, ErrorClass, Phase, Provider, UcloudCompshare};
 use crate::sign::{constant_time_eq, form_pairs};
 
 /// The only public key the simulator knows.
@@ -122,6 +129,7 @@ impl Dialect for CompshareDialect {
             verify(&params, &mut reply.signature)?;
             match reply.action.as_str() {
                 START_ACTION => start(&params, fleet, &request_id),
+                STOP_ACTION => stop(&params, fleet, &request_id),
                 DESCRIBE_ACTION => describe(&params, fleet),
                 other => Err(refuse(161, format!("Action [{other}] not exist"))),
             }
@@ -217,6 +225,27 @@ fn check_location(params: &Params, zone_required: bool) -> Result<(), Refusal> {
 }
 
 fn start(params: &Params, fleet: &mut Fleet, request_id: &str) -> Result<Value, Refusal> {
+    // `WithoutGpu` (docs only): start without a GPU, at a lower price.
+    act(Action::Start, "WithoutGpu", params, fleet, request_id)
+}
+
+/// `StopCompShareInstance`: `Force` (a boolean, default false) is what stops a preemptible
+/// instance; the simulator has none, so it only checks the value (compshare.cn/docs/gpus/instance/
+/// stopcompshareinstance).
+fn stop(params: &Params, fleet: &mut Fleet, request_id: &str) -> Result<Value, Refusal> {
+    act(Action::Stop, "Force", params, fleet, request_id)
+}
+
+/// A start or stop of the one `UHostId`, with its boolean option `flag`. Only a `Stopped`
+/// machine starts and only a `Running` one stops; a machine another operation holds is locked,
+/// anything else is a power-state error.
+fn act(
+    action: Action,
+    flag: &str,
+    params: &Params,
+    fleet: &mut Fleet,
+    request_id: &str,
+) -> Result<Value, Refusal> {
     check_location(params, true)?;
     // One instance per call: the API has no batch form.
     let id = params.require("UHostId")?;
@@ -224,36 +253,61 @@ fn start(params: &Params, fleet: &mut Fleet, request_id: &str) -> Result<Value, 
         return Err(not_available("UHostId"));
     }
     if params
-        .get("WithoutGpu")
+        .get(flag)
         .is_some_and(|v| v != "true" && v != "false")
     {
-        return Err(not_available("WithoutGpu"));
+        return Err(not_available(flag));
     }
-    if let Some((_, code)) = fleet.start_error(&[id.to_string()]) {
+    let (verb, seeded) = match action {
+        Action::Start => ("started", fleet.start_error(&[id.to_string()])),
+        Action::Stop => ("stopped", fleet.stop_error(&[id.to_string()])),
+    };
+    if let Some((_, code)) = seeded {
         // A numeric code is the RetCode; a name travels in the message under RetCode 8000.
         return Err(match code.parse() {
-            Ok(ret_code) => refuse(ret_code, format!("UHost [{id}] cannot be started")),
-            Err(_) => refuse(8000, format!("{code}: UHost [{id}] cannot be started")),
+            Ok(ret_code) => refuse(ret_code, format!("UHost [{id}] cannot be {verb}")),
+            Err(_) => refuse(8000, format!("{code}: UHost [{id}] cannot be {verb}")),
         });
     }
-    let phase = fleet.get(id).map(|machine| machine.phase.clone());
-    match phase {
-        None => Err(refuse(8010, format!("UHost [{id}] not found"))),
-        Some(MachinePhase::Stopped | MachinePhase::StartFailed) => {
-            fleet.start(id, request_id);
-            Ok(json!({ "UHostId": id }))
+    let Some(machine) = fleet.get(id) else {
+        return Err(refuse(8010, format!("UHost [{id}] not found")));
+    };
+    let phase = machine.phase.clone();
+    let accepted = match action {
+        Action::Start => phase.startable(),
+        Action::Stop => phase.stoppable(),
+    };
+    if accepted {
+        match action {
+            Action::Start => fleet.start(id, request_id),
+            Action::Stop => fleet.stop(id, request_id),
         }
-        // Another operation holds the instance's lock until it finishes.
-        Some(MachinePhase::Stopping { .. }) => Err(refuse(
-            8200,
-            format!("{OPERATION_LOCK}: UHost [{id}] is Stopping"),
-        )),
-        Some(MachinePhase::Other(state)) if state == "Rebooting" => Err(refuse(
-            8200,
-            format!("{OPERATION_LOCK}: UHost [{id}] is {state}"),
-        )),
+        return Ok(json!({ "UHostId": id }));
+    }
+    // The operation that moves the machine the other way (or reboots it) holds the lock until
+    // it finishes; one that moves it the way asked is a power-state error, as a machine already
+    // there is, so a describe tells the caller which.
+    let locked_by = match (action, &phase) {
+        (Action::Start, MachinePhase::Stopping { .. })
+        | (Action::Stop, MachinePhase::Starting { .. }) => Some(state_of(&phase)),
+        (_, MachinePhase::Other(state)) if state == "Rebooting" => Some(state.as_str()),
+        _ => None,
+    };
+    Err(match locked_by {
+        Some(state) => refuse(8200, format!("{OPERATION_LOCK}: UHost [{id}] is {state}")),
         // UHost's code for a power state that forbids the operation (uhost-api `error_code.md`).
-        Some(_) => Err(refuse(8905, format!("UHost [{id}] power state error"))),
+        None => refuse(8905, format!("UHost [{id}] power state error")),
+    })
+}
+
+/// CompShare's `State` for `phase`: a failed start shows as `Install Fail`, a failed stop leaves
+/// the machine `Running` (the documented states have no stop failure).
+fn state_of(phase: &MachinePhase) -> &str {
+    match phase {
+        MachinePhase::StopFailed => PROFILE.running_state(),
+        phase => (PROFILE.state_name(phase))
+            .or_else(|| PROFILE.vocabulary().state(Phase::Failed))
+            .unwrap_or_default(),
     }
 }
 
@@ -279,7 +333,7 @@ fn describe(params: &Params, fleet: &mut Fleet) -> Result<Value, Refusal> {
         let Some(machine) = fleet.get(id) else {
             continue;
         };
-        let state = PROFILE.state_name(&machine.phase).unwrap_or("Install Fail");
+        let state = state_of(&machine.phase);
         let addresses = machine.addresses();
         let private = (addresses.private.iter())
             .map(|ip| json!({ "IPMode": "IPv4", "Type": "Private", "IP": ip, "Default": "true" }));

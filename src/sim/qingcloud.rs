@@ -1,6 +1,12 @@
 //! The simulator's QingCloud EHPC dialect: HmacSHA256 query-signature verification (the signature
-//! double-encoded, the timestamp within 60 s), `startCluster`, `cluster/list`, and EHPC's
-//! `ret_code` envelope with HTTP 200, as in `../shared/providers/qingcloud.md`.
+//! double-encoded, the timestamp within 60 s), `startCluster`, `stopCluster`, `cluster/list`, the
+//! job log (`/api/operation`), and EHPC's `ret_code` envelope with HTTP 200, as in
+//! `../shared/providers/qingcloud.md`.
+//!
+//! Both calls are asynchronous: each answers a job id, and the clusters show the move as a
+//! `transition_status` (`starting` on a `stopped` cluster, `stopping` on an `active` one). A
+//! failed start or stop leaves the cluster where it was, without a transition, and its job
+//! `failed`.
 
 use chrono::{NaiveDateTime, Utc};
 use serde_json::{json, Value};
@@ -9,10 +15,10 @@ use super::{Dialect, Fleet, MachinePhase, Profile, SignatureCheck, SimReply, Sim
 use crate::env_vars::EnvVars;
 use crate::provider::qingcloud::{
     qingcloud_sign, QingcloudRequest, LIST_ACTION, LIST_PATH, MAX_CLUSTERS, OPERATION_ACTION,
-    OPERATION_PATH, SIGNATURE_METHOD, SIGNATURE_VERSION, START_ACTION, START_PATH,
-    TIMESTAMP_FORMAT,
+    OPERATION_PATH, SIGNATURE_METHOD, SIGNATURE_VERSION, START_ACTION, START_PATH, STOP_ACTION,
+    STOP_PATH, TIMESTAMP_FORMAT,
 };
-use crate::provider::{Provider, QingcloudEhpc};
+use crate::provider::{Action, ErrorClass, Phase, Provider, QingcloudEhpc};
 use crate::sign::{constant_time_eq, form_pairs};
 
 /// The only access key id the simulator knows.
@@ -60,6 +66,7 @@ impl Dialect for QingcloudDialect {
     fn action(&self, request: &SimRequest) -> String {
         match request.path.as_str() {
             START_PATH => START_ACTION,
+            STOP_PATH => STOP_ACTION,
             LIST_PATH => LIST_ACTION,
             OPERATION_PATH => OPERATION_ACTION,
             other => other,
@@ -73,6 +80,7 @@ impl Dialect for QingcloudDialect {
         let result = verify(request, now, &mut reply.signature).and_then(|query| {
             match (request.method.as_str(), request.path.as_str()) {
                 ("POST", START_PATH) => start(&request.body, fleet, &mut reply.ids),
+                ("POST", STOP_PATH) => stop(&request.body, fleet, &mut reply.ids),
                 ("GET", LIST_PATH) => list(&query, fleet, &mut reply.ids),
                 ("GET", OPERATION_PATH) => operation(&query, fleet),
                 (method, path) => Err(refuse(
@@ -184,8 +192,101 @@ fn verify(
     Ok(query)
 }
 
-/// `startCluster`: the whole batch starts, or none of it does.
+/// `startCluster`.
 fn start(body: &[u8], fleet: &mut Fleet, logged: &mut Vec<String>) -> Result<Value, Refusal> {
+    act(Action::Start, body, fleet, logged)
+}
+
+/// `stopCluster`: the same body as `startCluster` (`cluster_ids`, `zone`), no other option
+/// (`stopcluster.md`), and only active clusters can be shut down.
+fn stop(body: &[u8], fleet: &mut Fleet, logged: &mut Vec<String>) -> Result<Value, Refusal> {
+    act(Action::Stop, body, fleet, logged)
+}
+
+/// `startCluster` or `stopCluster`: the whole batch is acted on, or none of it is. One cluster
+/// that is missing, seeded to refuse, or in a state the action cannot leave refuses the batch.
+fn act(
+    action: Action,
+    body: &[u8],
+    fleet: &mut Fleet,
+    logged: &mut Vec<String>,
+) -> Result<Value, Refusal> {
+    let ids = cluster_ids(body, logged)?;
+    if let Some(missing) = ids.iter().find(|id| fleet.get(id).is_none()) {
+        return Err(refuse(
+            code(action, ErrorClass::NotFound),
+            format!("ResourceNotFound, resource [{missing}] not found"),
+        ));
+    }
+    let (verb, seeded) = match action {
+        Action::Start => ("started", fleet.start_error(&ids)),
+        Action::Stop => ("stopped", fleet.stop_error(&ids)),
+    };
+    if let Some((id, code)) = seeded {
+        let field = format!("{}_error", action.name());
+        return Err(match code.parse() {
+            Ok(code) => refuse(code, format!("cluster [{id}] can not be {verb} ({field})")),
+            Err(_) => refuse(
+                1100,
+                format!("{field} `{code}` of [{id}] is not a ret_code"),
+            ),
+        });
+    }
+    for id in &ids {
+        let phase = fleet
+            .get(id)
+            .map(|m| m.phase.clone())
+            .unwrap_or(MachinePhase::Stopped);
+        if accepts(action, &phase) {
+            continue;
+        }
+        let state = match status(&phase) {
+            (_, transition) if !transition.is_empty() => transition,
+            (status, _) => status,
+        };
+        let message = match action {
+            Action::Start => {
+                format!("PermissionDenied, cluster [{id}] is [{state}], can not be started")
+            }
+            // The error-code page's own example: "PermissionDenied, instance [i-2aypaijz] is not
+            // running， can not be stopped".
+            Action::Stop => format!(
+                "PermissionDenied, cluster [{id}] is not active ([{state}]), can not be stopped"
+            ),
+        };
+        return Err(refuse(code(action, ErrorClass::WrongState), message));
+    }
+    let request_id = fleet.request_id();
+    // Jobs look like `j-` and lowercase alphanumerics; the request counter keeps them unique.
+    let job = format!("j-{}", &request_id[request_id.len() - 8..]);
+    let name = match action {
+        Action::Start => START_ACTION,
+        Action::Stop => STOP_ACTION,
+    };
+    for id in &ids {
+        match action {
+            Action::Start => fleet.start(id, &job),
+            Action::Stop => fleet.stop(id, &job),
+        }
+    }
+    Ok(json!({ "action": format!("{name}Response"), "job_ids": job, "ret_code": 0 }))
+}
+
+/// Whether `action` may be accepted for a cluster in `phase`: a start for a stopped cluster
+/// (startCluster starts a paused, i.e. suspended, one too), a stop for an active one.
+fn accepts(action: Action, phase: &MachinePhase) -> bool {
+    match (action, phase) {
+        (Action::Start, MachinePhase::Other(state)) => {
+            PROFILE.vocabulary().phase(state) == Phase::Stopped
+        }
+        (Action::Start, phase) => phase.startable(),
+        (Action::Stop, phase) => phase.stoppable(),
+    }
+}
+
+/// The `cluster_ids` of a start or stop body (logged as soon as they are read), checked with its
+/// `zone` the way EHPC checks them.
+fn cluster_ids(body: &[u8], logged: &mut Vec<String>) -> Result<Vec<String>, Refusal> {
     let params: Value = serde_json::from_slice(body).map_err(|err| {
         refuse(
             1100,
@@ -225,46 +326,15 @@ fn start(body: &[u8], fleet: &mut Fleet, logged: &mut Vec<String>) -> Result<Val
             format!("InvalidParameter, [{bad}] is not a cluster id"),
         ));
     }
-    if let Some(missing) = ids.iter().find(|id| fleet.get(id).is_none()) {
-        return Err(refuse(
-            2100,
-            format!("ResourceNotFound, resource [{missing}] not found"),
-        ));
-    }
-    if let Some((id, code)) = fleet.start_error(&ids) {
-        return Err(match code.parse() {
-            Ok(code) => refuse(
-                code,
-                format!("cluster [{id}] can not be started (start_error)"),
-            ),
-            Err(_) => refuse(
-                1100,
-                format!("start_error `{code}` of [{id}] is not a ret_code"),
-            ),
-        });
-    }
-    for id in &ids {
-        let phase = fleet.get(id).map(|m| m.phase.clone());
-        let state = match phase {
-            Some(MachinePhase::Stopped) | None => continue,
-            Some(MachinePhase::Other(state)) if state == "suspended" => continue,
-            Some(phase) => match status(&phase) {
-                (_, transition) if !transition.is_empty() => transition.to_string(),
-                (status, _) => status.to_string(),
-            },
-        };
-        return Err(refuse(
-            1400,
-            format!("PermissionDenied, cluster [{id}] is [{state}], can not be started"),
-        ));
-    }
-    let request_id = fleet.request_id();
-    // Jobs look like `j-` and lowercase alphanumerics; the request counter keeps them unique.
-    let job = format!("j-{}", &request_id[request_id.len() - 8..]);
-    for id in &ids {
-        fleet.start(id, &job);
-    }
-    Ok(json!({ "action": "HpcClusterStartClusterResponse", "job_ids": job, "ret_code": 0 }))
+    Ok(ids)
+}
+
+/// The `ret_code` EHPC answers `action` with for an error of `class`, from the provider's
+/// vocabulary (5000, an internal error, should the vocabulary ever lose the class).
+fn code(action: Action, class: ErrorClass) -> u16 {
+    (PROFILE.vocabulary().code_in(action, class))
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(5000)
 }
 
 /// The non-empty value of query parameter `name` (QingCloud drops empty ones).
@@ -325,20 +395,23 @@ fn list(
     }))
 }
 
-/// EHPC's `status` and `transition_status` for a phase: a starting cluster is still `stopped`
-/// with the transition `starting`, and a failed start leaves it `stopped` without one (its job
-/// says `failed`).
+/// EHPC's `status` and `transition_status` for a phase. A cluster keeps the status it is leaving
+/// while it moves (`stopped` + `starting`, `active` + `stopping`: the platform's pair,
+/// qingcloud-sdk-go `service/types.go`), and a failed start or stop leaves it where it was
+/// without a transition (its job says `failed`).
 fn status(phase: &MachinePhase) -> (&str, &str) {
-    let stopped = PROFILE.stopped_state();
-    match PROFILE.state_name(phase) {
-        Some(starting) if matches!(phase, MachinePhase::Starting { .. }) => (stopped, starting),
-        Some(status) => (status, ""),
-        None => (stopped, ""),
+    let (stopped, active) = (PROFILE.stopped_state(), PROFILE.running_state());
+    match phase {
+        MachinePhase::Starting { .. } => (stopped, PROFILE.starting_state()),
+        MachinePhase::Stopping { .. } => (active, PROFILE.stopping_state()),
+        MachinePhase::StartFailed => (stopped, ""),
+        MachinePhase::StopFailed => (active, ""),
+        phase => (PROFILE.state_name(phase).unwrap_or(stopped), ""),
     }
 }
 
-/// `GET /api/operation` for one job (`jobs` or `job_ids`): the job of a start is `working` while
-/// any of its clusters boots, `failed` if one failed, `successful` once all are active.
+/// `GET /api/operation` for one job (`jobs` or `job_ids`): a start or stop job is `working`
+/// while any of its clusters moves, `failed` if one failed, `successful` once all arrived.
 fn operation(query: &[(String, String)], fleet: &mut Fleet) -> Result<Value, Refusal> {
     let param = |name: &str| query_param(query, name);
     if param("zone").is_none() {
@@ -363,11 +436,26 @@ fn operation(query: &[(String, String)], fleet: &mut Fleet) -> Result<Value, Ref
             } else {
                 Some("working")
             };
+            // A start never leaves a cluster stopping or stopped, a stop never starting or
+            // running: the phases tell which call the job was.
+            let stopped_by_job = (phases.iter()).any(|p| {
+                matches!(
+                    p,
+                    MachinePhase::Stopping { .. }
+                        | MachinePhase::Stopped
+                        | MachinePhase::StopFailed
+                )
+            });
+            let job_action = if stopped_by_job {
+                STOP_ACTION
+            } else {
+                START_ACTION
+            };
             status
                 .map(|status| {
                     json!({
                         "job_id": job,
-                        "job_action": START_ACTION,
+                        "job_action": job_action,
                         "status": status,
                         "error_codes": "",
                     })
@@ -391,9 +479,11 @@ mod tests {
 
     use super::*;
     use crate::credentials::{Credentials, Secret};
-    use crate::provider::Action;
     use crate::provider::{ApiCall, Location};
-    use crate::sim::SeedMachine;
+    use crate::sim::{Boot, SeedMachine};
+
+    /// Long enough that a test never sees a stop finish by itself.
+    const HOUR: std::time::Duration = std::time::Duration::from_secs(3600);
 
     fn location() -> Location {
         Location {
@@ -436,16 +526,50 @@ mod tests {
         QingcloudEhpc.action_call(Action::Start, ids, &location(), &Default::default())
     }
 
+    fn stop_call(ids: &[String]) -> ApiCall {
+        QingcloudEhpc.action_call(Action::Stop, ids, &location(), &Default::default())
+    }
+
     fn fleet(seed: &[(&str, &str)]) -> Fleet {
-        let mut fleet = Fleet::new(std::time::Duration::ZERO, std::time::Duration::ZERO);
-        for (id, state) in seed {
-            let machine = SeedMachine {
-                state: Some(state.to_string()),
-                ..Default::default()
-            };
-            fleet.seed(&QingcloudDialect, id, &machine).unwrap();
+        let seed: Vec<(&str, SeedMachine)> = (seed.iter())
+            .map(|(id, state)| (*id, in_state(state)))
+            .collect();
+        fleet_with(std::time::Duration::ZERO, &seed)
+    }
+
+    /// A fleet whose starts and stops take `delay`, with machines seeded in full.
+    fn fleet_with(delay: std::time::Duration, seed: &[(&str, SeedMachine)]) -> Fleet {
+        let mut fleet = Fleet::new(delay, delay);
+        for (id, machine) in seed {
+            fleet.seed(&QingcloudDialect, id, machine).unwrap();
         }
         fleet
+    }
+
+    fn in_state(state: &str) -> SeedMachine {
+        SeedMachine {
+            state: Some(state.to_string()),
+            ..Default::default()
+        }
+    }
+
+    /// The list's `status` and `transition_status` of cluster `id`.
+    fn listed(fleet: &mut Fleet, id: &str) -> (Value, Value) {
+        let call = QingcloudEhpc.describe_call(&[id.to_string()], &location());
+        let body = QingcloudDialect.handle(&signed(&call), fleet).body;
+        let cluster = &body["cluster_set"][0];
+        (
+            cluster["status"].clone(),
+            cluster["transition_status"].clone(),
+        )
+    }
+
+    /// The job log's entry for `job`.
+    fn job(fleet: &mut Fleet, job: &str) -> Value {
+        let call = QingcloudEhpc.job_call(job, &location()).unwrap();
+        let body = QingcloudDialect.handle(&signed(&call), fleet).body;
+        assert_eq!(body["ret_code"], 0, "{body}");
+        body["job_set"][0].clone()
     }
 
     fn status_of(fleet: &mut Fleet, id: &str) -> Value {
@@ -566,5 +690,143 @@ mod tests {
         assert_eq!(reply.action, LIST_ACTION);
         assert_eq!(reply.body["total_count"], 0, "{}", reply.body);
         assert_eq!(reply.body["cluster_set"], json!([]));
+    }
+
+    #[test]
+    fn a_signed_stop_is_accepted_with_a_job_and_the_cluster_shows_stopping_while_active() {
+        let id = &ids(1)[0];
+        let mut fleet = fleet_with(HOUR, &[(id, in_state("active"))]);
+        let reply = QingcloudDialect.handle(&signed(&stop_call(&ids(1))), &mut fleet);
+        assert_eq!(reply.signature, SignatureCheck::Ok);
+        assert_eq!((reply.status, reply.action.as_str()), (200, STOP_ACTION));
+        assert_eq!(reply.body["ret_code"], 0, "{}", reply.body);
+        assert_eq!(reply.body["action"], "HpcClusterStopClusterResponse");
+        let job_id = reply.body["job_ids"].as_str().unwrap().to_string();
+        assert!(job_id.starts_with("j-"));
+        assert_eq!(reply.ids, ids(1));
+        assert_eq!(listed(&mut fleet, id), (json!("active"), json!("stopping")));
+        let entry = job(&mut fleet, &job_id);
+        assert_eq!(
+            (&entry["status"], &entry["job_action"]),
+            (&json!("working"), &json!(STOP_ACTION))
+        );
+    }
+
+    #[test]
+    fn a_finished_stop_lists_the_cluster_stopped_and_its_job_successful() {
+        let id = &ids(1)[0];
+        let mut fleet = fleet(&[(id, "active")]);
+        let reply = QingcloudDialect.handle(&signed(&stop_call(&ids(1))), &mut fleet);
+        let job_id = reply.body["job_ids"].as_str().unwrap().to_string();
+        assert_eq!(listed(&mut fleet, id), (json!("stopped"), json!("")));
+        assert_eq!(job(&mut fleet, &job_id)["status"], "successful");
+        // And it starts again, with a start job.
+        let reply = QingcloudDialect.handle(&signed(&start_call(&ids(1))), &mut fleet);
+        let job_id = reply.body["job_ids"].as_str().unwrap().to_string();
+        assert_eq!(job(&mut fleet, &job_id)["job_action"], START_ACTION);
+    }
+
+    #[test]
+    fn a_failed_stop_leaves_the_cluster_active_without_a_transition_and_its_job_failed() {
+        let id = &ids(1)[0];
+        let seed = SeedMachine {
+            shutdown: Boot::Fail,
+            ..in_state("active")
+        };
+        let mut fleet = fleet_with(std::time::Duration::ZERO, &[(id, seed)]);
+        let reply = QingcloudDialect.handle(&signed(&stop_call(&ids(1))), &mut fleet);
+        let job_id = reply.body["job_ids"].as_str().unwrap().to_string();
+        assert_eq!(listed(&mut fleet, id), (json!("active"), json!("")));
+        let entry = job(&mut fleet, &job_id);
+        assert_eq!(
+            (&entry["status"], &entry["job_action"]),
+            (&json!("failed"), &json!(STOP_ACTION))
+        );
+        // Still active, so it may be stopped again.
+        let reply = QingcloudDialect.handle(&signed(&stop_call(&ids(1))), &mut fleet);
+        assert_eq!(reply.body["ret_code"], 0, "{}", reply.body);
+    }
+
+    #[test]
+    fn one_cluster_that_is_not_active_refuses_the_whole_stop() {
+        let all = ids(3);
+        for (state, code, says) in [
+            ("not_found", 2100, "ResourceNotFound"),
+            ("stopped", 1400, "[stopped]"),
+            ("stopping", 1400, "[stopping]"),
+            ("starting", 1400, "[starting]"),
+            ("pending", 1400, "[pending]"),
+            ("suspended", 1400, "[suspended]"),
+            ("ceased", 1400, "[ceased]"),
+        ] {
+            let seed = [
+                (all[0].as_str(), in_state("active")),
+                (all[1].as_str(), in_state(state)),
+                (all[2].as_str(), in_state("active")),
+            ];
+            let mut fleet = fleet_with(HOUR, &seed);
+            let reply = QingcloudDialect.handle(&signed(&stop_call(&all)), &mut fleet);
+            assert_eq!(reply.body["ret_code"], code, "{state}: {}", reply.body);
+            assert_eq!(reply.error_code, Some(code.to_string()));
+            let message = reply.body["message"].as_str().unwrap();
+            assert!(message.contains(says), "{state}: {message}");
+            assert_eq!(
+                listed(&mut fleet, &all[0]),
+                (json!("active"), json!("")),
+                "{state}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_refusals_are_the_vocabulary_s_codes() {
+        assert_eq!(code(Action::Stop, ErrorClass::WrongState), 1400);
+        assert_eq!(code(Action::Stop, ErrorClass::NotFound), 2100);
+        assert_eq!(code(Action::Start, ErrorClass::WrongState), 1400);
+    }
+
+    #[test]
+    fn a_seeded_stop_error_refuses_the_stop_with_that_ret_code() {
+        let id = &ids(1)[0];
+        for (stop_error, code) in [("5100", 5100), ("1400", 1400), ("InstanceBusy", 1100)] {
+            let seed = SeedMachine {
+                stop_error: Some(stop_error.into()),
+                ..in_state("active")
+            };
+            let mut fleet = fleet_with(HOUR, &[(id, seed)]);
+            let reply = QingcloudDialect.handle(&signed(&stop_call(&ids(1))), &mut fleet);
+            assert_eq!(reply.body["ret_code"], code, "{}", reply.body);
+            assert_eq!(listed(&mut fleet, id), (json!("active"), json!("")));
+            // The start is not concerned.
+            let reply = QingcloudDialect.handle(&signed(&start_call(&ids(1))), &mut fleet);
+            assert_eq!(reply.body["ret_code"], 1400, "{}", reply.body);
+        }
+    }
+
+    #[test]
+    fn a_stop_takes_the_start_s_body_and_its_limits() {
+        let reply = QingcloudDialect.handle(&signed(&stop_call(&ids(101))), &mut fleet(&[]));
+        assert_eq!(reply.body["ret_code"], 1100, "{}", reply.body);
+        let mut call = stop_call(&ids(1));
+        call.body = br#"{"cluster_ids": ["hpc-00000000"]}"#.to_vec();
+        let reply = QingcloudDialect.handle(&signed(&call), &mut fleet(&[]));
+        assert_eq!(reply.body["ret_code"], 1100, "{}", reply.body);
+        assert!(reply.body["message"].as_str().unwrap().contains("[zone]"));
+    }
+
+    #[test]
+    fn a_cluster_whose_start_failed_can_be_started_again() {
+        let id = &ids(1)[0];
+        let seed = SeedMachine {
+            boot: Boot::Fail,
+            ..Default::default()
+        };
+        let mut fleet = fleet_with(std::time::Duration::ZERO, &[(id, seed)]);
+        let reply = QingcloudDialect.handle(&signed(&start_call(&ids(1))), &mut fleet);
+        let job_id = reply.body["job_ids"].as_str().unwrap().to_string();
+        assert_eq!(listed(&mut fleet, id), (json!("stopped"), json!("")));
+        assert_eq!(job(&mut fleet, &job_id)["status"], "failed");
+        let reply = QingcloudDialect.handle(&signed(&start_call(&ids(1))), &mut fleet);
+        assert_eq!(reply.body["ret_code"], 0, "{}", reply.body);
     }
 }

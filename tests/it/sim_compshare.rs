@@ -1,6 +1,7 @@
 //! The simulator's CompShare dialect holds requests to UCloud's rules: hand-made requests over raw
 //! HTTP on loopback, signed with the library's signer and then broken one way at a time; and the
-//! binary's CompShare-only behaviour (settings fallbacks, `--without-gpu`, the operation lock).
+//! binary's CompShare-only behaviour (settings fallbacks, `--without-gpu`, `stop --force`, the
+//! operation lock).
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -58,6 +59,35 @@ fn start_call(id: &str) -> ApiCall {
         &location(),
         &ActionOptions::default(),
     )
+}
+
+fn stop_call(id: &str, force: bool) -> ApiCall {
+    let options = ActionOptions {
+        force,
+        ..ActionOptions::default()
+    };
+    UcloudCompshare.action_call(Action::Stop, &ids(&[id]), &location(), &options)
+}
+
+fn describe_state(sim: &Sim, id: &str) -> Value {
+    let call = UcloudCompshare.describe_call(&ids(&[id]), &location());
+    send(sim, &sign(sim, &call)).body["UHostSet"][0]["State"].clone()
+}
+
+/// `cloudstart stop -o json` on CompShare at `sim`, with `extra` flags.
+fn stop_cmd(sim: &Sim, id: &str, extra: &[&str]) -> std::process::Output {
+    let profile = compshare();
+    cloudstart(sim.dir())
+        .envs(profile.credentials.iter().copied())
+        .args(["stop", "-p", "compshare", "-o", "json", "--endpoint"])
+        .arg(sim.url("compshare"))
+        .args(["--region", profile.region.unwrap()])
+        .args(["--zone", profile.zone.unwrap()])
+        .args(["--poll-interval", "5ms", "--poll-max", "20ms"])
+        .args(extra)
+        .arg(id)
+        .output()
+        .unwrap()
 }
 
 /// Drops parameter `name` from `call` (before signing, so the signature still verifies).
@@ -328,4 +358,150 @@ fn an_operation_lock_is_waited_out_until_the_deadline() {
     // retry config: engine::client::tests::an_operation_lock_is_waited_out_until_the_deadline.
     let starts = sim.calls("compshare", "StartCompShareInstance");
     assert!(!starts.is_empty(), "the start was sent: {starts:?}");
+}
+
+#[test]
+fn a_stop_of_a_running_machine_is_accepted_and_it_shows_stopping() {
+    let sim = Sim::start_with(
+        &seed("uhost-run", "state = \"Running\""),
+        &["--stop-delay", "1h"],
+    );
+    for force in [false, true] {
+        let call = stop_call("uhost-run", force);
+        let forced = call.query.iter().any(|(k, v)| k == "Force" && v == "true");
+        assert_eq!(
+            forced, force,
+            "Force=true only with --force: {:?}",
+            call.query
+        );
+        let answer = send(&sim, &sign(&sim, &call));
+        if force {
+            // Already stopping: a power-state refusal, which a describe explains.
+            assert_eq!(answer.ret_code(), 8905, "{}", answer.body);
+            continue;
+        }
+        assert_eq!(answer.status, 200);
+        assert_eq!(answer.ret_code(), 0, "{}", answer.body);
+        assert_eq!(answer.body["Action"], "StopCompShareInstanceResponse");
+        assert_eq!(answer.body["UHostId"], "uhost-run");
+        assert!(answer.request_id.is_some_and(|id| !id.is_empty()));
+        assert_eq!(describe_state(&sim, "uhost-run"), "Stopping");
+    }
+    // The stop holds the instance's lock: a start meanwhile is refused with it.
+    let answer = send(&sim, &sign(&sim, &start_call("uhost-run")));
+    let message = answer.body["Message"].as_str().unwrap();
+    assert!(message.contains("InstanceOperationInProgress"), "{message}");
+}
+
+#[test]
+fn stopping_a_machine_that_is_not_running_is_refused() {
+    let state = [
+        seed("uhost-off", "state = \"Stopped\""),
+        seed("uhost-halting", "state = \"Stopping\""),
+        seed("uhost-boot", "state = \"Starting\""),
+        seed("uhost-reboot", "state = \"Rebooting\""),
+        seed("uhost-gone", "state = \"not_found\""),
+    ]
+    .concat();
+    let sim = Sim::start_with(&state, &["--boot-delay", "1h", "--stop-delay", "1h"]);
+    // No documented code for a machine already there: UHost's power-state refusal.
+    for id in ["uhost-off", "uhost-halting"] {
+        let answer = send(&sim, &sign(&sim, &stop_call(id, false)));
+        assert_eq!(answer.ret_code(), 8905, "{id}: {}", answer.body);
+    }
+    // Held by another operation: the documented lock.
+    for id in ["uhost-boot", "uhost-reboot"] {
+        let answer = send(&sim, &sign(&sim, &stop_call(id, false)));
+        let message = answer.body["Message"].as_str().unwrap();
+        assert!(
+            message.contains("InstanceOperationInProgress"),
+            "{id}: {message}"
+        );
+    }
+    let answer = send(&sim, &sign(&sim, &stop_call("uhost-gone", false)));
+    assert_eq!(answer.ret_code(), 8010, "{}", answer.body);
+    for id in ["uhost-off", "uhost-halting", "uhost-boot", "uhost-reboot"] {
+        let state = describe_state(&sim, id);
+        let seeded = &id["uhost-".len()..];
+        let expected = match seeded {
+            "off" => "Stopped",
+            "halting" => "Stopping",
+            "boot" => "Starting",
+            _ => "Rebooting",
+        };
+        assert_eq!(state, expected, "{id}: unchanged");
+    }
+}
+
+#[test]
+fn force_is_a_boolean_and_a_seeded_stop_error_is_answered() {
+    let state = [
+        seed("uhost-run", "state = \"Running\""),
+        seed("uhost-stuck", "state = \"Running\"\nstop_error = \"8843\""),
+    ]
+    .concat();
+    let sim = Sim::start_with(&state, &["--stop-delay", "1h"]);
+    let mut call = stop_call("uhost-run", true);
+    for (name, value) in &mut call.query {
+        if name == "Force" {
+            *value = "yes".into();
+        }
+    }
+    let answer = send(&sim, &sign(&sim, &call));
+    assert_eq!(answer.ret_code(), 230, "{}", answer.body);
+    assert_eq!(answer.body["Message"], "Params [Force] not available");
+    let answer = send(&sim, &sign(&sim, &stop_call("uhost-stuck", true)));
+    assert_eq!(answer.ret_code(), 8843, "{}", answer.body);
+    assert_eq!(describe_state(&sim, "uhost-stuck"), "Running");
+    let answer = send(&sim, &sign(&sim, &stop_call("uhost-run", true)));
+    assert_eq!(answer.ret_code(), 0, "{}", answer.body);
+}
+
+#[test]
+fn stop_runs_a_machine_down_and_a_stopped_one_is_already_stopped() {
+    let state = [
+        seed("uhost-run", "state = \"Running\""),
+        seed("uhost-off", "state = \"Stopped\""),
+    ]
+    .concat();
+    let sim = Sim::start_with(&state, &["--stop-delay", "50ms"]);
+    for (id, outcome) in [("uhost-run", "stopped"), ("uhost-off", "already_stopped")] {
+        let output = stop_cmd(&sim, id, &[]);
+        assert_eq!(output.status.code(), Some(0), "{id}: {}", stderr(&output));
+        let json = report(&output);
+        assert_eq!(json["command"], "stop");
+        let record = &json["instances"][0];
+        assert_eq!(record["outcome"], outcome, "{json}");
+        assert_eq!(record["state"], "Stopped", "{json}");
+    }
+    assert_eq!(sim.calls("compshare", "StopCompShareInstance").len(), 2);
+}
+
+#[test]
+fn a_stop_that_falls_back_to_running_fails_and_points_to_force() {
+    let sim = Sim::start_with(
+        &seed("uhost-run", "state = \"Running\"\nshutdown = \"fail\""),
+        &["--stop-delay", "200ms"],
+    );
+    let output = stop_cmd(&sim, "uhost-run", &[]);
+    assert_eq!(output.status.code(), Some(7), "{}", stderr(&output));
+    let json = report(&output);
+    let record = &json["instances"][0];
+    assert_eq!(record["outcome"], "failed", "{json}");
+    assert_eq!(record["state"], "Running", "{json}");
+    assert_eq!(record["error"]["kind"], "failed_state", "{json}");
+    let message = record["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("--force") && message.contains("Force=true"),
+        "{message}"
+    );
+}
+
+#[test]
+fn stop_charging_has_no_equivalent_on_compshare() {
+    let sim = Sim::start("");
+    let output = stop_cmd(&sim, "uhost-run", &["--stop-charging"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).contains("--stop-charging has no equivalent on compshare"));
+    assert!(sim.requests().is_empty());
 }
