@@ -1,5 +1,5 @@
-//! Tencent Cloud CVM, API 3.0 version 2017-03-12: `StartInstances` and `DescribeInstances`,
-//! signed with TC3-HMAC-SHA256.
+//! Tencent Cloud CVM, API 3.0 version 2017-03-12: `StartInstances`, `StopInstances` and
+//! `DescribeInstances`, signed with TC3-HMAC-SHA256.
 //!
 //! Wire protocol: `../shared/providers/tencent.md` (from the official Python SDK); vendor docs:
 //! <https://www.tencentcloud.com/document/api/213/33224> (signature v3). Errors come as HTTP 200
@@ -680,6 +680,128 @@ mod tests {
             .unwrap();
         assert_eq!(accepted.request_id.as_deref(), Some("req-2"));
         assert!(accepted.refused.is_empty());
+    }
+
+    #[test]
+    fn stop_calls_send_stop_type_and_never_the_deprecated_force_stop() {
+        let ids = ["ins-r8hr2upy".into()];
+        let location = Location {
+            region: Some("ap-guangzhou".into()),
+            zone: None,
+        };
+        let body = |force, stop_charging| {
+            let options = ActionOptions {
+                force,
+                stop_charging,
+                ..ActionOptions::default()
+            };
+            let call = TencentCvm.action_call(Action::Stop, &ids, &location, &options);
+            assert_eq!(header_value(&call, "X-TC-Action"), Some("StopInstances"));
+            String::from_utf8(call.body).unwrap()
+        };
+        // SOFT is CVM's default, but sent: the gentle stop is asked for, not assumed.
+        assert_eq!(
+            body(false, false),
+            r#"{"InstanceIds":["ins-r8hr2upy"],"StopType":"SOFT"}"#
+        );
+        assert_eq!(
+            body(true, false),
+            r#"{"InstanceIds":["ins-r8hr2upy"],"StopType":"HARD"}"#
+        );
+        assert_eq!(
+            body(false, true),
+            r#"{"InstanceIds":["ins-r8hr2upy"],"StopType":"SOFT","StoppedMode":"STOP_CHARGING"}"#
+        );
+        // ForceStop "cannot be used together with StopType" (models.go).
+        assert!(!body(true, true).contains("ForceStop"));
+    }
+
+    #[test]
+    fn stop_answers_read_the_stop_s_own_meaning_of_state_codes() {
+        // The success body of tccli's StopInstances example 1.
+        let accepted = TencentCvm
+            .parse_action(
+                Action::Stop,
+                &response(r#"{"Response":{"RequestId":"6ef60bec-0242-43af-bb20-270359fb54a7"}}"#),
+            )
+            .unwrap();
+        assert_eq!(
+            accepted.request_id.as_deref(),
+            Some("6ef60bec-0242-43af-bb20-270359fb54a7")
+        );
+        let table = [
+            (
+                "UnsupportedOperation.InstanceStateStopped",
+                ErrorClass::AlreadyDone,
+            ),
+            (
+                "UnsupportedOperation.InstanceStateStopping",
+                ErrorClass::AlreadyUnderway,
+            ),
+            (
+                "UnsupportedOperation.InstanceStateStarting",
+                ErrorClass::Busy,
+            ),
+            (
+                "UnsupportedOperation.InstanceStateRebooting",
+                ErrorClass::Busy,
+            ),
+            (
+                "OperationDenied.InstanceOperationInProgress",
+                ErrorClass::Busy,
+            ),
+            (
+                "UnsupportedOperation.InstanceStateShutdown",
+                ErrorClass::WrongState,
+            ),
+            (
+                "UnsupportedOperation.InstanceStateEnterServiceLiveMigrate",
+                ErrorClass::WrongState,
+            ),
+            ("InvalidInstanceId.NotFound", ErrorClass::NotFound),
+            (
+                "UnsupportedOperation.StoppedModeStopCharging",
+                ErrorClass::Refused,
+            ),
+            ("InvalidParameterCombination", ErrorClass::Refused),
+            ("RequestLimitExceeded", ErrorClass::Throttled),
+        ];
+        for (code, class) in table {
+            let body = format!(
+                r#"{{"Response":{{"Error":{{"Code":"{code}","Message":"m"}},"RequestId":"r"}}}}"#
+            );
+            let err = TencentCvm
+                .parse_action(Action::Stop, &response(&body))
+                .unwrap_err();
+            assert_eq!(err.class, class, "{code}");
+        }
+        // The same codes keep their start meaning in an answer to a start.
+        assert_eq!(
+            classify(
+                Some(Action::Start),
+                "UnsupportedOperation.InstanceStateStopping"
+            ),
+            ErrorClass::Busy
+        );
+    }
+
+    #[test]
+    fn a_failed_soft_stop_leaves_the_machine_running_with_its_request_id() {
+        let body = r#"{"Response":{"RequestId":"r","InstanceSet":[{"InstanceId":"ins-xlsyru2j",
+            "InstanceState":"RUNNING","LatestOperation":"StopInstances",
+            "LatestOperationState":"FAILED",
+            "LatestOperationRequestId":"6ef60bec-0242-43af-bb20-270359fb54a7",
+            "LatestOperationErrorMsg":""}]}}"#;
+        let states = TencentCvm.parse_describe(&response(body)).unwrap();
+        assert_eq!(states[0].phase, Phase::Running);
+        assert_eq!(
+            states[0].failed_operation.as_deref(),
+            Some("6ef60bec-0242-43af-bb20-270359fb54a7")
+        );
+        assert_eq!(
+            states[0].detail.as_deref(),
+            Some("StopInstances 6ef60bec-0242-43af-bb20-270359fb54a7 FAILED")
+        );
     }
 
     #[test]

@@ -1,11 +1,12 @@
-//! Volcengine ECS, API version 2020-04-01: `StartInstances` and `DescribeInstances`, signed with
-//! Volcengine's HMAC-SHA256 scheme (the SDK's `SignerV4`).
+//! Volcengine ECS, API version 2020-04-01: `StartInstances`, `StopInstances` and
+//! `DescribeInstances`, signed with Volcengine's HMAC-SHA256 scheme (the SDK's `SignerV4`).
 //!
 //! Wire protocol: `../shared/providers/volcengine.md` (from the official Python SDK 5.0.54); vendor
 //! docs: <https://docs.byteplus.com/api/docs/byteplus-platform/reference-how-to-calculate-a-signature>
 //! (BytePlus is the same gateway). Every call is a `GET /` with all parameters in the query and an
-//! empty body. Errors come as HTTP 4xx/5xx with `ResponseMetadata.Error`; a batch start answers
-//! HTTP 200 even when some machines were refused, so each `Result.OperationDetails[]` entry counts.
+//! empty body. Errors come as HTTP 4xx/5xx with `ResponseMetadata.Error`; a batch start or stop
+//! answers HTTP 200 even when some machines were refused, so each `Result.OperationDetails[]`
+//! entry counts.
 
 use std::collections::BTreeMap;
 
@@ -229,7 +230,8 @@ impl Provider for VolcengineEcs {
     }
 
     fn parse_action(&self, action: Action, response: &HttpResponse) -> Result<Accepted, ApiError> {
-        let (request_id, result) = parse_response::<StartResult>(action_name(action), response)?;
+        let name = action_name(action);
+        let (request_id, result) = parse_response::<ActionResult>(name, Some(action), response)?;
         let refused = result
             .operation_details
             .into_iter()
@@ -238,7 +240,7 @@ impl Provider for VolcengineEcs {
                 // test the code for emptiness, so an entry with an empty code is a success.
                 let error = detail.error.filter(|e| !e.code.trim().is_empty())?;
                 let err = ApiError {
-                    class: classify(&error.code, response.status),
+                    class: classify(Some(action), &error.code, response.status),
                     code: reported_code(error.code),
                     message: error.message,
                     request_id: request_id.clone(),
@@ -255,7 +257,7 @@ impl Provider for VolcengineEcs {
     }
 
     fn parse_describe(&self, response: &HttpResponse) -> Result<Vec<InstanceState>, ApiError> {
-        let (_, result) = parse_response::<DescribeResult>("DescribeInstances", response)?;
+        let (_, result) = parse_response::<DescribeResult>("DescribeInstances", None, response)?;
         Ok(result
             .instances
             .into_iter()
@@ -439,7 +441,7 @@ struct WireError {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct StartResult {
+struct ActionResult {
     // Absent details mean no machine was refused one by one; the poller still checks each.
     #[serde(default)]
     operation_details: Vec<OperationDetail>,
@@ -486,43 +488,49 @@ struct WireNetworkInterface {
     primary_ip_address: WireIps,
 }
 
-/// Reads the envelope: `ResponseMetadata.Error` is an [`ApiError`] whatever the HTTP status (the
-/// SDK treats a 200 carrying one as an error too); success needs a `Result`.
+/// Reads the envelope of an answer to `name` (the start or stop call of `action`, or another
+/// call): `ResponseMetadata.Error` is an [`ApiError`] whatever the HTTP status (the SDK treats a
+/// 200 carrying one as an error too); success needs a `Result`.
 fn parse_response<R: DeserializeOwned>(
-    action: &str,
+    name: &str,
+    action: Option<Action>,
     response: &HttpResponse,
 ) -> Result<(Option<String>, R), ApiError> {
     let envelope: Envelope<R> = match serde_json::from_slice(&response.body) {
         Ok(envelope) => envelope,
         Err(err) => {
-            return Err(http_status_error(action, response)
-                .unwrap_or_else(|| ApiError::bad_response(action, response, err)))
+            return Err(http_status_error(name, response)
+                .unwrap_or_else(|| ApiError::bad_response(name, response, err)))
         }
     };
     let request_id = envelope.response_metadata.request_id;
     if let Some(error) = envelope.response_metadata.error {
         return Err(ApiError {
-            class: classify(&error.code, response.status),
+            class: classify(action, &error.code, response.status),
             code: reported_code(error.code),
             message: error.message,
             request_id,
             http_status: response.status,
         });
     }
-    if let Some(err) = http_status_error(action, response) {
+    if let Some(err) = http_status_error(name, response) {
         return Err(err);
     }
     match envelope.result {
         Some(result) => Ok((request_id, result)),
-        None => Err(ApiError::bad_response(action, response, "no Result")),
+        None => Err(ApiError::bad_response(name, response, "no Result")),
     }
 }
 
-/// Maps an ECS error code (and the HTTP status it came with) to what the engine does: the
-/// vocabulary first (a listed code wins over its status, e.g. the 500 capacity refusal), then the
-/// status.
-fn classify(code: &str, status: u16) -> ErrorClass {
-    match VOCABULARY.class(code) {
+/// Maps an ECS error code in an answer to `action`'s call (or another call), and the HTTP status
+/// it came with, to what the engine does: the vocabulary first (a listed code wins over its
+/// status, e.g. the 500 capacity refusal), then the status.
+fn classify(action: Option<Action>, code: &str, status: u16) -> ErrorClass {
+    let listed = match action {
+        Some(action) => VOCABULARY.class_in(action, code),
+        None => VOCABULARY.class(code),
+    };
+    match listed {
         Some(class) => class,
         None if code.ends_with("FlowLimitExceeded") || status == 429 => ErrorClass::Throttled,
         None if status >= 500 => ErrorClass::Transient,
@@ -768,6 +776,81 @@ mod tests {
             .query
             .ends_with(&[("MaxResults".into(), "2".into())]));
         assert_eq!((describe.method, describe.body.len()), (Method::Get, 0));
+    }
+
+    #[test]
+    fn stop_calls_always_say_gentle_or_forced_and_carry_the_billing_mode_when_asked() {
+        let ids = ["i-aaaaaaaaaaaaaaaaaaa1".into()];
+        let query = |force, stop_charging| {
+            let options = ActionOptions {
+                client_token: "token-2".into(),
+                force,
+                stop_charging,
+                ..ActionOptions::default()
+            };
+            let call =
+                VolcengineEcs.action_call(Action::Stop, &ids, &Location::default(), &options);
+            assert_eq!((call.action, call.method), ("StopInstances", Method::Get));
+            encode_query(&call.query)
+        };
+        let head = "Action=StopInstances&Version=2020-04-01&InstanceIds.1=i-aaaaaaaaaaaaaaaaaaa1";
+        // ForceStop=false is sent, not left to the default: the gentle stop is asked for.
+        assert_eq!(
+            query(false, false),
+            format!("{head}&ForceStop=false&ClientToken=token-2")
+        );
+        assert_eq!(
+            query(true, true),
+            format!("{head}&ForceStop=true&StoppedMode=StopCharging&ClientToken=token-2")
+        );
+        let stop = &SPEC.stop;
+        assert_eq!(
+            (stop.gentle, stop.force, stop.stop_charging),
+            (
+                "ForceStop=false",
+                Some("ForceStop=true"),
+                Some("StoppedMode=StopCharging")
+            )
+        );
+    }
+
+    #[test]
+    fn stop_answers_are_read_per_instance_like_start_answers() {
+        // StopInstances' documented OperationDetails (volcengine.com/docs/6396/101067): an entry
+        // without Error was accepted; InvalidInstanceStatus is any state but RUNNING.
+        let body = r#"{"ResponseMetadata":{"RequestId":"2021062415303301022514515207C4****",
+            "Action":"StopInstances","Version":"2020-04-01","Service":"ecs","Region":"cn-beijing"},
+            "Result":{"OperationDetails":[
+            {"InstanceId":"i-aaaaaaaaaaaaaaaaaaa1"},
+            {"InstanceId":"i-aaaaaaaaaaaaaaaaaaa2","Error":{"Code":"InvalidInstanceStatus",
+             "Message":"The status of the specified instance does not support this request."}},
+            {"InstanceId":"i-aaaaaaaaaaaaaaaaaaa3","Error":{"Code":"InvalidInstance.NotFound",
+             "Message":"The specified instance does not exist."}}]}}"#;
+        let accepted = VolcengineEcs
+            .parse_action(Action::Stop, &HttpResponse::new(200, body))
+            .unwrap();
+        let refused: Vec<(&str, ErrorClass)> = (accepted.refused.iter())
+            .map(|(id, e)| (id.as_str(), e.class))
+            .collect();
+        assert_eq!(
+            refused,
+            [
+                ("i-aaaaaaaaaaaaaaaaaaa2", ErrorClass::WrongState),
+                ("i-aaaaaaaaaaaaaaaaaaa3", ErrorClass::NotFound),
+            ]
+        );
+        // A lock refuses the whole call with 412, and is waited out.
+        for (code, status, class) in [
+            ("OperationDenied.ResourceLocked", 412, ErrorClass::Busy),
+            ("IdempotentProcessing", 412, ErrorClass::Busy),
+            ("InvalidStoppedMode.Malformed", 400, ErrorClass::Refused),
+            ("FlowLimitExceeded", 429, ErrorClass::Throttled),
+        ] {
+            let err = VolcengineEcs
+                .parse_action(Action::Stop, &HttpResponse::new(status, error_body(code)))
+                .unwrap_err();
+            assert_eq!(err.class, class, "{code}");
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use super::{Dialect, Fleet, MachinePhase, Profile, SignatureCheck, SimReply, SimRequest};
+use super::{Boot, Dialect, Fleet, MachinePhase, Profile, SignatureCheck, SimReply, SimRequest};
 use crate::env_vars::EnvVars;
 use crate::provider::tencent::{tc3_sign, Tc3Request, ALGORITHM, SERVICE, VERSION};
 use crate::provider::{Action, ErrorClass, Provider};
@@ -257,7 +257,7 @@ fn start(params: &Value, fleet: &mut Fleet, request_id: &str) -> Result<Value, R
     let missing: Vec<&String> = ids.iter().filter(|id| fleet.get(id).is_none()).collect();
     if !missing.is_empty() {
         return Err(refuse(
-            "InvalidInstanceId.NotFound",
+            code(ErrorClass::NotFound),
             format!("the instances {missing:?} are not found"),
         ));
     }
@@ -271,7 +271,7 @@ fn start(params: &Value, fleet: &mut Fleet, request_id: &str) -> Result<Value, R
             .unwrap_or(MachinePhase::Stopped);
         if !phase.startable() {
             return Err(refuse(
-                state_refusal(&phase),
+                state_refusal(Action::Start, &phase),
                 format!("the instance {id} is in a state that cannot be started"),
             ));
         }
@@ -285,14 +285,23 @@ fn start(params: &Value, fleet: &mut Fleet, request_id: &str) -> Result<Value, R
 /// StopInstances: like the start, the whole batch is refused if one machine is not RUNNING, each
 /// state with its own `UnsupportedOperation.InstanceState…` code (tencentcloud-sdk-go
 /// cvm/v20170312/client.go, StopInstances' error list). `StopType` and `StoppedMode` take the
-/// documented values only; `ForceStop` may not come with `StopType` (InvalidParameterCombination).
+/// documented values only; `ForceStop` is a boolean and may not come with `StopType`
+/// (InvalidParameterCombination). A HARD stop (or SOFT_FIRST, or the deprecated ForceStop) powers
+/// the machine off, so it stops even when its OS would ignore a soft one.
 fn stop(params: &Value, fleet: &mut Fleet, request_id: &str) -> Result<Value, Refusal> {
     let ids = instance_ids(params)?;
     if ids.is_empty() {
         return Err(refuse("InvalidParameterValue", "InstanceIds is empty"));
     }
     let text = |name: &str| params.get(name).map(|v| v.as_str().unwrap_or("?"));
-    if let Some(stop_type) = text("StopType") {
+    let force_stop = match params.get("ForceStop") {
+        None => false,
+        Some(value) => value
+            .as_bool()
+            .ok_or_else(|| refuse("InvalidParameterValue", "ForceStop must be true or false"))?,
+    };
+    let stop_type = text("StopType");
+    if let Some(stop_type) = stop_type {
         if !matches!(stop_type, "SOFT" | "HARD" | "SOFT_FIRST") {
             return Err(refuse(
                 "InvalidParameterValue",
@@ -314,10 +323,11 @@ fn stop(params: &Value, fleet: &mut Fleet, request_id: &str) -> Result<Value, Re
             ));
         }
     }
+    let forced = force_stop || matches!(stop_type, Some("HARD" | "SOFT_FIRST"));
     let missing: Vec<&String> = ids.iter().filter(|id| fleet.get(id).is_none()).collect();
     if !missing.is_empty() {
         return Err(refuse(
-            "InvalidInstanceId.NotFound",
+            code(ErrorClass::NotFound),
             format!("the instances {missing:?} are not found"),
         ));
     }
@@ -331,12 +341,17 @@ fn stop(params: &Value, fleet: &mut Fleet, request_id: &str) -> Result<Value, Re
             .unwrap_or(MachinePhase::Stopped);
         if !phase.stoppable() {
             return Err(refuse(
-                state_refusal(&phase),
+                state_refusal(Action::Stop, &phase),
                 format!("the instance {id} is in a state that cannot be stopped"),
             ));
         }
     }
     for id in &ids {
+        if let Some(machine) = fleet.get(id).filter(|_| forced) {
+            if machine.shutdown == Boot::Fail {
+                machine.shutdown = Boot::Normal;
+            }
+        }
         fleet.stop(id, request_id);
     }
     Ok(json!({}))
@@ -347,30 +362,38 @@ fn code(class: ErrorClass) -> &'static str {
     PROFILE.vocabulary().code(class).unwrap_or("InternalError")
 }
 
-/// The `UnsupportedOperation.InstanceState…` code CVM refuses a start or stop of a machine in
-/// `phase` with.
-fn state_refusal(phase: &MachinePhase) -> &'static str {
-    let state = match phase {
-        MachinePhase::Other(state) => state.as_str(),
-        phase => PROFILE.state_name(phase).unwrap_or_else(|| match phase {
-            MachinePhase::StopFailed => PROFILE.running_state(),
-            _ => PROFILE.stopped_state(),
-        }),
-    };
-    match state {
-        "RUNNING" => "UnsupportedOperation.InstanceStateRunning",
-        "STOPPED" => "UnsupportedOperation.InstanceStateStopped",
-        "STARTING" => "UnsupportedOperation.InstanceStateStarting",
-        "PENDING" => "UnsupportedOperation.InstanceStatePending",
-        "STOPPING" => "UnsupportedOperation.InstanceStateStopping",
-        "REBOOTING" => "UnsupportedOperation.InstanceStateRebooting",
-        "SHUTDOWN" => "UnsupportedOperation.InstanceStateShutdown",
-        "TERMINATING" => "UnsupportedOperation.InstanceStateTerminating",
-        "ENTER_RESCUE_MODE" | "RESCUE_MODE" | "EXIT_RESCUE_MODE" => {
-            "UnsupportedOperation.InstanceStateRescueMode"
+/// The `InstanceState` DescribeInstances shows for `phase`: a failed start leaves the machine
+/// STOPPED, a failed soft stop RUNNING (their LatestOperation says FAILED).
+fn state_of(phase: &MachinePhase) -> &str {
+    PROFILE.state_name(phase).unwrap_or(match phase {
+        MachinePhase::StopFailed => PROFILE.running_state(),
+        _ => PROFILE.stopped_state(),
+    })
+}
+
+/// The code CVM refuses `action` of a machine in `phase` with: `UnsupportedOperation.
+/// InstanceState` and the state's name in CamelCase (`ENTER_RESCUE_MODE` →
+/// `…InstanceStateEnterRescueMode`), as both calls' error lists spell them
+/// (tencentcloud-sdk-go cvm/v20170312/client.go). The start's list has one code for the three
+/// live-migration states; no list has one for LAUNCH_FAILED, which is InvalidInstance.NotSupported.
+fn state_refusal(action: Action, phase: &MachinePhase) -> String {
+    let state = match (action, state_of(phase)) {
+        (_, "LAUNCH_FAILED") => return "InvalidInstance.NotSupported".into(),
+        (Action::Start, "ENTER_SERVICE_LIVE_MIGRATE" | "EXIT_SERVICE_LIVE_MIGRATE") => {
+            "SERVICE_LIVE_MIGRATE"
         }
-        _ => "InvalidInstance.NotSupported",
-    }
+        (_, state) => state,
+    };
+    let camel: String = (state.split('_'))
+        .flat_map(|word| {
+            let mut letters = word.chars();
+            let first = letters.next().map(|c| c.to_ascii_uppercase());
+            first
+                .into_iter()
+                .chain(letters.map(|c| c.to_ascii_lowercase()))
+        })
+        .collect();
+    format!("UnsupportedOperation.InstanceState{camel}")
 }
 
 fn describe(params: &Value, fleet: &mut Fleet) -> Result<Value, Refusal> {
@@ -398,14 +421,7 @@ fn describe(params: &Value, fleet: &mut Fleet) -> Result<Value, Refusal> {
             MachinePhase::StartFailed | MachinePhase::StopFailed => Some("FAILED"),
             MachinePhase::Other(_) => None,
         };
-        // A failed start leaves the machine STOPPED, a failed stop RUNNING, its LatestOperation
-        // FAILED.
-        let state = PROFILE
-            .state_name(&machine.phase)
-            .unwrap_or(match machine.phase {
-                MachinePhase::StopFailed => PROFILE.running_state(),
-                _ => PROFILE.stopped_state(),
-            });
+        let state = state_of(&machine.phase);
         // Only a start or stop this simulator accepted leaves a LatestOperation behind.
         let operation = machine.operation.clone().zip(operation_state);
         // The primary network interface's addresses; no public one is a null list.
@@ -438,4 +454,265 @@ fn describe(params: &Value, fleet: &mut Fleet) -> Result<Value, Refusal> {
     let total = set.len();
     set.truncate(limit);
     Ok(json!({ "TotalCount": total, "InstanceSet": set }))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::credentials::{Credentials, Secret};
+    use crate::provider::{ActionOptions, ApiCall, Location, TencentCvm};
+    use crate::sim::SeedMachine;
+
+    fn location() -> Location {
+        Location {
+            region: PROFILE.region.map(str::to_string),
+            zone: None,
+        }
+    }
+
+    /// `call` signed with the simulator's credentials, as the dialect receives it.
+    fn received(call: &ApiCall) -> SimRequest {
+        let credentials = Credentials {
+            key_id: SIM_SECRET_ID.into(),
+            secret: Secret::new(SIM_SECRET_KEY),
+            token: None,
+        };
+        let now = chrono::Utc::now();
+        let signed = TencentCvm.sign(call, "127.0.0.1:4567", &location(), &credentials, now);
+        let (path, query) =
+            (signed.path_and_query.split_once('?')).unwrap_or((signed.path_and_query.as_str(), ""));
+        SimRequest {
+            method: signed.method.as_str().into(),
+            path: path.into(),
+            query: query.into(),
+            headers: (signed.headers.iter())
+                .map(|h| (h.name.to_ascii_lowercase(), h.value.clone()))
+                .collect(),
+            body: signed.body,
+        }
+    }
+
+    /// The `Response` of `call`.
+    fn send(fleet: &mut Fleet, call: &ApiCall) -> Value {
+        let reply = TencentDialect.handle(&received(call), fleet);
+        assert_eq!(reply.status, 200, "CVM answers everything with HTTP 200");
+        reply.body["Response"].clone()
+    }
+
+    fn error(response: &Value) -> &str {
+        response["Error"]["Code"].as_str().unwrap_or("")
+    }
+
+    fn id(n: usize) -> String {
+        (PROFILE.example_id)(n)
+    }
+
+    fn stop(ns: &[usize], force: bool) -> ApiCall {
+        let ids: Vec<String> = ns.iter().map(|n| id(*n)).collect();
+        let options = ActionOptions {
+            force,
+            ..ActionOptions::default()
+        };
+        TencentCvm.action_call(Action::Stop, &ids, &location(), &options)
+    }
+
+    /// A stop call with `body` instead of the provider's, for the parameters it never sends.
+    fn stop_with(body: Value) -> ApiCall {
+        ApiCall {
+            body: body.to_string().into_bytes(),
+            ..stop(&[1], false)
+        }
+    }
+
+    fn describe(fleet: &mut Fleet, n: usize) -> Value {
+        let call = TencentCvm.describe_call(&[id(n)], &location());
+        send(fleet, &call)["InstanceSet"][0].clone()
+    }
+
+    /// A fleet whose starts and stops take `delay`, with machine `n` seeded as `seed` says.
+    fn fleet(delay: Duration, seeds: &[(usize, SeedMachine)]) -> Fleet {
+        let mut fleet = Fleet::new(delay, delay);
+        for (n, seed) in seeds {
+            fleet.seed(&TencentDialect, &id(*n), seed).unwrap();
+        }
+        fleet
+    }
+
+    fn in_state(state: &str) -> SeedMachine {
+        SeedMachine {
+            state: Some(state.into()),
+            ..SeedMachine::default()
+        }
+    }
+
+    #[test]
+    fn a_stop_goes_through_stopping_with_its_request_id_as_the_latest_operation() {
+        let mut slow = fleet(Duration::from_secs(3600), &[(1, in_state("RUNNING"))]);
+        let accepted = send(&mut slow, &stop(&[1], false));
+        assert_eq!(error(&accepted), "", "{accepted}");
+        let machine = describe(&mut slow, 1);
+        assert_eq!(machine["InstanceState"], "STOPPING");
+        assert_eq!(machine["LatestOperation"], "StopInstances");
+        assert_eq!(machine["LatestOperationState"], "OPERATING");
+        assert_eq!(machine["LatestOperationRequestId"], accepted["RequestId"]);
+
+        let mut fast = fleet(Duration::ZERO, &[(1, in_state("RUNNING"))]);
+        send(&mut fast, &stop(&[1], false));
+        let machine = describe(&mut fast, 1);
+        assert_eq!(machine["InstanceState"], "STOPPED");
+        assert_eq!(machine["LatestOperationState"], "SUCCESS");
+        assert!(machine["PublicIpAddresses"].is_null(), "{machine}");
+    }
+
+    #[test]
+    fn each_state_refuses_a_stop_with_its_own_code_and_the_vocabulary_reads_it() {
+        let words = PROFILE.vocabulary();
+        let table = [
+            ("STOPPED", "UnsupportedOperation.InstanceStateStopped"),
+            ("STOPPING", "UnsupportedOperation.InstanceStateStopping"),
+            ("STARTING", "UnsupportedOperation.InstanceStateStarting"),
+            ("REBOOTING", "UnsupportedOperation.InstanceStateRebooting"),
+            ("PENDING", "UnsupportedOperation.InstanceStatePending"),
+            ("SHUTDOWN", "UnsupportedOperation.InstanceStateShutdown"),
+            (
+                "ENTER_RESCUE_MODE",
+                "UnsupportedOperation.InstanceStateEnterRescueMode",
+            ),
+            (
+                "EXIT_SERVICE_LIVE_MIGRATE",
+                "UnsupportedOperation.InstanceStateExitServiceLiveMigrate",
+            ),
+            ("LAUNCH_FAILED", "InvalidInstance.NotSupported"),
+        ];
+        for (state, code) in table {
+            // Transitions last: a seeded STARTING machine is still starting when asked.
+            let mut fleet = fleet(Duration::from_secs(3600), &[(1, in_state(state))]);
+            assert_eq!(
+                error(&send(&mut fleet, &stop(&[1], false))),
+                code,
+                "{state}"
+            );
+            assert_eq!(describe(&mut fleet, 1)["InstanceState"], state, "untouched");
+        }
+        // What the engine makes of them: done, underway, or a lock to wait out.
+        let class = |code| words.class_in(Action::Stop, code);
+        let stopped = state_refusal(Action::Stop, &MachinePhase::Stopped);
+        let stopping = state_refusal(
+            Action::Stop,
+            &MachinePhase::Stopping {
+                since: tokio::time::Instant::now(),
+            },
+        );
+        assert_eq!(class(&stopped), Some(ErrorClass::AlreadyDone));
+        assert_eq!(class(&stopping), Some(ErrorClass::AlreadyUnderway));
+        // The start's list names one code for the three live-migration states.
+        let migrating = MachinePhase::Other("ENTER_SERVICE_LIVE_MIGRATE".into());
+        assert_eq!(
+            state_refusal(Action::Start, &migrating),
+            "UnsupportedOperation.InstanceStateServiceLiveMigrate"
+        );
+        assert_eq!(
+            words.class_in(
+                Action::Start,
+                &state_refusal(Action::Start, &MachinePhase::Running)
+            ),
+            Some(ErrorClass::AlreadyDone)
+        );
+    }
+
+    #[test]
+    fn one_machine_that_cannot_stop_refuses_the_whole_batch() {
+        let seeds = [(1, in_state("RUNNING")), (2, in_state("STOPPED"))];
+        let mut mixed = fleet(Duration::from_secs(3600), &seeds);
+        let refused = send(&mut mixed, &stop(&[1, 2], false));
+        assert_eq!(error(&refused), "UnsupportedOperation.InstanceStateStopped");
+        assert_eq!(describe(&mut mixed, 1)["InstanceState"], "RUNNING");
+        // An unknown id refuses it too, before any state is looked at.
+        let missing = SeedMachine {
+            state: Some("not_found".into()),
+            ..SeedMachine::default()
+        };
+        let mut fleet = fleet(Duration::ZERO, &[(1, in_state("RUNNING")), (3, missing)]);
+        let refused = send(&mut fleet, &stop(&[1, 3], false));
+        assert_eq!(error(&refused), "InvalidInstanceId.NotFound");
+        assert_eq!(describe(&mut fleet, 1)["InstanceState"], "RUNNING");
+    }
+
+    #[test]
+    fn a_seeded_stop_error_refuses_every_stop_of_that_machine() {
+        let locked = SeedMachine {
+            state: Some("RUNNING".into()),
+            stop_error: Some("OperationDenied.InstanceOperationInProgress".into()),
+            ..SeedMachine::default()
+        };
+        let mut fleet = fleet(Duration::ZERO, &[(1, locked)]);
+        for _ in 0..2 {
+            let refused = send(&mut fleet, &stop(&[1], true));
+            assert_eq!(
+                error(&refused),
+                "OperationDenied.InstanceOperationInProgress"
+            );
+        }
+        assert_eq!(describe(&mut fleet, 1)["InstanceState"], "RUNNING");
+    }
+
+    #[test]
+    fn stop_parameters_take_the_documented_values_only() {
+        let ids = vec![id(1)];
+        let table = [
+            (
+                json!({ "InstanceIds": ids, "StopType": "GENTLE" }),
+                "InvalidParameterValue",
+            ),
+            (
+                json!({ "InstanceIds": ids, "StoppedMode": "FREE" }),
+                "InvalidParameterValue",
+            ),
+            (
+                json!({ "InstanceIds": ids, "StopType": "HARD", "ForceStop": true }),
+                "InvalidParameterCombination",
+            ),
+            (
+                json!({ "InstanceIds": ids, "ForceStop": "yes" }),
+                "InvalidParameterValue",
+            ),
+            (json!({ "InstanceIds": [] }), "InvalidParameterValue"),
+            (json!({ "InstanceIds": ids, "ForceStop": true }), ""),
+            (
+                json!({ "InstanceIds": ids, "StopType": "SOFT_FIRST", "StoppedMode": "STOP_CHARGING" }),
+                "",
+            ),
+        ];
+        for (body, code) in table {
+            let mut fleet = fleet(Duration::ZERO, &[(1, in_state("RUNNING"))]);
+            let answer = send(&mut fleet, &stop_with(body.clone()));
+            assert_eq!(error(&answer), code, "{body}");
+        }
+    }
+
+    #[test]
+    fn a_soft_stop_the_os_ignores_fails_and_a_hard_one_powers_the_machine_off() {
+        let stubborn = SeedMachine {
+            state: Some("RUNNING".into()),
+            shutdown: Boot::Fail,
+            ..SeedMachine::default()
+        };
+        let mut fleet = fleet(Duration::ZERO, &[(1, stubborn)]);
+        let soft = send(&mut fleet, &stop(&[1], false));
+        let machine = describe(&mut fleet, 1);
+        assert_eq!(machine["InstanceState"], "RUNNING");
+        assert_eq!(machine["LatestOperation"], "StopInstances");
+        assert_eq!(machine["LatestOperationState"], "FAILED");
+        assert_eq!(machine["LatestOperationRequestId"], soft["RequestId"]);
+        assert!(machine["LatestOperationErrorMsg"].is_string());
+        // Running again, it may be stopped again: with StopType HARD it stops.
+        let hard = send(&mut fleet, &stop(&[1], true));
+        assert_eq!(error(&hard), "", "{hard}");
+        let machine = describe(&mut fleet, 1);
+        assert_eq!(machine["InstanceState"], "STOPPED");
+        assert_eq!(machine["LatestOperationState"], "SUCCESS");
+        assert_eq!(machine["LatestOperationRequestId"], hard["RequestId"]);
+    }
 }

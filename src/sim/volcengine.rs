@@ -1,6 +1,6 @@
-//! The simulator's Volcengine ECS dialect: HMAC-SHA256 verification, `StartInstances` with
-//! per-instance results and `ClientToken` idempotency, `DescribeInstances`, and the gateway's
-//! `ResponseMetadata.Error` envelope with its real HTTP statuses, as in
+//! The simulator's Volcengine ECS dialect: HMAC-SHA256 verification, `StartInstances` and
+//! `StopInstances` with per-instance results and `ClientToken` idempotency, `DescribeInstances`,
+//! and the gateway's `ResponseMetadata.Error` envelope with its real HTTP statuses, as in
 //! `../shared/providers/volcengine.md`.
 
 use std::collections::BTreeMap;
@@ -9,10 +9,10 @@ use std::time::Duration;
 use chrono::{NaiveDateTime, Utc};
 use serde_json::{json, Value};
 
-use super::{Dialect, Fleet, MachinePhase, Profile, SignatureCheck, SimReply, SimRequest};
+use super::{Boot, Dialect, Fleet, MachinePhase, Profile, SignatureCheck, SimReply, SimRequest};
 use crate::env_vars::EnvVars;
 use crate::provider::volcengine::{sign_v4, V4Request, ALGORITHM, SERVICE, VERSION};
-use crate::provider::{ErrorClass, Provider, VolcengineEcs};
+use crate::provider::{Action, ErrorClass, Phase, Provider, VolcengineEcs};
 use crate::sign::{constant_time_eq, form_pairs, hex_sha256};
 
 /// The only AccessKey ID the simulator knows.
@@ -44,14 +44,14 @@ pub(crate) struct VolcengineDialect;
 /// A request that ends in the gateway's error envelope.
 struct Refusal {
     status: u16,
-    code: &'static str,
+    code: String,
     message: String,
 }
 
-fn refuse(status: u16, code: &'static str, message: impl Into<String>) -> Refusal {
+fn refuse(status: u16, code: impl Into<String>, message: impl Into<String>) -> Refusal {
     Refusal {
         status,
-        code,
+        code: code.into(),
         message: message.into(),
     }
 }
@@ -108,6 +108,7 @@ impl Dialect for VolcengineDialect {
                 "Action and Version are required",
             )),
             (Some(VERSION), "StartInstances") => start(&params, fleet, &request_id),
+            (Some(VERSION), "StopInstances") => stop(&params, fleet, &request_id),
             (Some(VERSION), "DescribeInstances") => describe(&params, fleet),
             (Some(version), _) => Err(refuse(
                 404,
@@ -133,7 +134,7 @@ impl Dialect for VolcengineDialect {
     }
 }
 
-/// How long a start stays "being processed": a request with its ClientToken gets 412
+/// How long a start or stop stays "being processed": a request with its ClientToken gets 412
 /// IdempotentProcessing until then.
 const IDEMPOTENT_PROCESSING: Duration = Duration::from_millis(100);
 
@@ -148,11 +149,11 @@ fn answer(reply: &mut SimReply, result: Result<Value, Refusal>, request_id: &str
         Ok(result) => json!({ "ResponseMetadata": metadata, "Result": result }),
         Err(refusal) => {
             reply.status = refusal.status;
-            reply.error_code = Some(refusal.code.to_string());
             metadata["Error"] = json!({ "Code": refusal.code, "Message": refusal.message });
-            if let Some(n) = code_n(refusal.code) {
+            if let Some(n) = code_n(&refusal.code) {
                 metadata["Error"]["CodeN"] = json!(n);
             }
+            reply.error_code = Some(refusal.code);
             json!({ "ResponseMetadata": metadata })
         }
     };
@@ -347,73 +348,120 @@ fn checked_ids(params: &[(String, String)]) -> Result<Vec<String>, Refusal> {
     Ok(ids)
 }
 
-fn start(
+/// What a `ClientToken` makes of a start or stop.
+enum Token<'a> {
+    /// Not seen before (or none sent): act, and remember the answer under it.
+    Fresh(Option<&'a str>),
+    /// Seen before with the same parameters: its first answer again, and nothing done twice.
+    Replay(Value),
+}
+
+/// Checks `ClientToken` and looks it up. A token seen before gets its first answer again; while
+/// that request is still being processed, 412 IdempotentProcessing; with other parameters (other
+/// ids, another action, another ForceStop), 400 IdempotentParameterMismatch.
+fn client_token<'a>(
+    params: &'a [(String, String)],
+    request: &[String],
+    fleet: &Fleet,
+) -> Result<Token<'a>, Refusal> {
+    let Some(token) = param(params, "ClientToken") else {
+        return Ok(Token::Fresh(None));
+    };
+    if token.is_empty() || token.len() > 64 || !token.is_ascii() {
+        return Err(refuse(
+            400,
+            "InvalidClientToken.Malformed",
+            "ClientToken must be 1 to 64 ASCII characters",
+        ));
+    }
+    match fleet.idempotent_actions(token) {
+        None => Ok(Token::Fresh(Some(token))),
+        Some((seen, _, _)) if seen.as_slice() != request => Err(refuse(
+            400,
+            "IdempotentParameterMismatch",
+            "the ClientToken was used with other parameters",
+        )),
+        Some((_, _, age)) if age < IDEMPOTENT_PROCESSING => Err(refuse(
+            412,
+            "IdempotentProcessing",
+            "a request with the same ClientToken is still being processed",
+        )),
+        Some((_, answer, _)) => Ok(Token::Replay(answer.clone())),
+    }
+}
+
+/// What a request asks, for comparing requests that carry the same `ClientToken`: every
+/// parameter but the token (the action included), sorted.
+fn fingerprint(params: &[(String, String)]) -> Vec<String> {
+    let mut asked: Vec<String> = (params.iter())
+        .filter(|(key, _)| key != "ClientToken")
+        .map(|(key, value)| format!("{key}={value}"))
+        .collect();
+    asked.sort();
+    asked
+}
+
+/// ECS's code for `class` in an answer to `action`, from the provider's vocabulary.
+fn code(action: Action, class: ErrorClass) -> &'static str {
+    let code = PROFILE.vocabulary().code_in(action, class);
+    code.unwrap_or("InternalError")
+}
+
+/// The HTTP status a seeded `code` refuses a whole `action` call with, for the codes the gateway
+/// answers that way (a lock: 412; no capacity: 500); `None` for the codes ECS reports per
+/// machine in `OperationDetails`.
+fn whole_call_status(action: Action, code: &str) -> Option<u16> {
+    match PROFILE.vocabulary().class_in(action, code)? {
+        ErrorClass::Busy => Some(412),
+        _ if code == "Insufficient.InstanceCapacity" => Some(500),
+        _ => None,
+    }
+}
+
+/// StartInstances or StopInstances: HTTP 200 whatever happens to each machine, one
+/// `OperationDetails` entry per machine saying how it fared (an entry without `Error` was
+/// accepted); a lock or a capacity refusal concerns the whole call instead. `act` says which
+/// machines the action applies to and does it.
+fn act_on_each(
+    action: Action,
     params: &[(String, String)],
     fleet: &mut Fleet,
-    request_id: &str,
+    act: impl Fn(&mut Fleet, &str) -> bool,
 ) -> Result<Value, Refusal> {
     let ids = checked_ids(params)?;
-    let token = param(params, "ClientToken");
-    if let Some(token) = token {
-        if token.is_empty() || token.len() > 64 || !token.is_ascii() {
-            return Err(refuse(
-                400,
-                "InvalidClientToken.Malformed",
-                "ClientToken must be 1 to 64 ASCII characters",
-            ));
-        }
-        if let Some((seen, result, age)) = fleet.idempotent_actions(token) {
-            // A token seen before gets its first answer again, and nothing is done twice; while
-            // the first request is still being processed, the answer is 412 IdempotentProcessing.
-            return if *seen != ids {
-                Err(refuse(
-                    400,
-                    "IdempotentParameterMismatch",
-                    "the ClientToken was used with other parameters",
-                ))
-            } else if age < IDEMPOTENT_PROCESSING {
-                Err(refuse(
-                    412,
-                    "IdempotentProcessing",
-                    "a request with the same ClientToken is still being processed",
-                ))
-            } else {
-                Ok(result.clone())
-            };
-        }
-    }
-    // A lock or a capacity refusal concerns the whole call: the gateway answers it with its
-    // own status (412, 500) instead of per-machine details.
-    if let Some((id, code)) = fleet.start_error(&ids) {
-        let listed = (PROFILE.vocabulary().errors.iter()).find(|(listed, _)| *listed == code);
-        let status = match listed {
-            Some((code, ErrorClass::Busy)) => Some((412, *code)),
-            Some((code, _)) if *code == "Insufficient.InstanceCapacity" => Some((500, *code)),
-            _ => None,
-        };
-        if let Some((status, code)) = status {
-            let message = format!("the instance {id} cannot start now");
+    let request = fingerprint(params);
+    let token = match client_token(params, &request, fleet)? {
+        Token::Replay(answer) => return Ok(answer),
+        Token::Fresh(token) => token,
+    };
+    let seeded = |fleet: &mut Fleet, ids: &[String]| match action {
+        Action::Start => fleet.start_error(ids),
+        Action::Stop => fleet.stop_error(ids),
+    };
+    if let Some((id, code)) = seeded(fleet, &ids) {
+        if let Some(status) = whole_call_status(action, &code) {
+            let message = format!("the instance {id} cannot {} now", action.name());
             return Err(refuse(status, code, message));
         }
     }
-    // HTTP 200 whatever happens to each machine: every entry says how its machine fared.
     let details: Vec<Value> = ids
         .iter()
         .map(|id| {
-            let seeded_error = fleet.start_error(std::slice::from_ref(id));
-            let error = match (fleet.get(id).map(|m| m.phase.clone()), seeded_error) {
-                (None, _) => (
-                    "InvalidInstance.NotFound".to_string(),
-                    format!("the instance {id} does not exist"),
+            let error = match (
+                fleet.get(id).is_some(),
+                seeded(fleet, std::slice::from_ref(id)),
+            ) {
+                (false, _) => (
+                    code(action, ErrorClass::NotFound).to_string(),
+                    "The specified instance does not exist.".to_string(),
                 ),
-                (Some(_), Some((_, code))) => (code, format!("the instance {id} cannot start")),
-                (Some(MachinePhase::Stopped), None) => {
-                    fleet.start(id, request_id);
-                    return json!({ "InstanceId": id });
+                (true, Some((_, code))) => {
+                    (code, format!("the instance {id} cannot {}", action.name()))
                 }
-                (Some(_), None) => (
-                    "InvalidInstanceStatus".to_string(),
-                    "the status of the specified instance does not support this request".into(),
+                (true, None) if act(fleet, id) => return json!({ "InstanceId": id }),
+                (true, None) => (
+                    code(action, ErrorClass::WrongState).to_string(),
+                    "The status of the specified instance does not support this request.".into(),
                 ),
             };
             json!({ "InstanceId": id, "Error": { "Code": error.0, "Message": error.1 } })
@@ -421,9 +469,73 @@ fn start(
         .collect();
     let result = json!({ "OperationDetails": details });
     if let Some(token) = token {
-        fleet.remember_start(token, ids, result.clone());
+        fleet.remember_start(token, request, result.clone());
     }
     Ok(result)
+}
+
+/// StartInstances: only a STOPPED machine starts; every other state is InvalidInstanceStatus.
+fn start(
+    params: &[(String, String)],
+    fleet: &mut Fleet,
+    request_id: &str,
+) -> Result<Value, Refusal> {
+    act_on_each(Action::Start, params, fleet, |fleet, id| {
+        let startable = fleet.get(id).is_some_and(|m| m.phase.startable());
+        if startable {
+            fleet.start(id, request_id);
+        }
+        startable
+    })
+}
+
+/// StopInstances: only a RUNNING machine stops; every other state, STOPPED and STOPPING
+/// included, is InvalidInstanceStatus (BytePlus StopInstance error table). `ForceStop` is a
+/// boolean (`false`, a normal shutdown, when absent); `StoppedMode` is `KeepCharging` or
+/// `StopCharging` (absent or empty: the normal mode), else 400 InvalidStoppedMode.Malformed.
+fn stop(
+    params: &[(String, String)],
+    fleet: &mut Fleet,
+    request_id: &str,
+) -> Result<Value, Refusal> {
+    let forced = match param(params, "ForceStop") {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            let message = format!("ForceStop `{other}` is not true or false");
+            return Err(refuse(400, "InvalidArgument", message));
+        }
+    };
+    if let Some(mode) = param(params, "StoppedMode").filter(|m| !m.is_empty()) {
+        if !matches!(mode, "KeepCharging" | "StopCharging") {
+            return Err(refuse(
+                400,
+                "InvalidStoppedMode.Malformed",
+                "The specified StoppedMode is malformed.",
+            ));
+        }
+    }
+    act_on_each(Action::Stop, params, fleet, |fleet, id| {
+        let Some(machine) = fleet.get(id).filter(|m| m.phase.stoppable()) else {
+            return false;
+        };
+        // A forced stop is a power-off: it does not wait for an OS that ignores the shutdown.
+        if forced && machine.shutdown == Boot::Fail {
+            machine.shutdown = Boot::Normal;
+        }
+        fleet.stop(id, request_id);
+        true
+    })
+}
+
+/// The `Status` DescribeInstances shows for `phase`. ECS documents no state for a failed stop:
+/// a machine whose OS ignored the shutdown is RUNNING again (see [`describe`]); a failed start is
+/// ERROR, the state the official Terraform provider gives up on.
+fn status(phase: &MachinePhase) -> &str {
+    PROFILE.state_name(phase).unwrap_or_else(|| match phase {
+        MachinePhase::StopFailed => PROFILE.running_state(),
+        _ => PROFILE.vocabulary().state(Phase::Failed).unwrap_or("ERROR"),
+    })
 }
 
 fn describe(params: &[(String, String)], fleet: &mut Fleet) -> Result<Value, Refusal> {
@@ -449,7 +561,15 @@ fn describe(params: &[(String, String)], fleet: &mut Fleet) -> Result<Value, Ref
         .iter()
         .filter_map(|id| {
             let machine = fleet.get(id)?;
-            let status = PROFILE.state_name(&machine.phase).unwrap_or("ERROR");
+            // A stop the OS ignored is seen STOPPING once more before it shows RUNNING again:
+            // with a short stop delay the client's first poll would otherwise miss the
+            // transition that tells a failed stop from one that has not begun.
+            let status = if machine.phase == MachinePhase::StopFailed {
+                machine.phase = MachinePhase::Running;
+                PROFILE.stopping_state()
+            } else {
+                status(&machine.phase)
+            };
             let addresses = machine.addresses();
             let suffix = id.strip_prefix("i-").unwrap_or(id);
             // Without an EIP, both of its fields are empty strings.
@@ -498,7 +618,7 @@ mod tests {
     use crate::credentials::{Credentials, Secret};
     use crate::provider::Action;
     use crate::provider::{ActionOptions, ApiCall, Location};
-    use crate::sim::{Boot, SeedMachine};
+    use crate::sim::SeedMachine;
 
     fn location() -> Location {
         Location {
@@ -649,6 +769,157 @@ mod tests {
             assert_eq!(answered, status, "{code}");
             assert_eq!(body["ResponseMetadata"]["Error"]["Code"], code);
         }
+    }
+
+    fn stop(ns: &[usize], token: &str, force: bool) -> ApiCall {
+        let options = ActionOptions {
+            client_token: token.into(),
+            force,
+            ..ActionOptions::default()
+        };
+        VolcengineEcs.action_call(Action::Stop, &ids(ns), &location(), &options)
+    }
+
+    /// `call` with its query parameter `name` set to `value` (or left out, for `None`).
+    fn with_param(mut call: ApiCall, name: &str, value: Option<&str>) -> ApiCall {
+        call.query.retain(|(k, _)| k != name);
+        if let Some(value) = value {
+            call.query.push((name.into(), value.into()));
+        }
+        call
+    }
+
+    #[test]
+    fn stop_answers_200_with_a_result_for_each_machine() {
+        let mut fleet = fleet();
+        let stopping = SeedMachine {
+            state: Some("STOPPING".into()),
+            ..Default::default()
+        };
+        fleet
+            .seed(&VolcengineDialect, &ids(&[4])[0], &stopping)
+            .unwrap();
+        let (status, body) = send(&mut fleet, &stop(&[1, 2, 3, 4], "tok-stop", false));
+        assert_eq!(status, 200, "{body}");
+        // Stopped, stopping or gone: every machine but the running one is refused.
+        let codes = [
+            "InvalidInstanceStatus",
+            "accepted",
+            "InvalidInstance.NotFound",
+            "InvalidInstanceStatus",
+        ];
+        assert_eq!(errors(&body), codes);
+        assert_eq!(body["ResponseMetadata"]["Action"], "StopInstances");
+        let (_, body) = send(&mut fleet, &describe(&[1, 2, 4]));
+        assert_eq!(statuses(&body), ["STOPPED", "STOPPING", "STOPPING"]);
+    }
+
+    #[test]
+    fn stop_parameters_take_the_documented_values_only() {
+        let table = [
+            ("ForceStop", Some("maybe"), 400, "InvalidArgument"),
+            ("ForceStop", None, 200, ""),
+            (
+                "StoppedMode",
+                Some("Free"),
+                400,
+                "InvalidStoppedMode.Malformed",
+            ),
+            ("StoppedMode", Some(""), 200, ""),
+            ("StoppedMode", Some("KeepCharging"), 200, ""),
+            ("StoppedMode", Some("StopCharging"), 200, ""),
+        ];
+        for (name, value, status, code) in table {
+            let mut fleet = fleet();
+            let call = with_param(stop(&[2], "tok-param", false), name, value);
+            let (answered, body) = send(&mut fleet, &call);
+            let error = body["ResponseMetadata"]["Error"]["Code"].as_str();
+            assert_eq!(
+                (answered, error.unwrap_or("")),
+                (status, code),
+                "{name}={value:?}"
+            );
+            if status == 200 {
+                assert_eq!(errors(&body), ["accepted"]);
+            }
+        }
+    }
+
+    #[test]
+    fn a_stop_s_client_token_replays_the_stop_and_no_other_request() {
+        let mut fleet = fleet();
+        let (_, first) = send(&mut fleet, &stop(&[2], "tok-stop", false));
+        std::thread::sleep(IDEMPOTENT_PROCESSING);
+        // STOPPING now, so a fresh token would be refused; the replay is not.
+        let (_, again) = send(&mut fleet, &stop(&[2], "tok-stop", false));
+        assert_eq!(again["Result"], first["Result"]);
+        assert_eq!(errors(&first), ["accepted"]);
+        // The same token with another ForceStop, or for a start, is another request.
+        for call in [stop(&[2], "tok-stop", true), start(&[2], "tok-stop")] {
+            let (status, body) = send(&mut fleet, &call);
+            assert_eq!(
+                (status, &body["ResponseMetadata"]["Error"]["Code"]),
+                (400, &json!("IdempotentParameterMismatch"))
+            );
+        }
+    }
+
+    #[test]
+    fn locks_refuse_the_whole_stop_and_other_seeded_codes_one_machine() {
+        for (code, status) in [
+            ("OperationDenied.ResourceLocked", 412),
+            ("OperationDenied.InstanceIsCreatingImage", 412),
+            ("InvalidInstance.RequestForbidden", 200),
+        ] {
+            let mut fleet = Fleet::new(Duration::ZERO, Duration::ZERO);
+            let machine = SeedMachine {
+                state: Some("RUNNING".into()),
+                stop_error: Some(code.into()),
+                ..Default::default()
+            };
+            fleet
+                .seed(&VolcengineDialect, &ids(&[6])[0], &machine)
+                .unwrap();
+            let (answered, body) = send(&mut fleet, &stop(&[6, 7], "tok-lock", false));
+            assert_eq!(answered, status, "{code}");
+            if status == 200 {
+                // Machine 7 (stopped) is refused for its state, 6 for the seeded code.
+                assert_eq!(errors(&body), [code, "InvalidInstanceStatus"]);
+            } else {
+                assert_eq!(body["ResponseMetadata"]["Error"]["Code"], code);
+            }
+            let (_, body) = send(&mut fleet, &describe(&[6]));
+            assert_eq!(statuses(&body), ["RUNNING"], "{code}");
+        }
+    }
+
+    #[test]
+    fn a_normal_stop_the_os_ignores_falls_back_to_running_and_a_forced_one_stops() {
+        let mut fleet = Fleet::new(Duration::ZERO, Duration::ZERO);
+        let stubborn = SeedMachine {
+            state: Some("RUNNING".into()),
+            shutdown: Boot::Fail,
+            ..Default::default()
+        };
+        fleet
+            .seed(&VolcengineDialect, &ids(&[8])[0], &stubborn)
+            .unwrap();
+        let (_, body) = send(&mut fleet, &stop(&[8], "tok-soft", false));
+        assert_eq!(errors(&body), ["accepted"]);
+        // Seen stopping once, however short the stop delay, then running again.
+        for status in ["STOPPING", "RUNNING", "RUNNING"] {
+            let (_, body) = send(&mut fleet, &describe(&[8]));
+            assert_eq!(statuses(&body), [status]);
+        }
+        let (_, body) = send(&mut fleet, &stop(&[8], "tok-hard", true));
+        assert_eq!(errors(&body), ["accepted"]);
+        let (_, body) = send(&mut fleet, &describe(&[8]));
+        assert_eq!(statuses(&body), ["STOPPED"]);
+        // Without an EIP bound while stopped, the EIP fields are empty strings.
+        assert_eq!(
+            body["Result"]["Instances"][0]["EipAddress"]["IpAddress"],
+            ""
+        );
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! The simulator's Tencent dialect holds requests to CVM's rules: hand-made requests over raw HTTP
-//! on loopback, signed with the library's signer and then broken one way at a time.
+//! on loopback, signed with the library's signer and then broken one way at a time; and
+//! `cloudstart stop` against it, through the stopping state, an already stopped machine and a
+//! soft stop the OS ignores.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -12,7 +14,7 @@ use cloudstart::provider::{
     Action, ActionOptions, ApiCall, Location, Provider, SignedRequest, TencentCvm,
 };
 
-use crate::support::{tencent, Sim};
+use crate::support::{self, report, stderr, tencent, Sim};
 
 const SECRET_ID: &str = "AKIDcloudstartSIMULATOR0001";
 const SECRET_KEY: &str = "cloudstart-simulator-secret-key";
@@ -218,4 +220,90 @@ fn an_unknown_action_is_refused() {
     }
     let request = sign(&sim, &call);
     assert_eq!(error_code(&send(&sim, &request).1), "InvalidAction");
+}
+
+/// `cloudstart stop -o json` of `ids` on the simulator's CVM, with `extra` flags.
+fn stop(sim: &Sim, ids: &[&str], extra: &[&str]) -> std::process::Output {
+    let profile = tencent();
+    support::cloudstart(sim.dir())
+        .envs(profile.credentials.iter().copied())
+        .args(["stop", "-p", "tencent", "-o", "json", "--endpoint"])
+        .arg(sim.url("tencent"))
+        .args(["--region", profile.region.unwrap()])
+        .args(["--poll-interval", "5ms", "--poll-max", "20ms"])
+        .args(extra)
+        .args(ids)
+        .output()
+        .unwrap()
+}
+
+/// The one record of a stop report, after checking the exit code.
+fn record(output: &std::process::Output, code: i32) -> Value {
+    assert_eq!(output.status.code(), Some(code), "{}", stderr(output));
+    let report = report(output);
+    assert_eq!(report["command"], "stop");
+    report["instances"][0].clone()
+}
+
+/// The simulator with instant boots and stops, and `state` as its seed.
+fn fast_sim(state: &str) -> Sim {
+    Sim::start_with(state, &["--boot-delay", "0s", "--stop-delay", "0s"])
+}
+
+#[test]
+fn a_running_machine_goes_through_the_stop_to_stopped() {
+    let sim = fast_sim("[tencent.ins-aaaaaaaa]\nstate = \"RUNNING\"\n");
+    let stopped = record(&stop(&sim, &["ins-aaaaaaaa"], &[]), 0);
+    assert_eq!(
+        (&stopped["outcome"], &stopped["state"]),
+        (&"stopped".into(), &"STOPPED".into())
+    );
+    let calls = sim.calls("tencent", "StopInstances");
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0]["signature"], "ok");
+    assert!(calls[0]["error_code"].is_null(), "{}", calls[0]);
+}
+
+#[test]
+fn a_stopped_machine_is_already_stopped_after_cvm_refuses_the_stop() {
+    let sim = fast_sim("");
+    let record = record(&stop(&sim, &["ins-aaaaaaaa"], &[]), 0);
+    assert_eq!(
+        (&record["outcome"], &record["state"]),
+        (&"already_stopped".into(), &"STOPPED".into())
+    );
+    let calls = sim.calls("tencent", "StopInstances");
+    assert_eq!(
+        calls[0]["error_code"],
+        "UnsupportedOperation.InstanceStateStopped"
+    );
+}
+
+#[test]
+fn a_stop_without_waiting_leaves_the_machine_stopping() {
+    let sim = Sim::start_with(
+        "[tencent.ins-aaaaaaaa]\nstate = \"RUNNING\"\n",
+        &["--stop-delay", "1h"],
+    );
+    let record = record(&stop(&sim, &["ins-aaaaaaaa"], &["--no-wait"]), 0);
+    assert_eq!(record["outcome"], "stopping");
+}
+
+#[test]
+fn a_soft_stop_the_os_ignores_fails_with_a_hint_and_a_forced_stop_then_stops_it() {
+    let sim = fast_sim("[tencent.ins-aaaaaaaa]\nstate = \"RUNNING\"\nshutdown = \"fail\"\n");
+    let failed = record(&stop(&sim, &["ins-aaaaaaaa"], &[]), 7);
+    assert_eq!(failed["outcome"], "failed");
+    assert_eq!(failed["state"], "RUNNING");
+    assert_eq!(failed["error"]["kind"], "failed_state");
+    let message = failed["error"]["message"].as_str().unwrap();
+    assert!(message.contains("StopInstances"), "{message}");
+    assert!(
+        message.contains("--force") && message.contains("StopType=HARD"),
+        "{message}"
+    );
+
+    let forced = record(&stop(&sim, &["ins-aaaaaaaa"], &["--force"]), 0);
+    assert_eq!(forced["outcome"], "stopped");
+    assert_eq!(sim.calls("tencent", "StopInstances").len(), 2);
 }
