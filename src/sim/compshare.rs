@@ -280,7 +280,8 @@ fn act(
     if accepted {
         match action {
             Action::Start => fleet.start(id, request_id),
-            Action::Stop => fleet.stop(id, request_id),
+            // `Force=true` powers the machine off, whatever its OS does.
+            Action::Stop => fleet.stop(id, request_id, params.get(flag) == Some("true")),
         }
         return Ok(json!({ "UHostId": id }));
     }

@@ -661,6 +661,8 @@ pub(crate) struct SimOperation {
     pub(crate) action: Action,
     /// Its request id (QingCloud: its job id).
     pub(crate) request_id: String,
+    /// A stop by power-off: no OS can refuse it, so it stops whatever the seeded `shutdown` says.
+    pub(crate) forced: bool,
 }
 
 /// A simulated machine.
@@ -814,7 +816,12 @@ impl Fleet {
             MachinePhase::Stopping { since }
                 if since.elapsed() >= machine.stop_delay.unwrap_or(stop_delay) =>
             {
-                match machine.shutdown {
+                let forced = (machine.operation.as_ref()).is_some_and(|op| op.forced);
+                match if forced {
+                    Boot::Normal
+                } else {
+                    machine.shutdown
+                } {
                     Boot::Normal => machine.phase = MachinePhase::Stopped,
                     Boot::Fail => machine.phase = MachinePhase::StopFailed,
                     Boot::Never => {}
@@ -827,15 +834,16 @@ impl Fleet {
 
     /// Marks `id` as starting because of request `request_id`.
     pub(crate) fn start(&mut self, id: &str, request_id: &str) {
-        self.begin(id, Action::Start, request_id);
+        self.begin(id, Action::Start, request_id, false);
     }
 
-    /// Marks `id` as stopping because of request `request_id`.
-    pub(crate) fn stop(&mut self, id: &str, request_id: &str) {
-        self.begin(id, Action::Stop, request_id);
+    /// Marks `id` as stopping because of request `request_id`; a `forced` stop (a power-off)
+    /// stops whatever the machine's seeded `shutdown` says.
+    pub(crate) fn stop(&mut self, id: &str, request_id: &str, forced: bool) {
+        self.begin(id, Action::Stop, request_id, forced);
     }
 
-    fn begin(&mut self, id: &str, action: Action, request_id: &str) {
+    fn begin(&mut self, id: &str, action: Action, request_id: &str, forced: bool) {
         if let Some(machine) = self.machines.get_mut(id) {
             let since = Instant::now();
             machine.phase = match action {
@@ -845,6 +853,7 @@ impl Fleet {
             machine.operation = Some(SimOperation {
                 action,
                 request_id: request_id.to_string(),
+                forced,
             });
         }
     }

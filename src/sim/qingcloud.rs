@@ -266,7 +266,8 @@ fn act(
     for id in &ids {
         match action {
             Action::Start => fleet.start(id, &job),
-            Action::Stop => fleet.stop(id, &job),
+            // stopCluster has no force option.
+            Action::Stop => fleet.stop(id, &job, false),
         }
     }
     Ok(json!({ "action": format!("{name}Response"), "job_ids": job, "ret_code": 0 }))

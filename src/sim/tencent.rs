@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use super::{Boot, Dialect, Fleet, MachinePhase, Profile, SignatureCheck, SimReply, SimRequest};
+use super::{Dialect, Fleet, MachinePhase, Profile, SignatureCheck, SimReply, SimRequest};
 use crate::env_vars::EnvVars;
 use crate::provider::tencent::{tc3_sign, Tc3Request, ALGORITHM, SERVICE, VERSION};
 use crate::provider::{Action, ErrorClass, Provider};
@@ -347,12 +347,7 @@ fn stop(params: &Value, fleet: &mut Fleet, request_id: &str) -> Result<Value, Re
         }
     }
     for id in &ids {
-        if let Some(machine) = fleet.get(id).filter(|_| forced) {
-            if machine.shutdown == Boot::Fail {
-                machine.shutdown = Boot::Normal;
-            }
-        }
-        fleet.stop(id, request_id);
+        fleet.stop(id, request_id, forced);
     }
     Ok(json!({}))
 }
@@ -463,6 +458,7 @@ mod tests {
     use super::*;
     use crate::credentials::{Credentials, Secret};
     use crate::provider::{ActionOptions, ApiCall, Location, TencentCvm};
+    use crate::sim::Boot;
     use crate::sim::SeedMachine;
 
     fn location() -> Location {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::{NaiveDateTime, Utc};
 use serde_json::{json, Value};
 
-use super::{Boot, Dialect, Fleet, MachinePhase, Profile, SignatureCheck, SimReply, SimRequest};
+use super::{Dialect, Fleet, MachinePhase, Profile, SignatureCheck, SimReply, SimRequest};
 use crate::env_vars::EnvVars;
 use crate::provider::volcengine::{sign_v4, V4Request, ALGORITHM, SERVICE, VERSION};
 use crate::provider::{Action, ErrorClass, Phase, Provider, VolcengineEcs};
@@ -516,15 +516,11 @@ fn stop(
         }
     }
     act_on_each(Action::Stop, params, fleet, |fleet, id| {
-        let Some(machine) = fleet.get(id).filter(|m| m.phase.stoppable()) else {
-            return false;
-        };
-        // A forced stop is a power-off: it does not wait for an OS that ignores the shutdown.
-        if forced && machine.shutdown == Boot::Fail {
-            machine.shutdown = Boot::Normal;
+        let stoppable = fleet.get(id).is_some_and(|m| m.phase.stoppable());
+        if stoppable {
+            fleet.stop(id, request_id, forced);
         }
-        fleet.stop(id, request_id);
-        true
+        stoppable
     })
 }
 
@@ -618,6 +614,7 @@ mod tests {
     use crate::credentials::{Credentials, Secret};
     use crate::provider::Action;
     use crate::provider::{ActionOptions, ApiCall, Location};
+    use crate::sim::Boot;
     use crate::sim::SeedMachine;
 
     fn location() -> Location {

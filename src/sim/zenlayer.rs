@@ -6,7 +6,7 @@
 
 use serde_json::{json, Value};
 
-use super::{Boot, Dialect, Fleet, MachinePhase, Profile, SignatureCheck, SimReply, SimRequest};
+use super::{Dialect, Fleet, MachinePhase, Profile, SignatureCheck, SimReply, SimRequest};
 use crate::env_vars::EnvVars;
 use crate::provider::zenlayer::{zc2_sign, Zc2Request, ALGORITHM, MAX_IDS, PATH, SERVICE};
 use crate::provider::{Action, ErrorClass, Provider, ZenlayerZec};
@@ -423,24 +423,10 @@ fn stop(params: &Value, fleet: &mut Fleet, request_id: &str) -> Result<Value, Re
             _ if !takes(&phase) => failed.push(id.clone()),
             // A gentle stop of a machine already shutting down changes nothing.
             MachinePhase::Stopping { .. } if !force => {}
-            _ => {
-                if force {
-                    power_off(fleet, id);
-                }
-                fleet.stop(id, request_id);
-            }
+            _ => fleet.stop(id, request_id, force),
         }
     }
     Ok(json!({ "instanceIds": failed }))
-}
-
-/// A forced shutdown is a power-off, which no OS can refuse: the machine stops whatever its
-/// seeded `shutdown` says. The simulator keeps no mode per stop, so the machine forgets from then
-/// on that it would not follow a gentle one.
-fn power_off(fleet: &mut Fleet, id: &str) {
-    if let Some(machine) = fleet.get(id) {
-        machine.shutdown = Boot::Normal;
-    }
 }
 
 fn in_recycle_bin(phase: &MachinePhase) -> bool {
