@@ -1,5 +1,5 @@
 //! The engine's client for one cloud, place and set of credentials: start, stop and describe
-//! calls through the [`Sender`] (signing, retries, rate limits), and the run's memory — what this
+//! calls through the sender (signing, retries, rate limits), and the run's memory — what this
 //! run's starts and stops said (their request ids and jobs) — which a describe's answer is read
 //! against: a failed operation or job counts only if it is this run's. Deciding what to start,
 //! stop or resend is [`super::lifecycle`]'s job; polling is [`super::wait`]'s.
