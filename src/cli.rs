@@ -408,6 +408,39 @@ mod tests {
         Cli::command().debug_assert();
     }
 
+    /// `stop --help` says what `--force` and `--stop-charging` become on every cloud: each
+    /// provider's wire value where it has one, its name among those without where it has none.
+    #[test]
+    fn stop_help_names_what_each_option_becomes_on_every_cloud() {
+        let command = Cli::command();
+        let stop = command.find_subcommand("stop").unwrap();
+        let help = |flag: &str| {
+            let arg = stop.get_arguments().find(|a| a.get_id() == flag).unwrap();
+            arg.get_help().unwrap().to_string()
+        };
+        for provider in provider::PROVIDERS {
+            let (name, support) = (provider.name(), &provider.spec().stop);
+            for (flag, wire) in [
+                ("force", support.force),
+                ("stop_charging", support.stop_charging),
+            ] {
+                let text = help(flag);
+                let said = match wire {
+                    Some(wire) => format!("{name} {wire}"),
+                    None => name.to_string(),
+                };
+                assert!(text.contains(&said), "--{flag}: {said} in {text}");
+                assert_eq!(
+                    wire.is_none(),
+                    text.split("; ")
+                        .nth(1)
+                        .is_some_and(|none| none.contains(name)),
+                    "--{flag}: {name} {text}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn durations_beyond_thirty_days_are_refused_with_the_limit_named() {
         let err = parse_duration("300000000000y").unwrap_err();
