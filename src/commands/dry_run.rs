@@ -6,7 +6,9 @@
 
 use chrono::Utc;
 
-use crate::error::Error;
+use tracing::error;
+
+use crate::error::{Error, ErrorKind};
 use crate::output::dry_run::{self as shown, PlannedRequest};
 use crate::provider::{Action, ActionOptions, SignedRequest};
 use crate::settings::Plan;
@@ -14,13 +16,16 @@ use crate::settings::Plan;
 /// What stands in for a secret or a signature.
 const REDACTED: &str = "(redacted)";
 
-/// Prints the plan's `action` requests; exit code 0, or the credentials error of a cloud that has
-/// none usable (its requests cannot be signed, the others are still shown).
+/// Prints the plan's `action` requests and, on one `error:` line each, every problem that set
+/// targets aside (their requests cannot be built or signed; the others are still shown); exit
+/// code 0, else the most severe problem's.
 pub(super) fn run(plan: &Plan, action: Action) -> Result<u8, Error> {
-    let unsigned = plan
-        .unready
-        .first()
-        .map(|group| Error::auth(group.error.to_string()));
+    let refused = (plan.unready.iter())
+        .map(|group| {
+            error!("{}", group.error);
+            group.error.kind()
+        })
+        .reduce(ErrorKind::most_severe);
     let mut requests = Vec::new();
     for settings in &plan.groups {
         let provider = settings.provider;
@@ -54,11 +59,8 @@ pub(super) fn run(plan: &Plan, action: Action) -> Result<u8, Error> {
             });
         }
     }
-    let written = shown::print(&requests, plan.output);
-    if let Some(err) = unsigned {
-        return Err(err);
-    }
-    written.map(|()| 0)
+    shown::print(&requests, plan.output)?;
+    Ok(refused.map_or(0, ErrorKind::exit_code))
 }
 
 fn redacted_headers(signed: &SignedRequest) -> Vec<[String; 2]> {

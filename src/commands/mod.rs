@@ -16,7 +16,7 @@ mod wait;
 use std::time::Duration;
 
 use clap::CommandFactory;
-use tracing::{error, warn};
+use tracing::error;
 
 use crate::cli::{
     AddressArg, Cli, Command, ConfigCommand, PlaceArgs, PollArgs, ReachArgs, TargetArgs,
@@ -152,11 +152,13 @@ fn report_refusal(args: &TargetFlags, err: Error, quiet: bool, task: Task) -> Re
     output::finish(&progress_for(quiet, args.output), &report, args.output)
 }
 
-/// The records of the targets whose cloud had no usable credentials: each fails with the
-/// credentials error, so a multi-cloud run reports every target and exits 3 by precedence.
+/// The records of the targets set aside before any request (a malformed id, a contradiction, a
+/// cloud without its place or credentials): each fails with its own error, on one `error:` line
+/// and in its record, so a run reports every target and exits by precedence.
 fn unready_report(task: Task, plan: &Plan) -> Report {
+    // Each message names its cloud (and target, where it concerns one).
     for group in &plan.unready {
-        warn!("{}: {}", group.provider, group.error);
+        error!("{}", group.error);
     }
     let instances = (plan.unready.iter())
         .flat_map(|group| {

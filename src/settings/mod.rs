@@ -353,7 +353,9 @@ pub fn listed_targets(args: &TargetFlags) -> Option<Vec<(&'static str, String, O
     Some(listed)
 }
 
-/// Targets of one group that cannot run, and why (missing or malformed credentials).
+/// Targets that cannot run, and why: a malformed id, a place or profile a targets-file line and
+/// the flags disagree on, their cloud's missing region or zone, an option their cloud does not
+/// take (exit 2), or its missing credentials (exit 3). They fail alone: the other targets run.
 #[derive(Debug)]
 pub struct Unready {
     /// The cloud.
@@ -362,8 +364,20 @@ pub struct Unready {
     pub region: Option<String>,
     /// The ids, in the order given.
     pub ids: Vec<String>,
-    /// Why: an auth error (exit 3).
+    /// Why.
     pub error: Error,
+}
+
+impl Unready {
+    /// `targets`, all of one cloud, refused with `error`.
+    fn of(targets: &[Target], args: &TargetFlags, error: Error) -> Self {
+        Self {
+            provider: targets[0].provider.name(),
+            region: (targets[0].region.clone()).or_else(|| args.place.region.clone()),
+            ids: targets.iter().map(|t| t.id.clone()).collect(),
+            error,
+        }
+    }
 }
 
 /// Where a setting's value came from.
@@ -714,8 +728,13 @@ impl<'a> Layers<'a> {
 type GroupKey = (&'static str, Option<String>, Option<String>, ProfileChoice);
 
 impl Plan {
-    /// Resolves `args` with `env` (usually [`crate::env_vars::process_env`]) and `config`. Usage errors (exit 2)
-    /// come before credential errors (exit 3).
+    /// Resolves `args` with `env` (usually [`crate::env_vars::process_env`]) and `config`.
+    ///
+    /// What concerns the run as a whole (no targets, a bad `--timeout`, proxy, `--profile` name)
+    /// is an error. What concerns some targets only — an id's shape, a targets-file line that
+    /// contradicts a flag, its cloud's place, options or credentials — sets those targets aside in
+    /// [`Plan::unready`] with their own error, every problem found in this one pass, while the
+    /// others are planned. Within a group, usage errors (exit 2) come before credential errors.
     pub fn resolve(
         args: &TargetFlags,
         run: &RunOptions,
@@ -734,12 +753,14 @@ impl Plan {
         if args.timeout.is_zero() {
             return Err(Error::usage("--timeout must be above zero"));
         }
-        validate_ids(&targets)?;
         let network = resolve_network(args, env)?;
+        // The flag's profile concerns every target: a bad name ends the run.
+        ProfileChoice::new(args.place.profile.as_deref(), env)?;
         let mut order: Vec<(&'static str, String)> = Vec::new();
         let mut seen: HashSet<(&'static str, String)> = HashSet::new();
         let mut repeated = Vec::new();
         let mut groups: Vec<(GroupKey, Vec<Target>)> = Vec::new();
+        let mut unready = Vec::new();
         for target in targets {
             let key = (target.provider.name(), target.id.clone());
             if !seen.insert(key.clone()) {
@@ -747,14 +768,25 @@ impl Plan {
                 continue;
             }
             order.push(key);
+            let profile = check_target(&target, args).and_then(|()| {
+                let named = target.profile.as_deref().or(args.place.profile.as_deref());
+                ProfileChoice::new(named, env).map_err(|err| {
+                    let (cloud, id) = (target.provider.name(), crate::error::clip(&target.id));
+                    Error::usage(format!("{cloud}:{id}: {err}"))
+                })
+            });
+            let profile = match profile {
+                Ok(profile) => profile,
+                Err(error) => {
+                    unready.push(Unready::of(std::slice::from_ref(&target), args, error));
+                    continue;
+                }
+            };
             let group = (
                 target.provider.name(),
                 target.region.clone(),
                 target.zone.clone(),
-                ProfileChoice::new(
-                    target.profile.as_deref().or(args.place.profile.as_deref()),
-                    env,
-                )?,
+                profile,
             );
             match groups.iter_mut().find(|(key, _)| *key == group) {
                 Some((_, members)) => members.push(target),
@@ -772,21 +804,12 @@ impl Plan {
             );
         }
         let mut resolved = Vec::new();
-        let mut unready = Vec::new();
         for ((_, _, _, profile), members) in &groups {
+            // A cloud or place that cannot be used does not stop the others: its targets are
+            // reported with the error.
             match resolve_group(members, profile, args, run, env, config, &network) {
                 Ok(settings) => resolved.push(settings),
-                // Every usage error ends the run; a cloud without usable credentials does not
-                // stop the others: its targets are reported with the error.
-                Err(err) if err.kind() == crate::error::ErrorKind::Auth => {
-                    unready.push(Unready {
-                        provider: members[0].provider.name(),
-                        region: (members[0].region.clone()).or_else(|| args.place.region.clone()),
-                        ids: members.iter().map(|t| t.id.clone()).collect(),
-                        error: err,
-                    });
-                }
-                Err(err) => return Err(err),
+                Err(err) => unready.push(Unready::of(members, args, err)),
             }
         }
         Ok(Plan {
@@ -892,35 +915,37 @@ fn resolve_group(
     })
 }
 
-/// Checks every id's shape against its cloud's; all malformed ids are named in one error.
-fn validate_ids(targets: &[Target]) -> Result<(), Error> {
-    let bad: Vec<String> = targets
-        .iter()
-        .filter_map(|t| {
-            let reason = t.provider.validate_id(&t.id).err()?;
-            let hint = targets::guess(&t.id)
-                .filter(|other| *other != t.provider.name())
-                .map(|other| format!(" (it looks like a {other} id)"))
-                .unwrap_or_default();
-            Some(format!(
-                "{} `{}`: {reason}{hint}",
-                t.provider.name(),
-                crate::error::clip(&t.id)
-            ))
-        })
-        .collect();
-    if bad.is_empty() {
-        return Ok(());
+/// What concerns one target alone: its id's shape against its cloud's, and a targets-file line
+/// that says otherwise than a flag (`--region`, `--zone`, `--profile`) — never a silent choice,
+/// as kubectl refuses a `-n` its manifest contradicts. A flag fills in what the line leaves out.
+fn check_target(target: &Target, args: &TargetFlags) -> Result<(), Error> {
+    let (cloud, id) = (target.provider.name(), crate::error::clip(&target.id));
+    if let Err(reason) = target.provider.validate_id(&target.id) {
+        let hint = targets::guess(&target.id)
+            .filter(|other| *other != cloud)
+            .map(|other| format!(" (it looks like a {other} id)"))
+            .unwrap_or_default();
+        return Err(Error::usage(format!(
+            "malformed instance id {cloud} `{id}`: {reason}{hint}"
+        )));
     }
-    // Named one by one up to a few; a file of thousands of bad ids is not repeated back.
-    const NAMED: usize = 5;
-    let more = match bad.len().saturating_sub(NAMED) {
-        0 => String::new(),
-        n => format!("; and {n} more"),
-    };
-    Err(Error::usage(format!(
-        "malformed instance id{}: {}{more}",
-        if bad.len() == 1 { "" } else { "s" },
-        bad[..bad.len().min(NAMED)].join("; ")
-    )))
+    let place = &args.place;
+    for (what, line, flag, flag_name) in [
+        ("region", &target.region, &place.region, "--region"),
+        ("zone", &target.zone, &place.zone, "--zone"),
+        ("profile", &target.profile, &place.profile, "--profile"),
+    ] {
+        if let (Some(line), Some(flag), Some(file)) = (line, flag, &target.file) {
+            if line != flag {
+                return Err(Error::usage(format!(
+                    "{cloud}:{id}: the targets file {} gives {what} `{}` and {flag_name} gives \
+                     `{}`: drop one, or make them agree",
+                    file.display(),
+                    crate::error::clip(line),
+                    crate::error::clip(flag)
+                )));
+            }
+        }
+    }
+    Ok(())
 }

@@ -616,3 +616,104 @@ fn a_targets_file_can_come_on_standard_input() {
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains(":1:"), "{}", stderr(&output));
 }
+
+/// One malformed id and one cloud without its region fail alone, each with its own message, in the
+/// same run; the healthy machine starts; exit 2. `--dry-run` lists both problems too.
+#[test]
+fn each_bad_target_fails_alone_and_every_problem_is_reported_in_one_run() {
+    let sim = Sim::start("");
+    let tencent = support::tencent();
+    let volcengine = profiles().find(|p| p.provider == "volcengine").unwrap();
+    let spec = provider_of(volcengine).spec();
+    let Requirement::Required(region_vars) = spec.region else {
+        unreachable!("volcengine needs a region")
+    };
+    let healthy = target(tencent, 1);
+    let malformed = "tencent:ins-BAD";
+    let unplaced = target(volcengine, 1);
+    let run = |extra: &[&str]| {
+        everywhere(&sim)
+            .env_remove(region_vars[0])
+            .args(["start", "-o", "json", "--poll-interval", "5ms"])
+            .args(extra)
+            .args([healthy.as_str(), malformed, unplaced.as_str()])
+            .output()
+            .unwrap()
+    };
+    let output = run(&[]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let records = records(&output);
+    let outcomes: Vec<&Value> = records.iter().map(|r| &r["outcome"]).collect();
+    assert_eq!(outcomes, ["running", "failed", "failed"]);
+    let message = |n: usize| records[n]["error"]["message"].as_str().unwrap().to_string();
+    assert!(
+        message(1).contains("malformed instance id tencent `ins-BAD`"),
+        "{}",
+        message(1)
+    );
+    assert!(
+        message(2).contains("volcengine needs a region"),
+        "{}",
+        message(2)
+    );
+    assert!(!message(2).contains("ins-BAD"), "{}", message(2));
+    let err = stderr(&output);
+    assert_eq!(
+        err.matches("error: malformed instance id").count(),
+        1,
+        "{err}"
+    );
+    assert_eq!(
+        err.matches("error: volcengine needs a region").count(),
+        1,
+        "{err}"
+    );
+    // The dry run shows the healthy machine's request and both problems.
+    let output = run(&["--dry-run"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let plan = report(&output);
+    let planned: Vec<&Value> = (plan["requests"].as_array().unwrap().iter())
+        .map(|r| &r["provider"])
+        .collect();
+    assert_eq!(planned, ["tencent"]);
+    let err = stderr(&output);
+    assert!(
+        err.contains("malformed instance id") && err.contains("needs a region"),
+        "{err}"
+    );
+}
+
+/// A flag fills in what a targets-file line leaves out; where the line says otherwise, its
+/// targets fail with a usage error naming both values, and the rest run.
+#[test]
+fn a_targets_file_line_that_contradicts_a_flag_fails_its_targets() {
+    let sim = Sim::start("");
+    let dir = sim.dir();
+    let tencent = support::tencent();
+    let file = dir.join("targets.toml");
+    write(
+        &file,
+        &format!(
+            "[[target]]\nprovider = \"tencent\"\nid = \"{}\"\nregion = \"ap-shanghai\"\n\n\
+             [[target]]\nprovider = \"tencent\"\nid = \"{}\"\n",
+            id(tencent, 1),
+            id(tencent, 2),
+        ),
+    );
+    let output = start_everywhere(&sim)
+        .args(["-o", "json", "-r", tencent.region.unwrap(), "-f"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let records = records(&output);
+    assert_eq!(records[0]["error"]["kind"], "usage");
+    let message = records[0]["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("region `ap-shanghai` and --region gives `ap-guangzhou`"),
+        "{message}"
+    );
+    // The line without a region takes --region's and starts.
+    assert_eq!(records[1]["outcome"], "running");
+    assert_eq!(records[1]["region"], tencent.region.unwrap());
+}

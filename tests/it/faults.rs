@@ -492,7 +492,7 @@ fn bad_input_exits_two_before_any_request() {
         };
         let mut cases = vec![
             located(&[""]),
-            located(&[&good, "not an id!"]),
+            located(&["not an id!"]),
             located(&[&good, "--timeout", "0s"]),
             located(&[&good, "--poll-interval", "5s", "--poll-max", "1s"]),
         ];

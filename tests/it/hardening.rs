@@ -8,7 +8,9 @@ use std::sync::Arc;
 use assert_cmd::Command;
 use serde_json::Value;
 
-use crate::support::{self, cloudstart, id, profiles, report, seed, stderr, tencent, Profile, Sim};
+use crate::support::{
+    self, cloudstart, id, profiles, report, seed, stderr, stdout, tencent, Profile, Sim,
+};
 
 /// `start` on `profile`'s cloud at `endpoint`, with its simulator credentials and location.
 fn start_at(home: &std::path::Path, profile: &Profile, endpoint: &str, ids: &[&str]) -> Command {
@@ -353,62 +355,79 @@ fn json_and_ndjson_runs_refused_before_any_request_still_report_every_target() {
         assert_eq!(record["outcome"], "failed");
         assert_eq!(record["error"]["kind"], "auth");
     }
-    // A malformed id and a bad region: `usage` records for every target, exit 2, in JSON and
-    // in NDJSON (a `final` event per target and the summary).
-    let bad_region = ["-p", "tencent", "-r", "-", "ins-aaaaaaaa"];
-    let bad_id = [
-        "-p",
-        "tencent",
-        "-r",
-        "ap-guangzhou",
-        "ins-aaaaaaaa",
-        "ins-BAD",
-    ];
-    let in_format = |format: &str, bad: &[&str]| {
+    // A bad region: `usage` records for every target of that cloud, exit 2, in JSON and in NDJSON
+    // (a `final` event per target and the summary); nothing is sent.
+    let bad_region = ["-p", "tencent", "-r", "-", "ins-aaaaaaaa", "ins-bbbbbbbb"];
+    let in_format = |format: &str, args: &[&str]| {
         cloudstart(sim.dir())
             .envs(tencent().credentials.iter().copied())
             .args(["start", "-o", format, "--endpoint", sim.url("tencent")])
-            .args(bad)
+            .args(["--poll-interval", "5ms", "--poll-max", "20ms"])
+            .args(args)
             .output()
             .unwrap()
     };
-    for bad in [&bad_id[..], &bad_region[..]] {
-        let output = in_format("json", bad);
-        assert_eq!(
-            output.status.code(),
-            Some(2),
-            "{bad:?}: {}",
-            stderr(&output)
-        );
-        let json = report(&output);
-        let kinds: Vec<&Value> = (json["instances"].as_array().unwrap().iter())
-            .map(|r| &r["error"]["kind"])
-            .collect();
-        assert!(
-            !kinds.is_empty() && kinds.iter().all(|k| *k == "usage"),
-            "{json}"
-        );
-        assert!(stderr(&output).contains("error: "), "{}", stderr(&output));
-        let output = in_format("ndjson", bad);
-        assert_eq!(output.status.code(), Some(2));
-        let events: Vec<Value> = (support::stdout(&output).lines())
-            .map(|line| serde_json::from_str(line).unwrap())
-            .collect();
-        let (summary, finals) = events.split_last().unwrap();
-        assert_eq!(summary["event"], "summary");
-        assert_eq!(summary["exit_code"], 2);
-        assert!(finals.iter().all(|e| e["event"] == "final"));
-        assert_eq!(finals.len(), kinds.len());
-    }
-    // Text output, and targets that cannot be read (an unknown cloud), keep the plain error.
+    let output = in_format("json", &bad_region);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let json = report(&output);
+    let kinds: Vec<&Value> = (json["instances"].as_array().unwrap().iter())
+        .map(|r| &r["error"]["kind"])
+        .collect();
+    assert_eq!(
+        kinds,
+        [&Value::from("usage"), &Value::from("usage")],
+        "{json}"
+    );
+    assert!(stderr(&output).contains("error: "), "{}", stderr(&output));
+    let output = in_format("ndjson", &bad_region);
+    assert_eq!(output.status.code(), Some(2));
+    let events: Vec<Value> = (support::stdout(&output).lines())
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let (summary, finals) = events.split_last().unwrap();
+    assert_eq!(summary["event"], "summary");
+    assert_eq!(summary["exit_code"], 2);
+    assert!(finals.iter().all(|e| e["event"] == "final"));
+    assert_eq!(finals.len(), 2);
+    assert!(sim.requests().is_empty());
+    // A malformed id fails only itself, with its own message: the other target starts.
+    let output = in_format(
+        "json",
+        &[
+            "-p",
+            "tencent",
+            "-r",
+            "ap-guangzhou",
+            "ins-aaaaaaaa",
+            "ins-BAD",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let json = report(&output);
+    let (good, bad) = (&json["instances"][0], &json["instances"][1]);
+    assert_eq!(
+        (&good["outcome"], &good["error"]),
+        (&Value::from("running"), &Value::Null)
+    );
+    assert_eq!(bad["error"]["kind"], "usage", "{json}");
+    let message = bad["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("ins-BAD") && !message.contains("ins-aaaaaaaa"),
+        "{message}"
+    );
+    // Text output lists the refused target like any other; targets that cannot be read (an
+    // unknown cloud) keep the plain error.
     let output = tencent_at(&sim).arg("ins-BAD").output().unwrap();
     assert_eq!(output.status.code(), Some(2));
-    assert!(output.stdout.is_empty());
+    assert!(
+        stdout(&output).starts_with("ins-BAD  failed"),
+        "{}",
+        stdout(&output)
+    );
     let output = tencent_at(&sim)
         .args(["-o", "json", "nimbus:abc"])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
     assert!(output.stdout.is_empty());
-    assert!(sim.requests().is_empty());
 }
