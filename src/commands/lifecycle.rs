@@ -60,6 +60,7 @@ pub(super) async fn run_all(
     heartbeat: Duration,
 ) -> Result<Report, Error> {
     let started = Instant::now();
+    let started_at = chrono::Utc::now();
     let runs = groups
         .iter()
         .map(|settings| {
@@ -102,7 +103,7 @@ pub(super) async fn run_all(
     let elapsed_ms = started.elapsed().as_millis() as u64;
     let reports = runs
         .iter()
-        .map(|(_, _, tracker, _)| tracker.report(task, elapsed_ms, was_interrupted));
+        .map(|(_, _, tracker, _)| tracker.report(task, started_at, elapsed_ms, was_interrupted));
     Ok(Report::merge(task, reports.collect()))
 }
 

@@ -5,6 +5,8 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
+use chrono::{DateTime, Utc};
+
 use tracing::warn;
 
 use crate::engine::lifecycle::{End, Events, Operation};
@@ -71,6 +73,8 @@ struct Slot {
     addresses: Addresses,
     /// The last zone the cloud reported, kept the same way.
     zone: Option<String>,
+    /// What the last state seen means.
+    phase: Option<Phase>,
     end: Option<(Outcome, Option<ErrorRecord>)>,
 }
 
@@ -78,6 +82,7 @@ impl Slot {
     /// Takes in what a describe said about the machine.
     fn observe(&mut self, state: InstanceState) {
         self.state = Some(state.raw);
+        self.phase = Some(state.phase);
         if !state.addresses.is_empty() {
             self.addresses = state.addresses;
         }
@@ -115,6 +120,7 @@ impl<'p> Tracker<'p> {
                         job_id: None,
                         addresses: Addresses::default(),
                         zone: None,
+                        phase: None,
                         end: None,
                     })
                     .collect(),
@@ -258,35 +264,49 @@ impl<'p> Tracker<'p> {
         }
     }
 
-    /// The report of `task`. A machine without an outcome was cut off by an interrupt — or,
-    /// without one, is a bug, reported as such rather than dropped.
-    pub(super) fn report(&self, task: Task, elapsed_ms: u64, interrupted: bool) -> Report {
-        let (outcome, kind, message) = if interrupted {
-            (
-                Outcome::Interrupted,
-                ErrorKind::Interrupted,
-                format!("interrupted before the machine was {}", self.goal_name()),
-            )
-        } else {
-            (
-                Outcome::Failed,
-                ErrorKind::Internal,
-                "no outcome was recorded for this machine (a bug in cloudstart)".to_string(),
-            )
+    /// The report of `task`, a run that began at `started_at`. A machine without an outcome was
+    /// cut off by an interrupt — or, without one, is a bug, reported as such rather than dropped;
+    /// either way its record keeps the state, zone and addresses last seen.
+    pub(super) fn report(
+        &self,
+        task: Task,
+        started_at: DateTime<Utc>,
+        elapsed_ms: u64,
+        interrupted: bool,
+    ) -> Report {
+        let goal = self.goal_name();
+        let stand_in = |slot: &Slot| {
+            let (outcome, kind, message) = match slot.phase {
+                _ if !interrupted => (
+                    Outcome::Failed,
+                    ErrorKind::Internal,
+                    "no outcome was recorded for this machine (a bug in cloudstart)".to_string(),
+                ),
+                // Cut off at the goal while its ports were checked (`--wait-port`).
+                Some(phase) if phase == self.operation.goal => (
+                    Outcome::Interrupted,
+                    ErrorKind::Interrupted,
+                    format!("interrupted while waiting for its ports (it was {goal})"),
+                ),
+                _ => (
+                    Outcome::Interrupted,
+                    ErrorKind::Interrupted,
+                    format!("interrupted before the machine was {goal}"),
+                ),
+            };
+            let error = ErrorRecord {
+                kind,
+                code: None,
+                message,
+                request_id: None,
+            };
+            (outcome, error)
         };
-        let stand_in = ErrorRecord {
-            kind,
-            code: None,
-            message,
-            request_id: None,
-        };
-        let instances = self
-            .slots
-            .borrow()
-            .iter()
-            .map(|slot| self.record(slot, Some((outcome, stand_in.clone()))))
+        let instances = (self.slots.borrow().iter())
+            .map(|slot| self.record(slot, Some(stand_in(slot))))
             .collect();
         Report {
+            started_at,
             elapsed_ms,
             instances,
             ..Report::new(task)
@@ -478,7 +498,7 @@ mod tests {
         tracker.finished(c, End::AlreadyThere(state(c, "STOPPED", Phase::Stopped)));
         tracker.finished(b, End::Reached(state(b, "STOPPED", Phase::Stopped)));
         tracker.finished(a, End::Underway);
-        let report = tracker.report(Task::Stop, 5, false);
+        let report = tracker.report(Task::Stop, Utc::now(), 5, false);
         assert_eq!(report.command, Task::Stop);
         assert_eq!(
             rows(&report),
@@ -505,7 +525,7 @@ mod tests {
                 ..state("ins-aaaaaaaa", "RUNNING", Phase::Failed)
             };
             tracker.finished("ins-aaaaaaaa", End::Wait(Finish::Failed(failed)));
-            let report = tracker.report(Task::Stop, 5, false);
+            let report = tracker.report(Task::Stop, Utc::now(), 5, false);
             let error = report.instances[0].error.clone().unwrap();
             assert_eq!(error.kind, ErrorKind::FailedState);
             assert_eq!(error.code.as_deref(), Some("RUNNING"));
@@ -543,7 +563,7 @@ mod tests {
         };
         tracker.seen(state("ins-bbbbbbbb", "STARTING", Phase::Starting));
         tracker.finished("ins-bbbbbbbb", End::Wait(timeout));
-        let report = tracker.report(Task::Start, 5, false);
+        let report = tracker.report(Task::Start, Utc::now(), 5, false);
         let rows = rows(&report);
         assert_eq!(rows.len(), 3);
         assert_eq!(rows[0].1, "failed");
@@ -563,7 +583,7 @@ mod tests {
             ("failed", Some(ErrorKind::Internal))
         );
         assert_eq!(report.exit_code(), 1);
-        let interrupted = tracker.report(Task::Start, 5, true);
+        let interrupted = tracker.report(Task::Start, Utc::now(), 5, true);
         let error = interrupted.instances[2].error.clone().unwrap();
         assert_eq!(interrupted.instances[2].outcome, Outcome::Interrupted);
         assert_eq!(error.message, "interrupted before the machine was RUNNING");
@@ -581,11 +601,33 @@ mod tests {
             waited: Duration::from_secs(1),
         };
         tracker.finished("ins-aaaaaaaa", End::Wait(timeout));
-        let report = tracker.report(Task::Wait, 5, true);
+        let report = tracker.report(Task::Wait, Utc::now(), 5, true);
         assert_eq!(report.instances[1].outcome, Outcome::Stopped);
         let message = &report.instances[0].error.as_ref().unwrap().message;
         assert!(message.starts_with("not STOPPED after"), "{message}");
         let message = &report.instances[2].error.as_ref().unwrap().message;
         assert_eq!(message, "interrupted before the machine was STOPPED");
+    }
+
+    #[test]
+    fn an_interrupt_during_the_port_wait_says_so_and_keeps_what_was_seen() {
+        let progress = Progress::new(Mode::Quiet, false);
+        let tracker = Tracker::new(&settings(Default::default()), Operation::START, &progress);
+        let running = InstanceState::new("ins-aaaaaaaa", "RUNNING", Phase::Running)
+            .with_zone(Some("ap-guangzhou-3".into()));
+        tracker.seen(running);
+        tracker.seen(state("ins-bbbbbbbb", "STARTING", Phase::Starting));
+        let report = tracker.report(Task::Start, Utc::now(), 5, true);
+        let (a, b) = (&report.instances[0], &report.instances[1]);
+        assert_eq!(
+            (a.state.as_deref(), a.zone.as_deref()),
+            (Some("RUNNING"), Some("ap-guangzhou-3"))
+        );
+        let message = |r: &Record| r.error.as_ref().unwrap().message.clone();
+        assert_eq!(
+            message(a),
+            "interrupted while waiting for its ports (it was RUNNING)"
+        );
+        assert_eq!(message(b), "interrupted before the machine was RUNNING");
     }
 }

@@ -594,7 +594,10 @@ impl<E: Events> Events for Remembering<'_, E> {
     fn finished(&self, id: &str, end: End) {
         match (end, &self.already_running) {
             (End::AlreadyThere(state), Some(held)) => {
+                // Seen now, so that its record keeps its state, zone and addresses whatever
+                // its ports then do.
                 self.remember(&state);
+                self.inner.seen(state.clone());
                 held.borrow_mut().push(state);
             }
             (end, _) => self.inner_finished(id, end),

@@ -213,8 +213,8 @@ impl Progress {
             }
             self.event(json!({
                 "event": "summary", "schema_version": report.schema_version,
-                "command": report.command, "elapsed_ms": report.elapsed_ms,
-                "exit_code": report.exit_code(),
+                "command": report.command, "started_at": report.started_at_text(),
+                "elapsed_ms": report.elapsed_ms, "exit_code": report.exit_code(),
             }));
         }
     }

@@ -7,6 +7,7 @@
 
 use std::io::Write;
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::{eprint_error, printable, write_stdout, OutputFormat};
@@ -16,17 +17,42 @@ use crate::provider::Addresses;
 /// Version of the JSON report's shape; bumped only on incompatible changes.
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// The outcome of a whole run.
-#[derive(Debug, Serialize)]
+/// The outcome of a whole run. Its JSON form adds the run's `exit_code`.
+#[derive(Debug)]
 pub struct Report {
     /// [`SCHEMA_VERSION`].
     pub schema_version: u32,
     /// The subcommand that made it.
     pub command: Task,
+    /// When the run began (RFC 3339 in JSON).
+    pub started_at: DateTime<Utc>,
     /// Wall time of the run in milliseconds.
     pub elapsed_ms: u64,
     /// One record per target, in the order given.
     pub instances: Vec<Record>,
+}
+
+impl Serialize for Report {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Shown<'r> {
+            schema_version: u32,
+            command: Task,
+            started_at: String,
+            elapsed_ms: u64,
+            exit_code: u8,
+            instances: &'r [Record],
+        }
+        Shown {
+            schema_version: self.schema_version,
+            command: self.command,
+            started_at: self.started_at_text(),
+            elapsed_ms: self.elapsed_ms,
+            exit_code: self.exit_code(),
+            instances: &self.instances,
+        }
+        .serialize(serializer)
+    }
 }
 
 /// One machine's outcome.
@@ -147,24 +173,31 @@ impl Task {
 }
 
 impl Report {
-    /// A report of `command` with no machine yet.
+    /// A report of `command`, begun now, with no machine yet.
     pub fn new(command: Task) -> Report {
         Report {
             schema_version: SCHEMA_VERSION,
             command,
+            started_at: Utc::now(),
             elapsed_ms: 0,
             instances: Vec::new(),
         }
     }
 
-    /// One report of several runs of `command` that went on side by side.
+    /// One report of several runs of `command` that went on side by side: begun with the first.
     pub fn merge(command: Task, reports: Vec<Report>) -> Report {
         Report {
             schema_version: SCHEMA_VERSION,
             command,
+            started_at: (reports.iter().map(|r| r.started_at).min()).unwrap_or_else(Utc::now),
             elapsed_ms: reports.iter().map(|r| r.elapsed_ms).max().unwrap_or(0),
             instances: reports.into_iter().flat_map(|r| r.instances).collect(),
         }
+    }
+
+    /// When the run began, RFC 3339 UTC with milliseconds (as the NDJSON events' `time`).
+    pub fn started_at_text(&self) -> String {
+        (self.started_at).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
     }
 
     /// The records reordered as `order` lists `(cloud, id)` pairs; records it does not list keep
@@ -315,6 +348,7 @@ mod tests {
         let report = Report {
             schema_version: SCHEMA_VERSION,
             command: Task::Start,
+            started_at: Utc::now(),
             elapsed_ms: 1,
             instances: vec![
                 record("ins-aaaaaaaa", Outcome::Running, None),
@@ -329,6 +363,7 @@ mod tests {
         let report = Report {
             schema_version: SCHEMA_VERSION,
             command: Task::Start,
+            started_at: Utc::now(),
             elapsed_ms: 1,
             instances: vec![
                 record("ins-aaaaaaaa", Outcome::Timeout, Some(ErrorKind::Timeout)),
@@ -344,6 +379,7 @@ mod tests {
         let report = Report {
             schema_version: SCHEMA_VERSION,
             command: Task::Start,
+            started_at: Utc::now(),
             elapsed_ms: 1,
             instances: vec![
                 record("ins-aaaaaaaa", Outcome::Running, None),
@@ -372,6 +408,7 @@ mod tests {
         let report = Report {
             schema_version: SCHEMA_VERSION,
             command: Task::Start,
+            started_at: Utc::now(),
             elapsed_ms: 1,
             instances: vec![public, private, none],
         };
@@ -422,6 +459,7 @@ mod tests {
         let report = Report {
             schema_version: SCHEMA_VERSION,
             command: Task::Start,
+            started_at: Utc::now(),
             elapsed_ms: 1,
             instances: vec![failed],
         };

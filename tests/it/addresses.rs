@@ -283,6 +283,10 @@ fn a_machine_already_running_has_its_ports_checked_too() {
     assert_eq!(closed.status.code(), Some(6), "{}", stderr(&closed));
     let record = &report(&closed)["instances"][0];
     assert_eq!(record["outcome"], "timeout");
+    // The record keeps what the cloud said about the machine.
+    assert_eq!(record["state"], profile.running_state(), "{record}");
+    assert_eq!(record["zone"], profile.machine_zone, "{record}");
+    assert_eq!(record["addresses"]["public"][0], "127.0.0.1", "{record}");
     assert!(
         (record["error"]["message"].as_str().unwrap()).contains(&format!("127.0.0.1:{port}")),
         "{record}"

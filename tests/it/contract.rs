@@ -248,8 +248,10 @@ fn missing_credentials_exit_three_naming_the_variables() {
 struct JsonReport {
     schema_version: u32,
     command: String,
+    started_at: String,
     #[allow(dead_code)]
     elapsed_ms: u64,
+    exit_code: u8,
     instances: Vec<JsonRecord>,
 }
 
@@ -335,6 +337,10 @@ fn json_report_matches_the_documented_schema() {
         let report: JsonReport = serde_json::from_str(&text).unwrap();
         assert_eq!(report.schema_version, 1);
         assert_eq!(report.command, "start");
+        assert_eq!(report.exit_code, 4);
+        let started = chrono::DateTime::parse_from_rfc3339(&report.started_at).unwrap();
+        let age = chrono::Utc::now() - started.with_timezone(&chrono::Utc);
+        assert!(age < chrono::TimeDelta::minutes(5), "{}", report.started_at);
         let ids: Vec<&str> = report.instances.iter().map(|r| r.id.as_str()).collect();
         assert_eq!(ids, [&new, &missing, &running]);
         for record in &report.instances {
