@@ -334,13 +334,19 @@ pub struct Plan {
     pub output: OutputFormat,
 }
 
-/// The targets `args` names, each once, in order, as `(cloud, id, region)` — as far as they can
-/// be read at all (known clouds, a readable targets file), for a report of a run refused before
-/// any request. The region is the target's own or `--region`.
+/// The targets `args` names, each once, in order, as `(cloud, id, region)`, for a report of a run
+/// refused before any request: every one whose record can be formed — a known cloud, a targets
+/// file that can be read; a bare id without a cloud, or a target of an unreadable file, cannot.
+/// The region is the target's own or `--region`.
 pub fn listed_targets(args: &TargetFlags) -> Option<Vec<(&'static str, String, Option<String>)>> {
-    let mut targets = targets::from_args(&args.targets, args.provider.as_deref()).ok()?;
+    let mut targets: Vec<Target> = (args.targets.iter())
+        .filter_map(|arg| {
+            targets::from_args(std::slice::from_ref(arg), args.provider.as_deref()).ok()
+        })
+        .flatten()
+        .collect();
     if let Some(path) = &args.targets_file {
-        targets.extend(targets::from_file(path).ok()?);
+        targets.extend(targets::from_file(path).unwrap_or_default());
     }
     let mut seen = HashSet::new();
     let listed = (targets.into_iter())

@@ -304,6 +304,17 @@ fn bare_ids_need_a_provider_and_get_a_hint() {
         "{}",
         stderr(&output)
     );
+    // With -o json, the targets whose record can be formed are still reported; the bare id has
+    // no cloud, so it has no record.
+    let output = cloudstart(home.path())
+        .args(["start", "-o", "json", "tencent:ins-aaaaaaaa", "ins-r8hr2upy"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let listed = records(&output);
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["id"], "ins-aaaaaaaa");
+    assert_eq!(listed[0]["error"]["kind"], "usage");
 }
 
 fn write(path: &Path, text: &str) {
