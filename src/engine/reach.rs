@@ -327,6 +327,9 @@ fn seconds(duration: Duration) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
     use super::*;
 
     fn addresses(public: &[&str], private: &[&str]) -> Addresses {
@@ -459,9 +462,6 @@ mod tests {
         });
         (port, accepted)
     }
-
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
 
     fn ssh(port: u16) -> Probe {
         Probe {
