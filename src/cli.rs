@@ -242,13 +242,17 @@ pub enum GoalArg {
 /// `--wait-port`, `--wait-ssh` and `--address`: shared by `start` and `wait`.
 #[derive(Debug, Args)]
 pub struct ReachArgs {
-    /// After RUNNING, wait until this TCP port of the machine accepts a connection (repeatable).
-    #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
+    /// After RUNNING, wait until this TCP port of the machine accepts a connection (repeatable):
+    /// a number, or ssh, http, https, rdp, winrm, vnc, mysql, postgres, redis. Only a connect:
+    /// nothing is read or sent (--wait-port ssh is port 22 open, --wait-ssh is SSH answering).
+    #[arg(long, value_name = "PORT", value_parser = parse_port)]
     pub wait_port: Vec<u16>,
-    /// Shorthand for --wait-port 22.
-    #[arg(long)]
-    pub wait_ssh: bool,
-    /// Which of the machine's addresses --wait-port connects to.
+    /// After RUNNING, wait until the machine's SSH server answers: port 22 (or =PORT) accepts a
+    /// connection and sends its SSH-2.0 identification line.
+    #[arg(long, value_name = "PORT", value_parser = parse_port, num_args = 0..=1,
+          require_equals = true, default_missing_value = "22")]
+    pub wait_ssh: Option<u16>,
+    /// Which of the machine's addresses --wait-port and --wait-ssh connect to.
     #[arg(long, value_enum, value_name = "KIND", default_value = "public")]
     pub address: AddressArg,
 }
@@ -384,6 +388,43 @@ fn parse_rate(value: &str) -> Result<f64, String> {
 /// overflow of a clock reading plus it.
 pub const MAX_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
 
+/// The service names `--wait-port` and `--wait-ssh` take for a port: the common services of the
+/// machines people start, by their usual name (the IANA name where it differs: `postgresql`,
+/// `ms-wbt-server` for RDP, `wsman` for WinRM over HTTP, `rfb` for VNC's first display).
+pub const SERVICES: &[(&str, u16)] = &[
+    ("ssh", 22),
+    ("http", 80),
+    ("https", 443),
+    ("mysql", 3306),
+    ("rdp", 3389),
+    ("postgres", 5432),
+    ("postgresql", 5432),
+    ("vnc", 5900),
+    ("winrm", 5985),
+    ("redis", 6379),
+];
+
+/// A TCP port: a number from 1 to 65535, or a name in [`SERVICES`] (any case).
+pub fn parse_port(value: &str) -> Result<u16, String> {
+    if let Ok(port) = value.parse::<u16>() {
+        return match port {
+            0 => Err("port 0 is not a port a machine listens on (1-65535)".to_string()),
+            port => Ok(port),
+        };
+    }
+    let known = SERVICES
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(value));
+    known.map(|&(_, port)| port).ok_or_else(|| {
+        let names: Vec<&str> = SERVICES.iter().map(|(name, _)| *name).collect();
+        format!(
+            "`{}` is neither a port number (1-65535) nor a service name cloudstart knows ({})",
+            crate::error::clip(value),
+            names.join(", ")
+        )
+    })
+}
+
 /// A duration such as `500ms`, `30s` or `10m`, at most [`MAX_DURATION`].
 pub fn parse_duration(value: &str) -> Result<Duration, String> {
     let shown = crate::error::clip(value);
@@ -439,6 +480,62 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn ports_are_numbers_or_the_names_of_common_services() {
+        assert_eq!(parse_port("22"), Ok(22));
+        assert_eq!(parse_port("65535"), Ok(65535));
+        assert_eq!(parse_port("ssh"), Ok(22));
+        assert_eq!(parse_port("HTTPS"), Ok(443));
+        assert_eq!(parse_port("rdp"), Ok(3389));
+        assert!(parse_port("0").unwrap_err().contains("1-65535"));
+        let err = parse_port("65536").unwrap_err();
+        assert!(err.contains("`65536` is neither a port number"), "{err}");
+        let err = parse_port("gopher\x1b[2J").unwrap_err();
+        assert!(err.contains("(ssh, http, https,"), "{err}");
+        assert!(!err.contains('\x1b'), "{err}");
+    }
+
+    /// `--wait-port`'s help names every service in [`SERVICES`] (an alias of a port named
+    /// before it aside), and `--wait-ssh`'s value needs `=`, so a target after it stays one.
+    #[test]
+    fn wait_port_help_names_the_services_and_wait_ssh_takes_a_port_only_after_an_equals_sign() {
+        let command = Cli::command();
+        let start = command.find_subcommand("start").unwrap();
+        let arg = start.get_arguments().find(|a| a.get_id() == "wait_port");
+        let help = arg.unwrap().get_help().unwrap().to_string();
+        for (i, (name, port)) in SERVICES.iter().enumerate() {
+            if SERVICES[..i].iter().all(|(_, earlier)| earlier != port) {
+                assert!(help.contains(name), "{name} in {help}");
+            }
+        }
+        let reach = |args: &[&str]| {
+            let argv = [&["cloudstart", "start"], args].concat();
+            match Cli::try_parse_from(argv).unwrap().command {
+                Command::Start(start) => (
+                    start.reach.wait_port,
+                    start.reach.wait_ssh,
+                    start.targets.targets,
+                ),
+                _ => unreachable!(),
+            }
+        };
+        let target = vec!["tencent:ins-r8hr2upy".to_string()];
+        assert_eq!(
+            reach(&["--wait-ssh", "tencent:ins-r8hr2upy"]),
+            (vec![], Some(22), target.clone())
+        );
+        assert_eq!(
+            reach(&[
+                "--wait-ssh=2222",
+                "--wait-port",
+                "https",
+                "tencent:ins-r8hr2upy"
+            ]),
+            (vec![443], Some(2222), target.clone())
+        );
+        assert_eq!(reach(&["tencent:ins-r8hr2upy"]), (vec![], None, target));
     }
 
     #[test]

@@ -293,7 +293,7 @@ fn extras(path: &str) -> Option<&'static Extras> {
             "cloudstart start --dry-run tencent:ins-r8hr2upy",
         ),
         (
-            "Wait until SSH accepts connections, too:",
+            "Wait until SSH answers (its SSH-2.0 identification line), too:",
             "cloudstart start --wait-ssh tencent:ins-r8hr2upy",
         ),
         (
@@ -386,7 +386,7 @@ fn extras(path: &str) -> Option<&'static Extras> {
                     "cloudstart wait --for stopped tencent:ins-r8hr2upy",
                 ),
                 (
-                    "Wait until a machine someone else starts accepts SSH:",
+                    "Wait until a machine someone else starts answers SSH:",
                     "cloudstart wait --for running --wait-ssh tencent:ins-r8hr2upy",
                 ),
             ],

@@ -70,7 +70,7 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
 fn run_flags(targets: TargetArgs, reach: Option<ReachArgs>, poll: PollArgs) -> RunFlags {
     let (wait_port, wait_ssh, address) = match reach {
         Some(reach) => (reach.wait_port, reach.wait_ssh, reach.address),
-        None => (Vec::new(), false, AddressArg::Public),
+        None => (Vec::new(), None, AddressArg::Public),
     };
     RunFlags {
         targets: target_flags(targets),

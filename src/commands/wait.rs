@@ -13,7 +13,7 @@ pub(super) async fn run(args: WaitArgs, quiet: bool) -> Result<u8, Error> {
         GoalArg::Running => Phase::Running,
         GoalArg::Stopped => Phase::Stopped,
     };
-    let waits_for_ports = !args.reach.wait_port.is_empty() || args.reach.wait_ssh;
+    let waits_for_ports = !args.reach.wait_port.is_empty() || args.reach.wait_ssh.is_some();
     if goal == Phase::Stopped && waits_for_ports {
         return Err(Error::usage(
             "--wait-port and --wait-ssh wait for a running machine's ports: they go with \

@@ -526,11 +526,11 @@ async fn reach_one(
         Ok(ip) => ip,
         Err(error) => return events.finished(&id, End::Unreachable(error)),
     };
-    for &port in &reach.ports {
-        if let Err(error) = reach::wait_for_port(ip, port, deadline).await {
+    for &probe in &reach.probes {
+        if let Err(error) = reach::wait_for(ip, probe, deadline).await {
             return events.finished(&id, End::Unreachable(error));
         }
-        events.reachable(&id, SocketAddr::new(ip, port));
+        events.reachable(&id, SocketAddr::new(ip, probe.port));
     }
     let end = if already {
         End::AlreadyThere(state)

@@ -1,13 +1,17 @@
 //! After RUNNING: waiting until a machine is usable, i.e. its TCP ports accept a connection
-//! (`--wait-port`, `--wait-ssh`).
+//! (`--wait-port`) and its SSH server answers (`--wait-ssh`).
 //!
 //! Only addresses the cloud reported are tried, and only when they are IP addresses: a name is
-//! never resolved, so an answer cannot point cloudstart at an arbitrary host by DNS. A connection
-//! is opened and closed at once; nothing is sent on it.
+//! never resolved, so an answer cannot point cloudstart at an arbitrary host by DNS. Nothing is
+//! ever sent on a connection. For `--wait-port` it is closed as soon as it opens; for `--wait-ssh`
+//! it is read, a bounded number of bytes under a timeout, until the server's identification line
+//! (RFC 4253 §4.2), because a middlebox or a half-booted machine can accept a connection on
+//! port 22 and say nothing.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
+use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
@@ -15,6 +19,15 @@ use crate::provider::Addresses;
 
 /// How long one connection attempt may take before it counts as failed.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long an SSH server may take, once connected, to send its identification line. sshd sends
+/// it as soon as it accepts, before any DNS lookup or key exchange.
+const IDENTIFICATION_TIMEOUT: Duration = Duration::from_secs(2);
+/// The most bytes read while looking for the identification line. RFC 4253 §4.2 lets a server
+/// send other lines first and sets no limit on them; 8 KiB is a generous banner (OpenSSH's own
+/// limit on one line) and keeps a talkative non-SSH service from being read for ever.
+const IDENTIFICATION_MAX_BYTES: usize = 8 * 1024;
+/// The most bytes of what a server sent that an error message shows.
+const SHOWN_MAX_BYTES: usize = 64;
 /// The pause between attempts.
 const RETRY_PAUSE: Duration = Duration::from_millis(500);
 
@@ -37,13 +50,61 @@ impl AddressKind {
     }
 }
 
-/// What `--wait-port` asks for: these ports on this kind of address.
+/// What a port must do before it counts as ready.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// Accept a TCP connection (`--wait-port`).
+    Connect,
+    /// Accept one and send an SSH identification line, `SSH-2.0-…` (`--wait-ssh`).
+    Ssh,
+}
+
+impl std::fmt::Display for Expect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Expect::Connect => "accept a TCP connection",
+            Expect::Ssh => "answer as an SSH server",
+        })
+    }
+}
+
+/// One port to wait for, and what it must do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Probe {
+    /// The TCP port.
+    pub port: u16,
+    /// What counts as ready.
+    pub expect: Expect,
+}
+
+/// What `--wait-port` and `--wait-ssh` ask for: these ports on this kind of address.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reach {
-    /// TCP ports that must all accept a connection.
-    pub ports: Vec<u16>,
+    /// The ports that must all be ready, each once, in port order.
+    pub probes: Vec<Probe>,
     /// The address to connect to.
     pub address: AddressKind,
+}
+
+impl Reach {
+    /// `--wait-port` (`ports`, a TCP connect each) and `--wait-ssh` (`ssh`, its port), or `None`
+    /// when neither was given. A port asked for both ways is checked once, for SSH.
+    pub fn asked(ports: &[u16], ssh: Option<u16>, address: AddressKind) -> Option<Self> {
+        let mut probes: Vec<Probe> = (ssh.iter())
+            .map(|&port| Probe {
+                port,
+                expect: Expect::Ssh,
+            })
+            .chain(ports.iter().map(|&port| Probe {
+                port,
+                expect: Expect::Connect,
+            }))
+            .collect();
+        // Stable: for one port the SSH probe, first in, is the one `dedup_by_key` keeps.
+        probes.sort_by_key(|probe| probe.port);
+        probes.dedup_by_key(|probe| probe.port);
+        (!probes.is_empty()).then_some(Self { probes, address })
+    }
 }
 
 /// Why a machine is not reachable.
@@ -60,11 +121,14 @@ pub enum Unreachable {
         /// What the cloud reported, clipped.
         address: String,
     },
-    /// The deadline passed with the port still closed.
-    #[error("RUNNING, but {address} did not accept a TCP connection before the deadline ({last})")]
+    /// The deadline passed with the port still not ready: closed, or (`--wait-ssh`) silent or
+    /// answering something other than SSH.
+    #[error("RUNNING, but {address} did not {expected} before the deadline ({last})")]
     Closed {
         /// `ip:port`.
         address: String,
+        /// What the port was waited for.
+        expected: Expect,
         /// What the last attempt ran into.
         last: String,
     },
@@ -98,26 +162,22 @@ pub fn address_of(reach: &Reach, addresses: &Addresses) -> Result<IpAddr, Unreac
     })
 }
 
-/// Waits until `port` on `ip` accepts a TCP connection, trying every 500 ms with a 2 s timeout
-/// per attempt, until `deadline`.
-pub async fn wait_for_port(ip: IpAddr, port: u16, deadline: Instant) -> Result<(), Unreachable> {
-    let target = std::net::SocketAddr::new(ip, port);
+/// Waits until `probe`'s port on `ip` is ready, trying every 500 ms until `deadline`: each
+/// attempt may take 2 s to connect and, for SSH, 2 s more for the identification line. A port
+/// that refuses, stays silent, closes or answers something else is not ready yet, like a
+/// closed port; the error tells what the last attempt saw.
+pub async fn wait_for(ip: IpAddr, probe: Probe, deadline: Instant) -> Result<(), Unreachable> {
+    let target = SocketAddr::new(ip, probe.port);
     loop {
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        let attempt = tokio::time::timeout(
-            CONNECT_TIMEOUT.min(remaining.max(Duration::from_millis(1))),
-            TcpStream::connect(target),
-        )
-        .await;
-        let last = match attempt {
-            Ok(Ok(_connected)) => return Ok(()),
-            Ok(Err(err)) => err.to_string(),
-            Err(_) => "the connection attempt timed out".to_string(),
+        let last = match attempt(target, probe.expect, deadline).await {
+            Ok(()) => return Ok(()),
+            Err(seen) => seen,
         };
         let next = Instant::now() + RETRY_PAUSE;
         if next >= deadline {
             return Err(Unreachable::Closed {
                 address: target.to_string(),
+                expected: probe.expect,
                 last,
             });
         }
@@ -125,8 +185,151 @@ pub async fn wait_for_port(ip: IpAddr, port: u16, deadline: Instant) -> Result<(
     }
 }
 
+/// `limit`, or less when the deadline is nearer (never zero, so a last attempt is made).
+fn within(limit: Duration, deadline: Instant) -> Duration {
+    let remaining = deadline.saturating_duration_since(Instant::now());
+    limit.min(remaining.max(Duration::from_millis(1)))
+}
+
+/// One connection, and for SSH the reading of its identification line; `Err` says what it saw.
+async fn attempt(target: SocketAddr, expect: Expect, deadline: Instant) -> Result<(), String> {
+    let connected = tokio::time::timeout(
+        within(CONNECT_TIMEOUT, deadline),
+        TcpStream::connect(target),
+    )
+    .await;
+    let mut stream = match connected {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(err)) => return Err(err.to_string()),
+        Err(_) => return Err("the connection attempt timed out".to_string()),
+    };
+    match expect {
+        Expect::Connect => Ok(()),
+        Expect::Ssh => {
+            let allowed = within(IDENTIFICATION_TIMEOUT, deadline);
+            let mut seen = Vec::new();
+            let read = tokio::time::timeout(allowed, read_identification(&mut stream, &mut seen));
+            match read.await {
+                Ok(result) => result,
+                Err(_) if seen.is_empty() => Err(format!(
+                    "it accepted the connection but sent nothing within {}",
+                    seconds(allowed)
+                )),
+                Err(_) => Err(format!(
+                    "it accepted the connection but sent no SSH identification line within {}, \
+                     only {}",
+                    seconds(allowed),
+                    shown(&seen)
+                )),
+            }
+        }
+    }
+}
+
+/// Reads from `stream` into `seen` until an SSH 2 identification line, at most
+/// [`IDENTIFICATION_MAX_BYTES`]; the caller bounds the time.
+async fn read_identification(stream: &mut TcpStream, seen: &mut Vec<u8>) -> Result<(), String> {
+    let mut chunk = [0u8; 1024];
+    loop {
+        match identification(seen) {
+            Scan::Found => return Ok(()),
+            Scan::NotSsh2(line) => {
+                return Err(format!(
+                    "it identified as {}, which is not SSH 2.0",
+                    shown(line)
+                ))
+            }
+            Scan::Incomplete if seen.len() >= IDENTIFICATION_MAX_BYTES => {
+                return Err(format!(
+                    "it sent {} bytes without an SSH identification line: {}",
+                    seen.len(),
+                    shown(seen)
+                ))
+            }
+            Scan::Incomplete => {}
+        }
+        let room = (IDENTIFICATION_MAX_BYTES - seen.len()).min(chunk.len());
+        match stream.read(&mut chunk[..room]).await {
+            Ok(0) if seen.is_empty() => {
+                return Err("it accepted the connection and closed it, sending nothing".to_string())
+            }
+            Ok(0) => {
+                return Err(format!(
+                    "it closed the connection without an SSH identification line, after {}",
+                    shown(seen)
+                ))
+            }
+            Ok(n) => seen.extend_from_slice(&chunk[..n]),
+            Err(err) if seen.is_empty() => return Err(format!("reading from it failed: {err}")),
+            Err(err) => {
+                return Err(format!(
+                    "reading from it failed ({err}) after {}",
+                    shown(seen)
+                ))
+            }
+        }
+    }
+}
+
+/// What the bytes received so far hold.
+#[derive(Debug, PartialEq, Eq)]
+enum Scan<'a> {
+    /// A complete `SSH-2.0-…` (or `SSH-1.99-…`, a server that also speaks 2.0) line.
+    Found,
+    /// A complete `SSH-…` line of another protocol version: this server will not speak SSH 2.
+    NotSsh2(&'a [u8]),
+    /// Neither yet: only other lines, which RFC 4253 §4.2 lets a server send first, and
+    /// perhaps the start of one.
+    Incomplete,
+}
+
+/// Looks through the complete lines of `seen` for the identification line. RFC 4253 §4.2 ends
+/// lines with CR LF; a bare LF is accepted too, as OpenSSH accepts it, since this is a
+/// readiness check, not a parser that must reject a peer.
+fn identification(seen: &[u8]) -> Scan<'_> {
+    let mut rest = seen;
+    while let Some(end) = rest.iter().position(|&b| b == b'\n') {
+        let line = &rest[..end];
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.starts_with(b"SSH-2.0-") || line.starts_with(b"SSH-1.99-") {
+            return Scan::Found;
+        }
+        if line.starts_with(b"SSH-") {
+            return Scan::NotSsh2(line);
+        }
+        rest = &rest[end + 1..];
+    }
+    Scan::Incomplete
+}
+
+/// Bytes a server sent, as a message may repeat them: the first [`SHOWN_MAX_BYTES`], invalid
+/// UTF-8 replaced, control characters escaped, in backquotes, `…` when cut.
+fn shown(bytes: &[u8]) -> String {
+    let cut = bytes.len() > SHOWN_MAX_BYTES;
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(SHOWN_MAX_BYTES)]);
+    let more = if cut { "…" } else { "" };
+    format!("`{}{more}`", crate::error::clip(&text))
+}
+
+/// `2 s`, `1.5 s`, `750 ms`: to a tenth of a second from one second up, since an allowance
+/// cut short by the deadline (1983 ms) reads better as the 2 s it nearly was.
+fn seconds(duration: Duration) -> String {
+    let millis = duration.as_millis();
+    if millis < 1000 {
+        return format!("{millis} ms");
+    }
+    let tenths = (millis + 50) / 100;
+    match tenths % 10 {
+        0 => format!("{} s", tenths / 10),
+        tenth => format!("{}.{tenth} s", tenths / 10),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
     use super::*;
 
     fn addresses(public: &[&str], private: &[&str]) -> Addresses {
@@ -138,10 +341,7 @@ mod tests {
 
     #[test]
     fn the_first_address_of_the_kind_asked_for_is_used_and_names_are_never_resolved() {
-        let public = Reach {
-            ports: vec![22],
-            address: AddressKind::Public,
-        };
+        let public = Reach::asked(&[22], None, AddressKind::Public).unwrap();
         let private = Reach {
             address: AddressKind::Private,
             ..public.clone()
@@ -163,19 +363,223 @@ mod tests {
         ));
     }
 
+    #[test]
+    fn a_port_asked_for_twice_is_probed_once_and_for_ssh_when_either_asks_it() {
+        let public = AddressKind::Public;
+        assert_eq!(Reach::asked(&[], None, public), None);
+        let probe = |port, expect| Probe { port, expect };
+        let reach = Reach::asked(&[443, 22, 80, 443], Some(22), public).unwrap();
+        assert_eq!(
+            reach.probes,
+            [
+                probe(22, Expect::Ssh),
+                probe(80, Expect::Connect),
+                probe(443, Expect::Connect)
+            ]
+        );
+        let reach = Reach::asked(&[22], Some(2222), public).unwrap();
+        assert_eq!(
+            reach.probes,
+            [probe(22, Expect::Connect), probe(2222, Expect::Ssh)]
+        );
+    }
+
+    #[test]
+    fn the_identification_line_may_follow_other_lines_and_must_be_complete() {
+        let found = [
+            &b"SSH-2.0-OpenSSH_9.6\r\n"[..],
+            b"SSH-2.0-OpenSSH_9.6 Ubuntu-3ubuntu13\r\n",
+            b"SSH-1.99-Cisco-1.25\r\n",
+            b"SSH-2.0-dropbear\n",
+            b"Welcome to the bastion\r\nauthorised use only\r\nSSH-2.0-Go\r\n",
+            b"SSH-2.0-x\r\n\x00\x00\x01\x14",
+        ];
+        for bytes in found {
+            assert_eq!(identification(bytes), Scan::Found, "{bytes:?}");
+        }
+        let incomplete = [
+            &b""[..],
+            b"SSH-2.0-OpenSSH_9.6",
+            b"SSH-2.",
+            b"HTTP/1.1 400 Bad Request\r\n\r\n",
+            b" SSH-2.0-indented\r\n",
+            b"\x16\x03\x01\x02\x00\x01",
+        ];
+        for bytes in incomplete {
+            assert_eq!(identification(bytes), Scan::Incomplete, "{bytes:?}");
+        }
+        assert_eq!(
+            identification(b"SSH-1.5-OldServer\r\n"),
+            Scan::NotSsh2(b"SSH-1.5-OldServer")
+        );
+    }
+
+    #[test]
+    fn what_a_server_sent_is_shown_escaped_and_cut() {
+        assert_eq!(shown(b"SSH-1.5-x\r\n"), "`SSH-1.5-x\\r\\n`");
+        assert_eq!(shown(b"\x1b[31mred\xff"), "`\\u{1b}[31mred\u{fffd}`");
+        let long = shown(&[b'a'; 500]);
+        assert_eq!(long, format!("`{}…`", "a".repeat(SHOWN_MAX_BYTES)));
+        assert_eq!(seconds(Duration::from_secs(2)), "2 s");
+        assert_eq!(seconds(Duration::from_millis(1983)), "2 s");
+        assert_eq!(seconds(Duration::from_millis(1500)), "1.5 s");
+        assert_eq!(seconds(Duration::from_millis(480)), "480 ms");
+    }
+
+    const LOOPBACK: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
+    /// A listener on 127.0.0.1 that answers every connection with `serve`'s replies, the
+    /// `n`th (from 0) getting `serve(n)`: `None` keeps it open and silent, `Some(parts)` sends
+    /// each part in its own write, then closes.
+    async fn listener(serve: fn(usize) -> Option<Vec<&'static [u8]>>) -> (u16, Arc<AtomicUsize>) {
+        use tokio::io::AsyncWriteExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let count = accepted.clone();
+        tokio::spawn(async move {
+            loop {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                let n = count.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    match serve(n) {
+                        None => {
+                            let mut sink = Vec::new();
+                            let _ = socket.read_to_end(&mut sink).await;
+                        }
+                        Some(parts) => {
+                            for part in parts {
+                                if socket.write_all(part).await.is_err() {
+                                    return;
+                                }
+                                socket.flush().await.unwrap();
+                                tokio::time::sleep(Duration::from_millis(20)).await;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        (port, accepted)
+    }
+
+    fn ssh(port: u16) -> Probe {
+        Probe {
+            port,
+            expect: Expect::Ssh,
+        }
+    }
+
+    fn tcp(port: u16) -> Probe {
+        Probe {
+            port,
+            expect: Expect::Connect,
+        }
+    }
+
+    fn soon(millis: u64) -> Instant {
+        Instant::now() + Duration::from_millis(millis)
+    }
+
+    /// The message of the error `wait_for` ends with.
+    async fn failure(probe: Probe, millis: u64) -> String {
+        let err = wait_for(LOOPBACK, probe, soon(millis)).await.unwrap_err();
+        assert!(matches!(err, Unreachable::Closed { .. }), "{err:?}");
+        err.to_string()
+    }
+
     #[tokio::test]
     async fn an_open_port_is_reached_and_a_closed_one_times_out_naming_it() {
         let open = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = open.local_addr().unwrap().port();
-        let ip: IpAddr = "127.0.0.1".parse().unwrap();
-        let soon = Instant::now() + Duration::from_secs(5);
-        assert_eq!(wait_for_port(ip, port, soon).await, Ok(()));
+        assert_eq!(wait_for(LOOPBACK, tcp(port), soon(5000)).await, Ok(()));
         drop(open);
-        let deadline = Instant::now() + Duration::from_millis(1200);
-        let err = wait_for_port(ip, port, deadline).await.unwrap_err();
+        for probe in [tcp(port), ssh(port)] {
+            let err = failure(probe, 1200).await;
+            assert!(err.contains(&format!("127.0.0.1:{port}")), "{err}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_silent_listener_is_open_for_wait_port_and_not_ssh_for_wait_ssh() {
+        let (port, _) = listener(|_| None).await;
+        assert_eq!(wait_for(LOOPBACK, tcp(port), soon(5000)).await, Ok(()));
+        let err = failure(ssh(port), 1200).await;
         assert!(
-            err.to_string().contains(&format!("127.0.0.1:{port}")),
+            err.contains(&format!("127.0.0.1:{port} did not answer as an SSH server")),
             "{err}"
         );
+        assert!(
+            err.contains("accepted the connection but sent nothing within"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_listener_that_sends_the_banner_is_ssh_ready() {
+        let (port, _) = listener(|_| Some(vec![b"SSH-2.0-OpenSSH_9.6\r\n"])).await;
+        assert_eq!(wait_for(LOOPBACK, ssh(port), soon(5000)).await, Ok(()));
+        assert_eq!(wait_for(LOOPBACK, tcp(port), soon(5000)).await, Ok(()));
+    }
+
+    #[tokio::test]
+    async fn lines_before_the_banner_and_a_banner_in_pieces_are_read_through() {
+        let (port, _) = listener(|_| {
+            Some(vec![
+                b"Authorised access only.\r\n",
+                b"SSH-2.",
+                b"0-OpenSSH_9.6\r",
+                b"\n",
+            ])
+        })
+        .await;
+        assert_eq!(wait_for(LOOPBACK, ssh(port), soon(5000)).await, Ok(()));
+    }
+
+    #[tokio::test]
+    async fn garbage_then_close_is_tried_again_until_the_deadline_and_shown_escaped() {
+        let (port, accepted) =
+            listener(|_| Some(vec![b"HTTP/1.1 400 Bad Request\r\n\x1b[2J\r\n"])).await;
+        let err = failure(ssh(port), 2000).await;
+        assert!(
+            err.contains(
+                "closed the connection without an SSH identification line, after \
+                 `HTTP/1.1 400 Bad Request\\r\\n\\u{1b}[2J\\r\\n`"
+            ),
+            "{err}"
+        );
+        assert!(accepted.load(Ordering::SeqCst) >= 2, "tried once only");
+    }
+
+    #[tokio::test]
+    async fn a_port_silent_at_first_is_ready_once_it_sends_the_banner() {
+        let (port, accepted) = listener(|n| match n {
+            0 => Some(vec![]),
+            1 => None,
+            _ => Some(vec![b"SSH-2.0-OpenSSH_9.6\r\n"]),
+        })
+        .await;
+        assert_eq!(wait_for(LOOPBACK, ssh(port), soon(20_000)).await, Ok(()));
+        assert_eq!(accepted.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn an_old_protocol_or_an_endless_stream_is_not_ssh_and_says_so() {
+        let (port, _) = listener(|_| Some(vec![b"SSH-1.5-OldServer\r\n"])).await;
+        let err = failure(ssh(port), 600).await;
+        assert!(
+            err.contains("identified as `SSH-1.5-OldServer`, which is not SSH 2.0"),
+            "{err}"
+        );
+        const ENDLESS: &[u8] = &[b'x'; 3 * IDENTIFICATION_MAX_BYTES];
+        let (port, _) = listener(|_| Some(vec![ENDLESS])).await;
+        let err = failure(ssh(port), 600).await;
+        assert!(
+            err.contains(&format!(
+                "sent {IDENTIFICATION_MAX_BYTES} bytes without an SSH identification line"
+            )),
+            "{err}"
+        );
+        assert!(err.contains("…`"), "{err}");
     }
 }

@@ -75,6 +75,7 @@ static SPEC: ProviderSpec = ProviderSpec {
         force: Some("Force=true"),
         stop_charging: None,
     },
+    reports_addresses: true,
     // Undocumented; UCloud's gateway answers 429 beyond its limit. One machine per request, so
     // a higher rate than the batch clouds: 20/s.
     rate_limits: &[RateLimit {

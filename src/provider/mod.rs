@@ -175,6 +175,9 @@ pub struct ProviderSpec {
     pub idempotent_actions: bool,
     /// What `--force` and `--stop-charging` become on this cloud's stop call.
     pub stop: StopSupport,
+    /// Whether describe answers carry a running machine's IP addresses, which `--wait-port` and
+    /// `--wait-ssh` connect to (and the report lists).
+    pub reports_addresses: bool,
     /// The request rates cloudstart keeps under, per cloud and region; every one holds at once
     /// (an hourly quota and a per-second ceiling, say).
     pub rate_limits: &'static [RateLimit],

@@ -89,6 +89,8 @@ static SPEC: ProviderSpec = ProviderSpec {
         force: None,
         stop_charging: None,
     },
+    // The cluster list documents no address (README, Clouds: QingCloud).
+    reports_addresses: false,
     // The API quota: 2000 requests an hour per user (`get_api/request.md`; ret_code 2500 beyond
     // it), and, so that a burst cannot spend it in one second, the 10/s the other clouds keep to.
     rate_limits: &[

@@ -64,6 +64,7 @@ static SPEC: ProviderSpec = ProviderSpec {
         force: Some("StopType=HARD"),
         stop_charging: Some("StoppedMode=STOP_CHARGING"),
     },
+    reports_addresses: true,
     // StartInstances' documented default (DescribeInstances allows 40/s; one budget for both).
     rate_limits: &[RateLimit {
         requests: 10,

@@ -81,6 +81,7 @@ static SPEC: ProviderSpec = ProviderSpec {
         force: Some("ForceStop=true"),
         stop_charging: Some("StoppedMode=StopCharging"),
     },
+    reports_addresses: true,
     // Undocumented for ECS; the SDK's retry of HTTP 429 suggests a per-account limit. Kept at
     // Tencent's documented 10/s.
     rate_limits: &[RateLimit {

@@ -83,6 +83,7 @@ static SPEC: ProviderSpec = ProviderSpec {
         force: Some("forceShutdown=true"),
         stop_charging: None,
     },
+    reports_addresses: true,
     // Undocumented; the SDK retries REQUEST_LIMIT_EXCEEDED. Kept at Tencent's documented 10/s.
     rate_limits: &[RateLimit {
         requests: 10,

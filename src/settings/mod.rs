@@ -233,8 +233,8 @@ pub struct RunFlags {
     pub stop_charging: bool,
     /// `--wait-port`, as given.
     pub wait_port: Vec<u16>,
-    /// `--wait-ssh`.
-    pub wait_ssh: bool,
+    /// `--wait-ssh`: the SSH port, 22 unless given.
+    pub wait_ssh: Option<u16>,
     /// `--address`.
     pub address: AddressKind,
     /// `--poll-interval`.
@@ -282,21 +282,12 @@ impl RunOptions {
                 })
             }
         };
-        let mut ports = args.wait_port.clone();
-        if args.wait_ssh {
-            ports.push(22);
-        }
-        ports.sort_unstable();
-        ports.dedup();
-        if !ports.is_empty() && args.no_wait {
+        let reach = Reach::asked(&args.wait_port, args.wait_ssh, args.address);
+        if reach.is_some() && args.no_wait {
             return Err(Error::usage(
                 "--wait-port and --wait-ssh wait for RUNNING first: they cannot go with --no-wait",
             ));
         }
-        let reach = (!ports.is_empty()).then_some(Reach {
-            ports,
-            address: args.address,
-        });
         Ok(Self {
             wait: !args.no_wait,
             options: ActionOptions {
@@ -878,6 +869,12 @@ fn resolve_group(
     if run.options.without_gpu && !spec.without_gpu {
         return Err(Error::usage(format!(
             "--without-gpu is for GPU clouds (compshare), not {name}"
+        )));
+    }
+    if run.reach.is_some() && !spec.reports_addresses {
+        return Err(Error::usage(format!(
+            "--wait-port and --wait-ssh connect to the machine's address, and {name} reports none \
+             (leave them out for {name} targets)"
         )));
     }
     let stop = &spec.stop;

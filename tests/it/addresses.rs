@@ -312,19 +312,39 @@ fn a_machine_already_running_has_its_ports_checked_too() {
 }
 
 #[test]
-fn waiting_for_a_port_needs_an_address_of_the_kind_asked_for() {
-    // QingCloud reports no addresses: --wait-ssh cannot wait, and says so (exit 4).
+fn waiting_for_a_port_on_a_cloud_that_reports_no_address_is_a_usage_error_before_any_request() {
+    // QingCloud's cluster list documents no address: nothing could ever be connected to.
     let profile = profiles().find(|p| p.provider == "qingcloud").unwrap();
     let sim = Sim::start("");
+    for flags in [
+        &["--wait-ssh"][..],
+        &["--wait-port", "ssh"],
+        &["--wait-port", "8080"],
+    ] {
+        let output = sim
+            .start_cmd(profile, &[&id(profile, 1)])
+            .args(flags)
+            .output()
+            .unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{flags:?}: {}",
+            stderr(&output)
+        );
+        assert!(
+            stderr(&output).contains("qingcloud reports none (leave them out for qingcloud"),
+            "{flags:?}: {}",
+            stderr(&output)
+        );
+    }
     let output = sim
-        .start_cmd(profile, &[&id(profile, 1)])
-        .args(["-o", "json", "--wait-ssh"])
+        .cmd("wait", profile, &[&id(profile, 1)])
+        .args(["--for", "running", "--wait-ssh"])
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
-    let record = &report(&output)["instances"][0];
-    let message = record["error"]["message"].as_str().unwrap();
-    assert!(message.contains("no public address"), "{message}");
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert_eq!(sim.requests(), Vec::<Value>::new());
     // --wait-port with --no-wait is a usage error.
     let output = sim
         .start_cmd(profile, &[&id(profile, 2)])
@@ -332,4 +352,130 @@ fn waiting_for_a_port_needs_an_address_of_the_kind_asked_for() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
+fn wait_port_takes_the_names_of_common_services_and_refuses_others_listing_them() {
+    let profile = support::tencent();
+    let sim = Sim::start("");
+    let output = sim
+        .start_cmd(profile, &[&id(profile, 1)])
+        .args(["--wait-port", "gopher"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let said = stderr(&output);
+    assert!(
+        said.contains("`gopher` is neither a port number (1-65535) nor"),
+        "{said}"
+    );
+    assert!(said.contains("ssh, http, https"), "{said}");
+    // A name is a port: `--wait-port https` is 443, and a --no-wait run says so as for 443.
+    let output = sim
+        .start_cmd(profile, &[&id(profile, 1)])
+        .args(["--no-wait", "--wait-port", "https"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("cannot go with --no-wait"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(sim.requests(), Vec::<Value>::new());
+}
+
+/// A TCP listener on 127.0.0.1 for 30 s that sends `reply` (if any) on every connection it
+/// accepts and keeps the connection open, saying nothing more.
+fn listener(reply: Option<&'static [u8]>) -> u16 {
+    use std::io::Write;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::time::Instant::now() < until {
+            match listener.accept() {
+                Ok((mut socket, _)) => {
+                    if let Some(reply) = reply {
+                        let _ = socket.write_all(reply);
+                    }
+                    held.push(socket);
+                }
+                Err(_) => std::thread::sleep(std::time::Duration::from_millis(10)),
+            }
+        }
+    });
+    port
+}
+
+/// `--wait-ssh` needs the SSH server's identification line (RFC 4253 §4.2), not just a
+/// connection: a listener that accepts and stays silent is `timeout` for it and `running` for
+/// `--wait-port`; one that sends the banner is `running`. (`--wait-ssh=PORT` points the check at
+/// the test's listener; plain `--wait-ssh` is port 22.)
+#[test]
+fn wait_ssh_is_a_timeout_for_a_silent_listener_and_running_for_one_that_sends_the_banner() {
+    let profile = support::tencent();
+    let id = id(profile, 8);
+    let sim = Sim::start(&seed(profile, &id, "public_ip = \"127.0.0.1\""));
+    let silent = listener(None);
+    let output = sim
+        .start_cmd(profile, &[&id])
+        .args(["-o", "json", "--timeout", "3s"])
+        .arg(format!("--wait-ssh={silent}"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(6), "{}", stderr(&output));
+    let record = &report(&output)["instances"][0];
+    assert_eq!(record["outcome"], "timeout");
+    assert_eq!(record["state"], "RUNNING");
+    let message = record["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!(
+            "127.0.0.1:{silent} did not answer as an SSH server"
+        )),
+        "{message}"
+    );
+    assert!(
+        message.contains("accepted the connection but sent nothing"),
+        "{message}"
+    );
+
+    let open = sim
+        .start_cmd(profile, &[&id])
+        .args([
+            "-o",
+            "json",
+            "--timeout",
+            "20s",
+            "--wait-port",
+            &silent.to_string(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(open.status.code(), Some(0), "{}", stderr(&open));
+    assert_eq!(report(&open)["instances"][0]["outcome"], "already_running");
+
+    let banner = listener(Some(b"SSH-2.0-OpenSSH_9.6\r\n"));
+    let fresh = support::id(profile, 9);
+    let sim = Sim::start(&seed(profile, &fresh, "public_ip = \"127.0.0.1\""));
+    let output = sim
+        .start_cmd(profile, &[&fresh])
+        .args(["-o", "ndjson", "--timeout", "20s"])
+        .arg(format!("--wait-ssh={banner}"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let events: Vec<Value> = (stdout(&output).lines())
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let reachable = events.iter().position(|e| e["event"] == "reachable");
+    let last = events.iter().position(|e| e["event"] == "final");
+    assert!(reachable.is_some() && reachable < last, "{events:?}");
+    assert_eq!(
+        events[reachable.unwrap()]["address"],
+        format!("127.0.0.1:{banner}")
+    );
+    assert_eq!(events[last.unwrap()]["record"]["outcome"], "running");
 }

@@ -56,10 +56,11 @@ fn start_one_reaches_running() {
     }
 }
 
-/// Whether the cloud reports machine addresses: every one but QingCloud, whose cluster list
-/// documents none (README, Clouds).
+/// Whether the cloud reports machine addresses, as its `ProviderSpec` says: every one but
+/// QingCloud, whose cluster list documents none (README, Clouds).
 fn reports_addresses(profile: &support::Profile) -> bool {
-    profile.provider != "qingcloud"
+    let cloud = PROVIDERS.iter().find(|p| p.name() == profile.provider);
+    cloud.unwrap().spec().reports_addresses
 }
 
 #[test]
