@@ -557,3 +557,80 @@ fn an_expired_token_and_a_missing_permission_each_say_what_to_do() {
         );
     }
 }
+
+/// The other clouds' permission refusals say the same, each in its own envelope: Volcengine's
+/// common error codes (volcengine.com/docs/6408/78947: `AccessDenied` 403, `LackPolicy` 403),
+/// CompShare's IAM RetCodes (UCloudDoc-Team/api `summary/public.md`: 292–295, 299 "IAM permission
+/// check failed"), Zenlayer's `AUTHFAILURE_UNAUTHORIZED_OPERATION` (zenlayer/zenlayer-cloud-csi-driver
+/// `pkg/cloud/error.go`). The envelopes are assembled from each provider's error shape.
+#[test]
+fn permission_refusals_on_every_cloud_say_the_key_lacks_a_permission() {
+    let cases: [(&str, u16, Value, &str); 4] = [
+        (
+            "volcengine",
+            403,
+            serde_json::json!({"ResponseMetadata": {
+                "RequestId": "20240501120000000000000000000019", "Action": "StartInstances",
+                "Version": "2020-04-01", "Service": "ecs", "Region": "cn-beijing",
+                "Error": {"Code": "AccessDenied", "Message": "no policy for ecs:StartInstances"}}}),
+            "AccessDenied",
+        ),
+        (
+            "volcengine",
+            403,
+            serde_json::json!({"ResponseMetadata": {
+                "RequestId": "20240501120000000000000000000019", "Action": "StartInstances",
+                "Version": "2020-04-01", "Service": "ecs", "Region": "cn-beijing",
+                "Error": {"Code": "LackPolicy", "Message": "lack policy"}}}),
+            "LackPolicy",
+        ),
+        (
+            "compshare",
+            200,
+            serde_json::json!({"RetCode": 292, "Message": "IAM permission check failed",
+                "Action": "StartCompShareInstanceResponse"}),
+            "292",
+        ),
+        (
+            "zenlayer",
+            403,
+            serde_json::json!({"requestId": "T19", "code": "AUTHFAILURE_UNAUTHORIZED_OPERATION",
+                "message": "unauthorized operation"}),
+            "AUTHFAILURE_UNAUTHORIZED_OPERATION",
+        ),
+    ];
+    for (cloud, status, body, code) in cases {
+        let profile = profiles().find(|p| p.provider == cloud).unwrap();
+        let body = body.to_string().into_bytes();
+        let addr = support::serve(move |_, _| (status, Vec::new(), body.clone()));
+        let home = tempfile::tempdir().unwrap();
+        let output = start_at(
+            home.path(),
+            profile,
+            &format!("http://{addr}"),
+            &[&id(profile, 1)],
+        )
+        .output()
+        .unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(3),
+            "{cloud}: {}",
+            stderr(&output)
+        );
+        let error = &report(&output)["instances"][0]["error"];
+        assert_eq!(
+            (error["kind"].as_str(), error["code"].as_str()),
+            (Some("auth"), Some(code))
+        );
+        let message = error["message"].as_str().unwrap();
+        let (start, _) = support::actions(profile);
+        assert!(
+            message.contains(&format!("(the {cloud} key from "))
+                && message.contains(&format!(
+                    " is valid but lacks a permission for {start}, or for these machines"
+                )),
+            "{cloud} {code}: {message}"
+        );
+    }
+}
