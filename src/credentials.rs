@@ -81,6 +81,21 @@ impl Credentials {
     }
 }
 
+/// Where one cloud's credentials came from, for the messages that tell a person which key the
+/// cloud refused: names of variables, a config profile or a vendor CLI file, never a value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CredentialOrigin {
+    /// Where the key id and secret came from, e.g. `TENCENTCLOUD_SECRET_ID and
+    /// TENCENTCLOUD_SECRET_KEY`, `config profile `default``, `tccli's file ~/.tccli/default.credential`;
+    /// empty when unknown.
+    pub keys: String,
+    /// Where the session token came from, when there is one, e.g. `TENCENTCLOUD_SECURITY_TOKEN`.
+    pub token: Option<String>,
+    /// The variable a session token would be set in for this cloud (`TENCENTCLOUD_SECURITY_TOKEN`),
+    /// for clouds that take one.
+    pub token_var: Option<&'static str>,
+}
+
 /// The environment variable names one cloud reads its credentials from, first match wins.
 #[derive(Debug)]
 pub struct CredentialVars {

@@ -64,7 +64,8 @@ impl ErrorKind {
             ErrorKind::Internal => "internal error (a bug)",
             ErrorKind::Usage => "usage: bad flag, malformed id, unsupported provider, bad config",
             ErrorKind::Auth => {
-                "credentials missing or rejected (auth failure, signature mismatch, signature expired)"
+                "credentials missing or rejected (auth failure, signature mismatch or expired, expired \
+                 session token, missing permission)"
             }
             ErrorKind::Api => "the cloud refused (not found, invalid state, quota, capacity, balance)",
             ErrorKind::Transport => "network errors, 5xx or throttling still failing after retries",

@@ -73,6 +73,10 @@ fn demo_settings(profile: &Profile, url: &str) -> Result<GroupSettings, Error> {
         },
         endpoint: Endpoint::parse(url).map_err(Error::internal)?,
         credentials,
+        credentials_origin: crate::credentials::CredentialOrigin {
+            keys: "the simulator's test credentials".into(),
+            ..Default::default()
+        },
         ids: vec![(profile.example_id)(1)],
         wait: true,
         timeout: Duration::from_secs(60),

@@ -458,6 +458,7 @@ mod tests {
                 secret: Secret::from("key".to_string()),
                 token: None,
             },
+            credentials_origin: Default::default(),
             ids: ["ins-aaaaaaaa", "ins-bbbbbbbb", "ins-cccccccc"]
                 .map(String::from)
                 .to_vec(),

@@ -315,7 +315,7 @@ impl<'a> ApiClient<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::credentials::Credentials;
+    use crate::credentials::{CredentialOrigin, Credentials};
     use crate::engine::{Endpoint, RetryConfig};
     use crate::error::ErrorKind;
     use chrono::{DateTime, Utc};
@@ -333,6 +333,7 @@ mod tests {
         struct Cloud {
             provider: &'static dyn Provider,
             credentials: Credentials,
+            origin: CredentialOrigin,
             location: Location,
             endpoint: Endpoint,
             network: Network,
@@ -345,6 +346,7 @@ mod tests {
                 ApiClient::new(EngineConfig {
                     provider: self.provider,
                     credentials: &self.credentials,
+                    credentials_origin: &self.origin,
                     location: &self.location,
                     endpoint: &self.endpoint,
                     retry: RetryConfig {
@@ -397,6 +399,7 @@ mod tests {
             Cloud {
                 provider,
                 credentials,
+                origin: CredentialOrigin::default(),
                 location: Location {
                     region: profile.region.map(str::to_string),
                     zone: profile.zone.map(str::to_string),

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use tokio::time::Instant;
 
 use super::Endpoint;
-use crate::credentials::Credentials;
+use crate::credentials::{CredentialOrigin, Credentials};
 use crate::provider::{ActionOptions, Location, Provider};
 
 /// How often and how patiently a failed request is sent again.
@@ -69,6 +69,8 @@ pub struct EngineConfig<'a> {
     pub provider: &'static dyn Provider,
     /// Who signs the calls.
     pub credentials: &'a Credentials,
+    /// Where those credentials came from, for the messages about a refused key.
+    pub credentials_origin: &'a CredentialOrigin,
     /// Region and zone.
     pub location: &'a Location,
     /// Where the calls go.

@@ -122,12 +122,13 @@ const VOCABULARY: Vocabulary = Vocabulary {
         ("171", ErrorClass::Auth),
         ("172", ErrorClass::Auth),
         ("174", ErrorClass::Auth),
-        // IAM permission checks failed.
-        ("292", ErrorClass::Auth),
-        ("293", ErrorClass::Auth),
-        ("294", ErrorClass::Auth),
-        ("295", ErrorClass::Auth),
-        ("299", ErrorClass::Auth),
+        // IAM permission checks failed (UCloudDoc-Team/api summary/public.md): the key is valid
+        // but may not do this.
+        ("292", ErrorClass::PermissionDenied),
+        ("293", ErrorClass::PermissionDenied),
+        ("294", ErrorClass::PermissionDenied),
+        ("295", ErrorClass::PermissionDenied),
+        ("299", ErrorClass::PermissionDenied),
     ],
     // The stop documents no code of its own: a refused stop is explained by a describe, as a
     // refused start is (see `classify`).
@@ -446,7 +447,9 @@ mod tests {
 
     #[test]
     fn error_codes_map_to_classes() {
-        use ErrorClass::{Auth, Busy, Refused, Throttled, Transient, Unanswered, WrongState};
+        use ErrorClass::{
+            Auth, Busy, PermissionDenied, Refused, Throttled, Transient, Unanswered, WrongState,
+        };
         const S: &str = START_ACTION;
         const P: &str = STOP_ACTION;
         const D: &str = DESCRIBE_ACTION;
@@ -454,8 +457,8 @@ mod tests {
         let table = [
             (S, 171, "Signature VerifyAC Error", Auth),
             (S, 172, "User Not Exists", Auth),
-            (S, 292, "IAM permission check failed", Auth),
-            (S, 299, "IAM permission check failed", Auth),
+            (S, 292, "IAM permission check failed", PermissionDenied),
+            (S, 299, "IAM permission check failed", PermissionDenied),
             (D, 171, "Signature VerifyAC Error", Auth),
             (S, 153, "API request throttled", Throttled),
             (D, 153, "API request throttled", Throttled),

@@ -775,6 +775,10 @@ pub enum ErrorClass {
     Unanswered,
     /// Credentials unknown or the signature did not verify.
     Auth,
+    /// The session token of temporary credentials was refused: expired, or not valid (exit 3).
+    TokenExpired,
+    /// The key is valid but lacks a permission for the action or the machines (exit 3).
+    PermissionDenied,
     /// The signature's timestamp is too far from the cloud's clock.
     ClockSkew,
     /// Any other refusal: quota, capacity, balance, bad parameter.

@@ -136,7 +136,18 @@ const VOCABULARY: Vocabulary = Vocabulary {
         ("AuthFailure.SignatureExpire", ErrorClass::ClockSkew),
         ("AuthFailure.SignatureFailure", ErrorClass::Auth),
         ("AuthFailure*", ErrorClass::Auth),
-        ("UnauthorizedOperation*", ErrorClass::Auth),
+        // The common codes (cloud.tencent.com/document/api/213/15694, 公共错误码): "token error",
+        // what temporary credentials whose token expired get; "no CAM authorization" for the
+        // action or resource.
+        ("AuthFailure.TokenFailure", ErrorClass::TokenExpired),
+        (
+            "AuthFailure.UnauthorizedOperation",
+            ErrorClass::PermissionDenied,
+        ),
+        ("UnauthorizedOperation*", ErrorClass::PermissionDenied),
+        // StopInstances' list: the MFA the key's user must pass, not a missing permission.
+        ("UnauthorizedOperation.MFAExpired", ErrorClass::Auth),
+        ("UnauthorizedOperation.MFANotFound", ErrorClass::Auth),
         ("InternalError", ErrorClass::Transient),
         ("InternalError*", ErrorClass::Transient),
         ("InternalServerError", ErrorClass::Transient),
@@ -549,7 +560,15 @@ mod tests {
             ("InvalidParameterValue.LimitExceeded", ErrorClass::Refused),
             ("AuthFailure.SignatureFailure", ErrorClass::Auth),
             ("AuthFailure.SecretIdNotFound", ErrorClass::Auth),
-            ("UnauthorizedOperation", ErrorClass::Auth),
+            // Common codes (cloud.tencent.com/document/api/213/15694): "token error", "no CAM
+            // authorization"; StopInstances' MFA codes (tencentcloud-sdk-go cvm client.go).
+            ("UnauthorizedOperation", ErrorClass::PermissionDenied),
+            (
+                "AuthFailure.UnauthorizedOperation",
+                ErrorClass::PermissionDenied,
+            ),
+            ("AuthFailure.TokenFailure", ErrorClass::TokenExpired),
+            ("UnauthorizedOperation.MFAExpired", ErrorClass::Auth),
             ("AuthFailure.SignatureExpire", ErrorClass::ClockSkew),
             ("RequestLimitExceeded", ErrorClass::Throttled),
             (

@@ -129,10 +129,13 @@ const VOCABULARY: Vocabulary = Vocabulary {
         ("MissingAuthenticationToken", ErrorClass::Auth),
         ("InvalidAuthorization", ErrorClass::Auth),
         ("InvalidCredential", ErrorClass::Auth),
-        ("InvalidSecretToken", ErrorClass::Auth),
-        ("AccessDenied", ErrorClass::Auth),
-        ("LackPolicy", ErrorClass::Auth),
-        ("LackProjectPolicy", ErrorClass::Auth),
+        // The common error codes (volcengine.com/docs/6408/78947): a session token that is not
+        // valid (expired) is 401 InvalidSecretToken; a key without the policy for the action or
+        // the project is 403 AccessDenied, LackPolicy or LackProjectPolicy.
+        ("InvalidSecretToken", ErrorClass::TokenExpired),
+        ("AccessDenied", ErrorClass::PermissionDenied),
+        ("LackPolicy", ErrorClass::PermissionDenied),
+        ("LackProjectPolicy", ErrorClass::PermissionDenied),
         ("InvalidInstance.RequestForbidden", ErrorClass::Auth),
         ("InvalidTimestamp", ErrorClass::ClockSkew),
         ("InternalError", ErrorClass::Transient),
@@ -576,8 +579,11 @@ mod tests {
             ("SignatureDoesNotMatch", 401, Auth),
             ("MissingSignature", 401, Auth),
             ("MissingAuthenticationToken", 401, Auth),
-            ("AccessDenied", 403, Auth),
-            ("LackPolicy", 403, Auth),
+            ("AccessDenied", 403, PermissionDenied),
+            ("LackPolicy", 403, PermissionDenied),
+            // volcengine.com/docs/6408/78947, common error codes.
+            ("LackProjectPolicy", 403, PermissionDenied),
+            ("InvalidSecretToken", 401, TokenExpired),
             ("InvalidInstance.RequestForbidden", 403, Auth),
             ("InvalidTimestamp", 400, ClockSkew),
             ("FlowLimitExceeded", 429, Throttled),

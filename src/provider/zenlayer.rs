@@ -130,7 +130,10 @@ const VOCABULARY: Vocabulary = Vocabulary {
         // `pkg/cloud/error.go`): the timestamp must be within 5 minutes of the server's.
         ("AUTHFAILURE_INVALID_AUTHORIZATION", ErrorClass::Auth),
         ("AUTHFAILURE_SIGNATURE_FAILURE", ErrorClass::Auth),
-        ("AUTHFAILURE_UNAUTHORIZED_OPERATION", ErrorClass::Auth),
+        (
+            "AUTHFAILURE_UNAUTHORIZED_OPERATION",
+            ErrorClass::PermissionDenied,
+        ),
         ("AUTHFAILURE_SIGNATURE_EXPIRED", ErrorClass::ClockSkew),
         ("INTERNAL_SERVER_ERROR", ErrorClass::Transient),
         ("SERVICE_TEMPORARY_UNAVAILABLE", ErrorClass::Transient),
@@ -668,6 +671,7 @@ mod tests {
             401 INVALID_ACCESS_KEY_ID Auth
             403 ACCESS_KEY_EXPIRED Auth
             403 UNAUTHORIZED_OPERATION Auth
+            403 AUTHFAILURE_UNAUTHORIZED_OPERATION PermissionDenied
             401 SOMETHING_NEW Auth
             401 SIGNATURE_EXPIRED ClockSkew
             400 INVALID_TIMESTAMP ClockSkew

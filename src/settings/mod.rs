@@ -26,7 +26,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tracing::warn;
 
-use crate::credentials::Credentials;
+use crate::credentials::{CredentialOrigin, Credentials};
 use crate::engine::reach::{AddressKind, Reach};
 use crate::engine::wait::{Backoff, PollBudget, PollConfig};
 use crate::engine::{system_clock, Endpoint, EngineConfig, Network, RetryConfig};
@@ -49,6 +49,8 @@ pub struct GroupSettings {
     pub endpoint: Endpoint,
     /// Who signs them.
     pub credentials: Credentials,
+    /// Where those credentials came from, for error messages.
+    pub credentials_origin: CredentialOrigin,
     /// Ids to start, validated, duplicates removed, in the order given.
     pub ids: Vec<String>,
     /// Wait for RUNNING (false with `--no-wait`).
@@ -73,6 +75,7 @@ impl GroupSettings {
         EngineConfig {
             provider: self.provider,
             credentials: &self.credentials,
+            credentials_origin: &self.credentials_origin,
             location: &self.location,
             endpoint: &self.endpoint,
             retry: self.retry,
@@ -160,13 +163,31 @@ fn resolve_network(
     let extra_roots = match &args.ca_bundle {
         None => Vec::new(),
         Some(path) => {
-            let pem = files::read_local_file(path, "CA bundle")?;
+            // clap fills --ca-bundle from SSL_CERT_FILE: a stale variable, set for another tool
+            // long ago, is named so the person knows what to fix.
+            let from_var = env(EnvVars::SSL_CERT_FILE)
+                .is_some_and(|value| std::path::Path::new(&value) == path.as_path());
+            let (named, fix) = if from_var {
+                (
+                    " named by SSL_CERT_FILE",
+                    "; point SSL_CERT_FILE at a PEM file of CA certificates, or unset it",
+                )
+            } else {
+                ("", "")
+            };
+            let pem = files::read_local_file(path, "CA bundle").map_err(|err| {
+                Error::usage(format!(
+                    "cannot read the CA bundle {}{named}: {}{fix}",
+                    err.path.display(),
+                    err.problem
+                ))
+            })?;
             let roots = reqwest::Certificate::from_pem_bundle(&pem)
                 .ok()
                 .filter(|roots| !roots.is_empty())
                 .ok_or_else(|| {
                     Error::usage(format!(
-                        "the CA bundle {} holds no PEM certificates",
+                        "the CA bundle {}{named} holds no PEM certificates{fix}",
                         path.display()
                     ))
                 })?;
@@ -649,6 +670,44 @@ impl<'a> Layers<'a> {
         )))
     }
 
+    /// Where `found` (from [`Layers::credentials`]) came from, in the words an error about a
+    /// refused key uses: the variables that were set, the config profile, or the vendor CLI's
+    /// file; and where its session token came from.
+    pub fn credentials_origin(&self, found: &Sourced<Credentials>) -> CredentialOrigin {
+        let vars = &self.provider.spec().credentials;
+        let set =
+            |names: &[&'static str]| names.iter().copied().find(|var| (self.env)(var).is_some());
+        let has_token = found.value.token.is_some();
+        let (keys, token) = match &found.source {
+            Source::Env(_) => {
+                let keys = match (set(vars.key_id), set(vars.secret)) {
+                    (Some(id), Some(secret)) => format!("{id} and {secret}"),
+                    _ => "the environment".to_string(),
+                };
+                (keys, set(vars.token).map(str::to_string))
+            }
+            Source::Profile(name) => {
+                let profile = format!("config profile `{name}`");
+                let token = has_token.then(|| profile.clone());
+                (profile, token)
+            }
+            Source::Vendor(path) => {
+                let file = match vendor::cli_for(self.provider.name()) {
+                    Some(cli) => format!("{}'s file {}", cli.cli, path.display()),
+                    None => format!("the file {}", path.display()),
+                };
+                let token = has_token.then(|| file.clone());
+                (file, token)
+            }
+            other => (other.to_string(), None),
+        };
+        CredentialOrigin {
+            keys,
+            token: token.filter(|_| has_token),
+            token_var: vars.token.first().copied(),
+        }
+    }
+
     fn find_credentials(&self) -> Result<Sourced<Credentials>, Error> {
         let vars = &self.provider.spec().credentials;
         let name = self.provider.name();
@@ -893,7 +952,9 @@ fn resolve_group(
             )));
         }
     }
-    let credentials = layers.credentials()?.value;
+    let found = layers.credentials()?;
+    let credentials_origin = layers.credentials_origin(&found);
+    let credentials = found.value;
     let network = Network {
         may_use_tls: network.may_use_tls || endpoint.base().starts_with("https://"),
         ..network.clone()
@@ -904,6 +965,7 @@ fn resolve_group(
         location,
         endpoint,
         credentials,
+        credentials_origin,
         ids: members.iter().map(|t| t.id.clone()).collect(),
         wait: run.wait,
         timeout: args.timeout,

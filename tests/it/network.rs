@@ -124,3 +124,154 @@ fn a_ca_bundle_is_loaded_from_the_flag_or_ssl_cert_file() {
         .unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
 }
+
+/// A port on 127.0.0.1 that nothing listens on: bound, then released.
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// The JSON record's message and everything on stderr of a run that must fail with `code`.
+fn failed(mut cmd: Command, code: i32) -> (String, String) {
+    let output = cmd
+        .args(["-o", "json", "--timeout", "20s"])
+        .output()
+        .unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(code), "{err}");
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let message = report["instances"][0]["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Never the HTTP library's words, never the cloud and action named twice in a row.
+    for internal in [
+        "client error",
+        "error sending request",
+        "hyper",
+        "tcp connect error",
+    ] {
+        assert!(!err.contains(internal), "{internal}: {err}");
+        assert!(!message.contains(internal), "{internal}: {message}");
+    }
+    assert!(
+        !err.contains("tencent StartInstances: tencent StartInstances"),
+        "{err}"
+    );
+    (message, err)
+}
+
+/// Issue 19 item 5: a transport failure names the host and port, says what to check, and hides
+/// the library's internals. Before: `tencent StartInstances: tencent StartInstances: error
+/// sending request: client error (Connect): tcp connect error: Connection refused (os error 111)`.
+#[test]
+fn a_refused_connection_names_the_host_and_port_and_what_to_check() {
+    let sim = Sim::start("");
+    let port = closed_port();
+    let (message, _) = failed(
+        start_at(&sim, &format!("http://127.0.0.1:{port}"), "ins-aaaaaaaa"),
+        5,
+    );
+    assert!(
+        message.starts_with(&format!(
+            "tencent StartInstances: connection to 127.0.0.1:{port} refused: nothing listens \
+             there; check the endpoint's host and port"
+        )),
+        "{message}"
+    );
+    // The action is named once, not again in the count of attempts.
+    assert!(message.contains(" (failed after "), "{message}");
+    assert!(
+        !message.contains("StartInstances failed after"),
+        "{message}"
+    );
+}
+
+/// A name that cannot resolve (`.invalid` is never resolved by any DNS, RFC 6761): said so, with
+/// the host. Before: `… error sending request: client error (Connect): dns error: failed to
+/// lookup address information: …`.
+#[test]
+fn an_unresolvable_host_is_named_as_a_dns_failure() {
+    let sim = Sim::start("");
+    let (message, _) = failed(start_at(&sim, UNRESOLVED, "ins-aaaaaaaa"), 5);
+    assert!(
+        message.starts_with(
+            "tencent StartInstances: cannot resolve the host name cvm.cloudstart.invalid (DNS \
+             lookup failed): check the endpoint's spelling, and this machine's DNS and network"
+        ),
+        "{message}"
+    );
+}
+
+/// Through a proxy that is not there: the proxy, where it was set, and the host it was for.
+#[test]
+fn a_dead_proxy_is_named_with_where_it_was_set() {
+    let sim = Sim::start("");
+    let port = closed_port();
+    let mut cmd = start_at(&sim, UNRESOLVED, "ins-aaaaaaaa");
+    cmd.env("HTTP_PROXY", format!("http://127.0.0.1:{port}"));
+    let (message, _) = failed(cmd, 5);
+    assert!(
+        message.starts_with(&format!(
+            "tencent StartInstances: connection to proxy 127.0.0.1:{port} (HTTP_PROXY) refused \
+             on the way to cvm.cloudstart.invalid:80: check that the proxy is running"
+        )),
+        "{message}"
+    );
+}
+
+/// An https endpoint that speaks plain http: a failed TLS handshake, named with the host.
+#[test]
+fn a_failed_tls_handshake_names_the_host() {
+    let sim = Sim::start("");
+    let endpoint = sim.url("tencent").replace("http://", "https://");
+    let host = endpoint.trim_start_matches("https://").to_string();
+    let (message, _) = failed(start_at(&sim, &endpoint, "ins-aaaaaaaa"), 5);
+    assert!(
+        message.starts_with(&format!(
+            "tencent StartInstances: the TLS handshake with {host} failed: check that the \
+             endpoint speaks https on that port"
+        )),
+        "{message}"
+    );
+}
+
+/// A stale `SSL_CERT_FILE` (set for another tool long ago) is named, with the fix; the same
+/// file given with `--ca-bundle` is not blamed on the variable. Before: `cannot read the CA
+/// bundle /…/gone.pem: No such file or directory (os error 2)`.
+#[test]
+fn a_ca_bundle_from_ssl_cert_file_names_the_variable() {
+    let sim = Sim::start("");
+    let gone = sim.dir().join("gone.pem");
+    let output = sim
+        .start_cmd(tencent(), &["ins-aaaaaaaa"])
+        .env("SSL_CERT_FILE", &gone)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains(&format!(
+            "error: cannot read the CA bundle {} named by SSL_CERT_FILE: ",
+            gone.display()
+        )) && stderr(&output)
+            .contains("; point SSL_CERT_FILE at a PEM file of CA certificates, or unset it"),
+        "{}",
+        stderr(&output)
+    );
+    let output = sim
+        .start_cmd(tencent(), &["ins-aaaaaaaa"])
+        .arg("--ca-bundle")
+        .arg(&gone)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains(&format!(
+            "error: cannot read the CA bundle {}: ",
+            gone.display()
+        )) && !stderr(&output).contains("SSL_CERT_FILE"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(sim.requests().is_empty());
+}
