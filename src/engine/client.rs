@@ -38,6 +38,10 @@ pub struct ApiClient<'a> {
     acted: RefCell<HashMap<String, RunAction>>,
     /// The start and stop jobs' last known status and when it was asked.
     jobs: RefCell<HashMap<String, (Instant, JobStatus)>>,
+    /// The pause between attempts on a machine another operation holds.
+    busy_delay: Duration,
+    /// No call outlives this.
+    deadline: Instant,
 }
 
 /// What this run's accepted start or stop of one machine said.
@@ -65,7 +69,16 @@ impl<'a> ApiClient<'a> {
             options: config.options,
             acted: RefCell::new(HashMap::new()),
             jobs: RefCell::new(HashMap::new()),
+            busy_delay: config.retry.busy_delay,
+            deadline: config.deadline,
         })
+    }
+
+    /// The pause between attempts on a locked machine, and the deadline no wait goes past: what
+    /// a lock reported for one machine of an accepted call is waited out with, as the sender
+    /// waits out a lock on the whole call.
+    pub fn lock_wait(&self) -> (Duration, Instant) {
+        (self.busy_delay, self.deadline)
     }
 
     /// The provider this client speaks for.
@@ -353,6 +366,7 @@ mod tests {
                         max_delay: Duration::from_millis(5),
                         request_timeout: Duration::from_secs(10),
                         busy_delay: Duration::from_millis(5),
+                        retry_capacity: false,
                     },
                     network: &self.network,
                     options: ActionOptions::default(),
