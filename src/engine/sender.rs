@@ -348,6 +348,8 @@ impl<'a> Sender<'a> {
         let mut retries = 0;
         // Capacity refusals met while waiting capacity out, the last one included.
         let capacity_refusals = Cell::new(0);
+        // The last of them: what a deadline met while waiting capacity out reports.
+        let mut last_capacity: Option<Failure> = None;
         let mut clock_corrected = false;
         // The waiter's last poll is sent at the deadline: a describe that begins there (and only
         // such a one) has a short allowance past it, so that poll still goes out and counts.
@@ -388,12 +390,13 @@ impl<'a> Sender<'a> {
                 attempts,
                 elapsed: started.elapsed(),
             };
-            if !self.limiter.acquire(deadline).await {
-                return Err(give_up(Failure::Deadline, Verdict::Deadline));
-            }
+            let out_of_time = !self.limiter.acquire(deadline).await;
             let remaining = deadline.saturating_duration_since(Instant::now());
-            if remaining.is_zero() {
-                return Err(give_up(Failure::Deadline, Verdict::Deadline));
+            if out_of_time || remaining.is_zero() {
+                return Err(match last_capacity.take() {
+                    Some(refused) => give_up(refused, Verdict::AsIs),
+                    None => give_up(Failure::Deadline, Verdict::Deadline),
+                });
             }
             let signed = self.provider.sign(
                 &call,
@@ -444,6 +447,7 @@ impl<'a> Sender<'a> {
                 }
                 // Sold out: tried again with the backoff (not the lock's pause) until the deadline.
                 Decision::WaitCapacity => {
+                    last_capacity = Some(failure.clone());
                     let refusals = capacity_refusals.get();
                     let delay = (self.retry).backoff(refusals, &mut self.rng.borrow_mut());
                     info!(
