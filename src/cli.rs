@@ -178,6 +178,10 @@ pub struct StartArgs {
     /// Start GPU machines without their GPU, at a lower price (CompShare only).
     #[arg(long)]
     pub without_gpu: bool,
+    /// Keep trying a start the cloud refuses for capacity (sold out, not enough resources),
+    /// with backoff, until --timeout; without it such a refusal fails at once (exit 4).
+    #[arg(long)]
+    pub retry_capacity: bool,
     /// Ports to wait for once RUNNING.
     #[command(flatten)]
     pub reach: ReachArgs,

@@ -76,6 +76,7 @@ fn run_flags(targets: TargetArgs, reach: Option<ReachArgs>, poll: PollArgs) -> R
         targets: target_flags(targets),
         no_wait: false,
         without_gpu: false,
+        retry_capacity: false,
         force: false,
         stop_charging: false,
         wait_port,
@@ -295,6 +296,20 @@ mod tests {
         assert_eq!(settings.location.region.as_deref(), Some("ap-guangzhou"));
         let settings = resolve(&args(&["ins-aaaaaaaa"]), &env(CREDS)).unwrap();
         assert_eq!(settings.location.region.as_deref(), Some("ap-shanghai"));
+    }
+
+    #[test]
+    fn retry_capacity_reaches_the_engine_and_is_off_by_default() {
+        let settings = resolve(&args(&["ins-aaaaaaaa"]), &env(CREDS)).unwrap();
+        assert!(!settings.retry.retry_capacity);
+        let settings = resolve(&args(&["--retry-capacity", "ins-aaaaaaaa"]), &env(CREDS)).unwrap();
+        assert!(settings.retry.retry_capacity);
+        assert!(
+            settings
+                .engine(tokio::time::Instant::now())
+                .retry
+                .retry_capacity
+        );
     }
 
     #[test]

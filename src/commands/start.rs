@@ -17,6 +17,7 @@ pub(super) async fn run(args: StartArgs, quiet: bool) -> Result<u8, Error> {
 pub(super) fn flags(args: StartArgs) -> RunFlags {
     RunFlags {
         without_gpu: args.without_gpu,
+        retry_capacity: args.retry_capacity,
         no_wait: args.no_wait,
         ..super::run_flags(args.targets, Some(args.reach), args.poll)
     }

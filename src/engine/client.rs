@@ -38,6 +38,10 @@ pub struct ApiClient<'a> {
     acted: RefCell<HashMap<String, RunAction>>,
     /// The start and stop jobs' last known status and when it was asked.
     jobs: RefCell<HashMap<String, (Instant, JobStatus)>>,
+    /// The pause between attempts on a machine another operation holds.
+    busy_delay: Duration,
+    /// No call outlives this.
+    deadline: Instant,
 }
 
 /// What this run's accepted start or stop of one machine said.
@@ -65,7 +69,16 @@ impl<'a> ApiClient<'a> {
             options: config.options,
             acted: RefCell::new(HashMap::new()),
             jobs: RefCell::new(HashMap::new()),
+            busy_delay: config.retry.busy_delay,
+            deadline: config.deadline,
         })
+    }
+
+    /// The pause between attempts on a locked machine, and the deadline no wait goes past: what
+    /// a lock reported for one machine of an accepted call is waited out with, as the sender
+    /// waits out a lock on the whole call.
+    pub fn lock_wait(&self) -> (Duration, Instant) {
+        (self.busy_delay, self.deadline)
     }
 
     /// The provider this client speaks for.
@@ -343,6 +356,16 @@ mod tests {
 
         impl Cloud {
             fn client(&self, clock: Clock, deadline: Duration) -> ApiClient<'_> {
+                self.client_with(clock, deadline, false)
+            }
+
+            /// A client that waits out capacity refusals when `retry_capacity`.
+            fn client_with(
+                &self,
+                clock: Clock,
+                deadline: Duration,
+                retry_capacity: bool,
+            ) -> ApiClient<'_> {
                 ApiClient::new(EngineConfig {
                     provider: self.provider,
                     credentials: &self.credentials,
@@ -355,6 +378,7 @@ mod tests {
                         max_delay: Duration::from_millis(5),
                         request_timeout: Duration::from_secs(10),
                         busy_delay: Duration::from_millis(5),
+                        retry_capacity,
                     },
                     network: &self.network,
                     options: ActionOptions::default(),
@@ -368,12 +392,17 @@ mod tests {
 
         /// `cloud`'s dialect with `faults`, and its machine number 1 seeded as `state`.
         async fn simulate(cloud: &str, faults: &[&str], state: Option<&str>) -> Cloud {
-            let profile = sim::profiles().find(|p| p.provider == cloud).unwrap();
-            let id = (profile.example_id)(1);
             let machine = SeedMachine {
                 state: state.map(str::to_string),
                 ..SeedMachine::default()
             };
+            simulate_seeded(cloud, faults, machine).await
+        }
+
+        /// `cloud`'s dialect with `faults`, and its machine number 1 seeded as `machine`.
+        async fn simulate_seeded(cloud: &str, faults: &[&str], machine: SeedMachine) -> Cloud {
+            let profile = sim::profiles().find(|p| p.provider == cloud).unwrap();
+            let id = (profile.example_id)(1);
             let seed = HashMap::from([(cloud.to_string(), HashMap::from([(id.clone(), machine)]))]);
             let faults = FaultPlan {
                 specs: faults
@@ -464,6 +493,28 @@ mod tests {
             assert_eq!(states[0].phase, Phase::Stopped);
             let offset = client.sender.clock_offset.get().unwrap();
             assert!(offset > chrono::TimeDelta::minutes(19), "{offset}");
+        }
+
+        #[tokio::test]
+        async fn a_capacity_refusal_is_final_unless_waited_out_and_then_says_how_often_it_came() {
+            let sold_out = SeedMachine {
+                start_error: Some("Insufficient.InstanceCapacity".into()),
+                ..SeedMachine::default()
+            };
+            let cloud = simulate_seeded("volcengine", &[], sold_out).await;
+            let client = cloud.client(system_clock, Duration::from_secs(30));
+            let err = client.act(Action::Start, &cloud.ids).await.unwrap_err();
+            assert_eq!((err.kind(), err.attempts), (ErrorKind::Api, 1), "{err}");
+            assert!(!err.message().contains("capacity"), "{err}");
+            let client = cloud.client_with(system_clock, Duration::from_millis(300), true);
+            let err = client.act(Action::Start, &cloud.ids).await.unwrap_err();
+            // Still the cloud's refusal (exit 4), after as many attempts as the deadline allowed.
+            assert_eq!(err.kind(), ErrorKind::Api, "{err}");
+            let message = err.message();
+            let (_, said) = message.split_once("; refused for capacity ").unwrap();
+            let times: u32 = said.split(' ').next().unwrap().parse().unwrap();
+            assert!(times > 1 && said.contains(" times in "), "{err}");
+            assert!(!err.message().contains("failed after"), "{err}");
         }
 
         #[tokio::test]

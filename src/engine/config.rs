@@ -23,6 +23,9 @@ pub struct RetryConfig {
     pub request_timeout: Duration,
     /// Wait between attempts while another operation holds the machine.
     pub busy_delay: Duration,
+    /// Send a start refused for capacity (sold out, not enough resources) again with the
+    /// backoff until the deadline (`--retry-capacity`), instead of reporting it at once.
+    pub retry_capacity: bool,
 }
 
 impl Default for RetryConfig {
@@ -33,6 +36,7 @@ impl Default for RetryConfig {
             max_delay: Duration::from_secs(8),
             request_timeout: Duration::from_secs(30),
             busy_delay: Duration::from_secs(5),
+            retry_capacity: false,
         }
     }
 }
@@ -111,6 +115,7 @@ mod tests {
             max_delay: Duration::from_millis(500),
             request_timeout: Duration::from_secs(1),
             busy_delay: Duration::from_secs(1),
+            retry_capacity: false,
         };
         for retry in 1..=10 {
             let cap =

@@ -28,6 +28,8 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 
+use std::time::Duration;
+
 use futures_util::{stream, StreamExt};
 use tokio::time::Instant;
 use tracing::warn;
@@ -35,7 +37,7 @@ use tracing::warn;
 use super::reach::{self, Reach, Unreachable};
 use super::wait::{self, Acceptor, Describe, Finish, PollConfig, PollEvent};
 use super::{ActReply, ApiClient, CallError};
-use crate::provider::{Action, Addresses, InstanceState, Phase};
+use crate::provider::{Action, Addresses, ErrorClass, InstanceState, Phase};
 
 /// What a command does to its machines, as data: `start`, `stop` and `wait` are three values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,6 +137,11 @@ pub trait Actor: Describe {
     ) -> impl Future<Output = Result<ActReply, CallError>>;
     /// A generator for the waiter's jitter, seeded from the engine's randomness.
     fn fork_rng(&self) -> fastrand::Rng;
+    /// The pause between attempts on a machine an accepted call reported locked, and the
+    /// deadline; `None` leaves such a refusal as it is.
+    fn lock_wait(&self) -> Option<(Duration, Instant)> {
+        None
+    }
 }
 
 impl Actor for ApiClient<'_> {
@@ -148,6 +155,10 @@ impl Actor for ApiClient<'_> {
 
     fn fork_rng(&self) -> fastrand::Rng {
         ApiClient::fork_rng(self)
+    }
+
+    fn lock_wait(&self) -> Option<(Duration, Instant)> {
+        Some(ApiClient::lock_wait(self))
     }
 }
 
@@ -335,7 +346,8 @@ async fn act_batch(
                 events.accepted(&taken, reply.job_id.as_deref());
                 acted.underway.extend(taken);
                 let each = each.into_iter().filter_map(|(id, err)| Some((id, err?)));
-                (each.collect(), false)
+                let each = wait_out_locks(cloud, action, events, each.collect(), &mut acted).await;
+                (each, false)
             }
             Err(err) => {
                 let all = batch.iter().map(|id| (id.clone(), err.clone()));
@@ -353,6 +365,67 @@ async fn act_batch(
         }
     }
     acted
+}
+
+/// Waits out the machines an accepted call refused one by one because another operation holds
+/// them (Volcengine's `OperationDetails` with `OperationDenied.ResourceLocked`), as the sender
+/// waits out a lock on the whole call: they are sent again, in one call, after the lock's pause
+/// until the deadline. The ones accepted then join `acted.underway`; returned are the
+/// other refusals, a later refusal for another reason, and the locks the deadline ended (a
+/// timeout that says how many attempts it took).
+async fn wait_out_locks(
+    cloud: &impl Actor,
+    action: Action,
+    events: &impl Events,
+    refused: Vec<(String, CallError)>,
+    acted: &mut Acted,
+) -> Vec<(String, CallError)> {
+    let locked = |err: &CallError| err.api_error().is_some_and(|e| e.class == ErrorClass::Busy);
+    let Some((delay, deadline)) = cloud.lock_wait() else {
+        return refused;
+    };
+    let (mut waiting, mut settled): (Vec<_>, Vec<_>) =
+        refused.into_iter().partition(|(_, err)| locked(err));
+    let started = Instant::now();
+    let mut attempts = 1;
+    while !waiting.is_empty() {
+        if Instant::now() + delay >= deadline {
+            for (id, mut err) in waiting {
+                err.attempts = attempts;
+                err.elapsed = started.elapsed();
+                settled.push((id, err));
+            }
+            break;
+        }
+        tokio::time::sleep(delay).await;
+        attempts += 1;
+        let ids: Vec<String> = waiting.iter().map(|(id, _)| id.clone()).collect();
+        match cloud.act(action, &ids).await {
+            Ok(reply) => {
+                let mut refused = reply.refused;
+                let mut taken = Vec::new();
+                let mut still = Vec::new();
+                for (id, _) in waiting {
+                    match refused.remove(&id) {
+                        None => taken.push(id),
+                        Some(err) if locked(&err) => still.push((id, err)),
+                        Some(err) => settled.push((id, err)),
+                    }
+                }
+                if !taken.is_empty() {
+                    events.accepted(&taken, reply.job_id.as_deref());
+                    acted.underway.extend(taken);
+                }
+                waiting = still;
+            }
+            // The whole call failed (after the sender's own retries): that is the machines' refusal.
+            Err(err) => {
+                settled.extend(waiting.into_iter().map(|(id, _)| (id, err.clone())));
+                break;
+            }
+        }
+    }
+    settled
 }
 
 /// What [`explain_refusals`] may do besides explaining.
@@ -620,6 +693,8 @@ mod tests {
         describes: RefCell<VecDeque<Vec<InstanceState>>>,
         started: RefCell<Vec<Vec<String>>>,
         described: RefCell<Vec<Vec<String>>>,
+        /// The lock's pause and the deadline, as the engine's client has them.
+        lock_wait: (Duration, Instant),
     }
 
     impl Script {
@@ -632,6 +707,10 @@ mod tests {
                 describes: RefCell::new(describes.into()),
                 started: RefCell::default(),
                 described: RefCell::default(),
+                lock_wait: (
+                    Duration::from_secs(5),
+                    Instant::now() + Duration::from_secs(60),
+                ),
             }
         }
     }
@@ -662,6 +741,10 @@ mod tests {
 
         fn fork_rng(&self) -> fastrand::Rng {
             fastrand::Rng::with_seed(7)
+        }
+
+        fn lock_wait(&self) -> Option<(Duration, Instant)> {
+            Some(self.lock_wait)
         }
     }
 
@@ -740,6 +823,16 @@ mod tests {
         Ok(ActReply {
             job_id: None,
             refused: HashMap::new(),
+        })
+    }
+
+    /// An accepted call that refused `refused` one by one.
+    fn accepted_but(refused: &[(&str, ErrorClass)]) -> Result<ActReply, CallError> {
+        Ok(ActReply {
+            job_id: None,
+            refused: (refused.iter())
+                .map(|(id, class)| (id.to_string(), refusal(*class)))
+                .collect(),
         })
     }
 
@@ -951,6 +1044,74 @@ mod tests {
         let script = Script::new(vec![Err(refusal(ErrorClass::Busy))], vec![]);
         let events = run_no_wait(&script, &["a"]).await;
         assert_eq!(events, ["a: refused Timeout"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_machine_locked_inside_an_accepted_batch_is_sent_again_after_the_lock_pause() {
+        // Volcengine's OperationDetails can report one machine locked while the others start:
+        // that machine is waited out like a lock on the whole call, never failed at once.
+        let script = Script::new(
+            vec![
+                accepted_but(&[("b", ErrorClass::Busy)]),
+                accepted_but(&[("b", ErrorClass::Busy)]),
+                accepted(),
+            ],
+            vec![],
+        );
+        let begun = Instant::now();
+        let events = run_no_wait(&script, &["a", "b"]).await;
+        assert_eq!(
+            *script.started.borrow(),
+            [ids(&["a", "b"]), ids(&["b"]), ids(&["b"])]
+        );
+        // Two pauses of the lock's delay, not the backoff nor none.
+        assert_eq!(begun.elapsed(), Duration::from_secs(10));
+        assert_eq!(
+            events,
+            ["accepted a", "accepted b", "a: underway", "b: underway"]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_machine_locked_past_the_deadline_times_out_counting_its_attempts() {
+        let mut script = Script::new(
+            vec![
+                accepted_but(&[("b", ErrorClass::Busy)]),
+                accepted_but(&[("b", ErrorClass::Busy)]),
+                accepted_but(&[("b", ErrorClass::Busy)]),
+            ],
+            vec![],
+        );
+        script.lock_wait = (
+            Duration::from_secs(5),
+            Instant::now() + Duration::from_secs(12),
+        );
+        let log = Log::default();
+        let plan = Plan {
+            wait: false,
+            poll: PollConfig::Budget(wait::PollBudget::half_of(&[])),
+            reach: None,
+            deadline: Instant::now() + Duration::from_secs(12),
+        };
+        run(&script, &Operation::START, &ids(&["a", "b"]), &plan, &log).await;
+        assert_eq!(
+            log.0.into_inner(),
+            ["accepted a", "b: refused Timeout", "a: underway"]
+        );
+        assert_eq!(script.started.borrow().len(), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_locked_machine_refused_for_another_reason_later_is_explained_as_usual() {
+        let script = Script::new(
+            vec![
+                accepted_but(&[("b", ErrorClass::Busy)]),
+                accepted_but(&[("b", ErrorClass::WrongState)]),
+            ],
+            vec![vec![state("b", Phase::Running)]],
+        );
+        let events = run_no_wait(&script, &["a", "b"]).await;
+        assert_eq!(events, ["accepted a", "b: already there", "a: underway"]);
     }
 
     #[tokio::test(start_paused = true)]

@@ -103,7 +103,10 @@ impl CallError {
             Failure::Transport(message) | Failure::Ambiguous(message) => message.clone(),
             Failure::Deadline => format!("{} cut short by the --timeout deadline", self.action),
         };
-        if self.attempts > 1 {
+        // A capacity refusal waited out (`--retry-capacity`) says how often it came already.
+        let counted =
+            matches!(&self.failure, Failure::Api(err) if err.class == ErrorClass::Capacity);
+        if self.attempts > 1 && !counted {
             // Transport messages name the action already.
             let action = if text.contains(self.action) {
                 String::new()
@@ -196,6 +199,9 @@ pub(crate) enum Decision {
     CorrectClock,
     /// Another operation holds the machine: send again after the lock delay, until the deadline.
     WaitBusy,
+    /// No capacity now and the run waits it out (`--retry-capacity`): send again after the
+    /// backoff, until the deadline, outside the retry count and budget.
+    WaitCapacity,
     /// Send again after the backoff (at least a throttling window when `throttled`), within the
     /// retries and the run's retry budget.
     Retry {
@@ -218,8 +224,14 @@ pub(crate) enum Verdict {
 }
 
 /// The retry decision: what comes after `attempt` of a call with `effect`, given whether the
-/// clock was corrected already. Pure, so a table pins it down.
-pub(crate) fn decide(attempt: Attempt, effect: Effect, clock_corrected: bool) -> Decision {
+/// clock was corrected already and whether capacity refusals are waited out
+/// (`--retry-capacity`). Pure, so a table pins it down.
+pub(crate) fn decide(
+    attempt: Attempt,
+    effect: Effect,
+    clock_corrected: bool,
+    retry_capacity: bool,
+) -> Decision {
     let unanswered = attempt.may_have_acted();
     match attempt {
         Attempt::Refused(ErrorClass::ClockSkew) if !clock_corrected => Decision::CorrectClock,
@@ -228,6 +240,12 @@ pub(crate) fn decide(attempt: Attempt, effect: Effect, clock_corrected: bool) ->
         // A start or stop that may have been acted on is sent again only where the cloud
         // de-duplicates it.
         _ if unanswered && !effect.may_resend_unanswered() => Decision::GiveUp(Verdict::Ambiguous),
+        // Only a start or stop is refused for capacity; asked to, the run keeps trying.
+        Attempt::Refused(ErrorClass::Capacity)
+            if retry_capacity && matches!(effect, Effect::Act { .. }) =>
+        {
+            Decision::WaitCapacity
+        }
         Attempt::Refused(class) if !class.is_retryable() => Decision::GiveUp(Verdict::AsIs),
         // A detail is asked once: it must not hold up an outcome.
         _ if effect == Effect::Detail => Decision::GiveUp(Verdict::AsIs),
@@ -342,6 +360,10 @@ impl<'a> Sender<'a> {
         let started = Instant::now();
         let mut attempts = 0;
         let mut retries = 0;
+        // Capacity refusals met while waiting capacity out, the last one included.
+        let capacity_refusals = Cell::new(0);
+        // The last of them: what a deadline met while waiting capacity out reports.
+        let mut last_capacity: Option<Failure> = None;
         let mut clock_corrected = false;
         // The waiter's last poll is sent at the deadline: a describe that begins there (and only
         // such a one) has a short allowance past it, so that poll still goes out and counts.
@@ -358,6 +380,17 @@ impl<'a> Sender<'a> {
             let give_up = |failure: Failure, verdict: Verdict| CallError {
                 action,
                 failure: match (verdict, failure) {
+                    (Verdict::AsIs, Failure::Api(mut err))
+                        if err.class == ErrorClass::Capacity && capacity_refusals.get() > 0 =>
+                    {
+                        let refusals = capacity_refusals.get();
+                        err.message.push_str(&format!(
+                            "; refused for capacity {refusals} time{} in {:.1}s",
+                            if refusals == 1 { "" } else { "s" },
+                            started.elapsed().as_secs_f64()
+                        ));
+                        Failure::Api(err)
+                    }
                     (Verdict::Deadline, _) => Failure::Deadline,
                     (Verdict::Ambiguous, Failure::Api(err)) => Failure::Ambiguous(format!(
                         "{cloud} {action}: {}; the cloud may still have acted on it",
@@ -371,12 +404,13 @@ impl<'a> Sender<'a> {
                 attempts,
                 elapsed: started.elapsed(),
             };
-            if !self.limiter.acquire(deadline).await {
-                return Err(give_up(Failure::Deadline, Verdict::Deadline));
-            }
+            let out_of_time = !self.limiter.acquire(deadline).await;
             let remaining = deadline.saturating_duration_since(Instant::now());
-            if remaining.is_zero() {
-                return Err(give_up(Failure::Deadline, Verdict::Deadline));
+            if out_of_time || remaining.is_zero() {
+                return Err(match last_capacity.take() {
+                    Some(refused) => give_up(refused, Verdict::AsIs),
+                    None => give_up(Failure::Deadline, Verdict::Deadline),
+                });
             }
             let signed = self.provider.sign(
                 &call,
@@ -400,7 +434,10 @@ impl<'a> Sender<'a> {
                     (attempt, self.send_failure(err, action, timeout), None)
                 }
             };
-            let decision = decide(attempt, effect, clock_corrected);
+            let decision = decide(attempt, effect, clock_corrected, self.retry.retry_capacity);
+            if decision == Decision::WaitCapacity {
+                capacity_refusals.set(capacity_refusals.get() + 1);
+            }
             let delay = match decision {
                 Decision::CorrectClock => {
                     clock_corrected = true;
@@ -421,6 +458,18 @@ impl<'a> Sender<'a> {
                         self.retry.busy_delay.as_millis()
                     );
                     self.retry.busy_delay
+                }
+                // Sold out: tried again with the backoff (not the lock's pause) until the deadline.
+                Decision::WaitCapacity => {
+                    last_capacity = Some(failure.clone());
+                    let refusals = capacity_refusals.get();
+                    let delay = (self.retry).backoff(refusals, &mut self.rng.borrow_mut());
+                    info!(
+                        "{}; no capacity yet, trying again in {}ms",
+                        FailureSummary(&failure, cloud, action),
+                        delay.as_millis()
+                    );
+                    delay
                 }
                 Decision::Retry { throttled } => {
                     retries += 1;
@@ -1137,9 +1186,30 @@ mod tests {
         ];
         for &(attempt, effect, corrected, expected) in table {
             assert_eq!(
-                decide(attempt, effect, corrected),
+                decide(attempt, effect, corrected, false),
                 expected,
                 "{attempt:?} {effect:?} corrected={corrected}"
+            );
+        }
+        // A capacity refusal is final unless the run waits capacity out; then a start or stop
+        // is sent again, and anything else still gives up.
+        let capacity: &[(Attempt, Effect, bool, Decision)] = &[
+            (Refused(C::Capacity), ACT, false, give_up),
+            (Refused(C::Capacity), DEDUP, false, give_up),
+            (Refused(C::Capacity), ACT, true, WaitCapacity),
+            (Refused(C::Capacity), DEDUP, true, WaitCapacity),
+            (Refused(C::Capacity), READ, true, give_up),
+            (Refused(C::Capacity), DETAIL, true, give_up),
+            // The flag touches capacity alone.
+            (Refused(C::Refused), ACT, true, give_up),
+            (Refused(C::Busy), ACT, true, WaitBusy),
+            (Lost, ACT, true, ambiguous),
+        ];
+        for &(attempt, effect, retry_capacity, expected) in capacity {
+            assert_eq!(
+                decide(attempt, effect, false, retry_capacity),
+                expected,
+                "{attempt:?} {effect:?} retry_capacity={retry_capacity}"
             );
         }
         // Out of retries, a start or stop that may have acted is ambiguous; the rest fail as is.

@@ -117,6 +117,9 @@ const VOCABULARY: Vocabulary = Vocabulary {
         ("220", ErrorClass::Refused),
         ("230", ErrorClass::Refused),
         ("240", ErrorClass::Refused),
+        // Resources not enough, try again later (CompShare error codes, compshareerrorcode.md):
+        // no capacity for the machine's GPU now.
+        ("226604", ErrorClass::Capacity),
         // Missing signature; signature error; user does not exist; token does not exist.
         ("170", ErrorClass::Auth),
         ("171", ErrorClass::Auth),
@@ -314,6 +317,7 @@ pub fn form_body(params: &[(String, String)]) -> String {
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct WireResponse {
+    #[serde(deserialize_with = "number_or_text")]
     ret_code: i64,
     #[serde(default)]
     message: String,
@@ -329,6 +333,26 @@ struct WireHost {
     ip_set: Lenient<Vec<WireIp>>,
     #[serde(default)]
     zone: WireZone,
+}
+
+/// `RetCode` as a JSON number or as a string of one: UCloud's own SDKs read both on every answer
+/// (ucloud-sdk-go `InvokeAction` rewrites `"RetCode": "0"` to a number with its `RetCodePatcher`,
+/// `private/utils/patch.go`; ucloud-sdk-python3 converts it with `int(...)`,
+/// `ucloud/core/client/_client.py`).
+fn number_or_text<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Wire {
+        Number(i64),
+        Text(String),
+    }
+    match Wire::deserialize(deserializer)? {
+        Wire::Number(code) => Ok(code),
+        Wire::Text(text) => text
+            .trim()
+            .parse()
+            .map_err(|_| serde::de::Error::custom(format!("RetCode `{text}` is not a number"))),
+    }
 }
 
 /// One `UHostIPSet` entry: `Type` is `Private` for the machine's own network, else the public
@@ -787,5 +811,38 @@ mod tests {
             .parse_action(Action::Stop, &response(locked))
             .unwrap_err();
         assert_eq!(err.class, ErrorClass::Busy);
+    }
+
+    #[test]
+    fn ret_code_is_read_as_a_number_or_as_a_string_on_every_call() {
+        let accepted = r#"{"Action":"StartCompShareInstanceResponse","RetCode":"0"}"#;
+        assert!(UcloudCompshare
+            .parse_action(Action::Start, &response(accepted))
+            .is_ok());
+        let capacity = r#"{"Action":"StartCompShareInstanceResponse","RetCode":"226604","Message":"当前资源不足，请稍后再试"}"#;
+        let err = UcloudCompshare
+            .parse_action(Action::Start, &response(capacity))
+            .unwrap_err();
+        assert_eq!(
+            (err.code.as_str(), err.class),
+            ("226604", ErrorClass::Capacity)
+        );
+        let listed = r#"{"Action":"DescribeCompShareInstanceResponse","RetCode":"0","TotalCount":1,
+            "UHostSet":[{"UHostId":"uhost-1","State":"Running","Zone":"cn-wlcb-01"}]}"#;
+        let states = UcloudCompshare.parse_describe(&response(listed)).unwrap();
+        assert_eq!(states[0].phase, Phase::Running);
+        let throttled = r#"{"Action":"DescribeCompShareInstanceResponse","RetCode":"153"}"#;
+        let err = UcloudCompshare
+            .parse_describe(&response(throttled))
+            .unwrap_err();
+        assert_eq!(err.class, ErrorClass::Throttled);
+        // Anything but a number's text is an answer cloudstart cannot read.
+        for odd in [r#""zero""#, "null", "[]", "1.5"] {
+            let body = format!(r#"{{"Action":"StartCompShareInstanceResponse","RetCode":{odd}}}"#);
+            let err = UcloudCompshare
+                .parse_action(Action::Start, &response(&body))
+                .unwrap_err();
+            assert_eq!(err.class, ErrorClass::BadResponse, "{odd}");
+        }
     }
 }

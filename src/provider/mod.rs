@@ -781,7 +781,11 @@ pub enum ErrorClass {
     PermissionDenied,
     /// The signature's timestamp is too far from the cloud's clock.
     ClockSkew,
-    /// Any other refusal: quota, capacity, balance, bad parameter.
+    /// No capacity for the machine now: its type or zone is sold out, the cloud is short of the
+    /// resources it needs. A refusal like [`ErrorClass::Refused`] (exit 4) unless the run asked
+    /// to wait capacity out (`--retry-capacity`): then sent again with backoff until the deadline.
+    Capacity,
+    /// Any other refusal: quota, balance, bad parameter.
     Refused,
     /// The answer could not be read (not JSON, missing fields).
     BadResponse,

@@ -134,6 +134,8 @@ const VOCABULARY: Vocabulary = Vocabulary {
         // The API quota is counted per day and restored at midnight: retrying within the run
         // cannot help.
         ("2500", ErrorClass::Refused),
+        // Insufficient backend resources (error_code.md): capacity, not a fault.
+        ("5200", ErrorClass::Capacity),
         ("5000", ErrorClass::Transient),
         ("5100", ErrorClass::Transient),
         ("5300", ErrorClass::Transient),
@@ -493,8 +495,7 @@ fn parse_response(action: &str, response: &HttpResponse) -> Result<ResponseBody,
 }
 
 /// Maps a `ret_code` in an answer to `action` to what the engine does about it: the vocabulary's
-/// class, else a refusal (1100/1101 bad request, 2110 exists, 2400 balance, 5200 capacity, and the
-/// unknown).
+/// class, else a refusal (1100/1101 bad request, 2110 exists, 2400 balance, and the unknown).
 ///
 /// A 1400 that asks to "try later" is a lock that clears by itself: QingCloud's own CSI driver
 /// (yunify/qingcloud-csi `pkg/cloud/errors.go`, `IsTryLater`) and cloud controller manager retry it.
@@ -565,8 +566,9 @@ mod tests {
     #[test]
     fn ret_codes_map_to_classes() {
         use ErrorClass::*;
-        let table: [(&[i64], ErrorClass); 6] = [
-            (&[1100, 1101, 2110, 2400, 2500, 5200, 9999], Refused),
+        let table: [(&[i64], ErrorClass); 7] = [
+            (&[1100, 1101, 2110, 2400, 2500, 9999], Refused),
+            (&[5200], Capacity),
             (&[1200], Auth),
             (&[1300], ClockSkew),
             (&[1400], WrongState),

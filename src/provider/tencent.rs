@@ -152,6 +152,26 @@ const VOCABULARY: Vocabulary = Vocabulary {
         ("InternalError*", ErrorClass::Transient),
         ("InternalServerError", ErrorClass::Transient),
         ("ServiceUnavailable", ErrorClass::Transient),
+        // No stock for the instance type or zone (tencentcloud-sdk-go cvm/v20170312/errors.go,
+        // commit 144f6c8d: 库存不足, 已售罄). Not in StartInstances' own list, but a start needs
+        // the stock again. The other `ResourceInsufficient.*` codes are quotas and parameters.
+        (
+            "ResourceInsufficient.SpecifiedInstanceType",
+            ErrorClass::Capacity,
+        ),
+        (
+            "ResourceInsufficient.ZoneSoldOutForSpecifiedInstance",
+            ErrorClass::Capacity,
+        ),
+        (
+            "ResourceInsufficient.AvailabilityZoneSoldOut",
+            ErrorClass::Capacity,
+        ),
+        (
+            "ResourceInsufficient.InsufficientOfferingMinimum",
+            ErrorClass::Capacity,
+        ),
+        ("ResourcesSoldOut*", ErrorClass::Capacity),
     ],
     // StopInstances' error list (tencentcloud-sdk-go cvm/v20170312/client.go, StopInstances).
     stop_errors: &[
@@ -583,6 +603,17 @@ mod tests {
                 "ResourceInsufficient.CloudDiskUnavailable",
                 ErrorClass::Refused,
             ),
+            ("ResourceInsufficient.CidrBlock", ErrorClass::Refused),
+            (
+                "ResourceInsufficient.SpecifiedInstanceType",
+                ErrorClass::Capacity,
+            ),
+            (
+                "ResourceInsufficient.ZoneSoldOutForSpecifiedInstance",
+                ErrorClass::Capacity,
+            ),
+            ("ResourcesSoldOut.AvailableZone", ErrorClass::Capacity),
+            ("ResourcesSoldOut.EipInsufficient", ErrorClass::Capacity),
             ("InvalidRegion.NotFound", ErrorClass::Refused),
         ];
         for (code, class) in table {

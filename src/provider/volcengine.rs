@@ -121,7 +121,7 @@ const VOCABULARY: Vocabulary = Vocabulary {
         ("OperationDenied.ResourceLocked", ErrorClass::Busy),
         ("OperationDenied.InstanceIsCreatingImage", ErrorClass::Busy),
         // A 500, but a refusal: no capacity for this instance type in the zone.
-        ("Insufficient.InstanceCapacity", ErrorClass::Refused),
+        ("Insufficient.InstanceCapacity", ErrorClass::Capacity),
         ("Insufficient.Balance", ErrorClass::Refused),
         ("InvalidAccessKey", ErrorClass::Auth),
         ("SignatureDoesNotMatch", ErrorClass::Auth),
@@ -136,6 +136,9 @@ const VOCABULARY: Vocabulary = Vocabulary {
         ("AccessDenied", ErrorClass::PermissionDenied),
         ("LackPolicy", ErrorClass::PermissionDenied),
         ("LackProjectPolicy", ErrorClass::PermissionDenied),
+        // The API gateway's own 401 for an access key it does not know (platform common error
+        // codes, volcengine.com/docs/6448/76370); any other 401 is a credential error too.
+        ("InvalidClientTokenId", ErrorClass::Auth),
         ("InvalidInstance.RequestForbidden", ErrorClass::Auth),
         ("InvalidTimestamp", ErrorClass::ClockSkew),
         ("InternalError", ErrorClass::Transient),
@@ -494,7 +497,9 @@ struct WireNetworkInterface {
 
 /// Reads the envelope of an answer to `name` (the start or stop call of `action`, or another
 /// call): `ResponseMetadata.Error` is an [`ApiError`] whatever the HTTP status (the SDK treats a
-/// 200 carrying one as an error too); success needs a `Result`.
+/// 200 carrying one as an error too) — but only with a non-empty `Code`, as the SDK reads it
+/// (volcengine-go-sdk `volcenginequery/unmarshal.go`, `processBodyError`: `Error != nil &&
+/// Error.Code != ""`); success needs a `Result`.
 fn parse_response<R: DeserializeOwned>(
     name: &str,
     action: Option<Action>,
@@ -508,7 +513,8 @@ fn parse_response<R: DeserializeOwned>(
         }
     };
     let request_id = envelope.response_metadata.request_id;
-    if let Some(error) = envelope.response_metadata.error {
+    let error = (envelope.response_metadata.error).filter(|e| !e.code.trim().is_empty());
+    if let Some(error) = error {
         return Err(ApiError {
             class: classify(action, &error.code, response.status),
             code: reported_code(error.code),
@@ -528,7 +534,9 @@ fn parse_response<R: DeserializeOwned>(
 
 /// Maps an ECS error code in an answer to `action`'s call (or another call), and the HTTP status
 /// it came with, to what the engine does: the vocabulary first (a listed code wins over its
-/// status, e.g. the 500 capacity refusal), then the status.
+/// status, e.g. the 500 capacity refusal), then the status. The API gateway answers credential
+/// failures with 401 and codes of its own (platform common error codes,
+/// volcengine.com/docs/6448/76370): every 401 is a credential error.
 fn classify(action: Option<Action>, code: &str, status: u16) -> ErrorClass {
     let listed = match action {
         Some(action) => VOCABULARY.class_in(action, code),
@@ -537,6 +545,7 @@ fn classify(action: Option<Action>, code: &str, status: u16) -> ErrorClass {
     match listed {
         Some(class) => class,
         None if code.ends_with("FlowLimitExceeded") || status == 429 => ErrorClass::Throttled,
+        None if status == 401 => ErrorClass::Auth,
         None if status >= 500 => ErrorClass::Transient,
         None => ErrorClass::Refused,
     }
@@ -584,6 +593,9 @@ mod tests {
             // volcengine.com/docs/6408/78947, common error codes.
             ("LackProjectPolicy", 403, PermissionDenied),
             ("InvalidSecretToken", 401, TokenExpired),
+            ("InvalidClientTokenId", 401, Auth),
+            ("SomethingNew", 401, Auth),
+            ("Insufficient.InstanceCapacity", 500, Capacity),
             ("InvalidInstance.RequestForbidden", 403, Auth),
             ("InvalidTimestamp", 400, ClockSkew),
             ("FlowLimitExceeded", 429, Throttled),
@@ -858,6 +870,35 @@ mod tests {
                 .unwrap_err();
             assert_eq!(err.class, class, "{code}");
         }
+    }
+
+    #[test]
+    fn an_error_object_with_an_empty_code_is_no_error_wherever_it_appears() {
+        // ResponseMetadata.Error, as the SDK's processBodyError reads it.
+        let accepted = r#"{"ResponseMetadata":{"RequestId":"req-1","Action":"StartInstances",
+            "Error":{"Code":"","Message":""}},"Result":{"OperationDetails":[
+            {"InstanceId":"i-a","Error":{"Code":"","Message":""}},
+            {"InstanceId":"i-b","Error":{"Code":"OperationDenied.ResourceLocked","Message":"x"}}]}}"#;
+        let reply = VolcengineEcs
+            .parse_action(Action::Start, &HttpResponse::new(200, accepted))
+            .unwrap();
+        assert_eq!(reply.request_id.as_deref(), Some("req-1"));
+        // Per entry too: only the entry with a code is refused.
+        assert_eq!(reply.refused.len(), 1);
+        assert_eq!(reply.refused[0].0, "i-b");
+        assert_eq!(reply.refused[0].1.class, ErrorClass::Busy);
+        let listed = r#"{"ResponseMetadata":{"RequestId":"req-2","Error":{"Code":" "}},
+            "Result":{"Instances":[{"InstanceId":"i-a","Status":"RUNNING"}]}}"#;
+        let states = VolcengineEcs
+            .parse_describe(&HttpResponse::new(200, listed))
+            .unwrap();
+        assert_eq!(states[0].phase, Phase::Running);
+        // Without a code, a failing status still speaks for itself.
+        let failed = r#"{"ResponseMetadata":{"RequestId":"req-3","Error":{"Code":""}}}"#;
+        let err = VolcengineEcs
+            .parse_action(Action::Start, &HttpResponse::new(503, failed))
+            .unwrap_err();
+        assert_eq!(err.class, ErrorClass::Transient);
     }
 
     #[test]

@@ -126,6 +126,15 @@ const VOCABULARY: Vocabulary = Vocabulary {
         ("INVALID_INSTANCE_NOT_FOUND", ErrorClass::NotFound),
         ("OPERATION_DENIED_INSTANCE_RECYCLED", ErrorClass::Refused),
         ("REQUEST_LIMIT_EXCEEDED", ErrorClass::Throttled),
+        // Sold out: the official SDKs' codes (zenlayercloud-sdk-java `BmcErrorCode`: 指定的实例机型已
+        // 售罄, 所选资源未售卖; the Go SDK's older `Resource.Soldout.Instance.type`, read as
+        // `RESOURCE_SOLDOUT_INSTANCE_TYPE`); ZEC's StartInstances page documents none.
+        ("RESOURCES_SOLDOUT_INSTANCE_TYPE", ErrorClass::Capacity),
+        ("RESOURCE_SOLDOUT_INSTANCE_TYPE", ErrorClass::Capacity),
+        (
+            "RESOURCE_INSUFFICIENT_PRODUCT_SOLD_OUT",
+            ErrorClass::Capacity,
+        ),
         // Common codes, from Zenlayer's own CSI driver (zenlayer/zenlayer-cloud-csi-driver
         // `pkg/cloud/error.go`): the timestamp must be within 5 minutes of the server's.
         ("AUTHFAILURE_INVALID_AUTHORIZATION", ErrorClass::Auth),
@@ -665,6 +674,9 @@ mod tests {
             404 INVALID_INSTANCE_NOT_FOUND NotFound
             404 Invalid.Instance.Not.Found NotFound
             403 OPERATION_DENIED_INSTANCE_RECYCLED Refused
+            403 RESOURCES_SOLDOUT_INSTANCE_TYPE Capacity
+            400 Resource.Soldout.Instance.type Capacity
+            400 Resource.Insufficient.Product.Sold.out Capacity
             400 REQUEST_LIMIT_EXCEEDED Throttled
             429 TOO_MANY_REQUESTS Throttled
             401 INVALID_SIGNATURE Auth

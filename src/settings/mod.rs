@@ -248,6 +248,8 @@ pub struct RunFlags {
     pub no_wait: bool,
     /// `--without-gpu`.
     pub without_gpu: bool,
+    /// `--retry-capacity`.
+    pub retry_capacity: bool,
     /// `--force`.
     pub force: bool,
     /// `--stop-charging`.
@@ -276,6 +278,8 @@ pub struct RunOptions {
     pub backoff: Option<Backoff>,
     /// Ports to wait for after RUNNING (`--wait-port`, `--wait-ssh`).
     pub reach: Option<Reach>,
+    /// Capacity refusals are sent again until the deadline (`--retry-capacity`).
+    pub retry_capacity: bool,
 }
 
 /// The backoff's bounds when only one of `--poll-interval` and `--poll-max` is given.
@@ -319,6 +323,7 @@ impl RunOptions {
             },
             backoff,
             reach,
+            retry_capacity: args.retry_capacity,
         })
     }
 
@@ -329,6 +334,7 @@ impl RunOptions {
             options: ActionOptions::default(),
             backoff: None,
             reach: None,
+            retry_capacity: false,
         }
     }
 }
@@ -959,7 +965,10 @@ fn resolve_group(
         may_use_tls: network.may_use_tls || endpoint.base().starts_with("https://"),
         ..network.clone()
     };
-    let retry = RetryConfig::default();
+    let retry = RetryConfig {
+        retry_capacity: run.retry_capacity,
+        ..RetryConfig::default()
+    };
     Ok(GroupSettings {
         provider,
         location,

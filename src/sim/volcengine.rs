@@ -413,7 +413,7 @@ fn code(action: Action, class: ErrorClass) -> &'static str {
 fn whole_call_status(action: Action, code: &str) -> Option<u16> {
     match PROFILE.vocabulary().class_in(action, code)? {
         ErrorClass::Busy => Some(412),
-        _ if code == "Insufficient.InstanceCapacity" => Some(500),
+        ErrorClass::Capacity => Some(500),
         _ => None,
     }
 }

@@ -307,7 +307,13 @@ fn bare_ids_need_a_provider_and_get_a_hint() {
     // With -o json, the targets whose record can be formed are still reported; the bare id has
     // no cloud, so it has no record.
     let output = cloudstart(home.path())
-        .args(["start", "-o", "json", "tencent:ins-aaaaaaaa", "ins-r8hr2upy"])
+        .args([
+            "start",
+            "-o",
+            "json",
+            "tencent:ins-aaaaaaaa",
+            "ins-r8hr2upy",
+        ])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
