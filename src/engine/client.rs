@@ -109,6 +109,7 @@ impl<'a> ApiClient<'a> {
         let name = call.action;
         let effect = Effect::Act {
             deduplicated: self.provider.spec().idempotent_actions,
+            several: ids.len() > 1,
         };
         let accepted = self
             .sender

@@ -349,6 +349,22 @@ async fn act_batch(
                 let each = wait_out_locks(cloud, action, events, each.collect(), &mut acted).await;
                 (each, false)
             }
+            // Refused as a whole for what may be one machine's (its lock, its type sold out):
+            // each half is sent on its own, so the innocent machines go ahead and the culprit,
+            // alone at last, is waited out or refused by itself.
+            Err(err)
+                if batch.len() > 1
+                    && err.api_error().is_some_and(|e| e.class.ties_to_a_machine()) =>
+            {
+                let (left, right) = batch.split_at(batch.len() / 2);
+                for half in [left, right] {
+                    let half = half.to_vec();
+                    let part = Box::pin(act_batch(cloud, action, events, half, may_settle)).await;
+                    acted.underway.extend(part.underway);
+                    acted.settling.extend(part.settling);
+                }
+                return acted;
+            }
             Err(err) => {
                 let all = batch.iter().map(|id| (id.clone(), err.clone()));
                 (all.collect(), true)
@@ -1260,6 +1276,43 @@ mod tests {
         assert!(
             events.iter().any(|e| e.starts_with("b: wait Timeout")),
             "{events:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_batch_refused_for_one_machines_capacity_is_halved_until_the_others_go_ahead() {
+        let script = Script::new(
+            vec![
+                Err(refusal(ErrorClass::Capacity)),
+                accepted(),
+                Err(refusal(ErrorClass::Capacity)),
+                accepted(),
+                Err(refusal(ErrorClass::Capacity)),
+            ],
+            vec![],
+        );
+        let events = run_no_wait(&script, &["a", "b", "c", "d"]).await;
+        assert_eq!(
+            *script.started.borrow(),
+            [
+                ids(&["a", "b", "c", "d"]),
+                ids(&["a", "b"]),
+                ids(&["c", "d"]),
+                ids(&["c"]),
+                ids(&["d"])
+            ]
+        );
+        assert!(script.described.borrow().is_empty());
+        assert_eq!(
+            events,
+            [
+                "accepted a,b",
+                "accepted c",
+                "d: refused Api",
+                "a: underway",
+                "b: underway",
+                "c: underway"
+            ]
         );
     }
 }

@@ -141,16 +141,23 @@ pub(crate) enum Effect {
     /// it cannot hold up a machine's outcome or spend the run's retry budget.
     Detail,
     /// Starts or stops machines. `deduplicated`: the cloud de-duplicates by the call's client
-    /// token, so a call that got no readable answer may be sent again as it was.
-    Act { deduplicated: bool },
+    /// token, so a call that got no readable answer may be sent again as it was. `several`: the
+    /// call carries more than one machine, so a refusal that may be one machine's (its lock, its
+    /// type sold out) goes back to the protocol, which splits the batch, rather than being waited
+    /// out for all of them.
+    Act { deduplicated: bool, several: bool },
 }
 
 impl Effect {
     /// Whether a call that may have reached the cloud may be sent again.
     fn may_resend_unanswered(self) -> bool {
-        self != Effect::Act {
-            deduplicated: false,
-        }
+        !matches!(
+            self,
+            Effect::Act {
+                deduplicated: false,
+                ..
+            }
+        )
     }
 }
 
@@ -240,6 +247,12 @@ pub(crate) fn decide(
         // A start or stop that may have been acted on is sent again only where the cloud
         // de-duplicates it.
         _ if unanswered && !effect.may_resend_unanswered() => Decision::GiveUp(Verdict::Ambiguous),
+        // A batch's lock or capacity refusal may be one machine's: the protocol splits the batch.
+        Attempt::Refused(class)
+            if class.ties_to_a_machine() && matches!(effect, Effect::Act { several: true, .. }) =>
+        {
+            Decision::GiveUp(Verdict::AsIs)
+        }
         // Only a start or stop is refused for capacity; asked to, the run keeps trying.
         Attempt::Refused(ErrorClass::Capacity)
             if retry_capacity && matches!(effect, Effect::Act { .. }) =>
@@ -1122,8 +1135,16 @@ mod tests {
         const DETAIL: Effect = Effect::Detail;
         const ACT: Effect = Effect::Act {
             deduplicated: false,
+            several: false,
         };
-        const DEDUP: Effect = Effect::Act { deduplicated: true };
+        const DEDUP: Effect = Effect::Act {
+            deduplicated: true,
+            several: false,
+        };
+        const BATCH: Effect = Effect::Act {
+            deduplicated: false,
+            several: true,
+        };
         let give_up = GiveUp(Verdict::AsIs);
         let ambiguous = GiveUp(Verdict::Ambiguous);
         let retry = Retry { throttled: false };
@@ -1204,6 +1225,17 @@ mod tests {
             (Refused(C::Refused), ACT, true, give_up),
             (Refused(C::Busy), ACT, true, WaitBusy),
             (Lost, ACT, true, ambiguous),
+            // A batch's lock or capacity refusal goes back to the protocol, which splits it;
+            // its other refusals are decided as for one machine.
+            (Refused(C::Capacity), BATCH, true, give_up),
+            (Refused(C::Busy), BATCH, false, give_up),
+            (
+                Refused(C::Throttled),
+                BATCH,
+                false,
+                Retry { throttled: true },
+            ),
+            (Lost, BATCH, false, ambiguous),
         ];
         for &(attempt, effect, retry_capacity, expected) in capacity {
             assert_eq!(

@@ -809,6 +809,12 @@ impl ErrorClass {
         matches!(self, ErrorClass::BadResponse | ErrorClass::Unanswered)
     }
 
+    /// Whether a refusal of a call for several machines may be one machine's alone — its lock,
+    /// its instance type sold out — so the batch is split and the others go ahead.
+    pub fn ties_to_a_machine(self) -> bool {
+        matches!(self, ErrorClass::Busy | ErrorClass::Capacity)
+    }
+
     /// Whether the refusal is about particular machines, so describing them explains it.
     pub fn concerns_instances(self) -> bool {
         matches!(

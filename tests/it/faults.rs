@@ -563,3 +563,40 @@ fn running_the_same_start_twice_is_safe() {
         );
     });
 }
+
+#[test]
+fn a_batch_refused_for_one_machines_capacity_still_starts_the_others() {
+    // Tencent, QingCloud and Zenlayer refuse a whole start call when one machine cannot start
+    // (Tencent: StartInstances' batch is refused as a whole, its sold-out codes in
+    // tencentcloud-sdk-go cvm/v20170312/errors.go); the batch is halved until the others go
+    // ahead. Volcengine refuses that machine's OperationDetails entry alone; CompShare starts one
+    // machine per call. Either way only the culprit fails, with its cloud's capacity code.
+    let state: String = (profiles())
+        .map(|profile| {
+            let code = profile.vocabulary().code(ErrorClass::Capacity).unwrap();
+            seed(
+                profile,
+                &id(profile, 3),
+                &format!("start_error = \"{code}\""),
+            )
+        })
+        .collect();
+    let sim = Sim::start(&state);
+    for_every_cloud(|profile| {
+        let ids = ids(profile, 4);
+        let records = records(profile, &start(&sim, profile, &ids, &[]), 4, &ids);
+        assert_eq!(
+            outcomes(&records),
+            ["running", "running", "failed", "running"],
+            "{}",
+            profile.provider
+        );
+        let code = profile.vocabulary().code(ErrorClass::Capacity).unwrap();
+        assert_eq!(records[2]["error"]["code"], code, "{}", profile.provider);
+        if profile.provider == "tencent" {
+            // All four, then the halves, then the culprit's half split in two.
+            let (start_action, _) = actions(profile);
+            assert_eq!(count(&sim, profile, start_action, "").0, 5);
+        }
+    });
+}
