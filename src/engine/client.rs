@@ -38,10 +38,19 @@ pub struct ApiClient<'a> {
     acted: RefCell<HashMap<String, RunAction>>,
     /// The start and stop jobs' last known status and when it was asked.
     jobs: RefCell<HashMap<String, (Instant, JobStatus)>>,
-    /// The pause between attempts on a machine another operation holds.
-    busy_delay: Duration,
-    /// No call outlives this.
-    deadline: Instant,
+    /// How one machine's lock or capacity refusal in an accepted call is waited out.
+    machine_wait: MachineWait,
+}
+
+/// How a lock (or capacity refusal) reported for one machine of an accepted call is waited out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MachineWait {
+    /// The pause between attempts (the lock's pause, `RetryConfig::busy_delay`).
+    pub delay: Duration,
+    /// No wait goes past this.
+    pub deadline: Instant,
+    /// Whether capacity refusals are waited out too (`--retry-capacity`).
+    pub capacity: bool,
 }
 
 /// What this run's accepted start or stop of one machine said.
@@ -69,16 +78,18 @@ impl<'a> ApiClient<'a> {
             options: config.options,
             acted: RefCell::new(HashMap::new()),
             jobs: RefCell::new(HashMap::new()),
-            busy_delay: config.retry.busy_delay,
-            deadline: config.deadline,
+            machine_wait: MachineWait {
+                delay: config.retry.busy_delay,
+                deadline: config.deadline,
+                capacity: config.retry.retry_capacity,
+            },
         })
     }
 
-    /// The pause between attempts on a locked machine, and the deadline no wait goes past: what
-    /// a lock reported for one machine of an accepted call is waited out with, as the sender
-    /// waits out a lock on the whole call.
-    pub fn lock_wait(&self) -> (Duration, Instant) {
-        (self.busy_delay, self.deadline)
+    /// How a lock (or, with `--retry-capacity`, a capacity refusal) reported for one machine of
+    /// an accepted call is waited out, as the sender waits out one on the whole call.
+    pub fn machine_wait(&self) -> MachineWait {
+        self.machine_wait
     }
 
     /// The provider this client speaks for.

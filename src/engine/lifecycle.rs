@@ -28,15 +28,14 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 
-use std::time::Duration;
-
 use futures_util::{stream, StreamExt};
 use tokio::time::Instant;
 use tracing::warn;
 
+use super::client::MachineWait;
 use super::reach::{self, Reach, Unreachable};
 use super::wait::{self, Acceptor, Describe, Finish, PollConfig, PollEvent};
-use super::{ActReply, ApiClient, CallError};
+use super::{ActReply, ApiClient, CallError, Failure};
 use crate::provider::{Action, Addresses, ErrorClass, InstanceState, Phase};
 
 /// What a command does to its machines, as data: `start`, `stop` and `wait` are three values.
@@ -137,9 +136,9 @@ pub trait Actor: Describe {
     ) -> impl Future<Output = Result<ActReply, CallError>>;
     /// A generator for the waiter's jitter, seeded from the engine's randomness.
     fn fork_rng(&self) -> fastrand::Rng;
-    /// The pause between attempts on a machine an accepted call reported locked, and the
-    /// deadline; `None` leaves such a refusal as it is.
-    fn lock_wait(&self) -> Option<(Duration, Instant)> {
+    /// How a machine an accepted call reported locked (or without capacity) is waited out;
+    /// `None` leaves such a refusal as it is.
+    fn lock_wait(&self) -> Option<MachineWait> {
         None
     }
 }
@@ -157,8 +156,8 @@ impl Actor for ApiClient<'_> {
         ApiClient::fork_rng(self)
     }
 
-    fn lock_wait(&self) -> Option<(Duration, Instant)> {
-        Some(ApiClient::lock_wait(self))
+    fn lock_wait(&self) -> Option<MachineWait> {
+        Some(ApiClient::machine_wait(self))
     }
 }
 
@@ -384,11 +383,12 @@ async fn act_batch(
 }
 
 /// Waits out the machines an accepted call refused one by one because another operation holds
-/// them (Volcengine's `OperationDetails` with `OperationDenied.ResourceLocked`), as the sender
-/// waits out a lock on the whole call: they are sent again, in one call, after the lock's pause
-/// until the deadline. The ones accepted then join `acted.underway`; returned are the
-/// other refusals, a later refusal for another reason, and the locks the deadline ended (a
-/// timeout that says how many attempts it took).
+/// them (Volcengine's `OperationDetails` with `OperationDenied.ResourceLocked`) or, with
+/// `--retry-capacity`, for want of capacity, as the sender waits out either on the whole call:
+/// they are sent again, in one call, after the lock's pause until the deadline. The ones
+/// accepted then join `acted.underway`; returned are the other refusals, a later refusal for
+/// another reason, and the ones the deadline ended (a lock: a timeout that says how many
+/// attempts it took; capacity: the refusal, saying how often it came).
 async fn wait_out_locks(
     cloud: &impl Actor,
     action: Action,
@@ -396,9 +396,14 @@ async fn wait_out_locks(
     refused: Vec<(String, CallError)>,
     acted: &mut Acted,
 ) -> Vec<(String, CallError)> {
-    let locked = |err: &CallError| err.api_error().is_some_and(|e| e.class == ErrorClass::Busy);
-    let Some((delay, deadline)) = cloud.lock_wait() else {
+    let Some(wait) = cloud.lock_wait() else {
         return refused;
+    };
+    let (delay, deadline) = (wait.delay, wait.deadline);
+    let locked = |err: &CallError| {
+        err.api_error().is_some_and(|e| {
+            e.class == ErrorClass::Busy || (wait.capacity && e.class == ErrorClass::Capacity)
+        })
     };
     let (mut waiting, mut settled): (Vec<_>, Vec<_>) =
         refused.into_iter().partition(|(_, err)| locked(err));
@@ -409,6 +414,14 @@ async fn wait_out_locks(
             for (id, mut err) in waiting {
                 err.attempts = attempts;
                 err.elapsed = started.elapsed();
+                if let Failure::Api(api) = &mut err.failure {
+                    if api.class == ErrorClass::Capacity {
+                        api.message.push_str(&format!(
+                            "; refused for capacity {attempts} times in {:.1}s",
+                            err.elapsed.as_secs_f64()
+                        ));
+                    }
+                }
                 settled.push((id, err));
             }
             break;
@@ -710,7 +723,7 @@ mod tests {
         started: RefCell<Vec<Vec<String>>>,
         described: RefCell<Vec<Vec<String>>>,
         /// The lock's pause and the deadline, as the engine's client has them.
-        lock_wait: (Duration, Instant),
+        lock_wait: MachineWait,
     }
 
     impl Script {
@@ -723,10 +736,11 @@ mod tests {
                 describes: RefCell::new(describes.into()),
                 started: RefCell::default(),
                 described: RefCell::default(),
-                lock_wait: (
-                    Duration::from_secs(5),
-                    Instant::now() + Duration::from_secs(60),
-                ),
+                lock_wait: MachineWait {
+                    delay: Duration::from_secs(5),
+                    deadline: Instant::now() + Duration::from_secs(60),
+                    capacity: false,
+                },
             }
         }
     }
@@ -759,7 +773,7 @@ mod tests {
             fastrand::Rng::with_seed(7)
         }
 
-        fn lock_wait(&self) -> Option<(Duration, Instant)> {
+        fn lock_wait(&self) -> Option<MachineWait> {
             Some(self.lock_wait)
         }
     }
@@ -1098,10 +1112,11 @@ mod tests {
             ],
             vec![],
         );
-        script.lock_wait = (
-            Duration::from_secs(5),
-            Instant::now() + Duration::from_secs(12),
-        );
+        script.lock_wait = MachineWait {
+            delay: Duration::from_secs(5),
+            deadline: Instant::now() + Duration::from_secs(12),
+            capacity: false,
+        };
         let log = Log::default();
         let plan = Plan {
             wait: false,
@@ -1314,5 +1329,32 @@ mod tests {
                 "c: underway"
             ]
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn one_machines_capacity_refusal_is_waited_out_only_with_retry_capacity() {
+        for (capacity, started, expected) in [
+            (
+                false,
+                1,
+                vec!["accepted a", "b: refused Api", "a: underway"],
+            ),
+            (
+                true,
+                2,
+                vec!["accepted a", "accepted b", "a: underway", "b: underway"],
+            ),
+        ] {
+            let mut script = Script::new(
+                [accepted_but(&[("b", ErrorClass::Capacity)]), accepted()]
+                    .into_iter()
+                    .take(started)
+                    .collect(),
+                vec![],
+            );
+            script.lock_wait.capacity = capacity;
+            let events = run_no_wait(&script, &["a", "b"]).await;
+            assert_eq!(events, expected, "capacity={capacity}");
+        }
     }
 }
