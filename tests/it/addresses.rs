@@ -214,9 +214,7 @@ fn wait_port_holds_running_until_the_port_opens_and_reports_it() {
         let name = profile.provider;
         assert_eq!(output.status.code(), Some(0), "{name}: {}", stderr(&output));
         assert!(opener.join().unwrap(), "{name}: never connected");
-        let events: Vec<Value> = (stdout(&output).lines())
-            .map(|line| serde_json::from_str(line).unwrap())
-            .collect();
+        let events: Vec<Value> = support::json_lines(&output);
         let reachable = events.iter().position(|e| e["event"] == "reachable");
         let last = events.iter().position(|e| e["event"] == "final");
         assert!(
@@ -299,9 +297,7 @@ fn a_machine_already_running_has_its_ports_checked_too() {
         .unwrap();
     drop(listener);
     assert_eq!(open.status.code(), Some(0), "{}", stderr(&open));
-    let events: Vec<Value> = (stdout(&open).lines())
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
+    let events: Vec<Value> = support::json_lines(&open);
     let reachable = events.iter().position(|e| e["event"] == "reachable");
     let last = events.iter().position(|e| e["event"] == "final");
     assert!(reachable.is_some() && reachable < last, "{events:?}");
@@ -467,9 +463,7 @@ fn wait_ssh_is_a_timeout_for_a_silent_listener_and_running_for_one_that_sends_th
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    let events: Vec<Value> = (stdout(&output).lines())
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
+    let events: Vec<Value> = support::json_lines(&output);
     let reachable = events.iter().position(|e| e["event"] == "reachable");
     let last = events.iter().position(|e| e["event"] == "final");
     assert!(reachable.is_some() && reachable < last, "{events:?}");

@@ -535,11 +535,8 @@ fn demo_starts_one_machine_on_every_cloud_then_stops_it() {
         .unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     // One JSON document a line: the start's report, then the stop's.
-    let text = stdout(&output);
-    let reports: Vec<serde_json::Value> = (text.lines())
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
-    assert_eq!(reports.len(), 2, "{text}");
+    let reports = support::json_lines(&output);
+    assert_eq!(reports.len(), 2, "{reports:?}");
     let expected: Vec<&str> = support::profiles().map(|p| p.provider).collect();
     for (json, command, outcome) in [
         (&reports[0], "start", "running"),

@@ -381,9 +381,7 @@ fn json_and_ndjson_runs_refused_before_any_request_still_report_every_target() {
     assert!(stderr(&output).contains("error: "), "{}", stderr(&output));
     let output = in_format("ndjson", &bad_region);
     assert_eq!(output.status.code(), Some(2));
-    let events: Vec<Value> = (support::stdout(&output).lines())
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
+    let events: Vec<Value> = support::json_lines(&output);
     let (summary, finals) = events.split_last().unwrap();
     assert_eq!(summary["event"], "summary");
     assert_eq!(summary["exit_code"], 2);

@@ -174,6 +174,15 @@ pub(crate) fn report(output: &std::process::Output) -> Value {
     })
 }
 
+/// Parses stdout as JSON lines: NDJSON events, or one report a line (`demo`).
+pub(crate) fn json_lines(output: &std::process::Output) -> Vec<Value> {
+    (stdout(output).lines())
+        .map(|line| {
+            serde_json::from_str(line).unwrap_or_else(|err| panic!("not JSON ({err}): {line}"))
+        })
+        .collect()
+}
+
 pub(crate) fn stdout(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
