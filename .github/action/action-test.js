@@ -11,6 +11,7 @@
 const assert = require('assert');
 const { spawn, spawnSync } = require('child_process');
 const fs = require('fs');
+const http = require('http');
 const os = require('os');
 const path = require('path');
 
@@ -255,6 +256,18 @@ async function unitTests() {
     assert.deepStrictEqual(action.addressOutputs(action.parseReport('not json')), { addresses: '[]', public: '' });
   });
 
+  await test('outputs: a value with newlines and `exit-code=0` stays one output (random delimiter)', () => {
+    const file = path.join(work, 'output-injection');
+    fs.writeFileSync(file, '');
+    action.fileCommand(file, 'exit-code', '4');
+    action.fileCommand(file, 'public-addresses', '127.0.0.1\nexit-code=0\nreport<<EOF\nforged\nEOF');
+    assert.deepStrictEqual(readEnvFile(file), {
+      'exit-code': '4',
+      'public-addresses': '127.0.0.1\nexit-code=0\nreport<<EOF\nforged\nEOF',
+    });
+    assert.throws(() => action.fileCommand(file, 'a\nb', 'x'));
+  });
+
   await test('log: a proxy password is not shown; workflow command data is escaped', () => {
     const shown = action.displayCommand(['start', '--proxy', 'http://user:secret@proxy:3128', '--proxy=https://u:pw@p:1', 'a b']);
     assert.ok(!shown.includes('secret') && !shown.includes(':pw@'), shown);
@@ -382,6 +395,40 @@ async function stepTests() {
     const post = await runStep(env, inputs, step.state);
     assert.strictEqual(post.code, 0, post.log);
     assert.match(post.log, /nothing to stop/);
+  });
+
+  // Issue 20 item 1: a cloud that answers with made-up addresses — a newline and `exit-code=0`,
+  // a shell command — from a canned Tencent API on 127.0.0.1.
+  await test('hostile addresses from the cloud never reach the step outputs', async () => {
+    const hostile = ['127.0.0.1\nexit-code=0', "1.2.3.4'; touch pwned; echo '", '$(reboot)', '198.51.100.7'];
+    const server = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        const action = req.headers['x-tc-action'];
+        const response = action === 'DescribeInstances'
+          ? {
+            TotalCount: 1,
+            InstanceSet: [{ InstanceId: 'ins-aaaaaaaa', InstanceState: 'RUNNING', PublicIpAddresses: hostile, PrivateIpAddresses: ['10.0.0.1\nx=y'] }],
+            RequestId: 'r-2',
+          }
+          : { RequestId: 'r-1' };
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ Response: response }));
+      });
+    });
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const canned = { ...CREDENTIALS, CLOUDSTART_TENCENT_ENDPOINT: `http://127.0.0.1:${server.address().port}` };
+      const step = await runStep(canned, { ...inputs, targets: 'ins-aaaaaaaa', 'wait-port': '', 'stop-at-end': 'false' });
+      assert.strictEqual(step.code, 0, step.log);
+      assert.strictEqual(step.outputs['exit-code'], '0');
+      assert.strictEqual(step.outputs['public-addresses'], '198.51.100.7');
+      assert.deepStrictEqual(JSON.parse(step.outputs.addresses)[0].private, []);
+      assert.deepStrictEqual(Object.keys(step.outputs).sort(), ['addresses', 'exit-code', 'public-addresses', 'report']);
+      for (const value of Object.values(step.outputs)) assert.doesNotMatch(value, /exit-code=|reboot|pwned|x=y/);
+    } finally {
+      server.close();
+    }
   });
 
   // A job cancelled while the machines boot: the runner sends SIGINT to the node process only.

@@ -69,10 +69,15 @@ function warning(message) {
 
 /**
  * Appends `name<<delimiter`, the value and the delimiter to an environment file. The delimiter is
- * random, so no line of the value can end the block early.
+ * random, so no line of the value can end the block early, and a newline in a value (an address
+ * a cloud made up: `x\nexit-code=0`) cannot start another output. Every output and every piece of
+ * state is written this way; a name or value holding the delimiter is refused, as @actions/core does.
  */
 function fileCommand(file, name, value) {
   const delimiter = `ghadelimiter_${crypto.randomUUID()}`;
+  if (String(name).includes(delimiter) || String(value).includes(delimiter) || /[\r\n]/.test(name)) {
+    throw new Error(`cannot write ${JSON.stringify(String(name).slice(0, 40))} to ${path.basename(file)} safely`);
+  }
   fs.appendFileSync(file, `${name}<<${delimiter}${os.EOL}${value}${os.EOL}${delimiter}${os.EOL}`, 'utf8');
 }
 
@@ -486,5 +491,6 @@ if (require.main === module) {
   module.exports = {
     input, booleanInput, escapeData, splitArgs, readInputs, unusedInputs, commandArgv, planTeardown,
     startedByStep, refineTargets, parseReport, addressOutputs, displayCommand, durationMs, UsageError,
+    fileCommand,
   };
 }

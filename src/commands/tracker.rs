@@ -415,7 +415,9 @@ impl Events for Tracker<'_> {
             End::Unreachable(error) => {
                 let kind = match error {
                     Unreachable::Closed { .. } => ErrorKind::Timeout,
-                    Unreachable::NoAddress(_) | Unreachable::NotAnIp { .. } => ErrorKind::Api,
+                    Unreachable::NoAddress(_)
+                    | Unreachable::NotAnIp { .. }
+                    | Unreachable::Refused { .. } => ErrorKind::Api,
                 };
                 let record = ErrorRecord {
                     kind,

@@ -49,19 +49,21 @@ impl Endpoint {
     /// Whether requests would travel unencrypted beyond this machine: `http://` to a host other
     /// than loopback.
     pub fn is_cleartext_remote(&self) -> bool {
-        let Some(rest) = self.base.strip_prefix("http://") else {
-            return false;
-        };
+        self.base.starts_with("http://") && !self.is_loopback()
+    }
+
+    /// Whether the host is this machine: `localhost` or a loopback address (the simulator).
+    pub fn is_loopback(&self) -> bool {
+        let rest = (self.base.split_once("://")).map_or(self.base.as_str(), |(_, rest)| rest);
         let host = match rest.rsplit_once(':') {
             Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
             _ => rest,
         };
         let host = host.trim_start_matches('[').trim_end_matches(']');
-        let loopback = host.eq_ignore_ascii_case("localhost")
+        host.eq_ignore_ascii_case("localhost")
             || host
                 .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback());
-        !loopback
+                .is_ok_and(|ip| ip.is_loopback())
     }
 
     /// `scheme://host[:port]`, without a trailing slash.
@@ -109,6 +111,23 @@ mod tests {
             assert_eq!(
                 Endpoint::parse(url).unwrap().is_cleartext_remote(),
                 remote,
+                "{url}"
+            );
+        }
+    }
+
+    #[test]
+    fn loopback_endpoints_are_this_machine_whatever_the_scheme() {
+        for (url, loopback) in [
+            ("http://127.0.0.1:8080", true),
+            ("https://[::1]:8443", true),
+            ("http://localhost", true),
+            ("https://cvm.tencentcloudapi.com", false),
+            ("http://10.0.0.7:8080", false),
+        ] {
+            assert_eq!(
+                Endpoint::parse(url).unwrap().is_loopback(),
+                loopback,
                 "{url}"
             );
         }

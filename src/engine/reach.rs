@@ -7,12 +7,20 @@
 //! it is read, a bounded number of bytes under a timeout, until the server's identification line
 //! (RFC 4253 §4.2), because a middlebox or a half-booted machine can accept a connection on
 //! port 22 and say nothing.
+//!
+//! Nor is every IP address tried ([`refusal`]): never one that is no machine's (unspecified,
+//! multicast, broadcast), never this host or its link (loopback, link-local: 169.254.0.0/16
+//! holds the metadata service) unless the endpoint itself is loopback — the simulator — and
+//! then nothing but loopback, so a run against the simulator never sends a packet off this
+//! host whatever its machines show. At most [`MAX_PROBES_IN_FLIGHT`] connections are open at
+//! once, so a big fleet's wait does not run out of file descriptors.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 use crate::provider::Addresses;
@@ -30,6 +38,11 @@ const IDENTIFICATION_MAX_BYTES: usize = 8 * 1024;
 const SHOWN_MAX_BYTES: usize = 64;
 /// The pause between attempts.
 const RETRY_PAUSE: Duration = Duration::from_millis(500);
+/// The most connection attempts in flight at once, over the whole run: each holds a file
+/// descriptor, and a 2,300-machine wait under the common `ulimit -n 1024` otherwise ends with
+/// EMFILE. An attempt lasts at most 4 s, so 256 of them get through 2,300 machines in well
+/// under a minute.
+pub const MAX_PROBES_IN_FLIGHT: usize = 256;
 
 /// Which of a machine's addresses to connect to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,6 +97,9 @@ pub struct Reach {
     pub probes: Vec<Probe>,
     /// The address to connect to.
     pub address: AddressKind,
+    /// The endpoint is loopback (the simulator): only loopback addresses are probed, and they
+    /// may be (see [`refusal`]).
+    pub loopback_endpoint: bool,
 }
 
 impl Reach {
@@ -103,7 +119,19 @@ impl Reach {
         // Stable: for one port the SSH probe, first in, is the one `dedup_by_key` keeps.
         probes.sort_by_key(|probe| probe.port);
         probes.dedup_by_key(|probe| probe.port);
-        (!probes.is_empty()).then_some(Self { probes, address })
+        (!probes.is_empty()).then_some(Self {
+            probes,
+            address,
+            loopback_endpoint: false,
+        })
+    }
+
+    /// The same, for a cloud whose endpoint is loopback (`true`) or not.
+    pub fn for_endpoint(self, loopback_endpoint: bool) -> Self {
+        Self {
+            loopback_endpoint,
+            ..self
+        }
     }
 }
 
@@ -120,6 +148,16 @@ pub enum Unreachable {
         kind: AddressKind,
         /// What the cloud reported, clipped.
         address: String,
+    },
+    /// The reported address is one no probe is sent to ([`refusal`]).
+    #[error("RUNNING, but its {kind} address {address} is not probed: {why}")]
+    Refused {
+        /// Which kind.
+        kind: AddressKind,
+        /// The address.
+        address: IpAddr,
+        /// Why not.
+        why: &'static str,
     },
     /// The deadline passed with the port still not ready: closed, or (`--wait-ssh`) silent or
     /// answering something other than SSH.
@@ -156,22 +194,78 @@ pub fn address_of(reach: &Reach, addresses: &Addresses) -> Result<IpAddr, Unreac
     let first = listed
         .first()
         .ok_or(Unreachable::NoAddress(reach.address))?;
-    first.parse().map_err(|_| Unreachable::NotAnIp {
+    let ip: IpAddr = first.parse().map_err(|_| Unreachable::NotAnIp {
         kind: reach.address,
         address: crate::error::clip(first),
-    })
+    })?;
+    match refusal(ip, reach.loopback_endpoint) {
+        Some(why) => Err(Unreachable::Refused {
+            kind: reach.address,
+            address: ip,
+            why,
+        }),
+        None => Ok(ip),
+    }
+}
+
+/// Why no probe is sent to `ip`, if none is: an address no machine has, this host or its link
+/// for a cloud that is not on this host, or anything but loopback when the endpoint is
+/// (`loopback_endpoint`: the simulator, whose machines are all on this host).
+pub fn refusal(ip: IpAddr, loopback_endpoint: bool) -> Option<&'static str> {
+    // ::ffff:127.0.0.1 is 127.0.0.1 to the socket layer.
+    let ip = ip.to_canonical();
+    let this_network = matches!(ip, IpAddr::V4(v4) if v4.octets()[0] == 0);
+    if ip.is_unspecified() || this_network {
+        return Some("an unspecified address (0.0.0.0/8, ::) is no machine's");
+    }
+    if ip.is_multicast() {
+        return Some("a multicast address is no one machine's");
+    }
+    if matches!(ip, IpAddr::V4(v4) if v4.is_broadcast()) {
+        return Some("the broadcast address is no one machine's");
+    }
+    let link_local = match ip {
+        IpAddr::V4(v4) => v4.is_link_local(),
+        IpAddr::V6(v6) => v6.segments()[0] & 0xffc0 == 0xfe80,
+    };
+    match (loopback_endpoint, ip.is_loopback()) {
+        (true, true) => None,
+        (true, false) => Some(
+            "the endpoint is loopback (a simulator), so only loopback addresses are probed and \
+             nothing leaves this machine",
+        ),
+        (false, true) => Some("a loopback address is this machine, not the cloud's"),
+        (false, false) if link_local => Some(
+            "a link-local address (169.254.0.0/16, fe80::/10) is this machine's own link, \
+             where the metadata service is, not the cloud's machine",
+        ),
+        (false, false) => None,
+    }
 }
 
 /// Waits until `probe`'s port on `ip` is ready, trying every 500 ms until `deadline`: each
 /// attempt may take 2 s to connect and, for SSH, 2 s more for the identification line. A port
 /// that refuses, stays silent, closes or answers something else is not ready yet, like a
-/// closed port; the error tells what the last attempt saw.
-pub async fn wait_for(ip: IpAddr, probe: Probe, deadline: Instant) -> Result<(), Unreachable> {
+/// closed port; the error tells what the last attempt saw. Each attempt first takes a permit
+/// of `in_flight` (the run's [`MAX_PROBES_IN_FLIGHT`]).
+pub async fn wait_for(
+    ip: IpAddr,
+    probe: Probe,
+    deadline: Instant,
+    in_flight: &Semaphore,
+) -> Result<(), Unreachable> {
     let target = SocketAddr::new(ip, probe.port);
     loop {
-        let last = match attempt(target, probe.expect, deadline).await {
-            Ok(()) => return Ok(()),
-            Err(seen) => seen,
+        let permit = tokio::time::timeout_at(deadline, in_flight.acquire()).await;
+        let last = match permit {
+            Ok(Ok(_permit)) => match attempt(target, probe.expect, deadline).await {
+                Ok(()) => return Ok(()),
+                Err(seen) => seen,
+            },
+            // Closed only if the run drops it; then no attempt can be made either.
+            Ok(Err(_)) | Err(_) => format!(
+                "{MAX_PROBES_IN_FLIGHT} other connection attempts were in flight until the end"
+            ),
         };
         let next = Instant::now() + RETRY_PAUSE;
         if next >= deadline {
@@ -428,6 +522,86 @@ mod tests {
 
     const LOOPBACK: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
 
+    fn slots() -> Semaphore {
+        Semaphore::new(MAX_PROBES_IN_FLIGHT)
+    }
+
+    /// Issue 20 item 6: a run against the simulator (a loopback endpoint) probes nothing but
+    /// loopback whatever its machines show; a cloud's run never probes this host, its link or an
+    /// address that is no machine's.
+    #[test]
+    fn probes_aim_only_where_a_machine_can_be() {
+        let refused = |ip: &str, loopback_endpoint| refusal(ip.parse().unwrap(), loopback_endpoint);
+        for nobody in [
+            "0.0.0.0",
+            "0.1.2.3",
+            "::",
+            "224.0.0.1",
+            "ff02::1",
+            "255.255.255.255",
+        ] {
+            assert!(refused(nobody, false).is_some(), "{nobody}");
+            assert!(refused(nobody, true).is_some(), "{nobody}");
+        }
+        for here in ["127.0.0.1", "127.8.9.1", "::1", "::ffff:127.0.0.1"] {
+            assert_eq!(refused(here, true), None, "{here}");
+            assert!(refused(here, false).unwrap().contains("loopback"), "{here}");
+        }
+        for link in ["169.254.169.254", "fe80::1", "febf::1"] {
+            assert!(
+                refused(link, false).unwrap().contains("link-local"),
+                "{link}"
+            );
+            assert!(refused(link, true).is_some(), "{link}");
+        }
+        for elsewhere in ["203.0.113.7", "10.0.0.7", "2001:db8::1", "192.168.1.255"] {
+            assert_eq!(refused(elsewhere, false), None, "{elsewhere}");
+            let why = refused(elsewhere, true).unwrap();
+            assert!(why.contains("only loopback addresses are probed"), "{why}");
+        }
+        // The error names the address and why, for that machine.
+        let reach = Reach::asked(&[22], None, AddressKind::Public).unwrap();
+        let simulated = reach.clone().for_endpoint(true);
+        let shown = addresses(&["203.0.113.7"], &[]);
+        assert_eq!(
+            address_of(&reach, &shown),
+            Ok("203.0.113.7".parse().unwrap())
+        );
+        let err = address_of(&simulated, &shown).unwrap_err();
+        assert!(
+            err.to_string().starts_with(
+                "RUNNING, but its public address 203.0.113.7 is not probed: the endpoint is loopback"
+            ),
+            "{err}"
+        );
+        let metadata = addresses(&["169.254.169.254"], &[]);
+        assert!(matches!(
+            address_of(&reach, &metadata),
+            Err(Unreachable::Refused { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn every_attempt_takes_a_permit_of_the_run_s_bound() {
+        let (port, accepted) = listener(|_| None).await;
+        let none_free = Semaphore::new(0);
+        let err = wait_for(LOOPBACK, tcp(port), soon(600), &none_free)
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("connection attempts were in flight"),
+            "{err}"
+        );
+        assert_eq!(accepted.load(Ordering::SeqCst), 0);
+        let one = Semaphore::new(1);
+        assert_eq!(
+            wait_for(LOOPBACK, tcp(port), soon(5000), &one).await,
+            Ok(())
+        );
+        assert_eq!(one.available_permits(), 1, "the permit is given back");
+    }
+
     /// A listener on 127.0.0.1 that answers every connection with `serve`'s replies, the
     /// `n`th (from 0) getting `serve(n)`: `None` keeps it open and silent, `Some(parts)` sends
     /// each part in its own write, then closes.
@@ -483,7 +657,9 @@ mod tests {
 
     /// The message of the error `wait_for` ends with.
     async fn failure(probe: Probe, millis: u64) -> String {
-        let err = wait_for(LOOPBACK, probe, soon(millis)).await.unwrap_err();
+        let err = wait_for(LOOPBACK, probe, soon(millis), &slots())
+            .await
+            .unwrap_err();
         assert!(matches!(err, Unreachable::Closed { .. }), "{err:?}");
         err.to_string()
     }
@@ -492,7 +668,10 @@ mod tests {
     async fn an_open_port_is_reached_and_a_closed_one_times_out_naming_it() {
         let open = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = open.local_addr().unwrap().port();
-        assert_eq!(wait_for(LOOPBACK, tcp(port), soon(5000)).await, Ok(()));
+        assert_eq!(
+            wait_for(LOOPBACK, tcp(port), soon(5000), &slots()).await,
+            Ok(())
+        );
         drop(open);
         for probe in [tcp(port), ssh(port)] {
             let err = failure(probe, 1200).await;
@@ -503,7 +682,10 @@ mod tests {
     #[tokio::test]
     async fn a_silent_listener_is_open_for_wait_port_and_not_ssh_for_wait_ssh() {
         let (port, _) = listener(|_| None).await;
-        assert_eq!(wait_for(LOOPBACK, tcp(port), soon(5000)).await, Ok(()));
+        assert_eq!(
+            wait_for(LOOPBACK, tcp(port), soon(5000), &slots()).await,
+            Ok(())
+        );
         let err = failure(ssh(port), 1200).await;
         assert!(
             err.contains(&format!("127.0.0.1:{port} did not answer as an SSH server")),
@@ -518,8 +700,14 @@ mod tests {
     #[tokio::test]
     async fn a_listener_that_sends_the_banner_is_ssh_ready() {
         let (port, _) = listener(|_| Some(vec![b"SSH-2.0-OpenSSH_9.6\r\n"])).await;
-        assert_eq!(wait_for(LOOPBACK, ssh(port), soon(5000)).await, Ok(()));
-        assert_eq!(wait_for(LOOPBACK, tcp(port), soon(5000)).await, Ok(()));
+        assert_eq!(
+            wait_for(LOOPBACK, ssh(port), soon(5000), &slots()).await,
+            Ok(())
+        );
+        assert_eq!(
+            wait_for(LOOPBACK, tcp(port), soon(5000), &slots()).await,
+            Ok(())
+        );
     }
 
     #[tokio::test]
@@ -533,7 +721,10 @@ mod tests {
             ])
         })
         .await;
-        assert_eq!(wait_for(LOOPBACK, ssh(port), soon(5000)).await, Ok(()));
+        assert_eq!(
+            wait_for(LOOPBACK, ssh(port), soon(5000), &slots()).await,
+            Ok(())
+        );
     }
 
     #[tokio::test]
@@ -559,7 +750,10 @@ mod tests {
             _ => Some(vec![b"SSH-2.0-OpenSSH_9.6\r\n"]),
         })
         .await;
-        assert_eq!(wait_for(LOOPBACK, ssh(port), soon(20_000)).await, Ok(()));
+        assert_eq!(
+            wait_for(LOOPBACK, ssh(port), soon(20_000), &slots()).await,
+            Ok(())
+        );
         assert_eq!(accepted.load(Ordering::SeqCst), 3);
     }
 

@@ -969,6 +969,8 @@ fn resolve_group(
         retry_capacity: run.retry_capacity,
         ..RetryConfig::default()
     };
+    // Against the simulator (a loopback endpoint) only loopback addresses are probed.
+    let reach = (run.reach.clone()).map(|reach| reach.for_endpoint(endpoint.is_loopback()));
     Ok(GroupSettings {
         provider,
         location,
@@ -985,7 +987,7 @@ fn resolve_group(
         retry,
         options: run.options.clone(),
         network,
-        reach: run.reach.clone(),
+        reach,
     })
 }
 

@@ -651,3 +651,113 @@ fn permission_refusals_on_every_cloud_say_the_key_lacks_a_permission() {
         );
     }
 }
+
+/// Issue 20 item 1: a describe answer can put any string in an address, and an address reaches
+/// the report, the Action's step outputs (`GITHUB_OUTPUT`) and a port probe. Only IP literals are
+/// kept, the first 16 of a kind: a newline (a forged `exit-code=0` output), a shell
+/// metacharacter or a host name never reaches the report, nor do 2,400 addresses.
+#[test]
+fn hostile_addresses_never_reach_the_report() {
+    let mut public: Vec<String> = [
+        "127.0.0.1\nexit-code=0",
+        "203.0.113.1'; touch /tmp/pwned; echo '",
+        "$(reboot)",
+        "evil.example.com",
+    ]
+    .map(String::from)
+    .to_vec();
+    public.extend((0..2400).map(|n| format!("198.51.{}.{}", n / 200, n % 200 + 1)));
+    let addr = support::serve(move |parts, _| {
+        let action = (parts.headers.get("x-tc-action"))
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        let response = match action.as_str() {
+            "DescribeInstances" => serde_json::json!({
+                "TotalCount": 1,
+                "InstanceSet": [{
+                    "InstanceId": "ins-aaaaaaaa",
+                    "InstanceState": "RUNNING",
+                    "PublicIpAddresses": public,
+                    "PrivateIpAddresses": ["10.0.0.1\r\nreport<<EOF", "10.0.0.2"],
+                }],
+                "RequestId": "r-2",
+            }),
+            _ => serde_json::json!({ "RequestId": "r-1" }),
+        };
+        let body = serde_json::json!({ "Response": response });
+        (200, Vec::new(), body.to_string().into_bytes())
+    });
+    let home = tempfile::tempdir().unwrap();
+    let output = start_at(
+        home.path(),
+        tencent(),
+        &format!("http://{addr}"),
+        &["ins-aaaaaaaa"],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let out = stdout(&output);
+    for hostile in [
+        "exit-code",
+        "touch",
+        "reboot",
+        "evil",
+        "report<<",
+        "\\n",
+        "\\r",
+    ] {
+        assert!(!out.contains(hostile), "{hostile}: {out}");
+    }
+    let record = &report(&output)["instances"][0];
+    let public = record["addresses"]["public"].as_array().unwrap();
+    assert_eq!(public.len(), 16, "{record}");
+    assert_eq!(public[0], "198.51.0.1");
+    assert_eq!(
+        record["addresses"]["private"],
+        serde_json::json!(["10.0.0.2"])
+    );
+}
+
+/// Issue 20 item 6: a run against the simulator (a loopback endpoint) never probes an address
+/// off this machine, whatever its machines show — by default 203.0.113.x, which before was
+/// tried until the deadline. The machine fails with exit 4, naming the address and why.
+#[test]
+fn a_run_against_the_simulator_probes_nothing_but_loopback() {
+    let profile = tencent();
+    let id = id(profile, 3);
+    let sim = Sim::start("");
+    let output = sim
+        .start_cmd(profile, &[&id])
+        .args(["-o", "json", "--timeout", "10s", "--wait-port", "22"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
+    let record = &report(&output)["instances"][0];
+    let shown = record["addresses"]["public"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(shown.starts_with("203.0.113."), "{record}");
+    assert_eq!(record["error"]["kind"], "api", "{record}");
+    let message = record["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!(
+            "public address {shown} is not probed: the endpoint is loopback"
+        )),
+        "{message}"
+    );
+    // Nor the metadata service's address, seeded as the machine's.
+    let sim = Sim::start(&seed(profile, &id, "public_ip = \"169.254.169.254\""));
+    let output = sim
+        .start_cmd(profile, &[&id])
+        .args(["-o", "json", "--timeout", "10s", "--wait-port", "80"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
+    let message = report(&output)["instances"][0]["error"]["message"].to_string();
+    assert!(
+        message.contains("169.254.169.254 is not probed"),
+        "{message}"
+    );
+}

@@ -128,6 +128,16 @@ fn json_leaf() -> impl Strategy<Value = Value> {
     ]
 }
 
+/// Strings near an address: literals, literals with something after them, and names.
+fn address_like() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<std::net::IpAddr>().prop_map(|ip| ip.to_string()),
+        (any::<std::net::Ipv4Addr>(), "[\n\r;`$|& a-z=<>()']{1,12}")
+            .prop_map(|(ip, tail)| format!("{ip}{tail}")),
+        "[a-z0-9.:%-]{1,20}",
+    ]
+}
+
 /// JSON whose object keys mostly come from [`KEYS`].
 fn json_tree() -> impl Strategy<Value = Value> {
     json_leaf().prop_recursive(4, 48, 6, |inner| {
@@ -251,6 +261,35 @@ proptest! {
         let response = HttpResponse::new(200, value.to_string().as_bytes());
         let read = PROVIDERS.iter().filter_map(|p| p.parse_describe(&response).ok());
         prop_assert_eq!(read.filter(|states| states.len() == 1).count(), 1, "{}", value);
+    }
+
+    /// Issue 20 item 1: whatever an address field holds, what is read is IP literals, at most
+    /// 16 of a kind — never a newline, a shell metacharacter or a name.
+    #[test]
+    fn address_fields_yield_only_ip_literals_and_a_few_of_them(
+        sample in prop::sample::select(ADDRESS_SAMPLES),
+        field in any::<prop::sample::Index>(),
+        replacement in prop_oneof![
+            json_tree(),
+            prop::collection::vec(address_like(), 0..40).prop_map(Value::from),
+            address_like().prop_map(Value::from),
+        ],
+    ) {
+        let (sample, fields) = sample;
+        let mut value: Value = serde_json::from_str(sample).unwrap();
+        let pointer = fields[field.index(fields.len())];
+        *value.pointer_mut(pointer).unwrap() = replacement;
+        let response = HttpResponse::new(200, value.to_string().as_bytes());
+        for states in PROVIDERS.iter().filter_map(|p| p.parse_describe(&response).ok()) {
+            for state in states {
+                for list in [&state.addresses.public, &state.addresses.private] {
+                    prop_assert!(list.len() <= 16, "{}", value);
+                    for ip in list {
+                        prop_assert!(ip.parse::<std::net::IpAddr>().is_ok(), "{:?} from {}", ip, value);
+                    }
+                }
+            }
+        }
     }
 
     #[test]
