@@ -592,21 +592,18 @@ async fn wait_until_reachable(
         let (poll, deadline) = (plan.poll, plan.deadline);
         wait::wait_until(cloud, ids, acceptor, poll, deadline, jitter, &mut on_event).await;
     };
-    let in_flight = tokio::sync::Semaphore::new(reach::MAX_PROBES_IN_FLIGHT);
     let reaching = async {
-        let in_flight = &in_flight;
         let mut pending: futures_util::stream::FuturesUnordered<_> = (events
             .take_already_running())
         .into_iter()
-        .map(|state| reach_one(events, reach, state, true, plan.deadline, in_flight))
+        .map(|state| reach_one(events, reach, state, true, plan.deadline))
         .collect();
         let mut open = true;
         while open || !pending.is_empty() {
             tokio::select! {
                 received = running.recv(), if open => match received {
                     Some(state) => {
-                        let deadline = plan.deadline;
-                        pending.push(reach_one(events, reach, state, false, deadline, in_flight));
+                        pending.push(reach_one(events, reach, state, false, plan.deadline));
                     }
                     None => open = false,
                 },
@@ -618,14 +615,13 @@ async fn wait_until_reachable(
 }
 
 /// Waits for every port of `reach` on the RUNNING machine `state`, then tells its end: running,
-/// or `already` running. Its connection attempts share the run's `in_flight` bound.
+/// or `already` running.
 async fn reach_one(
     events: &Remembering<'_, impl Events>,
     reach: &Reach,
     state: InstanceState,
     already: bool,
     deadline: Instant,
-    in_flight: &tokio::sync::Semaphore,
 ) {
     let id = state.id.clone();
     let ip = match reach::address_of(reach, &events.addresses_of(&id)) {
@@ -633,7 +629,7 @@ async fn reach_one(
         Err(error) => return events.finished(&id, End::Unreachable(error)),
     };
     for &probe in &reach.probes {
-        if let Err(error) = reach::wait_for(ip, probe, deadline, in_flight).await {
+        if let Err(error) = reach::wait_for(ip, probe, deadline, &reach::IN_FLIGHT).await {
             return events.finished(&id, End::Unreachable(error));
         }
         events.reachable(&id, SocketAddr::new(ip, probe.port));

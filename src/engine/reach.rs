@@ -38,11 +38,15 @@ const IDENTIFICATION_MAX_BYTES: usize = 8 * 1024;
 const SHOWN_MAX_BYTES: usize = 64;
 /// The pause between attempts.
 const RETRY_PAUSE: Duration = Duration::from_millis(500);
-/// The most connection attempts in flight at once, over the whole run: each holds a file
+/// The most connection attempts in flight at once, over the whole process: each holds a file
 /// descriptor, and a 2,300-machine wait under the common `ulimit -n 1024` otherwise ends with
 /// EMFILE. An attempt lasts at most 4 s, so 256 of them get through 2,300 machines in well
 /// under a minute.
 pub const MAX_PROBES_IN_FLIGHT: usize = 256;
+
+/// The permits of [`MAX_PROBES_IN_FLIGHT`], one process-wide pool, since a run's groups (one per
+/// cloud, region, zone and profile) wait for their ports at the same time.
+pub static IN_FLIGHT: Semaphore = Semaphore::const_new(MAX_PROBES_IN_FLIGHT);
 
 /// Which of a machine's addresses to connect to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -247,7 +251,7 @@ pub fn refusal(ip: IpAddr, loopback_endpoint: bool) -> Option<&'static str> {
 /// attempt may take 2 s to connect and, for SSH, 2 s more for the identification line. A port
 /// that refuses, stays silent, closes or answers something else is not ready yet, like a
 /// closed port; the error tells what the last attempt saw. Each attempt first takes a permit
-/// of `in_flight` (the run's [`MAX_PROBES_IN_FLIGHT`]).
+/// of `in_flight` ([`IN_FLIGHT`] but in tests).
 pub async fn wait_for(
     ip: IpAddr,
     probe: Probe,
