@@ -32,6 +32,15 @@ impl Endpoint {
                 "`{shown}` has a host longer than {MAX_HOST_LEN} characters, the most a DNS name has"
             ));
         }
+        // The URL parser keeps `"`, `{`, `$` and the like in a name (no DNS name holds them),
+        // and the HTTP stack refuses some of them only as the request goes out.
+        let name_chars = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_');
+        // An IPv6 literal is `[…]`; an IPv4 one is digits and dots.
+        if !host.starts_with('[') && !host.chars().all(name_chars) {
+            return Err(format!(
+                "`{shown}` has a host name with characters no DNS name has (letters, digits, `-`, `.` and `_` only)"
+            ));
+        }
         if parsed.port() == Some(0) {
             return Err(format!("`{shown}` names port 0, which nothing listens on"));
         }

@@ -758,6 +758,26 @@ fn an_endpoint_no_request_can_carry_is_a_usage_error_echoed_short() {
         .unwrap();
     let shown = output.stdout.len() + output.stderr.len();
     assert!(shown < 4_000, "{shown} bytes: {:.500}", stdout(&output));
+    // Names the URL parser keeps but no request can carry (or no DNS name holds).
+    for endpoint in [
+        "http://a\"b.example",
+        "http://a{b}.example",
+        "http://a`b.example",
+    ] {
+        let output = cloudstart(home.path())
+            .args(["start", "-p", "tencent", "-r", "ap-guangzhou"])
+            .args(["--endpoint", endpoint, "ins-aaaaaaaa"])
+            .env("TENCENTCLOUD_SECRET_ID", "AKIDEXAMPLE")
+            .env("TENCENTCLOUD_SECRET_KEY", "secretexample")
+            .output()
+            .unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{endpoint}: {}",
+            stderr(&output)
+        );
+    }
 }
 
 #[test]
