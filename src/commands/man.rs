@@ -48,9 +48,13 @@ fn write_all(pages: &[Page], dir: &Path) -> Result<(), Error> {
         Error::usage(format!("cannot {what} {}: {err}", path.display()))
     };
     std::fs::create_dir_all(dir).map_err(|err| failed("create", dir, err))?;
-    for page in pages {
-        let name = format!("{}.1", page.name());
-        let path = dir.join(&name);
+    let names: Vec<String> = pages
+        .iter()
+        .map(|page| format!("{}.1", page.name()))
+        .collect();
+    // Every path is checked before any page is written, so a refusal leaves the directory as it was.
+    for name in &names {
+        let path = dir.join(name);
         match std::fs::symlink_metadata(&path) {
             Ok(meta) if !meta.is_file() && !meta.is_symlink() => {
                 return Err(Error::usage(format!(
@@ -60,9 +64,12 @@ fn write_all(pages: &[Page], dir: &Path) -> Result<(), Error> {
             }
             _ => {}
         }
+    }
+    for (page, name) in pages.iter().zip(&names) {
+        let path = dir.join(name);
         let rendered = page.render()?;
-        let temporary = new_file_beside(dir, &name).map_err(|err| failed("write in", dir, err))?;
-        let (temporary, mut file) = temporary;
+        let (temporary, mut file) =
+            new_file_beside(dir, name).map_err(|err| failed("write in", dir, err))?;
         let written = std::io::Write::write_all(&mut file, &rendered)
             .and_then(|()| file.sync_all())
             .map_err(|err| failed("write", &temporary, err))

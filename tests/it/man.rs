@@ -219,6 +219,9 @@ fn out_dir_refuses_a_fifo_or_a_directory_at_a_page_path_without_blocking() {
             "{planted}: {}",
             stderr(&output)
         );
+        // Refused before anything was written: only what was planted is there.
+        let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+        assert_eq!(left.len(), 1, "{planted}: {left:?}");
     }
 }
 
