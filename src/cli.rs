@@ -352,7 +352,8 @@ pub struct SimArgs {
     /// Hold every answer back this long.
     #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
     pub delay: Duration,
-    /// Run the simulated clouds' clocks this many seconds off real time (negative: behind).
+    /// Run the simulated clouds' clocks this many seconds off real time (negative: behind), at most
+    /// a century either way.
     #[arg(
         long,
         value_name = "SECONDS",

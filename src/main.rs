@@ -13,13 +13,18 @@ use tracing_subscriber::EnvFilter;
 use cloudstart::cli::{Cli, Verbosity};
 use cloudstart::env_vars::{process_env, EnvVars};
 use cloudstart::output::color::{error_tag, set_stderr_color, warning_tag};
-use cloudstart::output::{eprint_error, printable, write_stderr};
+use cloudstart::output::{eprint_error, printable, stdout_looks_closed, write_stderr};
 
 fn main() -> ExitCode {
     forget_empty_variables();
     let cli = Cli::parse_with_color(&process_env);
     set_stderr_color(cli.color.enabled(io::stderr().is_terminal(), &process_env));
     init_logging(&cli.verbosity);
+    if stdout_looks_closed() {
+        tracing::warn!(
+            "stdout is closed (`>&-`): the report is lost; the exit code still tells the outcome"
+        );
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -281,6 +281,74 @@ async function unitTests() {
     assert.strictEqual(action.durationMs('500ms'), 500);
     assert.strictEqual(action.durationMs('soon'), null);
   });
+
+  await test('wait-port: a glob is a word passed as it is, never file names', () => {
+    // No shell anywhere: main.js spawns with an argv, install.sh quotes every input it reads.
+    const here = process.cwd();
+    process.chdir(work);
+    try {
+      fs.writeFileSync(path.join(work, 'decoy-file'), '');
+      const inputs = action.readInputs({ INPUT_TARGETS: 'tencent:ins-a', 'INPUT_WAIT-PORT': '* 22' });
+      assert.deepStrictEqual(inputs.waitPorts, ['*', '22']);
+      const argv = action.commandArgv(inputs);
+      assert.strictEqual(argv[argv.indexOf('--wait-port') + 1], '*', argv.join(' '));
+    } finally {
+      process.chdir(here);
+    }
+    const source = fs.readFileSync(path.join(__dirname, 'main.js'), 'utf8');
+    assert.ok(!/shell\s*:/.test(source) && !/\bexecS?y?n?c?\(/.test(source), 'main.js runs a shell');
+  });
+
+  /** Runs `body` with the system's temporary directory (and no RUNNER_TEMP) at a fresh directory. */
+  async function withTempDir(body) {
+    const dir = fs.mkdtempSync(path.join(work, 'tmp-'));
+    const saved = { TMPDIR: process.env.TMPDIR, RUNNER_TEMP: process.env.RUNNER_TEMP };
+    process.env.TMPDIR = dir;
+    delete process.env.RUNNER_TEMP;
+    try {
+      await body(dir);
+    } finally {
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+  }
+
+  await test('outside Actions the report goes to a private file, removed on every way out', async () => {
+    if (process.platform !== 'linux') return;
+    await withTempDir(async (dir) => {
+      // The child reports the mode of its stdout's file and of that file's directory.
+      const script = 'f="$(readlink /proc/$$/fd/1)"; stat -c %a "$f" "$(dirname "$f")"; echo report';
+      const ran = await action.runCloudstart('/bin/sh', ['-c', script]);
+      assert.strictEqual(ran.code, 0);
+      assert.deepStrictEqual(ran.stdout.split('\n'), ['600', '700', 'report', '']);
+      assert.deepStrictEqual(fs.readdirSync(dir), [], 'left behind');
+      const failed = await action.runCloudstart('/bin/sh', ['-c', 'echo partial; exit 4']);
+      assert.deepStrictEqual([failed.code, failed.stdout], [4, 'partial\n']);
+      assert.deepStrictEqual(fs.readdirSync(dir), [], 'left behind after a failure');
+      const missing = await action.runCloudstart(path.join(dir, 'no-such-binary'), []);
+      assert.strictEqual(missing.code, 127);
+      assert.deepStrictEqual(fs.readdirSync(dir), [], 'left behind when it cannot start');
+    });
+  });
+
+  await test('install: the binary-path file is private and removed, also when install fails', async () => {
+    if (process.platform === 'win32') return;
+    await withTempDir(async (dir) => {
+      const fakeBin = fs.mkdtempSync(path.join(work, 'bin-'));
+      const fake = path.join(fakeBin, 'cloudstart');
+      fs.writeFileSync(fake, '#!/bin/sh\necho "cloudstart 1.2.3 (fake)"\n', { mode: 0o755 });
+      const env = { ...process.env, PATH: `${fakeBin}:${process.env.PATH}`, GITHUB_PATH: path.join(work, 'gh-path') };
+      const found = action.install({ ...env, INPUT_VERSION: '1.2.3' });
+      assert.strictEqual(found, fake);
+      assert.deepStrictEqual(fs.readdirSync(dir), [], 'left behind');
+      // A version that would match only as a glob (`?.?.?`) is a different version: it installs,
+      // and on a runner with no release that fails before any download.
+      assert.throws(() => action.install({ ...env, INPUT_VERSION: '?.?.?', RUNNER_OS: 'Plan9', RUNNER_ARCH: 'X' }), /install.sh exited 1/);
+      assert.deepStrictEqual(fs.readdirSync(dir), [], 'left behind after a failure');
+    });
+  });
 }
 
 async function stepTests() {

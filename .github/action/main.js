@@ -303,8 +303,24 @@ function displayCommand(argv) {
 
 // ---- running things ---------------------------------------------------------------------------
 
-function tempPath(stem) {
-  return path.join(process.env.RUNNER_TEMP || os.tmpdir(), `${stem}-${process.pid}-${crypto.randomUUID()}`);
+/**
+ * A new private file for `stem`, in a directory of its own that nobody else can enter (mkdtemp:
+ * a fresh random name, mode 0700) under RUNNER_TEMP, else the system's temporary directory. The
+ * file is created exclusively ('wx': never one planted there, never through a symlink), mode 0600.
+ * Returns its path, its open descriptor and `remove()`, which deletes the file and the directory
+ * and is called on every way out.
+ */
+function privateFile(stem) {
+  const dir = fs.mkdtempSync(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'cloudstart-'));
+  const remove = () => fs.rmSync(dir, { recursive: true, force: true });
+  try {
+    const file = path.join(dir, `${stem}-${crypto.randomUUID()}`);
+    const fd = fs.openSync(file, 'wx', 0o600);
+    return { path: file, fd, remove };
+  } catch (err) {
+    remove();
+    throw err;
+  }
 }
 
 /**
@@ -313,21 +329,24 @@ function tempPath(stem) {
  * also writes the binary's path to CLOUDSTART_ACTION_BIN_FILE for this one.
  */
 function install(env = process.env) {
-  const binFile = tempPath('cloudstart-bin');
-  const result = spawnSync('bash', [path.join(__dirname, 'install.sh')], {
-    stdio: 'inherit',
-    env: {
-      ...env,
-      CLOUDSTART_ACTION_VERSION: input('version', env) || 'latest',
-      CLOUDSTART_ACTION_REPOSITORY: input('repository', env) || 'cloudstart/cloudstart',
-      CLOUDSTART_ACTION_BIN_FILE: binFile,
-    },
-  });
-  if (result.error) throw new Error(`cannot run install.sh: ${result.error.message}`);
-  if (result.status !== 0) throw new Error(`installing cloudstart failed (install.sh exited ${result.status})`);
-  const bin = fs.readFileSync(binFile, 'utf8').trim();
-  fs.rmSync(binFile, { force: true });
-  return bin;
+  const binFile = privateFile('cloudstart-bin');
+  try {
+    fs.closeSync(binFile.fd);
+    const result = spawnSync('bash', [path.join(__dirname, 'install.sh')], {
+      stdio: 'inherit',
+      env: {
+        ...env,
+        CLOUDSTART_ACTION_VERSION: input('version', env) || 'latest',
+        CLOUDSTART_ACTION_REPOSITORY: input('repository', env) || 'cloudstart/cloudstart',
+        CLOUDSTART_ACTION_BIN_FILE: binFile.path,
+      },
+    });
+    if (result.error) throw new Error(`cannot run install.sh: ${result.error.message}`);
+    if (result.status !== 0) throw new Error(`installing cloudstart failed (install.sh exited ${result.status})`);
+    return fs.readFileSync(binFile.path, 'utf8').trim();
+  } finally {
+    binFile.remove();
+  }
 }
 
 /** Exit code of a process ended by a signal, as a shell reports it. */
@@ -349,13 +368,22 @@ function onInterrupt() {
  */
 function runCloudstart(bin, argv, { deadlineMs } = {}) {
   return new Promise((resolve) => {
-    const outFile = tempPath('cloudstart-report');
-    const fd = fs.openSync(outFile, 'w');
+    let outFile;
+    try {
+      outFile = privateFile('cloudstart-report');
+    } catch (err) {
+      error(`cannot create a temporary file for the report: ${err.message}`);
+      resolve({ code: 1, stdout: '' });
+      return;
+    }
     let child;
     try {
-      child = spawn(bin, argv, { stdio: ['ignore', fd, 'inherit'] });
+      child = spawn(bin, argv, { stdio: ['ignore', outFile.fd, 'inherit'] });
+    } catch (err) {
+      outFile.remove();
+      throw err;
     } finally {
-      fs.closeSync(fd);
+      fs.closeSync(outFile.fd);
     }
     interrupts.child = child;
     const timers = [];
@@ -375,10 +403,11 @@ function runCloudstart(bin, argv, { deadlineMs } = {}) {
       for (const t of timers) clearTimeout(t);
       let stdout = '';
       try {
-        stdout = fs.readFileSync(outFile, 'utf8');
-        fs.rmSync(outFile, { force: true });
+        stdout = fs.readFileSync(outFile.path, 'utf8');
       } catch {
         // nothing written
+      } finally {
+        outFile.remove();
       }
       if (failedToStart) {
         error(`cannot run ${bin}: ${failedToStart.message}`);
@@ -491,6 +520,6 @@ if (require.main === module) {
   module.exports = {
     input, booleanInput, escapeData, splitArgs, readInputs, unusedInputs, commandArgv, planTeardown,
     startedByStep, refineTargets, parseReport, addressOutputs, displayCommand, durationMs, UsageError,
-    fileCommand,
+    fileCommand, install, runCloudstart,
   };
 }

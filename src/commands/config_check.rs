@@ -71,7 +71,7 @@ pub(super) fn run(
         match layers.endpoint(args.place.endpoint.as_deref(), &location) {
             Ok(found) => lines.push(row(
                 "endpoint",
-                found.value.base(),
+                &crate::error::clip_url(found.value.base()),
                 &found.source.to_string(),
             )),
             Err(err) => {

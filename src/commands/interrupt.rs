@@ -1,14 +1,23 @@
 //! Interrupts: Ctrl-C, SIGTERM and SIGHUP end a run early with a report; a second one quits at
-//! once.
+//! once. Signals that arrive together (within [`GRACE`]) are one interrupt.
 
 use std::time::Duration;
 
-use tracing::warn;
+use tracing::{debug, warn};
+
+use crate::output;
+
+/// Signals this soon after the first interrupt are part of it: one Ctrl-C under GNU `timeout`
+/// reaches the process group as SIGINT, SIGCONT, SIGINT within a tenth of a millisecond, and a
+/// person who means "quit now" presses again well after this.
+const GRACE: Duration = Duration::from_millis(300);
 
 /// From now on, another Ctrl-C, SIGTERM or SIGHUP ends the process at once with exit code 130,
 /// even if writing the report blocks. The signal handlers stay installed, so a watcher thread
-/// takes over.
+/// takes over. A signal within [`GRACE`] of the first counts as the same interrupt, unless the
+/// report is still being written when the grace ends (its write is blocked): then it quits too.
 pub(super) fn exit_on_second_interrupt() {
+    let first = std::time::Instant::now();
     let (ready, listening) = std::sync::mpsc::channel();
     let spawned = std::thread::Builder::new()
         .name("second-interrupt".into())
@@ -20,7 +29,7 @@ pub(super) fn exit_on_second_interrupt() {
                 runtime.block_on(async {
                     let mut interrupts = Interrupts::listen();
                     let _ = ready.send(());
-                    interrupts.next().await;
+                    second_request(&mut interrupts, first.into()).await;
                 });
                 std::process::exit(130);
             }
@@ -32,6 +41,31 @@ pub(super) fn exit_on_second_interrupt() {
             let _ = listening.recv_timeout(Duration::from_secs(1));
         }
         Err(err) => warn!("cannot watch for a second interrupt: {err}"),
+    }
+}
+
+/// Resolves when an interrupt after the one at `first` is a request to quit now: one that
+/// arrives after [`GRACE`], or one within it while stdout is still being written when the grace
+/// ends.
+async fn second_request(interrupts: &mut Interrupts, first: tokio::time::Instant) {
+    let grace_end = first + GRACE;
+    let mut held = false;
+    loop {
+        tokio::select! {
+            () = interrupts.next() => {
+                if tokio::time::Instant::now() >= grace_end {
+                    return;
+                }
+                held = true;
+            }
+            () = tokio::time::sleep_until(grace_end), if held => {
+                if output::stdout_busy() {
+                    return;
+                }
+                debug!("signals within {GRACE:?} of the first count as the same interrupt");
+                held = false;
+            }
+        }
     }
 }
 

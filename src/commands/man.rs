@@ -7,7 +7,7 @@
 //! on: the [`env_vars::ALL`] registry, [`vendor::VENDOR_CLIS`] and [`ErrorKind::meaning`]. Only the
 //! examples and which of those apply to which page ([`extras`]) are written here.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use clap::CommandFactory;
 use clap_mangen::roff::{bold, roman, Inline, Roff};
@@ -39,17 +39,69 @@ pub(super) fn run(args: &ManArgs) -> Result<u8, Error> {
     output::write_stdout(&page.render()?).map(|()| 0)
 }
 
-/// Writes every page into `dir` (created if missing) as `<name>.1`.
+/// Writes every page into `dir` (created if missing) as `<name>.1`. Each page goes to a new file
+/// of its own in `dir`, renamed into place: whatever was planted at a page's path is never
+/// opened — a symlink is replaced, not followed, and a FIFO never blocks the run. A path that
+/// holds something other than a file or a symlink (a directory, a FIFO, a socket) is refused.
 fn write_all(pages: &[Page], dir: &Path) -> Result<(), Error> {
     let failed = |what: &str, path: &Path, err: std::io::Error| {
         Error::usage(format!("cannot {what} {}: {err}", path.display()))
     };
     std::fs::create_dir_all(dir).map_err(|err| failed("create", dir, err))?;
-    for page in pages {
-        let path = dir.join(format!("{}.1", page.name()));
-        std::fs::write(&path, page.render()?).map_err(|err| failed("write", &path, err))?;
+    let names: Vec<String> = pages
+        .iter()
+        .map(|page| format!("{}.1", page.name()))
+        .collect();
+    // Every path is checked before any page is written, so a refusal leaves the directory as it was.
+    for name in &names {
+        let path = dir.join(name);
+        match std::fs::symlink_metadata(&path) {
+            Ok(meta) if !meta.is_file() && !meta.is_symlink() => {
+                return Err(Error::usage(format!(
+                    "cannot write {}: something other than a file is there",
+                    path.display()
+                )));
+            }
+            _ => {}
+        }
+    }
+    for (page, name) in pages.iter().zip(&names) {
+        let path = dir.join(name);
+        let rendered = page.render()?;
+        let (temporary, mut file) =
+            new_file_beside(dir, name).map_err(|err| failed("write in", dir, err))?;
+        let written = std::io::Write::write_all(&mut file, &rendered)
+            .and_then(|()| file.sync_all())
+            .map_err(|err| failed("write", &temporary, err))
+            .and_then(|()| {
+                std::fs::rename(&temporary, &path).map_err(|err| failed("write", &path, err))
+            });
+        if written.is_err() {
+            let _ = std::fs::remove_file(&temporary);
+        }
+        written?;
     }
     Ok(())
+}
+
+/// A file created new (never one that was there) in `dir`, named after `name` with a random
+/// part, and its path.
+fn new_file_beside(dir: &Path, name: &str) -> std::io::Result<(PathBuf, std::fs::File)> {
+    let mut tries = 0;
+    loop {
+        let path = dir.join(format!(".{name}.{:016x}.tmp", fastrand::u64(..)));
+        match std::fs::File::options()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(file) => return Ok((path, file)),
+            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists && tries < 8 => {
+                tries += 1;
+            }
+            Err(err) => return Err(err),
+        }
+    }
 }
 
 /// One man page: the subcommand it documents and that subcommand's clap command.

@@ -2,6 +2,9 @@
 
 use std::fmt;
 
+/// The longest host name DNS allows (RFC 1035: 253 characters without the final dot).
+const MAX_HOST_LEN: usize = 253;
+
 /// A cloud's base URL, `scheme://host[:port]`, and the `Host` value that is signed and sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
@@ -22,6 +25,22 @@ impl Endpoint {
         let Some(host) = parsed.host_str() else {
             return Err(format!("`{shown}` has no host"));
         };
+        // A longer name is no DNS name, and a URL past 64 KiB is refused by the HTTP stack only
+        // when the first request is sent; either way nothing could be reached.
+        if host.len() > MAX_HOST_LEN {
+            return Err(format!(
+                "`{shown}` has a host longer than {MAX_HOST_LEN} characters, the most a DNS name has"
+            ));
+        }
+        // The URL parser keeps `"`, `{`, `$` and the like in a name (no DNS name holds them),
+        // and the HTTP stack refuses some of them only as the request goes out.
+        let name_chars = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_');
+        // An IPv6 literal is `[…]`; an IPv4 one is digits and dots.
+        if !host.starts_with('[') && !host.chars().all(name_chars) {
+            return Err(format!(
+                "`{shown}` has a host name with characters no DNS name has (letters, digits, `-`, `.` and `_` only)"
+            ));
+        }
         if parsed.port() == Some(0) {
             return Err(format!("`{shown}` names port 0, which nothing listens on"));
         }

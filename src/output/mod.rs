@@ -30,6 +30,7 @@ pub mod report;
 
 use std::borrow::Cow;
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::ValueEnum;
 
@@ -55,11 +56,48 @@ pub enum OutputFormat {
 /// error; any other failed write is, because the program's answer did not arrive.
 pub fn write_stdout(bytes: &[u8]) -> Result<(), Error> {
     let mut out = std::io::stdout().lock();
-    match out.write_all(bytes).and_then(|()| out.flush()) {
+    STDOUT_BUSY.store(true, Ordering::SeqCst);
+    let written = out.write_all(bytes).and_then(|()| out.flush());
+    STDOUT_BUSY.store(false, Ordering::SeqCst);
+    match written {
         Ok(()) => Ok(()),
         Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         Err(err) => Err(Error::internal(format!("cannot write to stdout: {err}"))),
     }
+}
+
+/// Set while [`write_stdout`] writes (see [`stdout_busy`]).
+static STDOUT_BUSY: AtomicBool = AtomicBool::new(false);
+
+/// Whether a [`write_stdout`] is under way right now: one still going long after it began is
+/// blocked (a reader that stopped reading), which a second interrupt must be able to cut short.
+pub fn stdout_busy() -> bool {
+    STDOUT_BUSY.load(Ordering::SeqCst)
+}
+
+/// Whether stdout looks closed when the program started (`cloudstart … >&-`). Rust's runtime
+/// opens `/dev/null` (read-write) in place of a closed standard descriptor before `main`, so
+/// writes then succeed and the report vanishes without an error. A shell's `>/dev/null` opens it
+/// write-only, and a daemon that points every stream at `/dev/null` points stderr there too; what
+/// is left — a read-write `/dev/null` on stdout beside a real stderr — is taken for a closed
+/// stdout. Linux only (it reads `/proc/self`); elsewhere, never.
+pub fn stdout_looks_closed() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        let is_dev_null = |fd: u8| {
+            std::fs::read_link(format!("/proc/self/fd/{fd}"))
+                .is_ok_and(|target| target == std::path::Path::new("/dev/null"))
+        };
+        let read_write = std::fs::read_to_string("/proc/self/fdinfo/1").is_ok_and(|info| {
+            info.lines()
+                .find_map(|line| line.strip_prefix("flags:"))
+                .and_then(|flags| u32::from_str_radix(flags.trim(), 8).ok())
+                .is_some_and(|flags| flags & 0o3 == 0o2)
+        });
+        is_dev_null(1) && read_write && !is_dev_null(2)
+    }
+    #[cfg(not(target_os = "linux"))]
+    false
 }
 
 /// Writes whole lines to stderr, drawn above the live block when one is on screen; a failed
@@ -88,21 +126,43 @@ pub fn finish(progress: &Progress, report: &Report, format: OutputFormat) -> Res
 /// character (C0, DEL, C1) becomes a visible escape rather than `?` or nothing, so the text can
 /// still be quoted in a support ticket: `\xNN` for C0 and DEL, `\u{NN}` for C1 — the forms
 /// tracing-subscriber's own sanitiser uses, so a log line and a report line show the same text
-/// the same way. Spaces and every other character (Chinese messages) stay as they are. A cloud
+/// the same way. Bidi controls and invisible separators (U+202E, U+2028, U+200B, U+FEFF and their
+/// kin) are written `\u{NN}` too.
+/// Spaces and every other character (Chinese messages) stay as they are. A cloud
 /// text that already holds a literal `\x1b` looks the same; the JSON outputs keep the exact text.
 pub fn printable(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
+    if !text.chars().any(escaped) {
         return Cow::Borrowed(text);
     }
     let mut shown = String::with_capacity(text.len() + 8);
     for c in text.chars() {
         match u32::from(c) {
-            _ if !c.is_control() => shown.push(c),
+            _ if !escaped(c) => shown.push(c),
             n @ (0..=0x1f | 0x7f) => shown.push_str(&format!("\\x{n:02x}")),
             n => shown.push_str(&format!("\\u{{{n:x}}}")),
         }
     }
     Cow::Owned(shown)
+}
+
+/// Whether [`printable`] escapes `c`: a control character, or a format character that changes
+/// how the text around it reads without being seen — the bidi embeddings, overrides, isolates and
+/// marks (U+202E shows `exe.txt` as `txt.exe`), the line and paragraph separators some terminals
+/// break lines at, and the zero-width space, word joiner and byte-order mark that hide inside a
+/// name. The joiners (U+200C, U+200D) are kept: scripts and emoji need them.
+fn escaped(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061c}'
+                | '\u{200b}'
+                | '\u{200e}'
+                | '\u{200f}'
+                | '\u{2028}'..='\u{202e}'
+                | '\u{2060}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{feff}'
+        )
 }
 
 /// Writes `line`, made [`printable`], and a newline to stderr through [`write_stderr`]: above
@@ -142,5 +202,22 @@ mod tests {
             printable("a\x1b[2J\x07\r\nerror: b\t\x7f\u{9b}c 资源"),
             r"a\x1b[2J\x07\x0d\x0aerror: b\x09\x7f\u{9b}c 资源"
         );
+    }
+
+    #[test]
+    fn bidi_controls_and_invisible_separators_are_escaped() {
+        assert_eq!(
+            printable("a\u{202e}txt.exe\u{2028}b\u{2029}c\u{200b}d\u{feff}e"),
+            r"a\u{202e}txt.exe\u{2028}b\u{2029}c\u{200b}d\u{feff}e"
+        );
+        for c in ('\u{202a}'..='\u{202e}')
+            .chain('\u{2066}'..='\u{2069}')
+            .chain(['\u{200e}', '\u{200f}', '\u{061c}'])
+        {
+            let shown = printable(&format!("x{c}y")).into_owned();
+            assert_eq!(shown, format!("x\\u{{{:x}}}y", u32::from(c)));
+        }
+        // The joiners scripts and emoji need stay as they are.
+        assert!(matches!(printable("👩\u{200d}💻"), Cow::Borrowed(_)));
     }
 }

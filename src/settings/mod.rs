@@ -927,8 +927,9 @@ fn resolve_group(
         .value;
     if endpoint.is_cleartext_remote() {
         warn!(
-            "{endpoint} is plain http beyond this machine: requests and the signatures made \
-             from your credentials travel in clear text; use https://"
+            "{} is plain http beyond this machine: requests and the signatures made from your \
+             credentials travel in clear text; use https://",
+            crate::error::clip_url(endpoint.base())
         );
     }
     if run.options.without_gpu && !spec.without_gpu {

@@ -298,6 +298,9 @@ impl Simulator {
     }
 }
 
+/// The farthest `--clock-skew` goes, either way: a century, far inside what a date can hold.
+pub const MAX_CLOCK_SKEW_SECONDS: u64 = 100 * 366 * 24 * 3600;
+
 /// Binds every dialect and serves them on the current runtime until it shuts down.
 pub async fn spawn(config: SimConfig) -> Result<Simulator, Error> {
     if !config.listen.ip().is_loopback() {
@@ -316,10 +319,27 @@ pub async fn spawn(config: SimConfig) -> Result<Simulator, Error> {
         ))),
         None => None,
     };
+    let first_port = config.listen.port();
+    if first_port != 0 && usize::from(first_port) + DIALECTS.len() - 1 > usize::from(u16::MAX) {
+        return Err(Error::usage(format!(
+            "--listen port {first_port} leaves no room for {} clouds on consecutive ports (at most {})",
+            DIALECTS.len(),
+            usize::from(u16::MAX) + 1 - DIALECTS.len()
+        )));
+    }
+    let clock_skew = chrono::TimeDelta::try_seconds(config.faults.clock_skew)
+        .filter(|skew| skew.num_seconds().unsigned_abs() <= MAX_CLOCK_SKEW_SECONDS)
+        .ok_or_else(|| {
+            Error::usage(format!(
+                "--clock-skew {} is beyond ±{MAX_CLOCK_SKEW_SECONDS} seconds (a century)",
+                config.faults.clock_skew
+            ))
+        })?;
     let mut endpoints = Vec::new();
     for (i, &dialect) in DIALECTS.iter().enumerate() {
         let mut addr = config.listen;
         if addr.port() != 0 {
+            // In range: checked above.
             addr.set_port(addr.port() + i as u16);
         }
         let listener = TcpListener::bind(addr)
@@ -329,7 +349,7 @@ pub async fn spawn(config: SimConfig) -> Result<Simulator, Error> {
             .local_addr()
             .map_err(|err| Error::internal(format!("no local address: {err}")))?;
         let mut fleet = Fleet::new(config.boot_delay, config.stop_delay);
-        fleet.clock_skew = chrono::TimeDelta::seconds(config.faults.clock_skew);
+        fleet.clock_skew = clock_skew;
         for (id, machine) in config
             .seed
             .get(dialect.profile().provider)

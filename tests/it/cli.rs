@@ -256,6 +256,57 @@ fn interrupt_reports_what_was_requested_and_exits_130() {
 }
 
 #[test]
+fn a_burst_of_signals_counts_as_one_interrupt_and_the_report_survives() {
+    // Under GNU `timeout`, one Ctrl-C reaches the process group as SIGINT, SIGCONT, SIGINT within
+    // a tenth of a millisecond: one request, which must still end with the report. One shell
+    // sends all three back to back; a few rounds, since the race was lost about half the time.
+    let sim = Sim::start_with("", &["--boot-delay", "1h"]);
+    for round in 0..6 {
+        let id = format!("ins-{round:08}");
+        let mut child = sim
+            .start_std_cmd(tencent(), &[&id])
+            .args(["-o", "json"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while !sim
+            .calls("tencent", "DescribeInstances")
+            .iter()
+            .any(|call| call.to_string().contains(&id))
+        {
+            assert!(std::time::Instant::now() < deadline, "never polled");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let status = std::process::Command::new("sh")
+            .args(["-c", "kill -INT $1; kill -CONT $1; kill -INT $1", "sh"])
+            .arg(child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        support::wait_for_exit(&mut child, "did not exit after a burst of signals");
+        let output = child.wait_with_output().unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(130),
+            "round {round}: {}",
+            stderr(&output)
+        );
+        assert!(
+            !output.stdout.is_empty(),
+            "round {round}: the report was lost: {}",
+            stderr(&output)
+        );
+        let json = report(&output);
+        assert_eq!(
+            json["instances"][0]["outcome"], "interrupted",
+            "round {round}"
+        );
+    }
+}
+
+#[test]
 fn a_second_interrupt_quits_at_once_even_while_the_report_is_blocked() {
     let sim = Sim::start_with("", &["--boot-delay", "1h"]);
     // A report far larger than a pipe's buffer, and nobody reading it: writing it blocks.
@@ -658,4 +709,101 @@ fn simulator_refuses_to_listen_beyond_loopback() {
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("loopback only"));
+}
+
+#[test]
+fn sim_refuses_a_clock_skew_beyond_a_date_and_ports_past_65535() {
+    let home = tempfile::tempdir().unwrap();
+    for args in [
+        &["--clock-skew", "9223372036854775807"][..],
+        &["--clock-skew", "-9223372036854775808"],
+        &["--clock-skew", "9000000000000"],
+        &["--listen", "127.0.0.1:65534"],
+    ] {
+        let output = cloudstart(home.path())
+            .arg("sim")
+            .args(args)
+            .timeout(Duration::from_secs(20))
+            .output()
+            .unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert!(stderr(&output).starts_with("error:"), "{}", stderr(&output));
+    }
+}
+
+#[test]
+fn an_endpoint_no_request_can_carry_is_a_usage_error_echoed_short() {
+    // A 120 KB host parses as a URL, but no HTTP request can carry it: refused before any
+    // request (not exit 5, "the cloud may still have acted"), and never echoed whole.
+    let home = tempfile::tempdir().unwrap();
+    let endpoint = format!("http://{}.example.com", "a".repeat(120_000));
+    let output = cloudstart(home.path())
+        .args(["start", "-p", "tencent", "-r", "ap-guangzhou"])
+        .args(["--endpoint", &endpoint, "ins-aaaaaaaa"])
+        .env("TENCENTCLOUD_SECRET_ID", "AKIDEXAMPLE")
+        .env("TENCENTCLOUD_SECRET_KEY", "secretexample")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{:.500}", stderr(&output));
+    assert!(output.stderr.len() < 2_000, "{:.500}", stderr(&output));
+    let output = cloudstart(home.path())
+        .args(["config", "check", "-p", "tencent", "-r", "ap-guangzhou"])
+        .args(["--endpoint", &endpoint])
+        .output()
+        .unwrap();
+    let shown = output.stdout.len() + output.stderr.len();
+    assert!(shown < 4_000, "{shown} bytes: {:.500}", stdout(&output));
+    // Names the URL parser keeps but no request can carry (or no DNS name holds).
+    for endpoint in [
+        "http://a\"b.example",
+        "http://a{b}.example",
+        "http://a`b.example",
+    ] {
+        let output = cloudstart(home.path())
+            .args(["start", "-p", "tencent", "-r", "ap-guangzhou"])
+            .args(["--endpoint", endpoint, "ins-aaaaaaaa"])
+            .env("TENCENTCLOUD_SECRET_ID", "AKIDEXAMPLE")
+            .env("TENCENTCLOUD_SECRET_KEY", "secretexample")
+            .output()
+            .unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{endpoint}: {}",
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
+fn plain_http_warning_and_config_check_cut_a_long_endpoint() {
+    // The longest host DNS allows, in labels of 63: both echoes are cut to a few hundred bytes.
+    let home = tempfile::tempdir().unwrap();
+    let host = [
+        "a".repeat(63),
+        "b".repeat(63),
+        "c".repeat(63),
+        "d".repeat(61),
+    ]
+    .join(".");
+    let endpoint = format!("http://{host}");
+    let output = cloudstart(home.path())
+        .args(["start", "-p", "tencent", "-r", "ap-guangzhou"])
+        .args(["--endpoint", &endpoint, "ins-aaaaaaaa"])
+        .output()
+        .unwrap();
+    let warning = stderr(&output);
+    let line = warning.lines().find(|l| l.contains("clear text")).unwrap();
+    assert!(!line.contains(&host), "{line}");
+    let output = cloudstart(home.path())
+        .args(["config", "check", "-p", "tencent", "-r", "ap-guangzhou"])
+        .args(["--endpoint", &endpoint])
+        .output()
+        .unwrap();
+    assert!(!stdout(&output).contains(&host), "{}", stdout(&output));
 }

@@ -161,6 +161,70 @@ fn out_dir_gets_every_page_and_nothing_is_printed() {
     assert_eq!(conflict.status.code(), Some(2));
 }
 
+#[test]
+fn out_dir_replaces_a_planted_symlink_and_leaves_its_target_alone() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("man1");
+    std::fs::create_dir(&dir).unwrap();
+    let target = home.path().join("precious");
+    std::fs::write(&target, "keep me\n").unwrap();
+    std::os::unix::fs::symlink(&target, dir.join("cloudstart-start.1")).unwrap();
+    let output = cloudstart(home.path())
+        .args(["man", "--out-dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep me\n");
+    let placed = std::fs::symlink_metadata(dir.join("cloudstart-start.1")).unwrap();
+    assert!(placed.is_file(), "the link was not replaced by the page");
+    let start = std::fs::read_to_string(dir.join("cloudstart-start.1")).unwrap();
+    assert_eq!(start, page(&["start"]));
+    // No temporary file is left behind.
+    let count = std::fs::read_dir(&dir).unwrap().count();
+    assert_eq!(count, PAGES.len());
+}
+
+#[test]
+fn out_dir_refuses_a_fifo_or_a_directory_at_a_page_path_without_blocking() {
+    for planted in ["fifo", "directory"] {
+        let home = tempfile::tempdir().unwrap();
+        let dir = home.path().join("man1");
+        std::fs::create_dir(&dir).unwrap();
+        let path = dir.join("cloudstart-stop.1");
+        if planted == "fifo" {
+            let made = std::process::Command::new("mkfifo")
+                .arg(&path)
+                .status()
+                .unwrap();
+            assert!(made.success());
+        } else {
+            std::fs::create_dir(&path).unwrap();
+        }
+        // A writer that opened the FIFO would wait for a reader forever: the timeout kills it.
+        let output = cloudstart(home.path())
+            .args(["man", "--out-dir"])
+            .arg(&dir)
+            .timeout(std::time::Duration::from_secs(20))
+            .output()
+            .unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{planted}: {}",
+            stderr(&output)
+        );
+        assert!(
+            stderr(&output).contains("cloudstart-stop.1"),
+            "{planted}: {}",
+            stderr(&output)
+        );
+        // Refused before anything was written: only what was planted is there.
+        let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+        assert_eq!(left.len(), 1, "{planted}: {left:?}");
+    }
+}
+
 /// Where groff is installed, every page formats without a warning.
 #[test]
 fn pages_format_cleanly_under_groff() {

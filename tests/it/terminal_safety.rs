@@ -140,3 +140,83 @@ fn a_closed_stderr_does_not_change_the_exit_code() {
         assert!(stdout(&output).starts_with(machine), "{}", stdout(&output));
     }
 }
+
+#[test]
+fn the_cloud_s_bidi_controls_and_invisible_separators_are_escaped_for_people() {
+    // U+202E shows what follows backwards; U+2028 and U+2029 break lines on some terminals;
+    // U+200B and U+FEFF hide inside a name.
+    let hostile = r#""Evil\u202Eexe.txt\u2028error: forged\u2029\u200B\uFEFF\u2066x\u2069""#;
+    let sim = Sim::start(&seed(
+        tencent(),
+        "ins-aaaaaaaa",
+        &format!("start_error = {hostile}"),
+    ));
+    let output = sim
+        .start_cmd(tencent(), &["ins-aaaaaaaa"])
+        .output()
+        .unwrap();
+    let (out, err) = (stdout(&output), stderr(&output));
+    assert_eq!(output.status.code(), Some(4), "{err}");
+    for c in [
+        '\u{202e}', '\u{2028}', '\u{2029}', '\u{200b}', '\u{feff}', '\u{2066}', '\u{2069}',
+    ] {
+        assert!(
+            !out.contains(c),
+            "raw U+{:04X} on stdout: {out:?}",
+            u32::from(c)
+        );
+        assert!(
+            !err.contains(c),
+            "raw U+{:04X} on stderr: {err:?}",
+            u32::from(c)
+        );
+    }
+    assert!(
+        out.contains(r"Evil\u{202e}exe.txt\u{2028}error: forged\u{2029}\u{200b}\u{feff}"),
+        "{out:?}"
+    );
+}
+
+/// `cmd` run by `sh` with its stdout closed (`>&-`): `Stdio::null()` is an open `/dev/null`.
+fn with_stdout_closed(cmd: &std::process::Command) -> std::process::Command {
+    let mut sh = std::process::Command::new("/bin/sh");
+    sh.env_clear()
+        .arg("-c")
+        .arg(r#"exec "$0" "$@" >&-"#)
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    for (name, value) in cmd.get_envs() {
+        if let Some(value) = value {
+            sh.env(name, value);
+        }
+    }
+    sh
+}
+
+#[test]
+fn a_closed_stdout_is_warned_about_and_the_exit_code_still_tells() {
+    let sim = Sim::start("[tencent.ins-0000dead]\nstate = \"not_found\"\n");
+    for (machine, code) in [("ins-aaaaaaaa", 0), ("ins-0000dead", 4)] {
+        let output = with_stdout_closed(&sim.start_std_cmd(tencent(), &[machine]))
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(code), "{}", stderr(&output));
+        assert!(
+            stderr(&output).contains("stdout is closed"),
+            "{machine}: {}",
+            stderr(&output)
+        );
+    }
+    // An open stdout that discards (`>/dev/null`) is what was asked for: no warning.
+    let output = sim
+        .start_std_cmd(tencent(), &["ins-aaaaaaaa"])
+        .stdout(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert!(
+        !stderr(&output).contains("stdout is closed"),
+        "{}",
+        stderr(&output)
+    );
+}
