@@ -167,7 +167,12 @@ impl Describe for ApiClient<'_> {
     }
 
     fn round_cost(&self, machines: usize) -> usize {
-        machines.div_ceil(self.batch_size().max(1)) + self.open_jobs()
+        let describes = machines.div_ceil(self.batch_size().max(1));
+        describes + self.job_calls(describes)
+    }
+
+    fn unread_addresses(&self, id: &str) -> Option<CallError> {
+        ApiClient::unread_addresses(self, id)
     }
 
     async fn describe(&self, ids: &[String]) -> Result<Vec<InstanceState>, CallError> {
@@ -578,6 +583,10 @@ async fn wait_until_reachable(
     ids: Vec<String>,
     plan: &Plan,
 ) {
+    let acceptor = Acceptor {
+        addresses: true,
+        ..acceptor
+    };
     let (found, mut running) = tokio::sync::mpsc::unbounded_channel::<InstanceState>();
     let polling = async move {
         let mut on_event = |event| match event {

@@ -118,6 +118,12 @@ pub trait Describe {
     fn round_cost(&self, machines: usize) -> usize {
         machines.div_ceil(self.batch_size().max(1))
     }
+    /// Why the addresses of the running machine `id` could not be read with its last describe
+    /// (a cloud that reports them through a second call, and that call failed); `None` when they
+    /// were read, even if there were none.
+    fn unread_addresses(&self, _id: &str) -> Option<CallError> {
+        None
+    }
     /// The states of `ids`; ids the cloud does not know are absent from the answer.
     fn describe(
         &self,
@@ -133,6 +139,10 @@ pub struct Acceptor {
     /// The phase that, once the machine was seen moving, means the action waited on failed
     /// (a start that fell back to STOPPED); `None` when nothing was asked of the machine.
     pub fell_back: Option<Phase>,
+    /// A machine in a done phase without addresses because they could not be read
+    /// ([`Describe::unread_addresses`]) is described again, as after a failed describe: its
+    /// ports are to be waited for (`--wait-port`).
+    pub addresses: bool,
 }
 
 impl Acceptor {
@@ -142,6 +152,7 @@ impl Acceptor {
         Self {
             done: phase_slice(target),
             fell_back: None,
+            addresses: false,
         }
     }
 
@@ -150,6 +161,7 @@ impl Acceptor {
         Self {
             done: phase_slice(action.target()),
             fell_back: Some(action.source()),
+            addresses: false,
         }
     }
 
@@ -158,6 +170,7 @@ impl Acceptor {
     pub const SETTLED: Self = Self {
         done: &[Phase::Running, Phase::Stopped],
         fell_back: None,
+        addresses: false,
     };
 }
 
@@ -305,10 +318,22 @@ pub async fn wait_until(
                     w.last_raw = Some(state.raw.clone());
                     on_event(PollEvent::State(state.clone()));
                 }
+                let unread = (acceptor.addresses && state.addresses.is_empty())
+                    .then(|| describer.unread_addresses(&w.id))
+                    .flatten();
                 match state.phase {
-                    phase if acceptor.done.contains(&phase) => {
-                        finished.insert(w.id.clone(), Finish::Done(state));
-                    }
+                    phase if acceptor.done.contains(&phase) => match unread {
+                        // Its addresses could not be read: asked again next round, like a
+                        // describe that failed; only an answer without any ends the wait
+                        // without them.
+                        Some(err) => {
+                            round_failed |= err.kind() == ErrorKind::Transport;
+                            w.last_error = Some(err);
+                        }
+                        None => {
+                            finished.insert(w.id.clone(), Finish::Done(state));
+                        }
+                    },
                     Phase::Failed => {
                         finished.insert(w.id.clone(), Finish::Failed(state));
                     }
