@@ -204,15 +204,36 @@ pub enum Finish {
     Error(CallError),
     /// The deadline passed first.
     Timeout {
-        /// Rounds of polling done.
+        /// Describes that asked about this machine.
         polls: u32,
-        /// Time since polling began.
+        /// Time since this machine's polling began.
         waited: Duration,
     },
 }
 
+/// The machines a poller waits for: the ones known when it begins and, where a start or stop is
+/// still being sent, the ones its later batches hand over (so that a big fleet's first machines
+/// are polled while its last are still being started, by the one poller that keeps the budget).
+#[derive(Debug, Default)]
+pub struct Arrivals {
+    /// Known from the start.
+    pub known: Vec<String>,
+    /// More to come, a batch at a time, until the sender is dropped.
+    pub later: Option<tokio::sync::mpsc::UnboundedReceiver<Vec<String>>>,
+}
+
+impl From<Vec<String>> for Arrivals {
+    fn from(known: Vec<String>) -> Self {
+        Self { known, later: None }
+    }
+}
+
 struct Waiting {
     id: String,
+    /// Describes that asked about it.
+    polls: u32,
+    /// When its wait began.
+    since: Instant,
     last_raw: Option<String>,
     misses: u32,
     /// Seen moving (starting, stopping, another transition) since the wait began.
@@ -222,35 +243,64 @@ struct Waiting {
 }
 
 /// Polls `ids` until `acceptor` accepts each one's phase, or it fails or is gone, or `deadline`
-/// passes, reporting through `on_event`; `jitter` randomises [`Backoff`] delays. Returns when
-/// every id has had its [`PollEvent::Finished`].
+/// passes, reporting through `on_event`; `jitter` randomises [`Backoff`] delays. Machines that
+/// arrive later ([`Arrivals::later`]) join the next round, and a poller with none left waits for
+/// more. Returns when every id has had its [`PollEvent::Finished`].
+///
+/// Describes are paced at the budget to the end: a round the deadline cuts short leaves its
+/// remaining machines unpolled (their `polls` say so) rather than sending them in a burst.
 pub async fn wait_until(
     describer: &impl Describe,
-    ids: Vec<String>,
+    ids: impl Into<Arrivals>,
     acceptor: Acceptor,
     config: PollConfig,
     deadline: Instant,
     jitter: &mut fastrand::Rng,
     on_event: &mut dyn FnMut(PollEvent),
 ) {
-    let started = Instant::now();
-    let mut waiting: Vec<Waiting> = ids
-        .into_iter()
-        .map(|id| Waiting {
-            id,
-            last_raw: None,
-            misses: 0,
-            was_moving: false,
-            last_error: None,
-        })
-        .collect();
+    let Arrivals { known, mut later } = ids.into();
+    let waiting_for = |id: String| Waiting {
+        id,
+        polls: 0,
+        since: Instant::now(),
+        last_raw: None,
+        misses: 0,
+        was_moving: false,
+        last_error: None,
+    };
+    let mut waiting: Vec<Waiting> = known.into_iter().map(waiting_for).collect();
     let mut polls = 0;
     // Poll rounds in a row in which a describe failed: each one lengthens the next pause, so a
     // cloud that throttles is asked less often until it answers again.
     let mut failed_rounds = 0;
-    let mut round_began = started;
+    let mut round_began = Instant::now();
     let mut last_sent: Option<Instant> = None;
-    while !waiting.is_empty() {
+    loop {
+        // Machines handed over since the last round join this one; with none to poll, the
+        // poller waits for some, and their first round comes a round after they arrive.
+        if let Some(arrivals) = &mut later {
+            while let Ok(ids) = arrivals.try_recv() {
+                waiting.extend(ids.into_iter().map(waiting_for));
+            }
+            if waiting.is_empty() {
+                let arrived = tokio::select! {
+                    ids = arrivals.recv() => ids,
+                    () = tokio::time::sleep_until(deadline) => None,
+                };
+                match arrived {
+                    Some(ids) => {
+                        waiting.extend(ids.into_iter().map(waiting_for));
+                        round_began = Instant::now();
+                        continue;
+                    }
+                    None if Instant::now() >= deadline => break,
+                    None => later = None,
+                }
+            }
+        }
+        if waiting.is_empty() {
+            break;
+        }
         let now = Instant::now();
         if now >= deadline {
             break;
@@ -275,13 +325,26 @@ pub async fn wait_until(
         let mut round_failed = false;
         let mut finished: HashMap<String, Finish> = HashMap::new();
         let batch_size = describer.batch_size().max(1);
-        for batch in waiting.chunks_mut(batch_size) {
+        for (n, batch) in waiting.chunks_mut(batch_size).enumerate() {
             if let (PollConfig::Budget(budget), Some(last)) = (config, last_sent) {
                 // Describes are paced, never sent in a burst — not even when a slow answer made
-                // the round late — so no second holds more than the budget.
-                tokio::time::sleep_until((last + budget.spacing()).min(deadline)).await;
+                // the round late, nor after the deadline — so no second holds more than the
+                // budget. A round's first describe is the final poll when its round began at
+                // the deadline, and may follow it by one spacing; the rest of a round the
+                // deadline cuts short is not sent.
+                let at = last + budget.spacing();
+                if n > 0 && at > deadline {
+                    break;
+                }
+                tokio::time::sleep_until(at).await;
+            }
+            if n > 0 && Instant::now() >= deadline {
+                break;
             }
             last_sent = Some(Instant::now());
+            for w in batch.iter_mut() {
+                w.polls += 1;
+            }
             let ids: Vec<String> = batch.iter().map(|w| w.id.clone()).collect();
             let states = match describer.describe(&ids).await {
                 Ok(states) => states,
@@ -369,11 +432,24 @@ pub async fn wait_until(
         let finish = match w.last_error {
             Some(err) => Finish::Error(err),
             None => Finish::Timeout {
-                polls,
-                waited: started.elapsed(),
+                polls: w.polls,
+                waited: w.since.elapsed(),
             },
         };
         on_event(PollEvent::Finished(w.id, finish));
+    }
+    // Machines handed over after the deadline (their call was accepted at its last moment) end
+    // here, never polled.
+    if let Some(mut arrivals) = later {
+        while let Some(ids) = arrivals.recv().await {
+            for id in ids {
+                let finish = Finish::Timeout {
+                    polls: 0,
+                    waited: Duration::ZERO,
+                };
+                on_event(PollEvent::Finished(id, finish));
+            }
+        }
     }
 }
 
@@ -472,7 +548,7 @@ mod tests {
                 finished.push((id, finish));
             }
         };
-        let ids = ids.iter().map(|id| id.to_string()).collect();
+        let ids: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
         wait_until(
             script,
             ids,
