@@ -206,6 +206,7 @@ pub async fn run(
         inner: events,
         addresses: RefCell::new(HashMap::new()),
         already_running: plan.reach.as_ref().map(|_| RefCell::new(Vec::new())),
+        held: tokio::sync::Notify::new(),
     };
     let Some(action) = operation.action else {
         return conclude(cloud, operation.acceptor(), ids.to_vec(), plan, &events).await;
@@ -231,7 +232,11 @@ pub async fn run(
     };
     // Machines caught in another transition: waited out, then sent the call once more.
     let acting = async {
-        let acted = act_all(cloud, action, &events, ids, true, Some(feed)).await;
+        let acted = act_all(cloud, action, &events, ids, true, Some(feed.clone())).await;
+        if !acted.underway.is_empty() {
+            let _ = feed.send(acted.underway);
+        }
+        drop(feed);
         if acted.settling.is_empty() {
             return;
         }
@@ -326,7 +331,11 @@ async fn act_all(
     may_settle: bool,
     feed: Option<tokio::sync::mpsc::UnboundedSender<Vec<String>>>,
 ) -> Acted {
-    let mut batches = stream::iter(ids.chunks(cloud.action_batch().max(1)))
+    let chunks = ids.chunks(cloud.action_batch().max(1));
+    // Calls that all go out at once leave nothing to overlap the poll with: their machines are
+    // handed over together, and the first describes do not collide with the calls' retries.
+    let feed = feed.filter(|_| chunks.len() > CALL_PARALLELISM);
+    let mut batches = stream::iter(chunks)
         .map(|batch| act_batch(cloud, action, events, batch.to_vec(), may_settle))
         .buffer_unordered(CALL_PARALLELISM);
     let mut acted = Acted::default();
@@ -633,8 +642,19 @@ async fn wait_until_reachable(
                     Some(state) => {
                         pending.push(reach_one(events, reach, state, false, plan.deadline));
                     }
-                    None => open = false,
+                    None => {
+                        open = false;
+                        for state in events.take_already_running() {
+                            pending.push(reach_one(events, reach, state, true, plan.deadline));
+                        }
+                    }
                 },
+                // Found already running by calls still being sent while the poll began.
+                () = events.held.notified() => {
+                    for state in events.take_already_running() {
+                        pending.push(reach_one(events, reach, state, true, plan.deadline));
+                    }
+                }
                 Some(()) = pending.next(), if !pending.is_empty() => {}
             }
         }
@@ -678,6 +698,8 @@ struct Remembering<'e, E> {
     addresses: RefCell<HashMap<String, Addresses>>,
     /// `Some` with `--wait-port`: the already-running machines held back.
     already_running: Option<RefCell<Vec<InstanceState>>>,
+    /// Told when a machine is held back, so that a port wait already under way takes it.
+    held: tokio::sync::Notify,
 }
 
 impl<E: Events> Remembering<'_, E> {
@@ -729,6 +751,7 @@ impl<E: Events> Events for Remembering<'_, E> {
                 self.remember(&state);
                 self.inner.seen(state.clone());
                 held.borrow_mut().push(state);
+                self.held.notify_one();
             }
             (end, _) => self.inner_finished(id, end),
         }
