@@ -9,7 +9,10 @@
 //! the rounds are stretched and their describes paced so that the waiter uses at most half of
 //! the cloud's request limit ([`PollBudget`]); `--poll-interval`/`--poll-max` choose jittered
 //! exponential backoff instead ([`Backoff`]). Failed rounds lengthen the pause either way, and the
-//! last sleep is trimmed so one final poll lands on the deadline.
+//! last sleep is trimmed so one final poll lands on the deadline. Machines may arrive while the
+//! poller runs ([`Arrivals`]: a big fleet's later start batches) and join the next round; the
+//! pacing holds after the deadline too, so a round the deadline cuts short is left unsent and a
+//! timeout counts only the polls its machine had.
 
 use std::collections::HashMap;
 use std::future::Future;
