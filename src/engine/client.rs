@@ -40,6 +40,8 @@ pub struct ApiClient<'a> {
     jobs: RefCell<HashMap<String, (Instant, JobStatus)>>,
     /// How one machine's lock or capacity refusal in an accepted call is waited out.
     machine_wait: MachineWait,
+    /// Running machines whose addresses the last detail call failed to read, with its error.
+    unread_details: RefCell<HashMap<String, CallError>>,
 }
 
 /// How a lock (or capacity refusal) reported for one machine of an accepted call is waited out.
@@ -67,6 +69,33 @@ struct RunAction {
 /// How often a start or stop job that is still working is asked about.
 const JOB_POLL_INTERVAL: Duration = Duration::from_secs(2);
 
+/// Most jobs one accepted call is followed by. A QingCloud call starts or stops one cluster and
+/// answers one job; a list longer than this is not the cloud's usual answer, and following it
+/// would spend the hourly quota on the job log. The rest are left out (the cluster's own state
+/// still decides).
+pub const MAX_JOBS_PER_CALL: usize = 16;
+
+/// Most job-log calls one describe call is followed by, the stalest jobs first: the job log
+/// (one job a call, as the vendor documents `jobs`) never starves the describes.
+pub const JOB_CALLS_PER_DESCRIBE: usize = 2;
+
+/// The jobs an accepted call's answer names (`job_id`, several joined with `,`): trimmed,
+/// without empty ones or repeats, at most [`MAX_JOBS_PER_CALL`].
+fn bounded_job_ids(job_id: Option<&str>) -> Vec<String> {
+    let mut jobs: Vec<String> = Vec::new();
+    for job in job_id.unwrap_or_default().split(',').map(str::trim) {
+        if job.is_empty() || jobs.iter().any(|known| known == job) {
+            continue;
+        }
+        if jobs.len() == MAX_JOBS_PER_CALL {
+            debug!("following only the first {MAX_JOBS_PER_CALL} jobs of the call");
+            break;
+        }
+        jobs.push(job.to_string());
+    }
+    jobs
+}
+
 impl<'a> ApiClient<'a> {
     /// A client for the cloud, place and credentials of `config`; no call may outlive its
     /// deadline.
@@ -78,6 +107,7 @@ impl<'a> ApiClient<'a> {
             options: config.options,
             acted: RefCell::new(HashMap::new()),
             jobs: RefCell::new(HashMap::new()),
+            unread_details: RefCell::new(HashMap::new()),
             machine_wait: MachineWait {
                 delay: config.retry.busy_delay,
                 deadline: config.deadline,
@@ -129,13 +159,12 @@ impl<'a> ApiClient<'a> {
         if let Some(request_id) = &accepted.request_id {
             debug!("{name} accepted, request id {request_id}");
         }
+        let job_ids = bounded_job_ids(accepted.job_id.as_deref());
+        let job_id = (!job_ids.is_empty()).then(|| job_ids.join(","));
         let run_action = RunAction {
             action,
             request_id: accepted.request_id.clone(),
-            job_ids: (accepted.job_id.iter())
-                .flat_map(|jobs| jobs.split(','))
-                .map(str::to_string)
-                .collect(),
+            job_ids,
         };
         {
             let mut acted = self.acted.borrow_mut();
@@ -158,10 +187,7 @@ impl<'a> ApiClient<'a> {
                 (id, err)
             })
             .collect();
-        Ok(ActReply {
-            job_id: accepted.job_id,
-            refused,
-        })
+        Ok(ActReply { job_id, refused })
     }
 
     /// The current state of `ids` (one describe call's worth), with what this run knows added:
@@ -203,7 +229,7 @@ impl<'a> ApiClient<'a> {
     /// Fills in the addresses (and zone) of running machines the describe reported no address
     /// for, on clouds that report them through another call (Zenlayer): one call for the whole
     /// batch. They are details of the report, so a call that fails is logged and leaves them
-    /// empty; it never fails a machine.
+    /// empty, remembered as unread ([`Self::unread_addresses`]); it never fails a machine.
     async fn apply_details(&self, states: &mut [InstanceState]) {
         let wanted =
             |state: &InstanceState| state.phase == Phase::Running && state.addresses.is_empty();
@@ -220,8 +246,12 @@ impl<'a> ApiClient<'a> {
             .sender
             .call(call, Effect::Detail, |r| self.provider.parse_details(r))
             .await;
+        let mut unread = self.unread_details.borrow_mut();
         match found {
             Ok(found) => {
+                for id in &ids {
+                    unread.remove(id);
+                }
                 for detail in found {
                     if let Some(state) = states.iter_mut().find(|s| s.id == detail.id && wanted(s))
                     {
@@ -230,17 +260,30 @@ impl<'a> ApiClient<'a> {
                     }
                 }
             }
-            Err(err) => debug!(
-                "cannot read the addresses of {} running machine{}: {err}",
-                ids.len(),
-                if ids.len() == 1 { "" } else { "s" }
-            ),
+            Err(err) => {
+                debug!(
+                    "cannot read the addresses of {} running machine{}: {err}",
+                    ids.len(),
+                    if ids.len() == 1 { "" } else { "s" }
+                );
+                for id in ids {
+                    unread.insert(id, err.clone());
+                }
+            }
         }
     }
 
+    /// Why the addresses of the running machine `id` could not be read with its last describe,
+    /// if the detail call failed: a `--wait-port` describes it again rather than finding it
+    /// without an address.
+    pub fn unread_addresses(&self, id: &str) -> Option<CallError> {
+        self.unread_details.borrow().get(id).cloned()
+    }
+
     /// Fails the machines whose start or stop job failed. A job is asked about at most every
-    /// [`JOB_POLL_INTERVAL`] and not again once it has ended; a job call that fails is logged
-    /// and left to the next round, since the machines' own states still decide.
+    /// [`JOB_POLL_INTERVAL`] and not again once it has ended, and a describe is followed by at
+    /// most [`JOB_CALLS_PER_DESCRIBE`] job calls; a job call that fails is logged and left to the
+    /// next round, since the machines' own states still decide.
     async fn apply_jobs(&self, states: &mut [InstanceState]) {
         // A machine is still open while it is neither failed nor where this run's call drives it.
         let open = |acted: &HashMap<String, RunAction>, state: &InstanceState| {
@@ -257,15 +300,27 @@ impl<'a> ApiClient<'a> {
             jobs.dedup();
             jobs
         };
+        // Jobs due to be asked about, the least recently asked first, and only a few of them:
+        // the others wait for the next describe.
+        let mut due: Vec<(Option<Instant>, String)> = {
+            let jobs = self.jobs.borrow();
+            (wanted.iter())
+                .filter_map(|job_id| match jobs.get(job_id) {
+                    Some((_, status)) if status.phase != JobPhase::Working => None,
+                    Some((asked, _)) if asked.elapsed() < JOB_POLL_INTERVAL => None,
+                    Some((asked, _)) => Some((Some(*asked), job_id.clone())),
+                    None => Some((None, job_id.clone())),
+                })
+                .collect()
+        };
+        due.sort();
+        due.truncate(JOB_CALLS_PER_DESCRIBE);
         for job_id in wanted {
-            let known = self.jobs.borrow().get(&job_id).cloned();
-            let fresh = known.as_ref().is_some_and(|(asked, status)| {
-                status.phase != JobPhase::Working || asked.elapsed() < JOB_POLL_INTERVAL
-            });
-            let status = if fresh {
-                known.map(|(_, status)| status)
-            } else {
+            let asking = due.iter().any(|(_, due)| *due == job_id);
+            let status = if asking {
                 self.job(&job_id).await
+            } else {
+                self.jobs.borrow().get(&job_id).map(|(_, s)| s.clone())
             };
             let Some(status) = status.filter(|s| s.phase == JobPhase::Failed) else {
                 continue;
@@ -293,8 +348,14 @@ impl<'a> ApiClient<'a> {
         }
     }
 
-    /// Start and stop jobs still worth asking about: known to this run and not ended. Each costs
-    /// the poller one request a round.
+    /// Job-log calls a poll round of `describes` describe calls may add: one per open job, at
+    /// most [`JOB_CALLS_PER_DESCRIBE`] per describe.
+    pub fn job_calls(&self, describes: usize) -> usize {
+        self.open_jobs()
+            .min(describes.saturating_mul(JOB_CALLS_PER_DESCRIBE))
+    }
+
+    /// Start and stop jobs still worth asking about: known to this run and not ended.
     pub fn open_jobs(&self) -> usize {
         let jobs = self.jobs.borrow();
         let acted = self.acted.borrow();
@@ -538,5 +599,51 @@ mod tests {
             // Sent again and again while the lock lasted, never given up on as a refusal.
             assert!(err.attempts > 1, "{err}");
         }
+
+        #[tokio::test]
+        async fn a_start_answer_with_500_jobs_leaves_the_cluster_list_unstarved() {
+            let cloud = simulate("qingcloud", &[], None).await;
+            let client = cloud.client(system_clock, Duration::from_secs(30));
+            client.act(Action::Start, &cloud.ids).await.unwrap();
+            // The hostile answer's 500 jobs, as a parser that did not bound them would leave them.
+            let hostile: Vec<String> = (0..500).map(|n| format!("j-{n:08}")).collect();
+            for run in client.acted.borrow_mut().values_mut() {
+                run.job_ids = hostile.clone();
+            }
+            for round in 1..=3 {
+                let states = client.describe(&cloud.ids).await.unwrap();
+                assert_eq!(states.len(), 1, "the cluster list is answered");
+                assert!(client.jobs.borrow().len() <= round * JOB_CALLS_PER_DESCRIBE);
+            }
+            // A poll round over one cluster is one describe and at most two job calls.
+            assert_eq!(client.job_calls(1), JOB_CALLS_PER_DESCRIBE);
+        }
+    }
+
+    #[test]
+    fn job_ids_are_deduplicated_without_empty_ones_and_capped() {
+        use crate::provider::qingcloud::QingcloudEhpc;
+        use crate::provider::HttpResponse;
+        // A start answer carrying 500 job ids, each twice, and empty ones between.
+        let ids: Vec<String> = (0..500)
+            .flat_map(|n| {
+                [
+                    format!("\"j-{n:08}\""),
+                    format!("\"j-{n:08}\""),
+                    "\"\"".into(),
+                ]
+            })
+            .collect();
+        let body = format!(r#"{{"ret_code":0,"job_ids":[{}]}}"#, ids.join(","));
+        let accepted = QingcloudEhpc
+            .parse_action(Action::Start, &HttpResponse::new(200, &body))
+            .unwrap();
+        let jobs = bounded_job_ids(accepted.job_id.as_deref());
+        assert_eq!(jobs.len(), MAX_JOBS_PER_CALL);
+        assert_eq!(jobs[0], "j-00000000");
+        assert_eq!(jobs[1], "j-00000001");
+        assert!(jobs.iter().all(|job| !job.is_empty()));
+        assert_eq!(bounded_job_ids(Some(",, ,")), Vec::<String>::new());
+        assert_eq!(bounded_job_ids(None), Vec::<String>::new());
     }
 }

@@ -167,7 +167,12 @@ impl Describe for ApiClient<'_> {
     }
 
     fn round_cost(&self, machines: usize) -> usize {
-        machines.div_ceil(self.batch_size().max(1)) + self.open_jobs()
+        let describes = machines.div_ceil(self.batch_size().max(1));
+        describes + self.job_calls(describes)
+    }
+
+    fn unread_addresses(&self, id: &str) -> Option<CallError> {
+        ApiClient::unread_addresses(self, id)
     }
 
     async fn describe(&self, ids: &[String]) -> Result<Vec<InstanceState>, CallError> {
@@ -201,27 +206,42 @@ pub async fn run(
         inner: events,
         addresses: RefCell::new(HashMap::new()),
         already_running: plan.reach.as_ref().map(|_| RefCell::new(Vec::new())),
+        held: tokio::sync::Notify::new(),
     };
     let Some(action) = operation.action else {
         return conclude(cloud, operation.acceptor(), ids.to_vec(), plan, &events).await;
     };
-    let acted = act_all(cloud, action, &events, ids, true).await;
+    // Each batch's accepted machines go to the one poller as soon as its call is done, so the
+    // first of a big fleet are described while the last are still being started.
+    let (feed, accepted) = tokio::sync::mpsc::unbounded_channel();
     let main = async {
         if plan.wait {
-            conclude(cloud, operation.acceptor(), acted.underway, plan, &events).await;
+            let ids = wait::Arrivals {
+                known: Vec::new(),
+                later: Some(accepted),
+            };
+            conclude(cloud, operation.acceptor(), ids, plan, &events).await;
         } else {
-            for id in acted.underway {
-                events.finished(&id, End::Underway);
+            let mut accepted = accepted;
+            while let Some(ids) = accepted.recv().await {
+                for id in ids {
+                    events.finished(&id, End::Underway);
+                }
             }
         }
     };
     // Machines caught in another transition: waited out, then sent the call once more.
-    let settling = async {
+    let acting = async {
+        let acted = act_all(cloud, action, &events, ids, true, Some(feed.clone())).await;
+        if !acted.underway.is_empty() {
+            let _ = feed.send(acted.underway);
+        }
+        drop(feed);
         if acted.settling.is_empty() {
             return;
         }
         let (again, arrived) = settle(cloud, action, acted.settling, plan, &events).await;
-        let acted = act_all(cloud, action, &events, &again, false).await;
+        let acted = act_all(cloud, action, &events, &again, false, None).await;
         if plan.wait {
             let mut ids = acted.underway;
             ids.extend(arrived.into_iter().map(|state| state.id));
@@ -235,14 +255,14 @@ pub async fn run(
             }
         }
     };
-    futures_util::future::join(main, settling).await;
+    futures_util::future::join(main, acting).await;
 }
 
 /// Polls `ids` until `acceptor` accepts them and, with `--wait-port`, until their ports answer.
 async fn conclude(
     cloud: &impl Actor,
     acceptor: Acceptor,
-    ids: Vec<String>,
+    ids: impl Into<wait::Arrivals>,
     plan: &Plan,
     events: &Remembering<'_, impl Events>,
 ) {
@@ -301,21 +321,33 @@ struct Acted {
 
 /// Sends `action` for every id, [`CALL_PARALLELISM`] batches at a time. With `may_settle`,
 /// machines caught in another transition are set aside to settle; without, their refusal stands.
+/// With a `feed`, each batch's machines underway are sent there as soon as the batch is done
+/// (and left out of the returned `underway`).
 async fn act_all(
     cloud: &impl Actor,
     action: Action,
     events: &impl Events,
     ids: &[String],
     may_settle: bool,
+    feed: Option<tokio::sync::mpsc::UnboundedSender<Vec<String>>>,
 ) -> Acted {
-    let batches: Vec<Acted> = stream::iter(ids.chunks(cloud.action_batch().max(1)))
+    let chunks = ids.chunks(cloud.action_batch().max(1));
+    // Calls that all go out at once leave nothing to overlap the poll with: their machines are
+    // handed over together, and the first describes do not collide with the calls' retries.
+    let feed = feed.filter(|_| chunks.len() > CALL_PARALLELISM);
+    let mut batches = stream::iter(chunks)
         .map(|batch| act_batch(cloud, action, events, batch.to_vec(), may_settle))
-        .buffer_unordered(CALL_PARALLELISM)
-        .collect()
-        .await;
+        .buffer_unordered(CALL_PARALLELISM);
     let mut acted = Acted::default();
-    for batch in batches {
-        acted.underway.extend(batch.underway);
+    while let Some(batch) = batches.next().await {
+        match &feed {
+            // The receiver lives until the sender is dropped: nothing sent is lost.
+            Some(feed) if !batch.underway.is_empty() => {
+                let _ = feed.send(batch.underway);
+            }
+            Some(_) => {}
+            None => acted.underway.extend(batch.underway),
+        }
         acted.settling.extend(batch.settling);
     }
     acted
@@ -575,9 +607,14 @@ async fn wait_until_reachable(
     events: &Remembering<'_, impl Events>,
     reach: &Reach,
     acceptor: Acceptor,
-    ids: Vec<String>,
+    ids: impl Into<wait::Arrivals>,
     plan: &Plan,
 ) {
+    let ids = ids.into();
+    let acceptor = Acceptor {
+        addresses: true,
+        ..acceptor
+    };
     let (found, mut running) = tokio::sync::mpsc::unbounded_channel::<InstanceState>();
     let polling = async move {
         let mut on_event = |event| match event {
@@ -605,8 +642,19 @@ async fn wait_until_reachable(
                     Some(state) => {
                         pending.push(reach_one(events, reach, state, false, plan.deadline));
                     }
-                    None => open = false,
+                    None => {
+                        open = false;
+                        for state in events.take_already_running() {
+                            pending.push(reach_one(events, reach, state, true, plan.deadline));
+                        }
+                    }
                 },
+                // Found already running by calls still being sent while the poll began.
+                () = events.held.notified() => {
+                    for state in events.take_already_running() {
+                        pending.push(reach_one(events, reach, state, true, plan.deadline));
+                    }
+                }
                 Some(()) = pending.next(), if !pending.is_empty() => {}
             }
         }
@@ -650,6 +698,8 @@ struct Remembering<'e, E> {
     addresses: RefCell<HashMap<String, Addresses>>,
     /// `Some` with `--wait-port`: the already-running machines held back.
     already_running: Option<RefCell<Vec<InstanceState>>>,
+    /// Told when a machine is held back, so that a port wait already under way takes it.
+    held: tokio::sync::Notify,
 }
 
 impl<E: Events> Remembering<'_, E> {
@@ -701,6 +751,7 @@ impl<E: Events> Events for Remembering<'_, E> {
                 self.remember(&state);
                 self.inner.seen(state.clone());
                 held.borrow_mut().push(state);
+                self.held.notify_one();
             }
             (end, _) => self.inner_finished(id, end),
         }
@@ -1356,5 +1407,162 @@ mod tests {
             let events = run_no_wait(&script, &["a", "b"]).await;
             assert_eq!(events, expected, "capacity={capacity}");
         }
+    }
+
+    /// A big fleet at a reduced scale (issue 20 item 4): starts paced at the cloud's 10 calls a
+    /// second, each machine RUNNING a second after its start was accepted (or never, unless
+    /// `boots`); records when each start and describe was made and what it asked.
+    struct Fleet {
+        boots: bool,
+        started_at: RefCell<HashMap<String, Instant>>,
+        next_start: RefCell<Option<Instant>>,
+        starts: RefCell<Vec<Instant>>,
+        describes: RefCell<Vec<(Instant, Vec<String>)>>,
+    }
+
+    impl Fleet {
+        const START_SPACING: Duration = Duration::from_millis(100);
+        const BOOT: Duration = Duration::from_secs(1);
+
+        fn new(boots: bool) -> Self {
+            Self {
+                boots,
+                started_at: RefCell::default(),
+                next_start: RefCell::default(),
+                starts: RefCell::default(),
+                describes: RefCell::default(),
+            }
+        }
+    }
+
+    impl Describe for Fleet {
+        fn batch_size(&self) -> usize {
+            100
+        }
+
+        async fn describe(&self, ids: &[String]) -> Result<Vec<InstanceState>, CallError> {
+            let now = Instant::now();
+            self.describes.borrow_mut().push((now, ids.to_vec()));
+            let started = self.started_at.borrow();
+            let phase = |id: &String| match started.get(id) {
+                Some(at) if self.boots && now >= *at + Self::BOOT => Phase::Running,
+                Some(_) => Phase::Starting,
+                None => Phase::Stopped,
+            };
+            Ok(ids.iter().map(|id| state(id, phase(id))).collect())
+        }
+    }
+
+    impl Actor for Fleet {
+        fn action_batch(&self) -> usize {
+            100
+        }
+
+        async fn act(&self, _: Action, ids: &[String]) -> Result<ActReply, CallError> {
+            let slot = {
+                let mut next = self.next_start.borrow_mut();
+                let slot = next.map_or(Instant::now(), |n| n.max(Instant::now()));
+                *next = Some(slot + Self::START_SPACING);
+                slot
+            };
+            tokio::time::sleep_until(slot).await;
+            self.starts.borrow_mut().push(Instant::now());
+            for id in ids {
+                (self.started_at.borrow_mut()).insert(id.clone(), Instant::now());
+            }
+            Ok(ActReply {
+                job_id: None,
+                refused: HashMap::new(),
+            })
+        }
+
+        fn fork_rng(&self) -> fastrand::Rng {
+            fastrand::Rng::with_seed(7)
+        }
+    }
+
+    /// Starts `machines` machines of `fleet` and waits until `timeout`, polling at half of 10
+    /// requests a second; returns the events and the deadline.
+    async fn run_fleet(
+        fleet: &Fleet,
+        machines: usize,
+        timeout: Duration,
+    ) -> (Vec<String>, Instant) {
+        let targets: Vec<String> = (0..machines).map(|n| format!("m-{n:05}")).collect();
+        let log = Log::default();
+        let deadline = Instant::now() + timeout;
+        let budget = wait::PollBudget::half_of(&[crate::provider::RateLimit {
+            requests: 10,
+            per: Duration::from_secs(1),
+        }]);
+        let plan = Plan {
+            wait: true,
+            poll: PollConfig::Budget(budget),
+            reach: None,
+            deadline,
+        };
+        run(fleet, &Operation::START, &targets, &plan, &log).await;
+        (log.0.into_inner(), deadline)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_big_fleet_is_polled_while_it_is_still_being_started_and_paced_to_the_end() {
+        // 2,000 machines: 20 starts take 2 s, a round of 20 describes 4 s at the budget.
+        let fleet = Fleet::new(true);
+        let (events, deadline) = run_fleet(&fleet, 2_000, Duration::from_secs(9)).await;
+        let ended = Instant::now();
+        let reached = events.iter().filter(|e| e.ends_with(": reached")).count();
+        assert_eq!(
+            reached,
+            2_000,
+            "{:?}",
+            events.iter().rev().take(3).collect::<Vec<_>>()
+        );
+        let starts = fleet.starts.borrow();
+        let describes = fleet.describes.borrow();
+        // The first round begins while the last batches are still being started.
+        assert!(describes[0].0 < *starts.last().unwrap());
+        // No two describes closer than the budget's spacing, none past the deadline.
+        let spacing = Duration::from_secs_f64(1.0 / 4.9);
+        for pair in describes.windows(2) {
+            assert!(
+                pair[1].0 - pair[0].0 >= spacing,
+                "{:?}",
+                pair[1].0 - pair[0].0
+            );
+        }
+        assert!(describes.last().unwrap().0 <= deadline + spacing);
+        assert!(ended <= deadline + Duration::from_secs(1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_timeout_counts_the_polls_of_its_own_machine_and_no_burst_follows_the_deadline() {
+        // Never RUNNING, and too many for every machine to be polled in each round.
+        let fleet = Fleet::new(false);
+        let (events, deadline) = run_fleet(&fleet, 2_000, Duration::from_secs(5)).await;
+        let describes = fleet.describes.borrow();
+        let asked = |id: &str| {
+            (describes.iter())
+                .filter(|(_, ids)| ids.iter().any(|i| i == id))
+                .count()
+        };
+        let mut timeouts = 0;
+        for event in &events {
+            let Some((id, end)) = event.split_once(": wait Timeout { polls: ") else {
+                continue;
+            };
+            timeouts += 1;
+            let polls: usize = end.split(',').next().unwrap().parse().unwrap();
+            assert_eq!(polls, asked(id), "{event}");
+        }
+        assert_eq!(timeouts, 2_000);
+        // Some machines were never polled before the deadline, and are not said to have been.
+        assert!(events.iter().any(|e| e.contains("Timeout { polls: 0,")));
+        let spacing = Duration::from_secs_f64(1.0 / 4.9);
+        for pair in describes.windows(2) {
+            assert!(pair[1].0 - pair[0].0 >= spacing);
+        }
+        assert!(describes.last().unwrap().0 <= deadline + spacing);
+        assert!(Instant::now() <= deadline + Duration::from_secs(1));
     }
 }

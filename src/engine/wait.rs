@@ -9,7 +9,10 @@
 //! the rounds are stretched and their describes paced so that the waiter uses at most half of
 //! the cloud's request limit ([`PollBudget`]); `--poll-interval`/`--poll-max` choose jittered
 //! exponential backoff instead ([`Backoff`]). Failed rounds lengthen the pause either way, and the
-//! last sleep is trimmed so one final poll lands on the deadline.
+//! last sleep is trimmed so one final poll lands on the deadline. Machines may arrive while the
+//! poller runs ([`Arrivals`]: a big fleet's later start batches) and join the next round; the
+//! pacing holds after the deadline too, so a round the deadline cuts short is left unsent and a
+//! timeout counts only the polls its machine had.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -118,6 +121,12 @@ pub trait Describe {
     fn round_cost(&self, machines: usize) -> usize {
         machines.div_ceil(self.batch_size().max(1))
     }
+    /// Why the addresses of the running machine `id` could not be read with its last describe
+    /// (a cloud that reports them through a second call, and that call failed); `None` when they
+    /// were read, even if there were none.
+    fn unread_addresses(&self, _id: &str) -> Option<CallError> {
+        None
+    }
     /// The states of `ids`; ids the cloud does not know are absent from the answer.
     fn describe(
         &self,
@@ -133,6 +142,10 @@ pub struct Acceptor {
     /// The phase that, once the machine was seen moving, means the action waited on failed
     /// (a start that fell back to STOPPED); `None` when nothing was asked of the machine.
     pub fell_back: Option<Phase>,
+    /// A machine in a done phase without addresses because they could not be read
+    /// ([`Describe::unread_addresses`]) is described again, as after a failed describe: its
+    /// ports are to be waited for (`--wait-port`).
+    pub addresses: bool,
 }
 
 impl Acceptor {
@@ -142,6 +155,7 @@ impl Acceptor {
         Self {
             done: phase_slice(target),
             fell_back: None,
+            addresses: false,
         }
     }
 
@@ -150,6 +164,7 @@ impl Acceptor {
         Self {
             done: phase_slice(action.target()),
             fell_back: Some(action.source()),
+            addresses: false,
         }
     }
 
@@ -158,6 +173,7 @@ impl Acceptor {
     pub const SETTLED: Self = Self {
         done: &[Phase::Running, Phase::Stopped],
         fell_back: None,
+        addresses: false,
     };
 }
 
@@ -191,15 +207,36 @@ pub enum Finish {
     Error(CallError),
     /// The deadline passed first.
     Timeout {
-        /// Rounds of polling done.
+        /// Describes that asked about this machine.
         polls: u32,
-        /// Time since polling began.
+        /// Time since this machine's polling began.
         waited: Duration,
     },
 }
 
+/// The machines a poller waits for: the ones known when it begins and, where a start or stop is
+/// still being sent, the ones its later batches hand over (so that a big fleet's first machines
+/// are polled while its last are still being started, by the one poller that keeps the budget).
+#[derive(Debug, Default)]
+pub struct Arrivals {
+    /// Known from the start.
+    pub known: Vec<String>,
+    /// More to come, a batch at a time, until the sender is dropped.
+    pub later: Option<tokio::sync::mpsc::UnboundedReceiver<Vec<String>>>,
+}
+
+impl From<Vec<String>> for Arrivals {
+    fn from(known: Vec<String>) -> Self {
+        Self { known, later: None }
+    }
+}
+
 struct Waiting {
     id: String,
+    /// Describes that asked about it.
+    polls: u32,
+    /// When its wait began.
+    since: Instant,
     last_raw: Option<String>,
     misses: u32,
     /// Seen moving (starting, stopping, another transition) since the wait began.
@@ -209,35 +246,68 @@ struct Waiting {
 }
 
 /// Polls `ids` until `acceptor` accepts each one's phase, or it fails or is gone, or `deadline`
-/// passes, reporting through `on_event`; `jitter` randomises [`Backoff`] delays. Returns when
-/// every id has had its [`PollEvent::Finished`].
+/// passes, reporting through `on_event`; `jitter` randomises [`Backoff`] delays. Machines that
+/// arrive later ([`Arrivals::later`]) join the next round, and a poller with none left waits for
+/// more. Returns when every id has had its [`PollEvent::Finished`].
+///
+/// Describes are paced at the budget to the end: a round the deadline cuts short leaves its
+/// remaining machines unpolled (their `polls` say so) rather than sending them in a burst.
 pub async fn wait_until(
     describer: &impl Describe,
-    ids: Vec<String>,
+    ids: impl Into<Arrivals>,
     acceptor: Acceptor,
     config: PollConfig,
     deadline: Instant,
     jitter: &mut fastrand::Rng,
     on_event: &mut dyn FnMut(PollEvent),
 ) {
-    let started = Instant::now();
-    let mut waiting: Vec<Waiting> = ids
-        .into_iter()
-        .map(|id| Waiting {
-            id,
-            last_raw: None,
-            misses: 0,
-            was_moving: false,
-            last_error: None,
-        })
-        .collect();
+    let Arrivals { known, mut later } = ids.into();
+    let waiting_for = |id: String| Waiting {
+        id,
+        polls: 0,
+        since: Instant::now(),
+        last_raw: None,
+        misses: 0,
+        was_moving: false,
+        last_error: None,
+    };
+    let mut waiting: Vec<Waiting> = known.into_iter().map(waiting_for).collect();
     let mut polls = 0;
     // Poll rounds in a row in which a describe failed: each one lengthens the next pause, so a
     // cloud that throttles is asked less often until it answers again.
     let mut failed_rounds = 0;
-    let mut round_began = started;
+    let mut round_began = Instant::now();
     let mut last_sent: Option<Instant> = None;
-    while !waiting.is_empty() {
+    // Requests the last round cost: the next round begins once they fit the budget. (Counted
+    // over the machines it asked about, not those waiting now: machines that arrived since
+    // would otherwise hold back their own first round.)
+    let mut last_cost = 0;
+    loop {
+        // Machines handed over since the last round join this one; with none to poll, the
+        // poller waits for some, and their first round comes a round after they arrive.
+        if let Some(arrivals) = &mut later {
+            while let Ok(ids) = arrivals.try_recv() {
+                waiting.extend(ids.into_iter().map(waiting_for));
+            }
+            if waiting.is_empty() {
+                let arrived = tokio::select! {
+                    ids = arrivals.recv() => ids,
+                    () = tokio::time::sleep_until(deadline) => None,
+                };
+                match arrived {
+                    Some(ids) => {
+                        waiting.extend(ids.into_iter().map(waiting_for));
+                        round_began = Instant::now();
+                        continue;
+                    }
+                    None if Instant::now() >= deadline => break,
+                    None => later = None,
+                }
+            }
+        }
+        if waiting.is_empty() {
+            break;
+        }
         let now = Instant::now();
         if now >= deadline {
             break;
@@ -250,7 +320,7 @@ pub async fn wait_until(
         };
         let next = match config {
             PollConfig::Budget(budget) => {
-                let interval = budget.interval(describer.round_cost(waiting.len()));
+                let interval = budget.interval(last_cost);
                 round_began + interval.max(failed_pause)
             }
             PollConfig::Backoff(backoff) => now + backoff.delay(polls, jitter).max(failed_pause),
@@ -262,13 +332,28 @@ pub async fn wait_until(
         let mut round_failed = false;
         let mut finished: HashMap<String, Finish> = HashMap::new();
         let batch_size = describer.batch_size().max(1);
-        for batch in waiting.chunks_mut(batch_size) {
+        let mut asked = 0;
+        for (n, batch) in waiting.chunks_mut(batch_size).enumerate() {
             if let (PollConfig::Budget(budget), Some(last)) = (config, last_sent) {
                 // Describes are paced, never sent in a burst — not even when a slow answer made
-                // the round late — so no second holds more than the budget.
-                tokio::time::sleep_until((last + budget.spacing()).min(deadline)).await;
+                // the round late, nor after the deadline — so no second holds more than the
+                // budget. A round's first describe is the final poll when its round began at
+                // the deadline, and may follow it by one spacing; the rest of a round the
+                // deadline cuts short is not sent.
+                let at = last + budget.spacing();
+                if n > 0 && at > deadline {
+                    break;
+                }
+                tokio::time::sleep_until(at).await;
+            }
+            if n > 0 && Instant::now() >= deadline {
+                break;
             }
             last_sent = Some(Instant::now());
+            asked += batch.len();
+            for w in batch.iter_mut() {
+                w.polls += 1;
+            }
             let ids: Vec<String> = batch.iter().map(|w| w.id.clone()).collect();
             let states = match describer.describe(&ids).await {
                 Ok(states) => states,
@@ -305,10 +390,22 @@ pub async fn wait_until(
                     w.last_raw = Some(state.raw.clone());
                     on_event(PollEvent::State(state.clone()));
                 }
+                let unread = (acceptor.addresses && state.addresses.is_empty())
+                    .then(|| describer.unread_addresses(&w.id))
+                    .flatten();
                 match state.phase {
-                    phase if acceptor.done.contains(&phase) => {
-                        finished.insert(w.id.clone(), Finish::Done(state));
-                    }
+                    phase if acceptor.done.contains(&phase) => match unread {
+                        // Its addresses could not be read: asked again next round, like a
+                        // describe that failed; only an answer without any ends the wait
+                        // without them.
+                        Some(err) => {
+                            round_failed |= err.kind() == ErrorKind::Transport;
+                            w.last_error = Some(err);
+                        }
+                        None => {
+                            finished.insert(w.id.clone(), Finish::Done(state));
+                        }
+                    },
                     Phase::Failed => {
                         finished.insert(w.id.clone(), Finish::Failed(state));
                     }
@@ -331,6 +428,7 @@ pub async fn wait_until(
             }
         }
         failed_rounds = if round_failed { failed_rounds + 1 } else { 0 };
+        last_cost = describer.round_cost(asked);
         waiting.retain(|w| match finished.remove(&w.id) {
             Some(finish) => {
                 on_event(PollEvent::Finished(w.id.clone(), finish));
@@ -344,11 +442,24 @@ pub async fn wait_until(
         let finish = match w.last_error {
             Some(err) => Finish::Error(err),
             None => Finish::Timeout {
-                polls,
-                waited: started.elapsed(),
+                polls: w.polls,
+                waited: w.since.elapsed(),
             },
         };
         on_event(PollEvent::Finished(w.id, finish));
+    }
+    // Machines handed over after the deadline (their call was accepted at its last moment) end
+    // here, never polled.
+    if let Some(mut arrivals) = later {
+        while let Some(ids) = arrivals.recv().await {
+            for id in ids {
+                let finish = Finish::Timeout {
+                    polls: 0,
+                    waited: Duration::ZERO,
+                };
+                on_event(PollEvent::Finished(id, finish));
+            }
+        }
     }
 }
 
@@ -447,7 +558,7 @@ mod tests {
                 finished.push((id, finish));
             }
         };
-        let ids = ids.iter().map(|id| id.to_string()).collect();
+        let ids: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
         wait_until(
             script,
             ids,
@@ -517,7 +628,8 @@ mod tests {
         assert!(round > Duration::from_secs(2) && round < Duration::from_millis(2100));
         // Tokio's paused clock counts whole milliseconds.
         let ms = Duration::from_millis(1);
-        assert!(asked[0].abs_diff(round) <= ms, "{asked:?}");
+        // The first round comes a second after the wait begins; its describes are paced.
+        assert!(asked[0].abs_diff(PollBudget::ROUND) <= ms, "{asked:?}");
         for pair in asked.windows(2) {
             assert!(pair[1] - pair[0] + ms >= budget.spacing(), "{asked:?}");
         }

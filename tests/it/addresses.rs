@@ -92,6 +92,78 @@ fn a_failing_address_call_is_logged_once_and_never_fails_the_machine() {
     );
 }
 
+/// A canned Zenlayer whose machine is RUNNING and whose address call fails (HTTP 503) the
+/// first `failures` times, then answers with `public` addresses; returns its address and the
+/// count of address calls.
+fn zenlayer_with_flaky_addresses(
+    failures: usize,
+    public: Vec<&'static str>,
+) -> (std::net::SocketAddr, Arc<AtomicUsize>) {
+    let asked = Arc::new(AtomicUsize::new(0));
+    let counter = asked.clone();
+    let listed = id(zenlayer(), 1);
+    let addr = support::serve(move |parts, _| {
+        let action = (parts.headers.get("x-zc-action"))
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        let response = match action.as_str() {
+            "StartInstances" => json!({ "instanceIds": [] }),
+            "DescribeInstancesStatus" => json!({
+                "totalCount": 1,
+                "dataSet": [{ "instanceId": listed, "instanceStatus": "RUNNING" }],
+            }),
+            _ if counter.fetch_add(1, Ordering::SeqCst) < failures => {
+                let page = b"<html><body><h1>503 Service Unavailable</h1></body></html>".to_vec();
+                return (503, Vec::new(), page);
+            }
+            _ => json!({
+                "totalCount": 1,
+                "dataSet": [{
+                    "instanceId": listed,
+                    "status": "RUNNING",
+                    "publicIpAddresses": public,
+                }],
+            }),
+        };
+        let body = json!({ "requestId": "T1", "response": response });
+        (200, Vec::new(), body.to_string().into_bytes())
+    });
+    (addr, asked)
+}
+
+/// Issue 20 item 3: with `--wait-port`, a failed address call is asked again in a later round,
+/// like a describe; only an answer that really has no address fails the port wait (exit 4).
+#[test]
+fn a_failed_address_call_is_asked_again_before_a_port_wait_gives_up_on_the_machine() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let target = id(zenlayer(), 1);
+    let run = |addr: std::net::SocketAddr| {
+        let home = tempfile::tempdir().unwrap();
+        cloudstart(home.path())
+            .envs(zenlayer().credentials.iter().copied())
+            .args(["start", "-o", "json", "-p", "zenlayer", "--endpoint"])
+            .arg(format!("http://{addr}"))
+            .args(["--timeout", "20s", "--wait-port", &port, &target])
+            .output()
+            .unwrap()
+    };
+
+    let (addr, asked) = zenlayer_with_flaky_addresses(2, vec!["127.0.0.1"]);
+    let output = run(addr);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let record = &report(&output)["instances"][0];
+    assert_eq!(record["outcome"], "running", "{record}");
+    assert_eq!(addresses(record).0, vec!["127.0.0.1"], "{record}");
+    assert_eq!(asked.load(Ordering::SeqCst), 3);
+
+    // A real answer without an address is the cloud's word: no address to wait on.
+    let (addr, _) = zenlayer_with_flaky_addresses(1, vec![]);
+    let output = run(addr);
+    assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
+    drop(listener);
+}
+
 #[test]
 fn a_seeded_public_address_is_reported_so_tests_can_reach_the_machine() {
     for profile in profiles().filter(|p| p.provider != "qingcloud") {
