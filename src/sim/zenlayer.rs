@@ -316,27 +316,10 @@ fn instance_ids(params: &Value) -> Result<Vec<String>, Refusal> {
 
 fn start(params: &Value, fleet: &mut Fleet, request_id: &str) -> Result<Value, Refusal> {
     let ids = instance_ids(params)?;
-    missing(&ids, fleet)?;
-    if let Some((id, code)) = fleet.start_error(&ids) {
-        return Err(refuse(
-            status_of(Action::Start, &code),
-            code,
-            format!("the instance {id} cannot be started"),
-        ));
-    }
-    let phases: Vec<MachinePhase> = (ids.iter())
-        .filter_map(|id| fleet.get(id).map(|m| m.phase.clone()))
-        .collect();
+    let phases = phases_of(Action::Start, &ids, fleet)?;
     // Whole-call refusals for what is not a start in progress or done. That running and starting
     // machines go to the failed list while these stop the call is the simulator's choice: the docs
     // name both answers but not which state gets which.
-    if phases.iter().any(in_recycle_bin) {
-        return Err(refuse(
-            403,
-            code(ErrorClass::Refused),
-            "operations on instances in the recycle bin are not supported",
-        ));
-    }
     if phases.iter().any(|p| matches!(p, MachinePhase::Other(_))) {
         return Err(refuse(
             403,
@@ -352,6 +335,38 @@ fn start(params: &Value, fleet: &mut Fleet, request_id: &str) -> Result<Value, R
         }
     }
     Ok(json!({ "instanceIds": failed }))
+}
+
+/// The phases of `ids` for a start or stop, after the whole-call refusals both share: a machine
+/// that does not exist, one seeded to refuse `action`, one in the recycle bin.
+fn phases_of(
+    action: Action,
+    ids: &[String],
+    fleet: &mut Fleet,
+) -> Result<Vec<MachinePhase>, Refusal> {
+    missing(ids, fleet)?;
+    let (seeded, verb) = match action {
+        Action::Start => (fleet.start_error(ids), "started"),
+        Action::Stop => (fleet.stop_error(ids), "shut down"),
+    };
+    if let Some((id, code)) = seeded {
+        return Err(refuse(
+            status_of(action, &code),
+            code,
+            format!("the instance {id} cannot be {verb}"),
+        ));
+    }
+    let phases: Vec<MachinePhase> = (ids.iter())
+        .filter_map(|id| fleet.get(id).map(|m| m.phase.clone()))
+        .collect();
+    if phases.iter().any(in_recycle_bin) {
+        return Err(refuse(
+            403,
+            code_in(action, ErrorClass::Refused),
+            "operations on instances in the recycle bin are not supported",
+        ));
+    }
+    Ok(phases)
 }
 
 /// Refuses the whole call when one of `ids` does not exist; ids are opaque to ZEC, so one that
@@ -391,24 +406,7 @@ fn stop(params: &Value, fleet: &mut Fleet, request_id: &str) -> Result<Value, Re
             ))
         }
     };
-    missing(&ids, fleet)?;
-    if let Some((id, code)) = fleet.stop_error(&ids) {
-        return Err(refuse(
-            status_of(Action::Stop, &code),
-            code,
-            format!("the instance {id} cannot be shut down"),
-        ));
-    }
-    let phases: Vec<MachinePhase> = (ids.iter())
-        .filter_map(|id| fleet.get(id).map(|m| m.phase.clone()))
-        .collect();
-    if phases.iter().any(in_recycle_bin) {
-        return Err(refuse(
-            403,
-            code_in(Action::Stop, ErrorClass::Refused),
-            "operations on instances in the recycle bin are not supported",
-        ));
-    }
+    let phases = phases_of(Action::Stop, &ids, fleet)?;
     let takes =
         |phase: &MachinePhase| phase.stoppable() || matches!(phase, MachinePhase::Stopping { .. });
     if !phases.iter().any(takes) {
