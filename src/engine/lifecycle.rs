@@ -633,26 +633,26 @@ async fn wait_until_reachable(
         let mut pending: futures_util::stream::FuturesUnordered<_> = (events
             .take_already_running())
         .into_iter()
-        .map(|state| reach_one(events, reach, state, true, plan.deadline))
+        .map(|state| reach_one(cloud, events, reach, acceptor, state, true, plan))
         .collect();
         let mut open = true;
         while open || !pending.is_empty() {
             tokio::select! {
                 received = running.recv(), if open => match received {
                     Some(state) => {
-                        pending.push(reach_one(events, reach, state, false, plan.deadline));
+                        pending.push(reach_one(cloud, events, reach, acceptor, state, false, plan));
                     }
                     None => {
                         open = false;
                         for state in events.take_already_running() {
-                            pending.push(reach_one(events, reach, state, true, plan.deadline));
+                            pending.push(reach_one(cloud, events, reach, acceptor, state, true, plan));
                         }
                     }
                 },
                 // Found already running by calls still being sent while the poll began.
                 () = events.held.notified() => {
                     for state in events.take_already_running() {
-                        pending.push(reach_one(events, reach, state, true, plan.deadline));
+                        pending.push(reach_one(cloud, events, reach, acceptor, state, true, plan));
                     }
                 }
                 Some(()) = pending.next(), if !pending.is_empty() => {}
@@ -663,15 +663,25 @@ async fn wait_until_reachable(
 }
 
 /// Waits for every port of `reach` on the RUNNING machine `state`, then tells its end: running,
-/// or `already` running.
+/// or `already` running. A machine whose addresses could not be read (found running by a one-off
+/// describe whose address call failed) is first polled again under `acceptor`, like any other.
 async fn reach_one(
+    cloud: &impl Actor,
     events: &Remembering<'_, impl Events>,
     reach: &Reach,
-    state: InstanceState,
+    acceptor: Acceptor,
+    mut state: InstanceState,
     already: bool,
-    deadline: Instant,
+    plan: &Plan,
 ) {
     let id = state.id.clone();
+    if events.addresses_of(&id).is_empty() && cloud.unread_addresses(&id).is_some() {
+        state = match reread_addresses(cloud, events, acceptor, &id, plan).await {
+            Ok(state) => state,
+            Err(finish) => return events.inner_finished(&id, End::Wait(finish)),
+        };
+    }
+    let deadline = plan.deadline;
     let ip = match reach::address_of(reach, &events.addresses_of(&id)) {
         Ok(ip) => ip,
         Err(error) => return events.finished(&id, End::Unreachable(error)),
@@ -688,6 +698,37 @@ async fn reach_one(
         End::Reached(state)
     };
     events.inner_finished(&id, end);
+}
+
+/// Polls the running machine `id` until its addresses are read (`acceptor` with `addresses`),
+/// within the poll budget and the deadline; the poller's end otherwise.
+async fn reread_addresses(
+    cloud: &impl Actor,
+    events: &Remembering<'_, impl Events>,
+    acceptor: Acceptor,
+    id: &str,
+    plan: &Plan,
+) -> Result<InstanceState, Finish> {
+    let mut end = None;
+    let mut on_event = |event| match event {
+        PollEvent::State(state) => events.seen(state),
+        PollEvent::Finished(_, finish) => end = Some(finish),
+    };
+    let jitter = &mut cloud.fork_rng();
+    let (poll, deadline) = (plan.poll, plan.deadline);
+    let ids = vec![id.to_string()];
+    wait::wait_until(cloud, ids, acceptor, poll, deadline, jitter, &mut on_event).await;
+    match end {
+        Some(Finish::Done(state)) => {
+            events.remember(&state);
+            Ok(state)
+        }
+        Some(finish) => Err(finish),
+        None => Err(Finish::Timeout {
+            polls: 0,
+            waited: std::time::Duration::ZERO,
+        }),
+    }
 }
 
 /// Passes events on, remembering each machine's last reported addresses for `--wait-port`: a

@@ -94,10 +94,13 @@ fn a_failing_address_call_is_logged_once_and_never_fails_the_machine() {
 
 /// A canned Zenlayer whose machine is RUNNING and whose address call fails (HTTP 503) the
 /// first `failures` times, then answers with `public` addresses; returns its address and the
-/// count of address calls.
+/// count of address calls. With `refuse_start` it refuses the start as ZEC refuses one for a
+/// machine that is not stopped (StartInstances error table:
+/// `OPERATION_DENIED_INSTANCE_NOT_STOPPED`, HTTP 403), so the machine is found already running.
 fn zenlayer_with_flaky_addresses(
     failures: usize,
     public: Vec<&'static str>,
+    refuse_start: bool,
 ) -> (std::net::SocketAddr, Arc<AtomicUsize>) {
     let asked = Arc::new(AtomicUsize::new(0));
     let counter = asked.clone();
@@ -107,6 +110,14 @@ fn zenlayer_with_flaky_addresses(
             .map(|v| v.to_str().unwrap().to_string())
             .unwrap_or_default();
         let response = match action.as_str() {
+            "StartInstances" if refuse_start => {
+                let body = json!({
+                    "requestId": "T0",
+                    "code": "OPERATION_DENIED_INSTANCE_NOT_STOPPED",
+                    "message": "operations on instances that are not in powered-off state are not supported",
+                });
+                return (403, Vec::new(), body.to_string().into_bytes());
+            }
             "StartInstances" => json!({ "instanceIds": [] }),
             "DescribeInstancesStatus" => json!({
                 "totalCount": 1,
@@ -149,7 +160,7 @@ fn a_failed_address_call_is_asked_again_before_a_port_wait_gives_up_on_the_machi
             .unwrap()
     };
 
-    let (addr, asked) = zenlayer_with_flaky_addresses(2, vec!["127.0.0.1"]);
+    let (addr, asked) = zenlayer_with_flaky_addresses(2, vec!["127.0.0.1"], false);
     let output = run(addr);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let record = &report(&output)["instances"][0];
@@ -158,10 +169,35 @@ fn a_failed_address_call_is_asked_again_before_a_port_wait_gives_up_on_the_machi
     assert_eq!(asked.load(Ordering::SeqCst), 3);
 
     // A real answer without an address is the cloud's word: no address to wait on.
-    let (addr, _) = zenlayer_with_flaky_addresses(1, vec![]);
+    let (addr, _) = zenlayer_with_flaky_addresses(1, vec![], false);
     let output = run(addr);
     assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
     drop(listener);
+}
+
+/// Issue 20 item 3, the machine found already running: the one-off describe that explains the
+/// refused start reads its addresses too, and when that address call fails the machine is polled
+/// again like any other rather than failing its port wait for want of an address.
+#[test]
+fn a_machine_found_already_running_is_asked_again_for_addresses_its_describe_could_not_read() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let target = id(zenlayer(), 1);
+    let (addr, asked) = zenlayer_with_flaky_addresses(1, vec!["127.0.0.1"], true);
+    let home = tempfile::tempdir().unwrap();
+    let output = cloudstart(home.path())
+        .envs(zenlayer().credentials.iter().copied())
+        .args(["start", "-o", "json", "-p", "zenlayer", "--endpoint"])
+        .arg(format!("http://{addr}"))
+        .args(["--timeout", "20s", "--wait-port", &port, &target])
+        .output()
+        .unwrap();
+    drop(listener);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let record = &report(&output)["instances"][0];
+    assert_eq!(record["outcome"], "already_running", "{record}");
+    assert_eq!(addresses(record).0, vec!["127.0.0.1"], "{record}");
+    assert_eq!(asked.load(Ordering::SeqCst), 2);
 }
 
 #[test]
