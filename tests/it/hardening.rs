@@ -761,3 +761,80 @@ fn a_run_against_the_simulator_probes_nothing_but_loopback() {
         "{message}"
     );
 }
+
+/// Issue 20 item 6, the bound on probes: 1,200 machines whose port hangs (a listener whose
+/// backlog is full, so each further connection attempt waits for its SYN to be answered) are
+/// waited for under `ulimit -n 512`. Unbounded, every attempt holds a descriptor and a share of
+/// them end with EMFILE ("Too many open files"); with at most `MAX_PROBES_IN_FLIGHT` attempts at
+/// once, every record is the port's own timeout.
+#[test]
+fn port_waits_on_a_big_fleet_stay_within_the_descriptor_limit() {
+    let profile = tencent();
+    let ids: Vec<String> = (0..1200).map(|n| id(profile, 9000 + n)).collect();
+    let state: String = (ids.iter())
+        .map(|i| {
+            seed(
+                profile,
+                i,
+                &format!(
+                    "state = \"{}\"\npublic_ip = \"127.0.0.1\"",
+                    profile.running_state()
+                ),
+            )
+        })
+        .collect();
+    let sim = Sim::start(&state);
+    // Never accepted, with a backlog of one (std's listeners take thousands): once it is full,
+    // connection attempts hang.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .unwrap();
+    let listener = runtime.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        socket.listen(1).unwrap()
+    });
+    let port = listener.local_addr().unwrap().port().to_string();
+    let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let mut inner = sim.command_std_cmd("wait", profile, &id_refs);
+    inner.args([
+        "--for",
+        "running",
+        "-o",
+        "json",
+        "--timeout",
+        "3s",
+        "--wait-port",
+        &port,
+    ]);
+    let mut limited = std::process::Command::new("/bin/sh");
+    limited
+        .env_clear()
+        .envs(inner.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .args(["-c", "ulimit -n 512 && exec \"$0\" \"$@\""])
+        .arg(inner.get_program())
+        .args(inner.get_args());
+    let output = Command::from_std(limited)
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    drop(listener);
+    assert!(!output.stdout.is_empty(), "{}", stderr(&output));
+    let report = report(&output);
+    let records = report["instances"].as_array().unwrap();
+    assert_eq!(records.len(), ids.len(), "{}", stderr(&output));
+    let exhausted: Vec<&Value> = (records.iter())
+        .filter(|r| {
+            let message = r["error"]["message"].as_str().unwrap_or_default();
+            message.contains("os error 24") || message.contains("Too many open files")
+        })
+        .collect();
+    assert!(
+        exhausted.is_empty(),
+        "{} records ran out of descriptors: {}",
+        exhausted.len(),
+        exhausted[0]
+    );
+    assert_eq!(output.status.code(), Some(6), "{}", stderr(&output));
+}
