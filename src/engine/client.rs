@@ -132,6 +132,12 @@ impl<'a> ApiClient<'a> {
         self.sender.fork_rng()
     }
 
+    /// When this client's latest describe or job-log request left (after its rate limit and any
+    /// retry pause), if one did.
+    pub fn last_read_sent(&self) -> Option<Instant> {
+        self.sender.last_read()
+    }
+
     /// Starts or stops `ids` (one call's worth).
     ///
     /// A call that got no readable answer is ambiguous: the cloud may have acted on it. It is sent

@@ -175,6 +175,10 @@ impl Describe for ApiClient<'_> {
         ApiClient::unread_addresses(self, id)
     }
 
+    fn last_sent(&self) -> Option<Instant> {
+        self.last_read_sent()
+    }
+
     async fn describe(&self, ids: &[String]) -> Result<Vec<InstanceState>, CallError> {
         ApiClient::describe(self, ids).await
     }

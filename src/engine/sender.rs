@@ -296,6 +296,8 @@ pub(crate) struct Sender<'a> {
     clock: Clock,
     /// Client tokens and backoff jitter.
     rng: RefCell<fastrand::Rng>,
+    /// When the latest read (describe, job log) left, after the rate limiter and any retry pause.
+    last_read: Cell<Option<Instant>>,
 }
 
 /// How long past the run's deadline the final poll's describes may take: their own allowance.
@@ -343,6 +345,7 @@ impl<'a> Sender<'a> {
             rng: RefCell::new(
                 (config.seed).map_or_else(fastrand::Rng::new, fastrand::Rng::with_seed),
             ),
+            last_read: Cell::new(None),
         })
     }
 
@@ -355,6 +358,11 @@ impl<'a> Sender<'a> {
     /// A generator of its own for a caller's jitter (the waiter's), seeded from this one's.
     pub(crate) fn fork_rng(&self) -> fastrand::Rng {
         self.rng.borrow_mut().fork()
+    }
+
+    /// When the latest read request (a describe, a job log) was sent, if one was.
+    pub(crate) fn last_read(&self) -> Option<Instant> {
+        self.last_read.get()
     }
 
     /// Sends `call` until it succeeds, fails for good, or the deadline or the retry budget runs
@@ -433,6 +441,9 @@ impl<'a> Sender<'a> {
                 self.now(),
             );
             let timeout = remaining.min(self.retry.request_timeout);
+            if effect == Effect::Read {
+                self.last_read.set(Some(Instant::now()));
+            }
             let (attempt, failure, response) = match self.send(&signed, timeout).await {
                 Ok(response) => match parse(&response).map_err(|err| name_cloud(err, cloud)) {
                     Ok(value) => return Ok(value),

@@ -127,6 +127,12 @@ pub trait Describe {
     fn unread_addresses(&self, _id: &str) -> Option<CallError> {
         None
     }
+    /// When this describer's latest request left, if it keeps count: a client whose rate limit
+    /// or retry pause held a describe back sent it later than it was asked for, and the poller
+    /// paces the next one from then, so that no second holds more than the budget.
+    fn last_sent(&self) -> Option<Instant> {
+        None
+    }
     /// The states of `ids`; ids the cloud does not know are absent from the answer.
     fn describe(
         &self,
@@ -355,7 +361,9 @@ pub async fn wait_until(
                 w.polls += 1;
             }
             let ids: Vec<String> = batch.iter().map(|w| w.id.clone()).collect();
-            let states = match describer.describe(&ids).await {
+            let answer = describer.describe(&ids).await;
+            last_sent = last_sent.max(describer.last_sent());
+            let states = match answer {
                 Ok(states) => states,
                 Err(err) if err.kind() == ErrorKind::Timeout => break,
                 // Throttling, 5xx and unreadable answers that outlasted the call's retries slow
@@ -480,6 +488,10 @@ mod tests {
         asked_at: RefCell<Vec<Instant>>,
         /// Describes that fail, with this class, before the rounds are answered.
         failures: RefCell<VecDeque<ErrorClass>>,
+        /// How long each describe is held before it leaves, in turn (a client's rate limit).
+        holds: Vec<Duration>,
+        /// When each describe left, after its hold.
+        sent_at: RefCell<Vec<Instant>>,
     }
 
     impl Script {
@@ -488,6 +500,8 @@ mod tests {
                 rounds: RefCell::new(rounds.into()),
                 asked_at: RefCell::new(Vec::new()),
                 failures: RefCell::new(VecDeque::new()),
+                holds: Vec::new(),
+                sent_at: RefCell::new(Vec::new()),
             }
         }
 
@@ -518,8 +532,17 @@ mod tests {
             100
         }
 
+        fn last_sent(&self) -> Option<Instant> {
+            self.sent_at.borrow().last().copied()
+        }
+
         async fn describe(&self, _ids: &[String]) -> Result<Vec<InstanceState>, CallError> {
+            let asked = self.asked_at.borrow().len();
             self.asked_at.borrow_mut().push(Instant::now());
+            if !self.holds.is_empty() {
+                tokio::time::sleep(self.holds[asked % self.holds.len()]).await;
+                self.sent_at.borrow_mut().push(Instant::now());
+            }
             if let Some(class) = self.failures.borrow_mut().pop_front() {
                 return Err(call_error(class));
             }
@@ -595,6 +618,31 @@ mod tests {
             .collect();
         let seconds: Vec<Duration> = (1..=4).map(Duration::from_secs).collect();
         assert_eq!(asked, seconds);
+    }
+
+    /// Issue 20 item 4: a describe the client held back (its rate limit, shared with the starts
+    /// of a big fleet) left later than it was asked for; the next is paced from when it left, so
+    /// no two leave closer than the budget's spacing.
+    #[tokio::test(start_paused = true)]
+    async fn describes_are_paced_from_when_they_left_not_from_when_they_were_asked_for() {
+        let mut script = Script::new(vec![Vec::new()]);
+        script.holds = vec![Duration::from_millis(150), Duration::ZERO];
+        let ids: Vec<String> = (0..1000).map(|n| format!("m{n}")).collect();
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let budget = PollBudget {
+            requests_per_second: 5.0,
+        };
+        let config = PollConfig::Budget(budget);
+        wait_with(&script, &ids, config, Duration::from_secs(10)).await;
+        let sent = script.sent_at.borrow();
+        assert!(sent.len() >= 30, "{} describes", sent.len());
+        for pair in sent.windows(2) {
+            assert!(
+                pair[1] - pair[0] >= budget.spacing(),
+                "two describes left {:?} apart",
+                pair[1] - pair[0]
+            );
+        }
     }
 
     #[tokio::test(start_paused = true)]

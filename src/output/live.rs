@@ -23,7 +23,7 @@
 //! the NDJSON events must stay exactly as they are.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -60,6 +60,11 @@ pub struct Progress {
     ndjson: bool,
     started: Instant,
     machines: RefCell<Vec<Machine>>,
+    /// Where each (cloud, id) is in `machines`: an event finds its machine in constant time,
+    /// so 10,000 of them end in milliseconds rather than a second.
+    index: RefCell<HashMap<(&'static str, String), usize>>,
+    /// Machines with an outcome, counted as they get one.
+    finished: Cell<usize>,
     streamed: RefCell<HashSet<(String, String)>>,
     /// The first failed write of an event to stdout other than a closed reader.
     stdout_failed: RefCell<Option<Error>>,
@@ -83,6 +88,8 @@ impl Progress {
             ndjson,
             started: Instant::now(),
             machines: RefCell::new(Vec::new()),
+            index: RefCell::new(HashMap::new()),
+            finished: Cell::new(0),
             streamed: RefCell::new(HashSet::new()),
             stdout_failed: RefCell::new(None),
             holds_block: Cell::new(false),
@@ -119,7 +126,11 @@ impl Progress {
 
     /// A machine the run will act on.
     pub fn requested(&self, provider: &'static str, id: &str) {
-        self.machines.borrow_mut().push(Machine {
+        let mut machines = self.machines.borrow_mut();
+        (self.index.borrow_mut())
+            .entry((provider, id.to_string()))
+            .or_insert(machines.len());
+        machines.push(Machine {
             provider,
             id: id.to_string(),
             status: "requested".into(),
@@ -177,12 +188,11 @@ impl Progress {
             Mode::Live { .. } => self.draw(),
             Mode::Lines if last_beat.elapsed() >= heartbeat => {
                 *last_beat = Instant::now();
-                let machines = self.machines.borrow();
-                let waiting = machines.iter().filter(|m| m.outcome.is_none()).count();
+                let total = self.machines.borrow().len();
+                let waiting = total - self.finished.get();
                 eprint_line(&format!(
-                    "still waiting for {waiting} of {} machine{} ({}s)",
-                    machines.len(),
-                    if machines.len() == 1 { "" } else { "s" },
+                    "still waiting for {waiting} of {total} machine{} ({}s)",
+                    if total == 1 { "" } else { "s" },
                     self.started.elapsed().as_secs()
                 ));
             }
@@ -221,14 +231,19 @@ impl Progress {
 
     fn update(&self, provider: &str, id: &str, status: &str, outcome: Option<Outcome>) {
         let mut machines = self.machines.borrow_mut();
-        if let Some(machine) = machines
-            .iter_mut()
-            .find(|m| m.provider == provider && m.id == id)
-        {
+        let at = self
+            .index
+            .borrow()
+            .get(&(provider, id.to_string()))
+            .copied();
+        if let Some(machine) = at.and_then(|at| machines.get_mut(at)) {
             if machine.status != status {
                 machine.since = Instant::now();
             }
             machine.status = status.to_string();
+            if machine.outcome.is_none() && outcome.is_some() {
+                self.finished.set(self.finished.get() + 1);
+            }
             machine.outcome = outcome.or(machine.outcome);
         }
         drop(machines);
@@ -277,9 +292,9 @@ impl Progress {
                 })
                 .collect()
         } else {
-            let done = machines.iter().filter(|m| m.outcome.is_some()).count();
             vec![format!(
-                "{done} of {} machines finished ({}s)",
+                "{} of {} machines finished ({}s)",
+                self.finished.get(),
                 machines.len(),
                 self.started.elapsed().as_secs()
             )]
