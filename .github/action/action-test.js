@@ -21,6 +21,7 @@ const root = path.resolve(__dirname, '..', '..');
 const exe = process.platform === 'win32' ? 'cloudstart.exe' : 'cloudstart';
 const bin = process.env.CLOUDSTART_BIN || path.join(process.env.CARGO_TARGET_DIR || path.join(root, 'target'), 'debug', exe);
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cloudstart-action-test-'));
+const cargoToml = (fs.readFileSync(path.join(root, 'Cargo.toml'), 'utf8').match(/^version = "([^"]+)"/m) || [])[1];
 
 // The simulator's fixed test credentials and region (README.md, "The simulator").
 const CREDENTIALS = {
@@ -111,9 +112,15 @@ function runStep(env, inputs, state = {}, whileRunning, script = path.join(__dir
     files[name] = path.join(work, `${name.toLowerCase()}-${steps}`);
     fs.writeFileSync(files[name], '');
   }
-  const stepEnv = { ...process.env, ...env, ...files, RUNNER_TEMP: work };
-  // The bin directory first on PATH: install.sh takes the `cloudstart` it finds there.
-  stepEnv.PATH = `${path.dirname(bin)}${path.delimiter}${process.env.PATH}`;
+  const stepEnv = { ...process.env, ...files, RUNNER_TEMP: work };
+  // What the runner sets for the workflow's own steps, not for this one unless the test says so.
+  for (const name of ['GITHUB_ACTION_REF', 'GITHUB_ACTION_REPOSITORY']) delete stepEnv[name];
+  Object.assign(stepEnv, env);
+  // The bin directory first on PATH: the install takes the `cloudstart` it finds there (unless the
+  // test gives a PATH of its own).
+  const pathKey = Object.keys(stepEnv).find((k) => k.toUpperCase() === 'PATH') || 'PATH';
+  if (!('PATH' in env)) stepEnv[pathKey] = `${path.dirname(bin)}${path.delimiter}${process.env[pathKey] || process.env.PATH}`;
+  else if (pathKey !== 'PATH') stepEnv[pathKey] = env.PATH;
   for (const key of Object.keys(stepEnv)) if (key.startsWith('INPUT_') || key.startsWith('STATE_')) delete stepEnv[key];
   for (const [name, value] of Object.entries(inputs)) stepEnv[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value;
   for (const [name, value] of Object.entries(state)) stepEnv[`STATE_${name}`] = value;
@@ -136,6 +143,7 @@ function runStep(env, inputs, state = {}, whileRunning, script = path.join(__dir
         log,
         outputs: readEnvFile(files.GITHUB_OUTPUT),
         state: readEnvFile(files.GITHUB_STATE),
+        githubPath: fs.readFileSync(files.GITHUB_PATH, 'utf8'),
       });
     });
   });
@@ -333,21 +341,109 @@ async function unitTests() {
     });
   });
 
-  await test('install: the binary-path file is private and removed, also when install fails', async () => {
+  await test('install: a cloudstart on PATH is used when it reports the version asked for, or for latest', () => {
     if (process.platform === 'win32') return;
-    await withTempDir(async (dir) => {
-      const fakeBin = fs.mkdtempSync(path.join(work, 'bin-'));
-      const fake = path.join(fakeBin, 'cloudstart');
-      fs.writeFileSync(fake, '#!/bin/sh\necho "cloudstart 1.2.3 (fake)"\n', { mode: 0o755 });
-      const env = { ...process.env, PATH: `${fakeBin}:${process.env.PATH}`, GITHUB_PATH: path.join(work, 'gh-path') };
-      const found = action.install({ ...env, INPUT_VERSION: '1.2.3' });
-      assert.strictEqual(found, fake);
-      assert.deepStrictEqual(fs.readdirSync(dir), [], 'left behind');
-      // A version that would match only as a glob (`?.?.?`) is a different version: it installs,
-      // and on a runner with no release that fails before any download.
-      assert.throws(() => action.install({ ...env, INPUT_VERSION: '?.?.?', RUNNER_OS: 'Plan9', RUNNER_ARCH: 'X' }), /install.sh exited 1/);
-      assert.deepStrictEqual(fs.readdirSync(dir), [], 'left behind after a failure');
+    const fakeBin = fs.mkdtempSync(path.join(work, 'bin-'));
+    const fake = path.join(fakeBin, 'cloudstart');
+    fs.writeFileSync(fake, '#!/bin/sh\necho "cloudstart 1.2.3 (fake)"\n', { mode: 0o755 });
+    const env = { PATH: `${fakeBin}:${process.env.PATH}`, GITHUB_PATH: path.join(work, 'gh-path') };
+    const quiet = () => {};
+    assert.strictEqual(action.installer.install({ version: '1.2.3' }, env, quiet), fake);
+    assert.strictEqual(action.installer.install({ version: 'latest' }, env, quiet), fake);
+    assert.strictEqual(action.installer.install({}, { ...env, GITHUB_ACTION_REF: 'main' }, quiet), fake);
+    // A version that would match only as a glob (`?.?.?`) is no version: refused before any download.
+    assert.throws(() => action.installer.install({ version: '?.?.?' }, env, quiet), /input version must be latest or a version/);
+    // Another version installs; on a runner with no release that fails before any download.
+    assert.throws(
+      () => action.installer.install({ version: '1.2.4' }, { ...env, RUNNER_OS: 'Plan9', RUNNER_ARCH: 'X' }, quiet),
+      /no cloudstart release for Plan9\/X/,
+    );
+  });
+
+  await test('install: the version from the input, else the action ref when it is a release tag, else latest', () => {
+    const { chooseVersion } = action.installer;
+    assert.deepStrictEqual(chooseVersion('v1.2.3', 'v9.9.9', '9.9.9'), { version: '1.2.3', why: 'the version input' });
+    assert.deepStrictEqual(chooseVersion('latest', 'v9.9.9', null).version, 'latest');
+    assert.deepStrictEqual(chooseVersion('', 'v1.2.3', null), { version: '1.2.3', why: "the action's ref v1.2.3" });
+    assert.strictEqual(chooseVersion('', 'v1.2.0-rc.1', null).version, '1.2.0-rc.1');
+    // The moving major tag: the release at that commit is the Cargo.toml version beside the action.
+    assert.deepStrictEqual(chooseVersion('', 'v0', '0.4.1'), { version: '0.4.1', why: "the action's ref v0, at release 0.4.1" });
+    assert.strictEqual(chooseVersion('', 'v0.4', '0.4.1').version, '0.4.1');
+    assert.strictEqual(chooseVersion('', 'v1', '0.4.1').version, 'latest', 'v1 never installs a 0.x');
+    assert.strictEqual(chooseVersion('', 'v0.3', '0.4.1').version, 'latest');
+    assert.deepStrictEqual(chooseVersion('', 'main', '0.4.1'), { version: 'latest', why: "the action's ref main is not a release tag" });
+    assert.strictEqual(chooseVersion('', '1.2.3', null).version, 'latest', 'a branch named 1.2.3 is not a tag');
+    assert.strictEqual(chooseVersion('', '', '0.4.1').version, 'latest');
+    assert.strictEqual(chooseVersion('', 'v1.2.3', null).why, "the action's ref v1.2.3");
+    for (const bad of ['1.2', 'v1', 'next', '1.2.3; rm -rf /', '../1.2.3']) {
+      assert.throws(() => chooseVersion(bad, '', null), action.installer.InstallError, bad);
+    }
+    assert.strictEqual(action.installer.cargoVersion(path.join(root, 'Cargo.toml')), cargoToml);
+  });
+
+  await test('install: the repository from the input, else the one the action was taken from', () => {
+    const { chooseRepository, downloadBase } = action.installer;
+    const env = { GITHUB_ACTION_REPOSITORY: 'someone/cloudstart-fork', GITHUB_REPOSITORY: 'me/app' };
+    assert.strictEqual(chooseRepository('', env), 'someone/cloudstart-fork');
+    assert.strictEqual(chooseRepository('other/mirror', env), 'other/mirror');
+    assert.strictEqual(chooseRepository('', { GITHUB_REPOSITORY: 'me/app' }), 'me/app', 'a local `uses: ./`');
+    assert.strictEqual(chooseRepository('', {}), 'cloudstart/cloudstart');
+    assert.throws(() => chooseRepository('a/b/../c', env), action.installer.InstallError);
+    assert.strictEqual(downloadBase('', chooseRepository('', env), '1.2.3'), 'https://github.com/someone/cloudstart-fork/releases/download/v1.2.3');
+    assert.strictEqual(downloadBase('', 'o/r', 'latest'), 'https://github.com/o/r/releases/latest/download');
+  });
+
+  await test('install: download-base is https, file, or http on loopback only', () => {
+    const { downloadBase, InstallError } = action.installer;
+    assert.strictEqual(downloadBase('https://mirror.example/cloudstart/v1/', 'o/r', '1.0.0'), 'https://mirror.example/cloudstart/v1');
+    assert.strictEqual(downloadBase('http://127.0.0.1:8080/dist', 'o/r', '1.0.0'), 'http://127.0.0.1:8080/dist');
+    assert.strictEqual(downloadBase('http://[::1]:8080', 'o/r', '1.0.0'), 'http://[::1]:8080');
+    assert.strictEqual(downloadBase('file:///C:/a/_temp/dist', 'o/r', '1.0.0'), 'file:///C:/a/_temp/dist');
+    for (const bad of ['http://mirror.example/dist', 'ftp://127.0.0.1/', 'dist', 'C:\\a\\dist']) {
+      assert.throws(() => downloadBase(bad, 'o/r', '1.0.0'), InstallError, bad);
+    }
+  });
+
+  await test('install: the release asset for each runner; Windows gets the zip and cloudstart.exe', () => {
+    const { releaseAsset, systemTool } = action.installer;
+    assert.deepStrictEqual(releaseAsset({ RUNNER_OS: 'Windows', RUNNER_ARCH: 'X64' }), {
+      target: 'x86_64-pc-windows-msvc', asset: 'cloudstart-x86_64-pc-windows-msvc.zip', exe: 'cloudstart.exe',
     });
+    assert.strictEqual(releaseAsset({ RUNNER_OS: 'macOS', RUNNER_ARCH: 'ARM64' }).asset, 'cloudstart-aarch64-apple-darwin.tar.gz');
+    assert.strictEqual(releaseAsset({ RUNNER_OS: 'macOS', RUNNER_ARCH: 'X64' }).target, 'x86_64-apple-darwin');
+    assert.strictEqual(releaseAsset({ RUNNER_OS: 'Linux', RUNNER_ARCH: 'ARM64' }).target, 'aarch64-unknown-linux-musl');
+    assert.strictEqual(releaseAsset({}, 'win32', 'x64').exe, 'cloudstart.exe', 'outside Actions: from Node');
+    assert.strictEqual(releaseAsset({}, 'linux', 'x64').target, 'x86_64-unknown-linux-musl');
+    assert.throws(() => releaseAsset({ RUNNER_OS: 'Windows', RUNNER_ARCH: 'ARM64' }), /no cloudstart release for Windows\/ARM64/);
+    // On Windows, System32's tar (bsdtar, which reads .zip) and curl, never Git's GNU tar or WSL.
+    assert.strictEqual(systemTool('tar', { SystemRoot: 'C:\\Windows' }, 'win32'), 'C:\\Windows\\System32\\tar.exe');
+    assert.strictEqual(systemTool('curl', {}, 'win32'), 'C:\\Windows\\System32\\curl.exe');
+    assert.strictEqual(systemTool('tar', { SystemRoot: 'C:\\Windows' }, 'linux'), 'tar');
+  });
+
+  await test('install: SHA256SUMS lines in text and binary mode, CRLF; an unlisted asset is null', () => {
+    const { expectedSha256 } = action.installer;
+    const a = 'a'.repeat(64);
+    const b = 'B'.repeat(64);
+    const sums = `${a}  cloudstart-x.tar.gz\r\n${b} *cloudstart-y.zip\n${'c'.repeat(64)}  THIRD-PARTY-LICENSES\n`;
+    assert.strictEqual(expectedSha256(sums, 'cloudstart-x.tar.gz'), a);
+    assert.strictEqual(expectedSha256(sums, 'cloudstart-y.zip'), 'b'.repeat(64));
+    assert.strictEqual(expectedSha256(sums, 'cloudstart-z.tar.gz'), null);
+    assert.strictEqual(expectedSha256(`${a}  prefix-cloudstart-x.tar.gz\n`, 'cloudstart-x.tar.gz'), null);
+  });
+
+  await test('action.yml: valid plain scalars, and exactly the inputs main.js and install.js read', () => {
+    const yml = fs.readFileSync(path.join(root, 'action.yml'), 'utf8');
+    // A plain (unquoted, not folded) scalar may not hold `: ` or ` #`: YAML would refuse the file, or cut it.
+    for (const [i, line] of yml.split('\n').entries()) {
+      const m = line.match(/^\s*[\w-]+:\s+(.*)$/);
+      if (m && !/^(['">|]|$)/.test(m[1])) assert.ok(!/: | #/.test(m[1]), `action.yml:${i + 1}: plain scalar with ': ' or ' #'`);
+    }
+    const inputsBlock = yml.slice(yml.indexOf('\ninputs:\n'), yml.indexOf('\noutputs:\n'));
+    const declared = [...inputsBlock.matchAll(/^ {2}([\w-]+):$/gm)].map((m) => m[1]).sort();
+    const source = fs.readFileSync(path.join(__dirname, 'main.js'), 'utf8');
+    const read = [...new Set([...source.matchAll(/\b(?:input|booleanInput)\('([\w-]+)'/g)].map((m) => m[1]))].sort();
+    assert.deepStrictEqual(declared, read);
   });
 }
 
