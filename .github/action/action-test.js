@@ -14,6 +14,7 @@ const fs = require('fs');
 const http = require('http');
 const os = require('os');
 const path = require('path');
+const url = require('url');
 
 const action = require('./main.js');
 
@@ -291,7 +292,7 @@ async function unitTests() {
   });
 
   await test('wait-port: a glob is a word passed as it is, never file names', () => {
-    // No shell anywhere: main.js spawns with an argv, install.sh quotes every input it reads.
+    // No shell anywhere: main.js and install.js spawn with an argv.
     const here = process.cwd();
     process.chdir(work);
     try {
@@ -303,8 +304,10 @@ async function unitTests() {
     } finally {
       process.chdir(here);
     }
-    const source = fs.readFileSync(path.join(__dirname, 'main.js'), 'utf8');
-    assert.ok(!/shell\s*:/.test(source) && !/\bexecS?y?n?c?\(/.test(source), 'main.js runs a shell');
+    for (const file of ['main.js', 'install.js']) {
+      const source = fs.readFileSync(path.join(__dirname, file), 'utf8');
+      assert.ok(!/shell\s*:/.test(source) && !/\bexecS?y?n?c?\(/.test(source), `${file} runs a shell`);
+    }
   });
 
   /** Runs `body` with the system's temporary directory (and no RUNNER_TEMP) at a fresh directory. */
@@ -445,6 +448,31 @@ async function unitTests() {
     const read = [...new Set([...source.matchAll(/\b(?:input|booleanInput)\('([\w-]+)'/g)].map((m) => m[1]))].sort();
     assert.deepStrictEqual(declared, read);
   });
+}
+
+/**
+ * A release for this machine as release.yml packs it: dist/cloudstart-<target>.tar.gz (.zip on
+ * Windows) holding cloudstart-<target>/cloudstart(.exe), and SHA256SUMS. Outside Windows the binary is
+ * a two-line script that runs the debug build (a small archive); on Windows, the debug build itself.
+ */
+function fakeRelease({ target, asset, exe }) {
+  const dir = fs.mkdtempSync(path.join(work, 'release-'));
+  const name = `cloudstart-${target}`;
+  fs.mkdirSync(path.join(dir, 'stage', name), { recursive: true });
+  const packed = path.join(dir, 'stage', name, exe);
+  if (process.platform === 'win32') fs.copyFileSync(bin, packed);
+  else fs.writeFileSync(packed, `#!/bin/sh\nexec '${bin.replace(/'/g, `'\\''`)}' "$@"\n`, { mode: 0o755 });
+  const dist = path.join(dir, 'dist');
+  fs.mkdirSync(dist);
+  const tar = action.installer.systemTool('tar', process.env);
+  const flags = asset.endsWith('.zip') ? ['-a', '-cf'] : ['-czf'];
+  const made = spawnSync(tar, [...flags, path.join(dist, asset), name], { cwd: path.join(dir, 'stage'), stdio: 'inherit' });
+  assert.strictEqual(made.status, 0, `${tar} could not pack ${asset}`);
+  const archive = fs.readFileSync(path.join(dist, asset));
+  const sha256 = require('crypto').createHash('sha256').update(archive).digest('hex');
+  const sums = `${'1'.repeat(64)}  THIRD-PARTY-LICENSES\n${sha256}  ${asset}\n`;
+  fs.writeFileSync(path.join(dist, 'SHA256SUMS'), sums);
+  return { dist, archive, sha256, sums };
 }
 
 async function stepTests() {
@@ -594,6 +622,108 @@ async function stepTests() {
       server.close();
     }
   });
+
+  await test('targets-file: passed as --targets-file; refused with stop-at-end', async () => {
+    const file = path.join(work, 'farm.toml');
+    fs.writeFileSync(file, '[[target]]\nprovider = "tencent"\nids = ["ins-f11e0001", "ins-f11e0002"]\nregion = "ap-guangzhou"\n');
+    const fileInputs = { targets: '', 'targets-file': file, timeout: '1m', args: '--poll-interval 200ms' };
+    const step = await runStep(env, fileInputs);
+    assert.strictEqual(step.code, 0, step.log);
+    assert.match(step.log, /cloudstart start -o json --timeout 1m --targets-file \S*farm\.toml --poll-interval 200ms --$/m);
+    assert.deepStrictEqual(JSON.parse(step.outputs.report).instances.map((r) => [r.id, r.outcome]), [
+      ['ins-f11e0001', 'running'], ['ins-f11e0002', 'running'],
+    ]);
+    const both = await runStep(env, { ...fileInputs, targets: 'tencent:ins-f11e0003', command: 'stop', region: 'ap-guangzhou' });
+    assert.strictEqual(both.code, 0, both.log);
+    assert.deepStrictEqual(JSON.parse(both.outputs.report).instances.map((r) => r.id).sort(), ['ins-f11e0001', 'ins-f11e0002', 'ins-f11e0003']);
+    const refused = await runStep(env, { ...fileInputs, 'stop-at-end': 'true' });
+    assert.strictEqual(refused.code, 2, refused.log);
+    assert.match(refused.log, /::error::stop-at-end stops the machines of the targets input/);
+    const none = await runStep(env, { targets: '' });
+    assert.strictEqual(none.code, 2, none.log);
+    assert.match(none.log, /::error::the targets input is empty and no targets-file is given/);
+  });
+
+  // The download path: a release laid out as release.yml lays it out (cloudstart-<target>.tar.gz, .zip on
+  // Windows, and SHA256SUMS), served on loopback, with no cloudstart on PATH.
+  let asset;
+  try {
+    asset = action.installer.releaseAsset(process.env);
+  } catch {
+    asset = null; // no release for this machine: nothing to download
+  }
+  if (asset) {
+    const release = fakeRelease(asset);
+    const served = { sums: release.sums, archive: release.archive };
+    const requests = [];
+    const server = http.createServer((req, res) => {
+      requests.push(req.url);
+      const body = req.url === '/dist/SHA256SUMS' ? served.sums : req.url === `/dist/${asset.asset}` ? served.archive : null;
+      res.statusCode = body ? 200 : 404;
+      res.end(body || 'not found');
+    });
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${server.address().port}/dist`;
+    // No cloudstart on PATH (curl and tar stay): the install must download.
+    const pathKey = Object.keys(process.env).find((k) => k.toUpperCase() === 'PATH');
+    const bare = process.env[pathKey].split(path.delimiter).filter((d) => !action.installer.onPath({ PATH: d, Path: d })).join(path.delimiter);
+    const dlEnv = { ...env, PATH: bare, GITHUB_ACTION_REF: `v${cargoToml}`, GITHUB_ACTION_REPOSITORY: 'someone/cloudstart-fork' };
+    const dlInputs = { provider: 'tencent', region: 'ap-guangzhou', targets: 'ins-d0000001', timeout: '1m', 'download-base': base };
+    try {
+      await test('download: the version from the action ref, checked against SHA256SUMS, then run', async () => {
+        const step = await runStep(dlEnv, dlInputs);
+        assert.strictEqual(step.code, 0, step.log);
+        assert.match(step.log, new RegExp(`installing cloudstart ${cargoToml.replace(/\./g, '\\.')} \\(from the action's ref v${cargoToml.replace(/\./g, '\\.')}\\) for ${asset.target} from ${base}`));
+        assert.match(step.log, new RegExp(`${asset.asset.replace(/\./g, '\\.')}: SHA-256 ${release.sha256} matches SHA256SUMS`));
+        assert.deepStrictEqual(requests.splice(0), ['/dist/SHA256SUMS', `/dist/${asset.asset}`]);
+        assert.strictEqual(JSON.parse(step.outputs.report).instances[0].outcome, 'running');
+        const added = step.githubPath.trim();
+        assert.ok(path.isAbsolute(added) && added.endsWith(`cloudstart-${asset.target}`), added);
+        assert.ok(fs.existsSync(path.join(added, asset.exe)), `${added} holds ${asset.exe}`);
+      });
+
+      await test('download: a checksum that does not match fails the step before anything runs', async () => {
+        served.sums = `${'0'.repeat(64)}  ${asset.asset}\n`;
+        const step = await runStep(dlEnv, dlInputs);
+        assert.strictEqual(step.code, 1, step.log);
+        assert.match(step.log, new RegExp(`::error::cloudstart action: ${asset.asset.replace(/\./g, '\\.')}: SHA-256 ${release.sha256}, SHA256SUMS says 0{64}`));
+        assert.strictEqual(step.outputs.report, undefined, 'nothing ran');
+        assert.strictEqual(step.githubPath, '');
+        // A tampered archive under the right list fails the same way.
+        served.sums = release.sums;
+        served.archive = Buffer.concat([release.archive, Buffer.from('x')]);
+        const tampered = await runStep(dlEnv, dlInputs);
+        assert.strictEqual(tampered.code, 1, tampered.log);
+        assert.match(tampered.log, /SHA256SUMS says [0-9a-f]{64}/);
+        served.archive = release.archive;
+        served.sums = `${release.sha256}  cloudstart-other-target.tar.gz\n`;
+        const unlisted = await runStep(dlEnv, dlInputs);
+        assert.strictEqual(unlisted.code, 1, unlisted.log);
+        assert.match(unlisted.log, new RegExp(`::error::cloudstart action: SHA256SUMS of ${base} lists no ${asset.asset.replace(/\./g, '\\.')}`));
+        served.sums = release.sums;
+      });
+
+      await test('download: a binary that reports another version than the one pinned is refused', async () => {
+        const step = await runStep({ ...dlEnv, GITHUB_ACTION_REF: 'v9.9.9' }, dlInputs);
+        assert.strictEqual(step.code, 1, step.log);
+        assert.match(step.log, /reports `cloudstart \S+ .*`, not cloudstart 9\.9\.9/);
+        assert.strictEqual(step.outputs.report, undefined, 'nothing ran');
+      });
+
+      await test('download: a file:// base (a local path, Windows drive letters included) and the version input', async () => {
+        const fileBase = url.pathToFileURL(release.dist).href;
+        const step = await runStep({ ...dlEnv, GITHUB_ACTION_REF: 'main' }, { ...dlInputs, version: `v${cargoToml}`, 'download-base': fileBase });
+        assert.strictEqual(step.code, 0, step.log);
+        assert.match(step.log, /\(from the version input\)/);
+        assert.match(step.log, /matches SHA256SUMS/);
+        const latest = await runStep({ ...dlEnv, GITHUB_ACTION_REF: 'main' }, { ...dlInputs, 'download-base': fileBase });
+        assert.strictEqual(latest.code, 0, latest.log);
+        assert.match(latest.log, /installing cloudstart latest \(from the action's ref main is not a release tag\)/);
+      });
+    } finally {
+      server.close();
+    }
+  }
 
   // A job cancelled while the machines boot: the runner sends SIGINT to the node process only.
   const slowEndpoint = await startSim('5s', '');
