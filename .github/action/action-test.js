@@ -80,7 +80,8 @@ function startSim(bootDelay, seed) {
 /** An environment file (GITHUB_OUTPUT, GITHUB_STATE) read as the runner reads it: NAME=VALUE or NAME<<DELIMITER. */
 function readEnvFile(file) {
   const values = {};
-  const lines = fs.readFileSync(file, 'utf8').split('\n');
+  // Lines end in os.EOL, CRLF on Windows.
+  const lines = fs.readFileSync(file, 'utf8').split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i];
     if (!line) continue;
@@ -436,7 +437,8 @@ async function unitTests() {
   });
 
   await test('action.yml: valid plain scalars, and exactly the inputs main.js and install.js read', () => {
-    const yml = fs.readFileSync(path.join(root, 'action.yml'), 'utf8');
+    // A Windows checkout may have CRLF line ends (core.autocrlf).
+    const yml = fs.readFileSync(path.join(root, 'action.yml'), 'utf8').replace(/\r\n/g, '\n');
     // A plain (unquoted, not folded) scalar may not hold `: ` or ` #`: YAML would refuse the file, or cut it.
     for (const [i, line] of yml.split('\n').entries()) {
       const m = line.match(/^\s*[\w-]+:\s+(.*)$/);
@@ -629,7 +631,7 @@ async function stepTests() {
     const fileInputs = { targets: '', 'targets-file': file, timeout: '1m', args: '--poll-interval 200ms' };
     const step = await runStep(env, fileInputs);
     assert.strictEqual(step.code, 0, step.log);
-    assert.match(step.log, /cloudstart start -o json --timeout 1m --targets-file \S*farm\.toml --poll-interval 200ms --$/m);
+    assert.match(step.log, /cloudstart start -o json --timeout 1m --targets-file \S*farm\.toml'? --poll-interval 200ms --$/m);
     assert.deepStrictEqual(JSON.parse(step.outputs.report).instances.map((r) => [r.id, r.outcome]), [
       ['ins-f11e0001', 'running'], ['ins-f11e0002', 'running'],
     ]);
