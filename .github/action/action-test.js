@@ -392,7 +392,7 @@ async function unitTests() {
     assert.strictEqual(chooseRepository('other/mirror', env), 'other/mirror');
     assert.strictEqual(chooseRepository('', { GITHUB_REPOSITORY: 'me/app' }), 'me/app', 'a local `uses: ./`');
     assert.strictEqual(chooseRepository('', {}), 'cloudstart/cloudstart');
-    assert.throws(() => chooseRepository('a/b/../c', env), action.installer.InstallError);
+    assert.throws(() => chooseRepository('a/b/../c', env), action.installer.InputError);
     assert.strictEqual(downloadBase('', chooseRepository('', env), '1.2.3'), 'https://github.com/someone/cloudstart-fork/releases/download/v1.2.3');
     assert.strictEqual(downloadBase('', 'o/r', 'latest'), 'https://github.com/o/r/releases/latest/download');
   });
@@ -573,7 +573,8 @@ async function stepTests() {
   });
 
   await test('bad inputs: ::error:: and exit 2 before anything runs', async () => {
-    for (const bad of [{ command: 'restart' }, { command: 'wait' }, { 'stop-at-end': 'true', args: '-f farm.toml' }]) {
+    const badInstall = [{ version: '1.2' }, { repository: 'a b' }, { 'download-base': 'http://mirror.example/' }];
+    for (const bad of [{ command: 'restart' }, { command: 'wait' }, { 'stop-at-end': 'true', args: '-f farm.toml' }, ...badInstall]) {
       const step = await runStep(env, { ...inputs, ...bad });
       assert.strictEqual(step.code, 2, step.log);
       assert.match(step.log, /^::error::/m);

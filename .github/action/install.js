@@ -17,6 +17,7 @@
 const { spawnSync } = require('child_process');
 const crypto = require('crypto');
 const fs = require('fs');
+const os = require('os');
 const path = require('path');
 const url = require('url');
 
@@ -25,7 +26,10 @@ const VERSION = /^v?(\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?)$/;
 /** A moving tag: v1 or v1.2. */
 const MAJOR_TAG = /^v(\d+)(?:\.(\d+))?$/;
 
+/** The install failed: a download, a checksum, a binary that does not run (the step fails with 1). */
 class InstallError extends Error {}
+/** An input the install cannot use: version, repository, download-base (the step fails with 2). */
+class InputError extends InstallError {}
 
 /** The version the Cargo.toml at `file` declares, or null. */
 function cargoVersion(file) {
@@ -46,7 +50,7 @@ function chooseVersion(versionInput, actionRef, cargoToml) {
   if (versionInput) {
     if (versionInput === 'latest') return { version: 'latest', why: 'the version input' };
     const match = versionInput.match(VERSION);
-    if (!match) throw new InstallError(`input version must be latest or a version such as 1.2.3, not \`${versionInput}\``);
+    if (!match) throw new InputError(`input version must be latest or a version such as 1.2.3, not \`${versionInput}\``);
     return { version: match[1], why: 'the version input' };
   }
   const ref = actionRef || '';
@@ -68,7 +72,7 @@ function chooseVersion(versionInput, actionRef, cargoToml) {
 /** The repository releases come from (owner/name). */
 function chooseRepository(repositoryInput, env) {
   const repo = repositoryInput || env.GITHUB_ACTION_REPOSITORY || env.GITHUB_REPOSITORY || 'cloudstart/cloudstart';
-  if (!/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(repo)) throw new InstallError(`repository must be owner/name, not \`${repo}\``);
+  if (!/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(repo)) throw new InputError(`input repository must be owner/name, not \`${repo}\``);
   return repo;
 }
 
@@ -104,11 +108,11 @@ function downloadBase(baseInput, repo, version) {
     try {
       parsed = new URL(baseInput);
     } catch {
-      throw new InstallError(`download-base must be a URL (https://, file://, or http:// on loopback), not \`${baseInput}\``);
+      throw new InputError(`input download-base must be a URL (https://, file://, or http:// on loopback), not \`${baseInput}\``);
     }
     const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(parsed.hostname);
     if (!(parsed.protocol === 'https:' || parsed.protocol === 'file:' || (parsed.protocol === 'http:' && loopback))) {
-      throw new InstallError(`download-base must be https://, file://, or http:// on loopback, not \`${parsed.protocol}//${parsed.host}\``);
+      throw new InputError(`input download-base must be https://, file://, or http:// on loopback, not \`${parsed.protocol}//${parsed.host}\``);
     }
     return baseInput.replace(/\/+$/, '');
   }
@@ -222,6 +226,9 @@ function install(options, env = process.env, log = console.log) {
   const { version, why } = chooseVersion(options.version, env.GITHUB_ACTION_REF, options.cargoToml !== undefined
     ? options.cargoToml
     : cargoVersion(path.join(__dirname, '..', '..', 'Cargo.toml')));
+  // Every input checked before anything is used or fetched.
+  const repo = chooseRepository(options.repository, env);
+  const base = downloadBase(options.downloadBase, repo, version);
   const existing = onPath(env);
   if (existing) {
     const found = versionOf(existing, env);
@@ -231,11 +238,9 @@ function install(options, env = process.env, log = console.log) {
     }
     log(`cloudstart on PATH is ${found || 'not runnable'}; installing ${version}`);
   }
-  const repo = chooseRepository(options.repository, env);
-  const base = downloadBase(options.downloadBase, repo, version);
   const { target, asset, exe } = releaseAsset(env);
   log(`installing cloudstart ${version} (from ${why}) for ${target} from ${base}`);
-  const tmp = env.RUNNER_TEMP || require('os').tmpdir();
+  const tmp = env.RUNNER_TEMP || os.tmpdir();
   const dir = fs.mkdtempSync(path.join(tmp, 'cloudstart-install-'));
   const archive = fetchVerified(base, asset, dir, env);
   extract(archive, dir, env);
@@ -247,11 +252,11 @@ function install(options, env = process.env, log = console.log) {
     throw new InstallError(`${asset} of ${base} reports \`${reported}\`, not cloudstart ${version}`);
   }
   log(reported);
-  if (env.GITHUB_PATH) fs.appendFileSync(env.GITHUB_PATH, `${binDir}${require('os').EOL}`, 'utf8');
+  if (env.GITHUB_PATH) fs.appendFileSync(env.GITHUB_PATH, `${binDir}${os.EOL}`, 'utf8');
   return bin;
 }
 
 module.exports = {
-  InstallError, chooseVersion, chooseRepository, cargoVersion, releaseAsset, downloadBase, expectedSha256,
+  InstallError, InputError, chooseVersion, chooseRepository, cargoVersion, releaseAsset, downloadBase, expectedSha256,
   sha256File, systemTool, fetchVerified, onPath, reportsVersion, install,
 };

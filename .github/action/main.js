@@ -503,8 +503,9 @@ async function run() {
     await (isPost ? post() : main());
   } catch (err) {
     // Never an unhandled exception: one ::error:: line, and the step fails (2 for bad inputs).
-    error(err instanceof UsageError ? err.message : `${isPost ? 'stop-at-end' : 'cloudstart action'}: ${err.message}`);
-    process.exitCode = err instanceof UsageError ? 2 : 1;
+    const usage = err instanceof UsageError || err instanceof installer.InputError;
+    error(usage ? err.message : `${isPost ? 'stop-at-end' : 'cloudstart action'}: ${err.message}`);
+    process.exitCode = usage ? 2 : 1;
   }
 }
 
