@@ -704,6 +704,10 @@ async function stepTests() {
         assert.strictEqual(unlisted.code, 1, unlisted.log);
         assert.match(unlisted.log, new RegExp(`::error::cloudstart action: SHA256SUMS of ${base} lists no ${asset.asset.replace(/\./g, '\\.')}`));
         served.sums = release.sums;
+        // A release without this asset: the HTTP error is named.
+        const missing = await runStep(dlEnv, { ...dlInputs, 'download-base': `${base}/nothing-here` });
+        assert.strictEqual(missing.code, 1, missing.log);
+        assert.match(missing.log, /::error::cloudstart action: downloading \S+\/nothing-here\/SHA256SUMS failed \(curl exited 22\); check that the release/);
       });
 
       await test('download: a binary that reports another version than the one pinned is refused', async () => {

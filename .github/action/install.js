@@ -158,7 +158,11 @@ function download(source, dest, env) {
   if (parsed.protocol === 'http:') argv.push('--noproxy', '*');
   const result = spawnSync(systemTool('curl', env), [...argv, source], { stdio: ['ignore', 'inherit', 'inherit'], env });
   if (result.error) throw new InstallError(`cannot run curl: ${result.error.message}`);
-  if (result.status !== 0) throw new InstallError(`downloading ${source} failed (curl exited ${result.status})`);
+  if (result.status !== 0) {
+    // 22: an HTTP error such as 404, most often a version or repository with no such release asset.
+    const hint = result.status === 22 ? '; check that the release and this asset exist (inputs version, repository)' : '';
+    throw new InstallError(`downloading ${source} failed (curl exited ${result.status})${hint}`);
+  }
 }
 
 /**
