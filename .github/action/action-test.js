@@ -14,6 +14,7 @@ const fs = require('fs');
 const http = require('http');
 const os = require('os');
 const path = require('path');
+const url = require('url');
 
 const action = require('./main.js');
 
@@ -21,6 +22,7 @@ const root = path.resolve(__dirname, '..', '..');
 const exe = process.platform === 'win32' ? 'cloudstart.exe' : 'cloudstart';
 const bin = process.env.CLOUDSTART_BIN || path.join(process.env.CARGO_TARGET_DIR || path.join(root, 'target'), 'debug', exe);
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cloudstart-action-test-'));
+const cargoToml = (fs.readFileSync(path.join(root, 'Cargo.toml'), 'utf8').match(/^version = "([^"]+)"/m) || [])[1];
 
 // The simulator's fixed test credentials and region (README.md, "The simulator").
 const CREDENTIALS = {
@@ -78,7 +80,8 @@ function startSim(bootDelay, seed) {
 /** An environment file (GITHUB_OUTPUT, GITHUB_STATE) read as the runner reads it: NAME=VALUE or NAME<<DELIMITER. */
 function readEnvFile(file) {
   const values = {};
-  const lines = fs.readFileSync(file, 'utf8').split('\n');
+  // Lines end in os.EOL, CRLF on Windows.
+  const lines = fs.readFileSync(file, 'utf8').split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i];
     if (!line) continue;
@@ -111,9 +114,15 @@ function runStep(env, inputs, state = {}, whileRunning, script = path.join(__dir
     files[name] = path.join(work, `${name.toLowerCase()}-${steps}`);
     fs.writeFileSync(files[name], '');
   }
-  const stepEnv = { ...process.env, ...env, ...files, RUNNER_TEMP: work };
-  // The bin directory first on PATH: install.sh takes the `cloudstart` it finds there.
-  stepEnv.PATH = `${path.dirname(bin)}${path.delimiter}${process.env.PATH}`;
+  const stepEnv = { ...process.env, ...files, RUNNER_TEMP: work };
+  // What the runner sets for the workflow's own steps, not for this one unless the test says so.
+  for (const name of ['GITHUB_ACTION_REF', 'GITHUB_ACTION_REPOSITORY']) delete stepEnv[name];
+  Object.assign(stepEnv, env);
+  // The bin directory first on PATH: the install takes the `cloudstart` it finds there (unless the
+  // test gives a PATH of its own).
+  const pathKey = Object.keys(stepEnv).find((k) => k.toUpperCase() === 'PATH') || 'PATH';
+  if (!('PATH' in env)) stepEnv[pathKey] = `${path.dirname(bin)}${path.delimiter}${process.env[pathKey] || process.env.PATH}`;
+  else if (pathKey !== 'PATH') stepEnv[pathKey] = env.PATH;
   for (const key of Object.keys(stepEnv)) if (key.startsWith('INPUT_') || key.startsWith('STATE_')) delete stepEnv[key];
   for (const [name, value] of Object.entries(inputs)) stepEnv[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value;
   for (const [name, value] of Object.entries(state)) stepEnv[`STATE_${name}`] = value;
@@ -136,6 +145,7 @@ function runStep(env, inputs, state = {}, whileRunning, script = path.join(__dir
         log,
         outputs: readEnvFile(files.GITHUB_OUTPUT),
         state: readEnvFile(files.GITHUB_STATE),
+        githubPath: fs.readFileSync(files.GITHUB_PATH, 'utf8'),
       });
     });
   });
@@ -283,7 +293,7 @@ async function unitTests() {
   });
 
   await test('wait-port: a glob is a word passed as it is, never file names', () => {
-    // No shell anywhere: main.js spawns with an argv, install.sh quotes every input it reads.
+    // No shell anywhere: main.js and install.js spawn with an argv.
     const here = process.cwd();
     process.chdir(work);
     try {
@@ -295,8 +305,10 @@ async function unitTests() {
     } finally {
       process.chdir(here);
     }
-    const source = fs.readFileSync(path.join(__dirname, 'main.js'), 'utf8');
-    assert.ok(!/shell\s*:/.test(source) && !/\bexecS?y?n?c?\(/.test(source), 'main.js runs a shell');
+    for (const file of ['main.js', 'install.js']) {
+      const source = fs.readFileSync(path.join(__dirname, file), 'utf8');
+      assert.ok(!/shell\s*:/.test(source) && !/\bexecS?y?n?c?\(/.test(source), `${file} runs a shell`);
+    }
   });
 
   /** Runs `body` with the system's temporary directory (and no RUNNER_TEMP) at a fresh directory. */
@@ -333,22 +345,136 @@ async function unitTests() {
     });
   });
 
-  await test('install: the binary-path file is private and removed, also when install fails', async () => {
+  await test('install: a cloudstart on PATH is used when it reports the version asked for, or for latest', () => {
     if (process.platform === 'win32') return;
-    await withTempDir(async (dir) => {
-      const fakeBin = fs.mkdtempSync(path.join(work, 'bin-'));
-      const fake = path.join(fakeBin, 'cloudstart');
-      fs.writeFileSync(fake, '#!/bin/sh\necho "cloudstart 1.2.3 (fake)"\n', { mode: 0o755 });
-      const env = { ...process.env, PATH: `${fakeBin}:${process.env.PATH}`, GITHUB_PATH: path.join(work, 'gh-path') };
-      const found = action.install({ ...env, INPUT_VERSION: '1.2.3' });
-      assert.strictEqual(found, fake);
-      assert.deepStrictEqual(fs.readdirSync(dir), [], 'left behind');
-      // A version that would match only as a glob (`?.?.?`) is a different version: it installs,
-      // and on a runner with no release that fails before any download.
-      assert.throws(() => action.install({ ...env, INPUT_VERSION: '?.?.?', RUNNER_OS: 'Plan9', RUNNER_ARCH: 'X' }), /install.sh exited 1/);
-      assert.deepStrictEqual(fs.readdirSync(dir), [], 'left behind after a failure');
-    });
+    const fakeBin = fs.mkdtempSync(path.join(work, 'bin-'));
+    const fake = path.join(fakeBin, 'cloudstart');
+    fs.writeFileSync(fake, '#!/bin/sh\necho "cloudstart 1.2.3 (fake)"\n', { mode: 0o755 });
+    const env = { PATH: `${fakeBin}:${process.env.PATH}`, GITHUB_PATH: path.join(work, 'gh-path') };
+    const quiet = () => {};
+    assert.strictEqual(action.installer.install({ version: '1.2.3' }, env, quiet), fake);
+    assert.strictEqual(action.installer.install({ version: 'latest' }, env, quiet), fake);
+    assert.strictEqual(action.installer.install({}, { ...env, GITHUB_ACTION_REF: 'main' }, quiet), fake);
+    // A version that would match only as a glob (`?.?.?`) is no version: refused before any download.
+    assert.throws(() => action.installer.install({ version: '?.?.?' }, env, quiet), /input version must be latest or a version/);
+    // Another version installs; on a runner with no release that fails before any download.
+    assert.throws(
+      () => action.installer.install({ version: '1.2.4' }, { ...env, RUNNER_OS: 'Plan9', RUNNER_ARCH: 'X' }, quiet),
+      /no cloudstart release for Plan9\/X/,
+    );
   });
+
+  await test('install: the version from the input, else the action ref when it is a release tag, else latest', () => {
+    const { chooseVersion } = action.installer;
+    assert.deepStrictEqual(chooseVersion('v1.2.3', 'v9.9.9', '9.9.9'), { version: '1.2.3', why: 'the version input' });
+    assert.deepStrictEqual(chooseVersion('latest', 'v9.9.9', null).version, 'latest');
+    assert.deepStrictEqual(chooseVersion('', 'v1.2.3', null), { version: '1.2.3', why: "the action's ref v1.2.3" });
+    assert.strictEqual(chooseVersion('', 'v1.2.0-rc.1', null).version, '1.2.0-rc.1');
+    // The moving major tag: the release at that commit is the Cargo.toml version beside the action.
+    assert.deepStrictEqual(chooseVersion('', 'v0', '0.4.1'), { version: '0.4.1', why: "the action's ref v0, at release 0.4.1" });
+    assert.strictEqual(chooseVersion('', 'v0.4', '0.4.1').version, '0.4.1');
+    assert.strictEqual(chooseVersion('', 'v1', '0.4.1').version, 'latest', 'v1 never installs a 0.x');
+    assert.strictEqual(chooseVersion('', 'v0.3', '0.4.1').version, 'latest');
+    assert.deepStrictEqual(chooseVersion('', 'main', '0.4.1'), { version: 'latest', why: "the action's ref main is not a release tag" });
+    assert.strictEqual(chooseVersion('', '1.2.3', null).version, 'latest', 'a branch named 1.2.3 is not a tag');
+    assert.strictEqual(chooseVersion('', '', '0.4.1').version, 'latest');
+    assert.strictEqual(chooseVersion('', 'v1.2.3', null).why, "the action's ref v1.2.3");
+    for (const bad of ['1.2', 'v1', 'next', '1.2.3; rm -rf /', '../1.2.3']) {
+      assert.throws(() => chooseVersion(bad, '', null), action.installer.InstallError, bad);
+    }
+    assert.strictEqual(action.installer.cargoVersion(path.join(root, 'Cargo.toml')), cargoToml);
+  });
+
+  await test('install: the repository from the input, else the one the action was taken from', () => {
+    const { chooseRepository, downloadBase } = action.installer;
+    const env = { GITHUB_ACTION_REPOSITORY: 'someone/cloudstart-fork', GITHUB_REPOSITORY: 'me/app' };
+    assert.strictEqual(chooseRepository('', env), 'someone/cloudstart-fork');
+    assert.strictEqual(chooseRepository('other/mirror', env), 'other/mirror');
+    assert.strictEqual(chooseRepository('', { GITHUB_REPOSITORY: 'me/app' }), 'me/app', 'a local `uses: ./`');
+    assert.strictEqual(chooseRepository('', {}), 'cloudstart/cloudstart');
+    assert.throws(() => chooseRepository('a/b/../c', env), action.installer.InputError);
+    assert.strictEqual(downloadBase('', chooseRepository('', env), '1.2.3'), 'https://github.com/someone/cloudstart-fork/releases/download/v1.2.3');
+    assert.strictEqual(downloadBase('', 'o/r', 'latest'), 'https://github.com/o/r/releases/latest/download');
+  });
+
+  await test('install: download-base is https, file, or http on loopback only', () => {
+    const { downloadBase, InstallError } = action.installer;
+    assert.strictEqual(downloadBase('https://mirror.example/cloudstart/v1/', 'o/r', '1.0.0'), 'https://mirror.example/cloudstart/v1');
+    assert.strictEqual(downloadBase('http://127.0.0.1:8080/dist', 'o/r', '1.0.0'), 'http://127.0.0.1:8080/dist');
+    assert.strictEqual(downloadBase('http://[::1]:8080', 'o/r', '1.0.0'), 'http://[::1]:8080');
+    assert.strictEqual(downloadBase('file:///C:/a/_temp/dist', 'o/r', '1.0.0'), 'file:///C:/a/_temp/dist');
+    for (const bad of ['http://mirror.example/dist', 'ftp://127.0.0.1/', 'dist', 'C:\\a\\dist']) {
+      assert.throws(() => downloadBase(bad, 'o/r', '1.0.0'), InstallError, bad);
+    }
+  });
+
+  await test('install: the release asset for each runner; Windows gets the zip and cloudstart.exe', () => {
+    const { releaseAsset, systemTool } = action.installer;
+    assert.deepStrictEqual(releaseAsset({ RUNNER_OS: 'Windows', RUNNER_ARCH: 'X64' }), {
+      target: 'x86_64-pc-windows-msvc', asset: 'cloudstart-x86_64-pc-windows-msvc.zip', exe: 'cloudstart.exe',
+    });
+    assert.strictEqual(releaseAsset({ RUNNER_OS: 'macOS', RUNNER_ARCH: 'ARM64' }).asset, 'cloudstart-aarch64-apple-darwin.tar.gz');
+    assert.strictEqual(releaseAsset({ RUNNER_OS: 'macOS', RUNNER_ARCH: 'X64' }).target, 'x86_64-apple-darwin');
+    assert.strictEqual(releaseAsset({ RUNNER_OS: 'Linux', RUNNER_ARCH: 'ARM64' }).target, 'aarch64-unknown-linux-musl');
+    assert.strictEqual(releaseAsset({}, 'win32', 'x64').exe, 'cloudstart.exe', 'outside Actions: from Node');
+    assert.strictEqual(releaseAsset({}, 'linux', 'x64').target, 'x86_64-unknown-linux-musl');
+    assert.throws(() => releaseAsset({ RUNNER_OS: 'Windows', RUNNER_ARCH: 'ARM64' }), /no cloudstart release for Windows\/ARM64/);
+    // On Windows, System32's tar (bsdtar, which reads .zip) and curl, never Git's GNU tar or WSL.
+    assert.strictEqual(systemTool('tar', { SystemRoot: 'C:\\Windows' }, 'win32'), 'C:\\Windows\\System32\\tar.exe');
+    assert.strictEqual(systemTool('curl', {}, 'win32'), 'C:\\Windows\\System32\\curl.exe');
+    assert.strictEqual(systemTool('tar', { SystemRoot: 'C:\\Windows' }, 'linux'), 'tar');
+  });
+
+  await test('install: SHA256SUMS lines in text and binary mode, CRLF; an unlisted asset is null', () => {
+    const { expectedSha256 } = action.installer;
+    const a = 'a'.repeat(64);
+    const b = 'B'.repeat(64);
+    const sums = `${a}  cloudstart-x.tar.gz\r\n${b} *cloudstart-y.zip\n${'c'.repeat(64)}  THIRD-PARTY-LICENSES\n`;
+    assert.strictEqual(expectedSha256(sums, 'cloudstart-x.tar.gz'), a);
+    assert.strictEqual(expectedSha256(sums, 'cloudstart-y.zip'), 'b'.repeat(64));
+    assert.strictEqual(expectedSha256(sums, 'cloudstart-z.tar.gz'), null);
+    assert.strictEqual(expectedSha256(`${a}  prefix-cloudstart-x.tar.gz\n`, 'cloudstart-x.tar.gz'), null);
+  });
+
+  await test('action.yml: valid plain scalars, and exactly the inputs main.js and install.js read', () => {
+    // A Windows checkout may have CRLF line ends (core.autocrlf).
+    const yml = fs.readFileSync(path.join(root, 'action.yml'), 'utf8').replace(/\r\n/g, '\n');
+    // A plain (unquoted, not folded) scalar may not hold `: ` or ` #`: YAML would refuse the file, or cut it.
+    for (const [i, line] of yml.split('\n').entries()) {
+      const m = line.match(/^\s*[\w-]+:\s+(.*)$/);
+      if (m && !/^(['">|]|$)/.test(m[1])) assert.ok(!/: | #/.test(m[1]), `action.yml:${i + 1}: plain scalar with ': ' or ' #'`);
+    }
+    const inputsBlock = yml.slice(yml.indexOf('\ninputs:\n'), yml.indexOf('\noutputs:\n'));
+    const declared = [...inputsBlock.matchAll(/^ {2}([\w-]+):$/gm)].map((m) => m[1]).sort();
+    const source = fs.readFileSync(path.join(__dirname, 'main.js'), 'utf8');
+    const read = [...new Set([...source.matchAll(/\b(?:input|booleanInput)\('([\w-]+)'/g)].map((m) => m[1]))].sort();
+    assert.deepStrictEqual(declared, read);
+  });
+}
+
+/**
+ * A release for this machine as release.yml packs it: dist/cloudstart-<target>.tar.gz (.zip on
+ * Windows) holding cloudstart-<target>/cloudstart(.exe), and SHA256SUMS. Outside Windows the binary is
+ * a two-line script that runs the debug build (a small archive); on Windows, the debug build itself.
+ */
+function fakeRelease({ target, asset, exe }) {
+  const dir = fs.mkdtempSync(path.join(work, 'release-'));
+  const name = `cloudstart-${target}`;
+  fs.mkdirSync(path.join(dir, 'stage', name), { recursive: true });
+  const packed = path.join(dir, 'stage', name, exe);
+  if (process.platform === 'win32') fs.copyFileSync(bin, packed);
+  else fs.writeFileSync(packed, `#!/bin/sh\nexec '${bin.replace(/'/g, `'\\''`)}' "$@"\n`, { mode: 0o755 });
+  const dist = path.join(dir, 'dist');
+  fs.mkdirSync(dist);
+  const tar = action.installer.systemTool('tar', process.env);
+  const flags = asset.endsWith('.zip') ? ['-a', '-cf'] : ['-czf'];
+  const made = spawnSync(tar, [...flags, path.join(dist, asset), name], { cwd: path.join(dir, 'stage'), stdio: 'inherit' });
+  assert.strictEqual(made.status, 0, `${tar} could not pack ${asset}`);
+  const archive = fs.readFileSync(path.join(dist, asset));
+  const sha256 = require('crypto').createHash('sha256').update(archive).digest('hex');
+  const sums = `${'1'.repeat(64)}  THIRD-PARTY-LICENSES\n${sha256}  ${asset}\n`;
+  fs.writeFileSync(path.join(dist, 'SHA256SUMS'), sums);
+  return { dist, archive, sha256, sums };
 }
 
 async function stepTests() {
@@ -447,7 +573,8 @@ async function stepTests() {
   });
 
   await test('bad inputs: ::error:: and exit 2 before anything runs', async () => {
-    for (const bad of [{ command: 'restart' }, { command: 'wait' }, { 'stop-at-end': 'true', args: '-f farm.toml' }]) {
+    const badInstall = [{ version: '1.2' }, { repository: 'a b' }, { 'download-base': 'http://mirror.example/' }];
+    for (const bad of [{ command: 'restart' }, { command: 'wait' }, { 'stop-at-end': 'true', args: '-f farm.toml' }, ...badInstall]) {
       const step = await runStep(env, { ...inputs, ...bad });
       assert.strictEqual(step.code, 2, step.log);
       assert.match(step.log, /^::error::/m);
@@ -499,7 +626,115 @@ async function stepTests() {
     }
   });
 
-  // A job cancelled while the machines boot: the runner sends SIGINT to the node process only.
+  await test('targets-file: passed as --targets-file; refused with stop-at-end', async () => {
+    const file = path.join(work, 'farm.toml');
+    fs.writeFileSync(file, '[[target]]\nprovider = "tencent"\nids = ["ins-f11e0001", "ins-f11e0002"]\nregion = "ap-guangzhou"\n');
+    const fileInputs = { targets: '', 'targets-file': file, timeout: '1m', args: '--poll-interval 200ms' };
+    const step = await runStep(env, fileInputs);
+    assert.strictEqual(step.code, 0, step.log);
+    assert.match(step.log, /cloudstart start -o json --timeout 1m --targets-file \S*farm\.toml'? --poll-interval 200ms --$/m);
+    assert.deepStrictEqual(JSON.parse(step.outputs.report).instances.map((r) => [r.id, r.outcome]), [
+      ['ins-f11e0001', 'running'], ['ins-f11e0002', 'running'],
+    ]);
+    const both = await runStep(env, { ...fileInputs, targets: 'tencent:ins-f11e0003', command: 'stop', region: 'ap-guangzhou' });
+    assert.strictEqual(both.code, 0, both.log);
+    assert.deepStrictEqual(JSON.parse(both.outputs.report).instances.map((r) => r.id).sort(), ['ins-f11e0001', 'ins-f11e0002', 'ins-f11e0003']);
+    const refused = await runStep(env, { ...fileInputs, 'stop-at-end': 'true' });
+    assert.strictEqual(refused.code, 2, refused.log);
+    assert.match(refused.log, /::error::stop-at-end stops the machines of the targets input/);
+    const none = await runStep(env, { targets: '' });
+    assert.strictEqual(none.code, 2, none.log);
+    assert.match(none.log, /::error::the targets input is empty and no targets-file is given/);
+  });
+
+  // The download path: a release laid out as release.yml lays it out (cloudstart-<target>.tar.gz, .zip on
+  // Windows, and SHA256SUMS), served on loopback, with no cloudstart on PATH.
+  let asset;
+  try {
+    asset = action.installer.releaseAsset(process.env);
+  } catch {
+    asset = null; // no release for this machine: nothing to download
+  }
+  if (asset) {
+    const release = fakeRelease(asset);
+    const served = { sums: release.sums, archive: release.archive };
+    const requests = [];
+    const server = http.createServer((req, res) => {
+      requests.push(req.url);
+      const body = req.url === '/dist/SHA256SUMS' ? served.sums : req.url === `/dist/${asset.asset}` ? served.archive : null;
+      res.statusCode = body ? 200 : 404;
+      res.end(body || 'not found');
+    });
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${server.address().port}/dist`;
+    // No cloudstart on PATH (curl and tar stay): the install must download.
+    const pathKey = Object.keys(process.env).find((k) => k.toUpperCase() === 'PATH');
+    const bare = process.env[pathKey].split(path.delimiter).filter((d) => !action.installer.onPath({ PATH: d, Path: d })).join(path.delimiter);
+    const dlEnv = { ...env, PATH: bare, GITHUB_ACTION_REF: `v${cargoToml}`, GITHUB_ACTION_REPOSITORY: 'someone/cloudstart-fork' };
+    const dlInputs = { provider: 'tencent', region: 'ap-guangzhou', targets: 'ins-d0000001', timeout: '1m', 'download-base': base };
+    try {
+      await test('download: the version from the action ref, checked against SHA256SUMS, then run', async () => {
+        const step = await runStep(dlEnv, dlInputs);
+        assert.strictEqual(step.code, 0, step.log);
+        assert.match(step.log, new RegExp(`installing cloudstart ${cargoToml.replace(/\./g, '\\.')} \\(from the action's ref v${cargoToml.replace(/\./g, '\\.')}\\) for ${asset.target} from ${base}`));
+        assert.match(step.log, new RegExp(`${asset.asset.replace(/\./g, '\\.')}: SHA-256 ${release.sha256} matches SHA256SUMS`));
+        assert.deepStrictEqual(requests.splice(0), ['/dist/SHA256SUMS', `/dist/${asset.asset}`]);
+        assert.strictEqual(JSON.parse(step.outputs.report).instances[0].outcome, 'running');
+        const added = step.githubPath.trim();
+        assert.ok(path.isAbsolute(added) && added.endsWith(`cloudstart-${asset.target}`), added);
+        assert.ok(fs.existsSync(path.join(added, asset.exe)), `${added} holds ${asset.exe}`);
+      });
+
+      await test('download: a checksum that does not match fails the step before anything runs', async () => {
+        served.sums = `${'0'.repeat(64)}  ${asset.asset}\n`;
+        const step = await runStep(dlEnv, dlInputs);
+        assert.strictEqual(step.code, 1, step.log);
+        assert.match(step.log, new RegExp(`::error::cloudstart action: ${asset.asset.replace(/\./g, '\\.')}: SHA-256 ${release.sha256}, SHA256SUMS says 0{64}`));
+        assert.strictEqual(step.outputs.report, undefined, 'nothing ran');
+        assert.strictEqual(step.githubPath, '');
+        // A tampered archive under the right list fails the same way.
+        served.sums = release.sums;
+        served.archive = Buffer.concat([release.archive, Buffer.from('x')]);
+        const tampered = await runStep(dlEnv, dlInputs);
+        assert.strictEqual(tampered.code, 1, tampered.log);
+        assert.match(tampered.log, /SHA256SUMS says [0-9a-f]{64}/);
+        served.archive = release.archive;
+        served.sums = `${release.sha256}  cloudstart-other-target.tar.gz\n`;
+        const unlisted = await runStep(dlEnv, dlInputs);
+        assert.strictEqual(unlisted.code, 1, unlisted.log);
+        assert.match(unlisted.log, new RegExp(`::error::cloudstart action: SHA256SUMS of ${base} lists no ${asset.asset.replace(/\./g, '\\.')}`));
+        served.sums = release.sums;
+        // A release without this asset: the HTTP error is named.
+        const missing = await runStep(dlEnv, { ...dlInputs, 'download-base': `${base}/nothing-here` });
+        assert.strictEqual(missing.code, 1, missing.log);
+        assert.match(missing.log, /::error::cloudstart action: downloading \S+\/nothing-here\/SHA256SUMS failed \(curl exited 22\); check that the release/);
+      });
+
+      await test('download: a binary that reports another version than the one pinned is refused', async () => {
+        const step = await runStep({ ...dlEnv, GITHUB_ACTION_REF: 'v9.9.9' }, dlInputs);
+        assert.strictEqual(step.code, 1, step.log);
+        assert.match(step.log, /reports `cloudstart \S+ .*`, not cloudstart 9\.9\.9/);
+        assert.strictEqual(step.outputs.report, undefined, 'nothing ran');
+      });
+
+      await test('download: a file:// base (a local path, Windows drive letters included) and the version input', async () => {
+        const fileBase = url.pathToFileURL(release.dist).href;
+        const step = await runStep({ ...dlEnv, GITHUB_ACTION_REF: 'main' }, { ...dlInputs, version: `v${cargoToml}`, 'download-base': fileBase });
+        assert.strictEqual(step.code, 0, step.log);
+        assert.match(step.log, /\(from the version input\)/);
+        assert.match(step.log, /matches SHA256SUMS/);
+        const latest = await runStep({ ...dlEnv, GITHUB_ACTION_REF: 'main' }, { ...dlInputs, 'download-base': fileBase });
+        assert.strictEqual(latest.code, 0, latest.log);
+        assert.match(latest.log, /installing cloudstart latest \(from the action's ref main is not a release tag\)/);
+      });
+    } finally {
+      server.close();
+    }
+  }
+
+  // A job cancelled while the machines boot: the runner sends SIGINT to the node process only. Not on
+  // Windows, where a process gets no SIGINT from another (Node's kill() there terminates it).
+  if (process.platform === 'win32') return;
   const slowEndpoint = await startSim('5s', '');
   const slowEnv = { ...CREDENTIALS, CLOUDSTART_TENCENT_ENDPOINT: slowEndpoint };
   const slowInputs = { ...inputs, targets: 'ins-11111111 ins-22222222', 'wait-port': '' };

@@ -36,6 +36,8 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 
+const installer = require('./install.js');
+
 const COMMANDS = ['start', 'stop', 'wait'];
 const WAIT_FOR = ['running', 'stopped'];
 
@@ -162,6 +164,7 @@ function readInputs(env = process.env) {
   const inputs = {
     command: input('command', env) || 'start',
     targets: words(input('targets', env)),
+    targetsFile: input('targets-file', env),
     provider: input('provider', env),
     region: input('region', env),
     zone: input('zone', env),
@@ -177,7 +180,9 @@ function readInputs(env = process.env) {
   if (!COMMANDS.includes(inputs.command)) {
     throw new UsageError(`input command must be one of ${COMMANDS.join(', ')}, not \`${inputs.command}\``);
   }
-  if (inputs.targets.length === 0) throw new UsageError('the targets input is empty');
+  if (inputs.targets.length === 0 && !inputs.targetsFile) {
+    throw new UsageError('the targets input is empty and no targets-file is given');
+  }
   if (inputs.command === 'wait' && !WAIT_FOR.includes(inputs.for)) {
     throw new UsageError(
       inputs.for
@@ -213,6 +218,7 @@ function commandArgv(inputs) {
   if (inputs.timeout) argv.push('--timeout', inputs.timeout);
   if (inputs.command !== 'stop') for (const port of inputs.waitPorts) argv.push('--wait-port', port);
   if (inputs.command === 'stop') argv.push(...stopFlags(inputs));
+  if (inputs.targetsFile) argv.push('--targets-file', inputs.targetsFile);
   argv.push(...inputs.args, '--', ...inputs.targets);
   return argv;
 }
@@ -224,10 +230,10 @@ function commandArgv(inputs) {
 function planTeardown(inputs) {
   const split = splitArgs(inputs.args);
   if (split.dryRun) return { skip: 'stop-at-end does nothing with --dry-run: nothing is started' };
-  if (split.targetsFile) {
+  if (split.targetsFile || inputs.targetsFile) {
     throw new UsageError(
-      'stop-at-end stops the machines of the targets input, and a targets file (-f) in args would start ' +
-        'machines it cannot tell apart; list them in targets, or stop them in an `if: always()` step',
+      'stop-at-end stops the machines of the targets input, and a targets file (targets-file, or -f in args) ' +
+        'would start machines it cannot tell apart; list them in targets, or stop them in an `if: always()` step',
     );
   }
   return {
@@ -324,29 +330,17 @@ function privateFile(stem) {
 }
 
 /**
- * install.sh: a `cloudstart` already on PATH, or the release binary, downloaded and checked. It
- * adds the binary's directory to GITHUB_PATH for later steps, which this process does not see, so it
- * also writes the binary's path to CLOUDSTART_ACTION_BIN_FILE for this one.
+ * install.js: a `cloudstart` already on PATH, or the release binary for this runner — the version
+ * pinned by the `version` input or by the action's own ref — downloaded and checked against the
+ * release's SHA256SUMS. Returns the binary's path.
  */
 function install(env = process.env) {
-  const binFile = privateFile('cloudstart-bin');
-  try {
-    fs.closeSync(binFile.fd);
-    const result = spawnSync('bash', [path.join(__dirname, 'install.sh')], {
-      stdio: 'inherit',
-      env: {
-        ...env,
-        CLOUDSTART_ACTION_VERSION: input('version', env) || 'latest',
-        CLOUDSTART_ACTION_REPOSITORY: input('repository', env) || 'cloudstart/cloudstart',
-        CLOUDSTART_ACTION_BIN_FILE: binFile.path,
-      },
-    });
-    if (result.error) throw new Error(`cannot run install.sh: ${result.error.message}`);
-    if (result.status !== 0) throw new Error(`installing cloudstart failed (install.sh exited ${result.status})`);
-    return fs.readFileSync(binFile.path, 'utf8').trim();
-  } finally {
-    binFile.remove();
-  }
+  const options = {
+    version: input('version', env),
+    repository: input('repository', env),
+    downloadBase: input('download-base', env),
+  };
+  return installer.install(options, env);
 }
 
 /** Exit code of a process ended by a signal, as a shell reports it. */
@@ -509,8 +503,9 @@ async function run() {
     await (isPost ? post() : main());
   } catch (err) {
     // Never an unhandled exception: one ::error:: line, and the step fails (2 for bad inputs).
-    error(err instanceof UsageError ? err.message : `${isPost ? 'stop-at-end' : 'cloudstart action'}: ${err.message}`);
-    process.exitCode = err instanceof UsageError ? 2 : 1;
+    const usage = err instanceof UsageError || err instanceof installer.InputError;
+    error(usage ? err.message : `${isPost ? 'stop-at-end' : 'cloudstart action'}: ${err.message}`);
+    process.exitCode = usage ? 2 : 1;
   }
 }
 
@@ -520,6 +515,6 @@ if (require.main === module) {
   module.exports = {
     input, booleanInput, escapeData, splitArgs, readInputs, unusedInputs, commandArgv, planTeardown,
     startedByStep, refineTargets, parseReport, addressOutputs, displayCommand, durationMs, UsageError,
-    fileCommand, install, runCloudstart,
+    fileCommand, install, runCloudstart, installer,
   };
 }
