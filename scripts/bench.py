@@ -229,7 +229,8 @@ def big_fleet_rows():
         out = subprocess.run(
             [BINARY, "-q", "start", "-o", "json", "-p", "tencent", "-r", "ap-guangzhou",
              "--endpoint", sim.urls["tencent"], "--timeout", f"{timeout}s", *ids],
-            env=env(TENCENT), stdout=subprocess.PIPE, text=True, check=False,
+            env=env(TENCENT), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            check=False,
         )
         ended = time.time()
         described = sim.requests("DescribeInstances")
