@@ -3,6 +3,7 @@
 
 mod addresses;
 mod cli;
+mod completions;
 mod config;
 mod contract;
 mod faults;
