@@ -169,7 +169,10 @@ impl Page {
                 .map(|kind| kind.exit_code().to_string())
                 .collect();
             roff.control("PP", []).text([roman(format!(
-                "Every target is attempted and reported once; with several targets the most \
+                "Every target is reported once. Each is checked before any request: one that \
+                 fails its checks (a malformed id, its cloud's missing region or credentials) \
+                 fails alone, and the others are attempted; a problem with the whole run (an \
+                 unknown cloud, a bad --timeout) attempts none. With several targets the most \
                  severe code wins: {} > 0.",
                 order.join(" > ")
             ))]);
@@ -228,14 +231,17 @@ fn config_files(roff: &mut Roff) {
     roff.text(code_spans(&format!(
         "The config file: named profiles of per-cloud credentials, region, zone and endpoint \
          (`[profile.default.tencent]`). `{}` names another file, which must then exist; a \
-         missing file at the default place is no error. A file others can read draws a warning.",
+         missing file at the default place is no error. On Unix, a file that holds a secret \
+         (`secret_access_key` or `session_token`) and that group or others can read draws a \
+         warning naming the `chmod 600` fix; a file of regions and endpoints draws none.",
         EnvVars::CLOUDSTART_CONFIG
     )));
     for cli in vendor::VENDOR_CLIS {
         let files: Vec<String> = cli.files.iter().map(|file| format!("~/{file}")).collect();
         roff.control("TP", []).text([bold(files.join(", "))]);
         roff.text([roman(format!(
-            "{}'s files, read for {} at the lowest precedence and never written.",
+            "{}'s files, read for {} at the lowest precedence and never written; their \
+             permissions are left to that tool.",
             cli.cli, cli.provider
         ))]);
     }
@@ -304,9 +310,10 @@ fn extras(path: &str) -> Option<&'static Extras> {
             "cloudstart start --wait-ssh tencent:ins-r8hr2upy",
         ),
         (
-            "From cron: a targets file, errors only on stderr, the JSON report kept:",
-            "CLOUDSTART_PROFILE=farm cloudstart start -q -f /etc/cloudstart/farm.toml -o json \
-             > /var/log/farm-start.json",
+            "From your crontab (no root): a targets file, errors only on stderr (cron mails them), \
+             one JSON line per run appended to a log in your home:",
+            "cloudstart start -q --profile farm -f $HOME/.config/cloudstart/farm.toml -o json >> \
+             $HOME/farm-start.jsonl",
         ),
     ];
     const CHECK_EXAMPLES: &[(&str, &str)] = &[
@@ -378,8 +385,10 @@ fn extras(path: &str) -> Option<&'static Extras> {
                     "cloudstart stop --force --stop-charging tencent:ins-r8hr2upy",
                 ),
                 (
-                    "From cron at 20:00: the morning's targets file, errors only on stderr:",
-                    "cloudstart stop -q -f ~/farm.toml -o json >> ~/farm-stop.jsonl",
+                    "From your crontab at 20:00: the morning's targets file, errors only on stderr, \
+                     one JSON line per run in your home:",
+                    "cloudstart stop -q --profile farm -f $HOME/.config/cloudstart/farm.toml -o json \
+                     >> $HOME/farm-stop.jsonl",
                 ),
             ],
         },
@@ -454,12 +463,14 @@ fn extras(path: &str) -> Option<&'static Extras> {
         "completions" => &Extras {
             env: &[Scope::Every, Scope::Completions],
             files: "With --install, the one file it writes, where the shell looks for a user's \
-                    completions: bash ${BASH_COMPLETION_USER_DIR:-${XDG_DATA_HOME:-~/.local/share}\
-                    /bash-completion}/completions/cloudstart (bash-completion 2.8 or newer loads \
-                    it on demand), zsh ~/.zfunc/_cloudstart, fish \
-                    ${XDG_CONFIG_HOME:-~/.config}/fish/completions/cloudstart.fish. The directory \
-                    is created if missing; the file is written beside its place and renamed into \
-                    it, so a symlink there is replaced, not followed.",
+                    completions. bash: ~/.local/share/bash-completion/completions/cloudstart, \
+                    or the same under $XDG_DATA_HOME, or completions/cloudstart under \
+                    $BASH_COMPLETION_USER_DIR, when set (bash-completion 2.8 or newer loads it on \
+                    demand). zsh: ~/.zfunc/_cloudstart. fish: \
+                    ~/.config/fish/completions/cloudstart.fish, or the same under \
+                    $XDG_CONFIG_HOME. The directory is created if missing; the file is written \
+                    beside its place and renamed into it, so a symlink there is replaced, not \
+                    followed.",
             success: "the script was printed, or installed and its path printed",
             codes: USAGE_CODES,
             examples: &[
