@@ -6,6 +6,7 @@ mod cli;
 mod completions;
 mod config;
 mod contract;
+mod docs;
 mod faults;
 mod files;
 mod hardening;
