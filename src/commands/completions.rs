@@ -25,7 +25,8 @@ pub(super) fn run(args: &CompletionsArgs) -> Result<u8, Error> {
     let path = place::replace(&dir, name, &script)?;
     let mut said = format!("wrote {}\n", path.display());
     if args.shell == Shell::Zsh {
-        said += "zsh reads it once ~/.zshrc has, before any other compinit:\n  \
+        said +=
+            "unless ~/.zshrc has it already, add this line there, before any other compinit:\n  \
                  fpath+=~/.zfunc; autoload -Uz compinit; compinit\n";
     }
     output::write_stdout(said.as_bytes()).map(|()| 0)
