@@ -107,7 +107,8 @@ pub enum Command {
     Sim(SimArgs),
     /// Start machines on the built-in simulator through the normal code path.
     Demo(DemoArgs),
-    /// Print a shell completion script on stdout, e.g. `cloudstart completions bash`.
+    /// Print a shell completion script on stdout, or install it: `cloudstart completions bash
+    /// --install`.
     Completions(CompletionsArgs),
     /// Print a man page (roff) on stdout, e.g. `cloudstart man start | man -l -`.
     Man(ManArgs),
@@ -130,6 +131,11 @@ pub struct CompletionsArgs {
     /// The shell to complete for.
     #[arg(value_enum, value_name = "SHELL")]
     pub shell: clap_complete::Shell,
+    /// Write the script where the shell looks for your completions instead, and say where:
+    /// bash-completion's user directory, ~/.zfunc/_cloudstart (zsh) or fish's completions
+    /// directory.
+    #[arg(long)]
+    pub install: bool,
 }
 
 /// What to act on and where: shared by `start`, `stop`, `wait` and `status`.

@@ -26,6 +26,8 @@ pub enum Scope {
     Wait,
     /// What draws the live display on stderr (`start`, `stop`, `wait`, `status`, `demo`).
     Display,
+    /// Where `completions --install` writes (with `HOME` and `XDG_CONFIG_HOME`).
+    Completions,
 }
 
 /// One environment variable: its name, its documentation and who reads it.
@@ -139,11 +141,13 @@ env_vars! {
     /// UCloud zone, the fallback for `COMPSHARE_ZONE`.
     Cloud UCLOUD_ZONE;
 
-    /// The home directory: the default config file and the vendor CLIs' files are under it.
+    /// The home directory: the default config file, the vendor CLIs' files and the directories
+    /// `completions --install` writes to are under it.
     Cloud HOME;
     /// The home directory on Windows, when `HOME` is unset.
     Cloud USERPROFILE;
-    /// The config directory (`$XDG_CONFIG_HOME/cloudstart/config.toml`), else `~/.config`.
+    /// The config directory (`$XDG_CONFIG_HOME/cloudstart/config.toml`; fish's completions for
+    /// `completions fish --install`), else `~/.config`.
     Cloud XDG_CONFIG_HOME;
     /// The config directory on Windows (`%APPDATA%\cloudstart\config.toml`).
     Cloud APPDATA;
@@ -170,4 +174,10 @@ env_vars! {
     Every CLICOLOR;
     /// `dumb`: neither the live display nor colour on a terminal; one line per change instead.
     Display TERM;
+
+    /// bash-completion's user directory, whose `completions/` `completions bash --install`
+    /// writes to (else `$XDG_DATA_HOME/bash-completion`).
+    Completions BASH_COMPLETION_USER_DIR;
+    /// The user's data directory (else `~/.local/share`), for bash-completion's user directory.
+    Completions XDG_DATA_HOME;
 }

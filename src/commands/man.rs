@@ -7,7 +7,7 @@
 //! on: the [`env_vars::ALL`] registry, [`vendor::VENDOR_CLIS`] and [`ErrorKind::meaning`]. Only the
 //! examples and which of those apply to which page ([`extras`]) are written here.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use clap::CommandFactory;
 use clap_mangen::roff::{bold, roman, Inline, Roff};
@@ -18,6 +18,8 @@ use crate::env_vars::{self, EnvVars, Scope};
 use crate::error::{Error, ErrorKind, SUCCESS};
 use crate::output;
 use crate::settings::vendor;
+
+use super::place;
 
 /// Prints the page `args` names, or writes every page into `--out-dir`.
 pub(super) fn run(args: &ManArgs) -> Result<u8, Error> {
@@ -39,69 +41,22 @@ pub(super) fn run(args: &ManArgs) -> Result<u8, Error> {
     output::write_stdout(&page.render()?).map(|()| 0)
 }
 
-/// Writes every page into `dir` (created if missing) as `<name>.1`. Each page goes to a new file
-/// of its own in `dir`, renamed into place: whatever was planted at a page's path is never
-/// opened — a symlink is replaced, not followed, and a FIFO never blocks the run. A path that
-/// holds something other than a file or a symlink (a directory, a FIFO, a socket) is refused.
+/// Writes every page into `dir` (created if missing) as `<name>.1`, each through
+/// [`place::replace`]: a symlink at a page's path is replaced, not followed, and a path that holds
+/// something other than a file or a symlink (a directory, a FIFO, a socket) is refused.
 fn write_all(pages: &[Page], dir: &Path) -> Result<(), Error> {
-    let failed = |what: &str, path: &Path, err: std::io::Error| {
-        Error::usage(format!("cannot {what} {}: {err}", path.display()))
-    };
-    std::fs::create_dir_all(dir).map_err(|err| failed("create", dir, err))?;
     let names: Vec<String> = pages
         .iter()
         .map(|page| format!("{}.1", page.name()))
         .collect();
     // Every path is checked before any page is written, so a refusal leaves the directory as it was.
     for name in &names {
-        let path = dir.join(name);
-        match std::fs::symlink_metadata(&path) {
-            Ok(meta) if !meta.is_file() && !meta.is_symlink() => {
-                return Err(Error::usage(format!(
-                    "cannot write {}: something other than a file is there",
-                    path.display()
-                )));
-            }
-            _ => {}
-        }
+        place::check_replaceable(&dir.join(name))?;
     }
     for (page, name) in pages.iter().zip(&names) {
-        let path = dir.join(name);
-        let rendered = page.render()?;
-        let (temporary, mut file) =
-            new_file_beside(dir, name).map_err(|err| failed("write in", dir, err))?;
-        let written = std::io::Write::write_all(&mut file, &rendered)
-            .and_then(|()| file.sync_all())
-            .map_err(|err| failed("write", &temporary, err))
-            .and_then(|()| {
-                std::fs::rename(&temporary, &path).map_err(|err| failed("write", &path, err))
-            });
-        if written.is_err() {
-            let _ = std::fs::remove_file(&temporary);
-        }
-        written?;
+        place::replace(dir, name, &page.render()?)?;
     }
     Ok(())
-}
-
-/// A file created new (never one that was there) in `dir`, named after `name` with a random
-/// part, and its path.
-fn new_file_beside(dir: &Path, name: &str) -> std::io::Result<(PathBuf, std::fs::File)> {
-    let mut tries = 0;
-    loop {
-        let path = dir.join(format!(".{name}.{:016x}.tmp", fastrand::u64(..)));
-        match std::fs::File::options()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-        {
-            Ok(file) => return Ok((path, file)),
-            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists && tries < 8 => {
-                tries += 1;
-            }
-            Err(err) => return Err(err),
-        }
-    }
 }
 
 /// One man page: the subcommand it documents and that subcommand's clap command.
@@ -214,7 +169,10 @@ impl Page {
                 .map(|kind| kind.exit_code().to_string())
                 .collect();
             roff.control("PP", []).text([roman(format!(
-                "Every target is attempted and reported once; with several targets the most \
+                "Every target is reported once. Each is checked before any request: one that \
+                 fails its checks (a malformed id, its cloud's missing region or credentials) \
+                 fails alone, and the others are attempted; a problem with the whole run (an \
+                 unknown cloud, a bad --timeout) attempts none. With several targets the most \
                  severe code wins: {} > 0.",
                 order.join(" > ")
             ))]);
@@ -273,14 +231,17 @@ fn config_files(roff: &mut Roff) {
     roff.text(code_spans(&format!(
         "The config file: named profiles of per-cloud credentials, region, zone and endpoint \
          (`[profile.default.tencent]`). `{}` names another file, which must then exist; a \
-         missing file at the default place is no error. A file others can read draws a warning.",
+         missing file at the default place is no error. On Unix, a file that holds a secret \
+         (`secret_access_key` or `session_token`) and that group or others can read draws a \
+         warning naming the `chmod 600` fix; a file of regions and endpoints draws none.",
         EnvVars::CLOUDSTART_CONFIG
     )));
     for cli in vendor::VENDOR_CLIS {
         let files: Vec<String> = cli.files.iter().map(|file| format!("~/{file}")).collect();
         roff.control("TP", []).text([bold(files.join(", "))]);
         roff.text([roman(format!(
-            "{}'s files, read for {} at the lowest precedence and never written.",
+            "{}'s files, read for {} at the lowest precedence and never written; their \
+             permissions are left to that tool.",
             cli.cli, cli.provider
         ))]);
     }
@@ -349,9 +310,10 @@ fn extras(path: &str) -> Option<&'static Extras> {
             "cloudstart start --wait-ssh tencent:ins-r8hr2upy",
         ),
         (
-            "From cron: a targets file, errors only on stderr, the JSON report kept:",
-            "CLOUDSTART_PROFILE=farm cloudstart start -q -f /etc/cloudstart/farm.toml -o json \
-             > /var/log/farm-start.json",
+            "From your crontab (no root): a targets file, errors only on stderr (cron mails them), \
+             one JSON line per run appended to a log in your home:",
+            "cloudstart start -q --profile farm -f $HOME/.config/cloudstart/farm.toml -o json >> \
+             $HOME/farm-start.jsonl",
         ),
     ];
     const CHECK_EXAMPLES: &[(&str, &str)] = &[
@@ -370,6 +332,7 @@ fn extras(path: &str) -> Option<&'static Extras> {
         Scope::Network,
         Scope::Wait,
         Scope::Display,
+        Scope::Completions,
     ];
     const CHECK: Extras = Extras {
         env: &[Scope::Every, Scope::Cloud],
@@ -422,8 +385,10 @@ fn extras(path: &str) -> Option<&'static Extras> {
                     "cloudstart stop --force --stop-charging tencent:ins-r8hr2upy",
                 ),
                 (
-                    "From cron at 20:00: the morning's targets file, errors only on stderr:",
-                    "cloudstart stop -q -f ~/farm.toml -o json >> ~/farm-stop.jsonl",
+                    "From your crontab at 20:00: the morning's targets file, errors only on stderr, \
+                     one JSON line per run in your home:",
+                    "cloudstart stop -q --profile farm -f $HOME/.config/cloudstart/farm.toml -o json \
+                     >> $HOME/farm-stop.jsonl",
                 ),
             ],
         },
@@ -496,14 +461,33 @@ fn extras(path: &str) -> Option<&'static Extras> {
             )],
         },
         "completions" => &Extras {
-            env: &[Scope::Every],
-            files: "None.",
-            success: "the script was printed",
+            env: &[Scope::Every, Scope::Completions],
+            files: "With --install, the one file it writes, where the shell looks for a user's \
+                    completions. bash: ~/.local/share/bash-completion/completions/cloudstart, \
+                    or the same under $XDG_DATA_HOME, or completions/cloudstart under \
+                    $BASH_COMPLETION_USER_DIR, when set (bash-completion 2.8 or newer loads it on \
+                    demand). zsh: ~/.zfunc/_cloudstart. fish: \
+                    ~/.config/fish/completions/cloudstart.fish, or the same under \
+                    $XDG_CONFIG_HOME. The directory is created if missing; the file is written \
+                    beside its place and renamed into it, so a symlink there is replaced, not \
+                    followed.",
+            success: "the script was printed, or installed and its path printed",
             codes: USAGE_CODES,
-            examples: &[(
-                "Install bash completions:",
-                "cloudstart completions bash > /etc/bash_completion.d/cloudstart",
-            )],
+            examples: &[
+                (
+                    "Install bash completions (new shells complete cloudstart):",
+                    "cloudstart completions bash --install",
+                ),
+                (
+                    "Install zsh completions, then add fpath+=~/.zfunc; autoload -Uz compinit; \
+                     compinit to ~/.zshrc:",
+                    "cloudstart completions zsh --install",
+                ),
+                (
+                    "Install fish completions:",
+                    "cloudstart completions fish --install",
+                ),
+            ],
         },
         "man" => &Extras {
             env: &[Scope::Every],

@@ -1,11 +1,13 @@
 //! One module per subcommand; [`run`] dispatches to them and returns the exit code.
 
+mod completions;
 mod config_check;
 mod demo;
 mod dry_run;
 mod interrupt;
 mod lifecycle;
 mod man;
+mod place;
 mod sim;
 mod start;
 mod status;
@@ -15,7 +17,6 @@ mod wait;
 
 use std::time::Duration;
 
-use clap::CommandFactory;
 use tracing::error;
 
 use crate::cli::{
@@ -55,12 +56,7 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
         }
         Command::Sim(args) => sim::run(&args).await,
         Command::Demo(args) => demo::run(&args, quiet).await,
-        Command::Completions(args) => {
-            // Generated into memory: clap_complete panics if its writer fails.
-            let mut script = Vec::new();
-            clap_complete::generate(args.shell, &mut Cli::command(), "cloudstart", &mut script);
-            output::write_stdout(&script).map(|()| 0)
-        }
+        Command::Completions(args) => completions::run(&args),
         Command::Man(args) => man::run(&args),
     }
 }

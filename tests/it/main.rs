@@ -3,8 +3,10 @@
 
 mod addresses;
 mod cli;
+mod completions;
 mod config;
 mod contract;
+mod docs;
 mod faults;
 mod files;
 mod hardening;
