@@ -102,7 +102,7 @@ pub(super) async fn run_all(
     }
     let elapsed_ms = started.elapsed().as_millis() as u64;
     let reports = runs
-        .iter()
+        .into_iter()
         .map(|(_, _, tracker, _)| tracker.report(task, started_at, elapsed_ms, was_interrupted));
     Ok(Report::merge(task, reports.collect()))
 }

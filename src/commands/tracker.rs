@@ -268,7 +268,7 @@ impl<'p> Tracker<'p> {
     /// cut off by an interrupt — or, without one, is a bug, reported as such rather than dropped;
     /// either way its record keeps the state, zone and addresses last seen.
     pub(super) fn report(
-        &self,
+        self,
         task: Task,
         started_at: DateTime<Utc>,
         elapsed_ms: u64,
@@ -302,8 +302,12 @@ impl<'p> Tracker<'p> {
             };
             (outcome, error)
         };
-        let instances = (self.slots.borrow().iter())
-            .map(|slot| self.record(slot, Some(stand_in(slot))))
+        // The slots' addresses move into the records: a big fleet's are not held twice.
+        let instances = (self.slots.take().into_iter())
+            .map(|mut slot| Record {
+                addresses: std::mem::take(&mut slot.addresses),
+                ..self.record(&slot, Some(stand_in(&slot)))
+            })
             .collect();
         Report {
             started_at,
@@ -544,7 +548,40 @@ mod tests {
     #[test]
     fn every_target_gets_one_record_even_unfinished_or_told_twice() {
         let progress = Progress::new(Mode::Quiet, false);
-        let tracker = Tracker::new(&settings(Default::default()), Operation::START, &progress);
+        let told = || {
+            let tracker = Tracker::new(&settings(Default::default()), Operation::START, &progress);
+            tell_three(&tracker);
+            tracker
+        };
+        let report = told().report(Task::Start, Utc::now(), 5, false);
+        let rows = rows(&report);
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[0].1, "failed");
+        assert_eq!(rows[0].3, Some(ErrorKind::Api));
+        let timed_out = report.instances[1].error.clone().unwrap();
+        assert_eq!(rows[1].1, "timeout");
+        assert!(
+            timed_out
+                .message
+                .starts_with("not RUNNING after 9.0s and 3 polls (last state STARTING)"),
+            "{}",
+            timed_out.message
+        );
+        // The third had no outcome: without an interrupt that is a bug, reported as one.
+        assert_eq!(
+            (rows[2].1, rows[2].3),
+            ("failed", Some(ErrorKind::Internal))
+        );
+        assert_eq!(report.exit_code(), 1);
+        let interrupted = told().report(Task::Start, Utc::now(), 5, true);
+        let error = interrupted.instances[2].error.clone().unwrap();
+        assert_eq!(interrupted.instances[2].outcome, Outcome::Interrupted);
+        assert_eq!(error.message, "interrupted before the machine was RUNNING");
+    }
+
+    /// Tells `tracker` of three machines: one not found, one timed out, one left without an
+    /// outcome (and of an id the run does not know).
+    fn tell_three(tracker: &Tracker<'_>) {
         let refusal = CallError {
             action: "StartInstances",
             failure: Failure::Api(ApiError {
@@ -566,30 +603,6 @@ mod tests {
         };
         tracker.seen(state("ins-bbbbbbbb", "STARTING", Phase::Starting));
         tracker.finished("ins-bbbbbbbb", End::Wait(timeout));
-        let report = tracker.report(Task::Start, Utc::now(), 5, false);
-        let rows = rows(&report);
-        assert_eq!(rows.len(), 3);
-        assert_eq!(rows[0].1, "failed");
-        assert_eq!(rows[0].3, Some(ErrorKind::Api));
-        let timed_out = report.instances[1].error.clone().unwrap();
-        assert_eq!(rows[1].1, "timeout");
-        assert!(
-            timed_out
-                .message
-                .starts_with("not RUNNING after 9.0s and 3 polls (last state STARTING)"),
-            "{}",
-            timed_out.message
-        );
-        // The third had no outcome: without an interrupt that is a bug, reported as one.
-        assert_eq!(
-            (rows[2].1, rows[2].3),
-            ("failed", Some(ErrorKind::Internal))
-        );
-        assert_eq!(report.exit_code(), 1);
-        let interrupted = tracker.report(Task::Start, Utc::now(), 5, true);
-        let error = interrupted.instances[2].error.clone().unwrap();
-        assert_eq!(interrupted.instances[2].outcome, Outcome::Interrupted);
-        assert_eq!(error.message, "interrupted before the machine was RUNNING");
     }
 
     #[test]

@@ -748,8 +748,10 @@ struct Remembering<'e, E> {
 }
 
 impl<E: Events> Remembering<'_, E> {
+    /// Keeps `state`'s addresses for a port wait; without one (`already_running` is `None`)
+    /// nothing reads them, so a big fleet's addresses are not held twice.
     fn remember(&self, state: &InstanceState) {
-        if !state.addresses.is_empty() {
+        if self.already_running.is_some() && !state.addresses.is_empty() {
             (self.addresses.borrow_mut()).insert(state.id.clone(), state.addresses.clone());
         }
     }
