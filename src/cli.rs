@@ -145,9 +145,10 @@ pub struct TargetArgs {
     /// Profile, region, zone and endpoint.
     #[command(flatten)]
     pub place: PlaceArgs,
-    /// One deadline for the whole run, e.g. 90s, 10m.
-    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
-    pub timeout: Duration,
+    /// One deadline for the whole run, e.g. 90s, 10m [default: CLOUDSTART_TIMEOUT, else the
+    /// profile's `timeout`, else 10m].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
     /// Send every request through this proxy (else HTTPS_PROXY / HTTP_PROXY / ALL_PROXY,
     /// minus NO_PROXY).
     #[arg(long, value_name = "URL")]
@@ -155,9 +156,10 @@ pub struct TargetArgs {
     /// Trust the CA certificates in this PEM file too, e.g. a corporate CA.
     #[arg(long, env = EnvVars::SSL_CERT_FILE, value_name = "FILE")]
     pub ca_bundle: Option<PathBuf>,
-    /// Report format on stdout.
-    #[arg(short, long, value_enum, ignore_case = true, value_name = "FORMAT", default_value_t = OutputFormat::Text)]
-    pub output: OutputFormat,
+    /// Report format on stdout [default: CLOUDSTART_OUTPUT, else the profile's `output`, else
+    /// text].
+    #[arg(short, long, value_enum, ignore_case = true, value_name = "FORMAT")]
+    pub output: Option<OutputFormat>,
     /// Machines: provider:id, or bare ids of --provider's cloud.
     #[arg(value_name = "TARGET", required_unless_present = "targets_file")]
     pub targets: Vec<String>,
@@ -265,10 +267,12 @@ pub struct ReachArgs {
 #[derive(Debug, Args)]
 pub struct PollArgs {
     /// Poll with backoff from this delay instead of the default (a round about once a second,
-    /// within half the cloud's request limit).
+    /// within half the cloud's request limit) [default: CLOUDSTART_POLL_INTERVAL, else the
+    /// profile's `poll_interval`].
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub poll_interval: Option<Duration>,
-    /// Longest delay of that backoff (jittered, exponential); also chooses backoff.
+    /// Longest delay of that backoff (jittered, exponential); also chooses backoff [default:
+    /// CLOUDSTART_POLL_MAX, else the profile's `poll_max`].
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub poll_max: Option<Duration>,
 }

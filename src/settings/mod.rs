@@ -14,6 +14,7 @@
 //! the environment, so an exported key cannot quietly start machines in another account.
 
 pub mod config;
+pub mod defaults;
 pub mod files;
 pub mod targets;
 pub mod vendor;

@@ -4,6 +4,7 @@
 mod addresses;
 mod cli;
 mod config;
+mod config_cli;
 mod contract;
 mod faults;
 mod files;
