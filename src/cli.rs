@@ -100,7 +100,7 @@ pub enum Command {
     Wait(WaitArgs),
     /// Print machines' current states, through the same describe calls.
     Status(StatusArgs),
-    /// Inspect the configuration.
+    /// Inspect and edit the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
     /// Serve a local fake of the clouds' APIs on loopback, for tests and demos.
@@ -291,6 +291,15 @@ pub enum ConfigCommand {
     /// Show, per cloud, where each setting comes from and whether credentials are present (never
     /// their values); exit non-zero if the selected cloud cannot be used.
     Check(ConfigCheckArgs),
+    /// Write a commented starter config file (mode 0600) at the config file's path
+    /// (CLOUDSTART_CONFIG, else ~/.config/cloudstart/config.toml); never over an existing file.
+    Init,
+    /// Set one key of the config file, checked as a run would check it, keeping every comment;
+    /// creates the file (mode 0600) when missing.
+    Set(ConfigSetArgs),
+    /// Print one key of the config file; a secret only with --show-secret. A key that is not set
+    /// exits 2.
+    Get(ConfigGetArgs),
 }
 
 /// `cloudstart config check`.
@@ -303,6 +312,46 @@ pub struct ConfigCheckArgs {
     /// Profile, region, zone and endpoint, as `start` would take them.
     #[command(flatten)]
     pub place: PlaceArgs,
+    /// The run's deadline, as `start` would take it (shown with its source).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+    /// The check's format, and the report format `start` would use [default: CLOUDSTART_OUTPUT,
+    /// else the profile's `output`, else text].
+    #[arg(short, long, value_enum, ignore_case = true, value_name = "FORMAT")]
+    pub output: Option<OutputFormat>,
+    /// The poll settings, as `start` would take them.
+    #[command(flatten)]
+    pub poll: PollArgs,
+    /// Also make one cheap authenticated read per cloud checked (a describe call listing at
+    /// most one machine; nothing is touched) to see whether it accepts the credentials.
+    #[arg(long)]
+    pub online: bool,
+}
+
+/// `cloudstart config set`.
+#[derive(Debug, Args)]
+pub struct ConfigSetArgs {
+    /// The key: profile.<name>.<setting> (timeout, output, poll_interval, poll_max) or
+    /// profile.<name>.<cloud>.<field> (access_key_id, secret_access_key, session_token, region,
+    /// zone, endpoint).
+    #[arg(value_name = "KEY")]
+    pub key: String,
+    /// The value; `-` reads it from the first line of standard input, so a secret stays out of
+    /// the shell's history and the process list.
+    #[arg(value_name = "VALUE", allow_hyphen_values = true)]
+    pub value: String,
+}
+
+/// `cloudstart config get`.
+#[derive(Debug, Args)]
+pub struct ConfigGetArgs {
+    /// The key, as for `config set`.
+    #[arg(value_name = "KEY")]
+    pub key: String,
+    /// Print the value of a secret (secret_access_key, session_token) too; without it a secret
+    /// is never printed.
+    #[arg(long)]
+    pub show_secret: bool,
 }
 
 /// Where machines are and whose credentials reach them: shared by `start`, `status` and

@@ -1,11 +1,13 @@
 //! One module per subcommand; [`run`] dispatches to them and returns the exit code.
 
+mod config;
 mod config_check;
 mod demo;
 mod dry_run;
 mod interrupt;
 mod lifecycle;
 mod man;
+mod online;
 mod sim;
 mod start;
 mod status;
@@ -51,10 +53,10 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
             let report = Report::merge(Task::Status, vec![observed, unready]).in_order(&plan.order);
             output::finish(&progress_for(quiet, plan.output), &report, plan.output)
         }
-        Command::Config(ConfigCommand::Check(args)) => {
-            let config = Config::load(&process_env)?;
-            config_check::run(&args, &process_env, &config)
-        }
+        Command::Config(ConfigCommand::Check(args)) => config_check::run(&args).await,
+        Command::Config(ConfigCommand::Init) => config::init(),
+        Command::Config(ConfigCommand::Set(args)) => config::set(&args),
+        Command::Config(ConfigCommand::Get(args)) => config::get(&args),
         Command::Sim(args) => sim::run(&args).await,
         Command::Demo(args) => demo::run(&args, quiet).await,
         Command::Completions(args) => {
@@ -79,8 +81,14 @@ struct Prelude {
 
 impl Prelude {
     fn read(targets: &TargetArgs, poll: Option<&PollArgs>) -> Self {
-        let flags = default_flags(targets, poll);
-        let profile = ProfileChoice::new(targets.place.profile.as_deref(), &process_env)
+        Self::with_flags(
+            default_flags(targets, poll),
+            targets.place.profile.as_deref(),
+        )
+    }
+
+    fn with_flags(flags: DefaultFlags, profile: Option<&str>) -> Self {
+        let profile = ProfileChoice::new(profile, &process_env)
             .map_or_else(|_| DEFAULT_PROFILE.to_string(), |choice| choice.name);
         let resolved = Config::load(&process_env).and_then(|config| {
             let defaults = RunDefaults::resolve(&flags, &process_env, &config, &profile)?;
@@ -98,6 +106,19 @@ impl Prelude {
                 config: Err(err),
             },
         }
+    }
+}
+
+impl Prelude {
+    /// `config check`'s: it shows the run settings `start` would use with these flags.
+    fn read_for_check(args: &crate::cli::ConfigCheckArgs) -> Self {
+        let flags = DefaultFlags {
+            timeout: args.timeout,
+            output: args.output,
+            poll_interval: args.poll.poll_interval,
+            poll_max: args.poll.poll_max,
+        };
+        Self::with_flags(flags, args.place.profile.as_deref())
     }
 }
 

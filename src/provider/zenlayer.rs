@@ -203,6 +203,16 @@ impl Provider for ZenlayerZec {
         call("DescribeInstancesStatus", page_body(ids))
     }
 
+    /// `DescribeInstancesStatus` without `instanceIds` (optional in ZEC's API reference,
+    /// docs.console.zenlayer.com/api-reference/compute/zec/instance/describeinstancesstatus; an
+    /// empty list is refused) and a page of one: the account's first machine, if any.
+    fn probe_call(&self, _location: &Location) -> ApiCall {
+        call(
+            "DescribeInstancesStatus",
+            r#"{"pageSize": 1, "pageNum": 1}"#.to_string(),
+        )
+    }
+
     fn sign(
         &self,
         call: &ApiCall,

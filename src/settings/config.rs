@@ -159,23 +159,10 @@ impl Config {
             Err(err) if !explicit && err.is_not_found() => return Ok(Self::default()),
             Err(err) => return Err(err.into()),
         };
-        let file: ConfigFile =
-            toml::from_str(&text).map_err(|err| toml_error("config file", &path, &text, &err))?;
+        let file = parse(&path, &text)?;
         // A file of regions and endpoints is no secret: the chmod advice would be noise.
         if file.holds_secret() {
             warn_if_readable_by_others(&path);
-        }
-        for (profile, settings) in &file.profile {
-            if let Some(cloud) =
-                (settings.clouds.keys()).find(|cloud| crate::provider::find(cloud).is_none())
-            {
-                return Err(Error::usage(format!(
-                    "invalid config file {}: profile `{profile}` names an unknown cloud `{cloud}`; \
-                     known: {}",
-                    path.display(),
-                    crate::provider::names().collect::<Vec<_>>().join(", ")
-                )));
-            }
         }
         Ok(Self {
             path: Some(path),
@@ -202,6 +189,30 @@ impl Config {
     pub fn has_profile(&self, profile: &str) -> bool {
         self.profiles.contains_key(profile)
     }
+}
+
+/// Checks `text` as [`Config::load`] would read it from `path`: `config set` writes nothing the
+/// loader would refuse.
+pub fn check_text(path: &Path, text: &str) -> Result<(), Error> {
+    parse(path, text).map(drop)
+}
+
+fn parse(path: &Path, text: &str) -> Result<ConfigFile, Error> {
+    let file: ConfigFile =
+        toml::from_str(text).map_err(|err| toml_error("config file", path, text, &err))?;
+    for (profile, settings) in &file.profile {
+        if let Some(cloud) =
+            (settings.clouds.keys()).find(|cloud| crate::provider::find(cloud).is_none())
+        {
+            return Err(Error::usage(format!(
+                "invalid config file {}: profile `{profile}` names an unknown cloud `{cloud}`; \
+                 known: {}",
+                path.display(),
+                crate::provider::names().collect::<Vec<_>>().join(", ")
+            )));
+        }
+    }
+    Ok(file)
 }
 
 impl ConfigFile {

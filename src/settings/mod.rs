@@ -15,6 +15,7 @@
 
 pub mod config;
 pub mod defaults;
+pub mod edit;
 pub mod files;
 pub mod targets;
 pub mod vendor;
@@ -127,6 +128,21 @@ fn proxy_label(url: &reqwest::Url, origin: &str) -> String {
         Some(port) => format!("proxy {host}:{port} ({origin})"),
         None => format!("proxy {host} ({origin})"),
     }
+}
+
+/// The proxy and CA variables alone (`config check --online`, which has no such flags).
+pub fn network_from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Network, Error> {
+    let flags = TargetFlags {
+        provider: None,
+        targets_file: None,
+        place: PlaceFlags::default(),
+        timeout: Duration::ZERO,
+        proxy: None,
+        ca_bundle: env(EnvVars::SSL_CERT_FILE).map(PathBuf::from),
+        output: OutputFormat::Text,
+        targets: Vec::new(),
+    };
+    resolve_network(&flags, env)
 }
 
 /// Reads `--proxy` and `--ca-bundle`; either being unusable is a usage error.
@@ -594,14 +610,7 @@ impl<'a> Layers<'a> {
                 sources.join(" or ")
             )));
         };
-        let value = found.value.as_bytes();
-        let alphanumeric = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
-        // A dash alone, or at either end, names no place any cloud has.
-        let well_formed = value.len() <= 64
-            && value.first().is_some_and(alphanumeric)
-            && value.last().is_some_and(alphanumeric)
-            && value.iter().all(|b| alphanumeric(b) || *b == b'-');
-        if !well_formed {
+        if !edit::well_formed_place(&found.value) {
             return Err(Error::usage(format!(
                 "invalid {name} {what} `{}` (from {}): expected lowercase letters, digits and \
                  dashes, starting and ending with a letter or digit",
