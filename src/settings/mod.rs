@@ -130,21 +130,6 @@ fn proxy_label(url: &reqwest::Url, origin: &str) -> String {
     }
 }
 
-/// The proxy and CA variables alone (`config check --online`, which has no such flags).
-pub fn network_from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Network, Error> {
-    let flags = TargetFlags {
-        provider: None,
-        targets_file: None,
-        place: PlaceFlags::default(),
-        timeout: Duration::ZERO,
-        proxy: None,
-        ca_bundle: env(EnvVars::SSL_CERT_FILE).map(PathBuf::from),
-        output: OutputFormat::Text,
-        targets: Vec::new(),
-    };
-    resolve_network(&flags, env)
-}
-
 /// Reads `--proxy` and `--ca-bundle`; either being unusable is a usage error.
 fn resolve_network(
     args: &TargetFlags,
