@@ -116,7 +116,7 @@ impl ConfigCheck {
                     Some((ErrorKind::Auth, message)) => ("rejected", message.clone()),
                     Some((_, message)) => ("failed", message.clone()),
                 };
-                text.push_str(&format!("  {:<12} {shown:<40} {why}\n", "online"));
+                text.push_str(&format!("  {:<13} {shown:<40} {why}\n", "online"));
             }
         }
         text
@@ -188,7 +188,7 @@ fn push_rows(text: &mut String, rows: &[CheckRow]) {
             (None, None) => "",
         };
         text.push_str(&format!(
-            "  {:<12} {:<40} {}\n",
+            "  {:<13} {:<40} {}\n",
             row.setting, row.shown, source
         ));
     }
@@ -227,7 +227,7 @@ mod tests {
         assert_eq!(
             check().to_text(),
             "config file  none (set CLOUDSTART_CONFIG)\nprofile      default\ntencent\n  \
-             credentials  present                                  environment\n"
+             credentials   present                                  environment\n"
         );
     }
 

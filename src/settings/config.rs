@@ -180,11 +180,6 @@ impl Config {
         self.profiles.get(profile).map(|p| &p.run)
     }
 
-    /// Every profile's name, in order.
-    pub fn profile_names(&self) -> impl Iterator<Item = &str> {
-        self.profiles.keys().map(String::as_str)
-    }
-
     /// Whether the file defines `profile`.
     pub fn has_profile(&self, profile: &str) -> bool {
         self.profiles.contains_key(profile)
@@ -294,6 +289,25 @@ mod tests {
         );
         assert!(config.cloud("prod", "tencent").is_none());
         assert!(config.has_profile("prod") && !config.has_profile("staging"));
+    }
+
+    #[test]
+    fn a_profile_holds_run_settings_beside_its_clouds() {
+        let config = load(
+            "[profile.farm]\ntimeout = \"20m\"\npoll_max = \"9s\"\n\
+             [profile.farm.tencent]\nregion = \"ap-guangzhou\"\n",
+        )
+        .unwrap();
+        let run = config.run_settings("farm").unwrap();
+        assert_eq!(run.timeout.as_deref(), Some("20m"));
+        assert_eq!(run.get("poll_max").map(String::as_str), Some("9s"));
+        assert_eq!(run.output, None);
+        assert!(config.cloud("farm", "tencent").is_some());
+        // A run setting is text: a number is refused where it stands.
+        let err = load("[profile.farm]\ntimeout = 30\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("config.toml:2:11: "), "{err}");
     }
 
     #[test]
