@@ -203,9 +203,10 @@ impl Provider for ZenlayerZec {
         call("DescribeInstancesStatus", page_body(ids))
     }
 
-    /// `DescribeInstancesStatus` without `instanceIds` (optional in ZEC's API reference,
-    /// docs.console.zenlayer.com/api-reference/compute/zec/instance/describeinstancesstatus; an
-    /// empty list is refused) and a page of one: the account's first machine, if any.
+    /// `DescribeInstancesStatus` (ZEC API reference; `../shared/providers/zenlayer.md` §4: a paged
+    /// list, `instanceIds` a filter of up to 100, `pageSize` default 20) without `instanceIds` and
+    /// with a page of one: the account's first machine, if any. An empty `instanceIds` would be
+    /// refused as an invalid parameter, so the filter is left out rather than sent empty.
     fn probe_call(&self, _location: &Location) -> ApiCall {
         call(
             "DescribeInstancesStatus",

@@ -338,3 +338,25 @@ fn config_check_json_shows_flag_over_environment_over_profile_over_default() {
     assert_eq!(json["run"]["timeout"]["value"], "10m");
     assert!(json["run"]["poll_max"]["value"].is_null());
 }
+
+#[test]
+fn config_check_online_exits_five_when_a_cloud_cannot_be_reached() {
+    let home = tempfile::tempdir().unwrap();
+    let profile = support::tencent();
+    let output = cloudstart(home.path())
+        .envs(profile.credentials.iter().copied())
+        .args(["config", "check", "--online", "-o", "json", "-p", "tencent"])
+        .args([
+            "--region",
+            "ap-guangzhou",
+            "--endpoint",
+            "http://127.0.0.1:1",
+        ])
+        .args(["--timeout", "5s"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(5), "{}", stderr(&output));
+    let json = support::report(&output);
+    assert_eq!(json["clouds"][0]["online"]["error"]["kind"], "transport");
+    assert_eq!(json["clouds"][0]["online"]["error"]["exit_code"], 5);
+}
