@@ -100,7 +100,7 @@ pub enum Command {
     Wait(WaitArgs),
     /// Print machines' current states, through the same describe calls.
     Status(StatusArgs),
-    /// Inspect the configuration.
+    /// Inspect and edit the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
     /// Serve a local fake of the clouds' APIs on loopback, for tests and demos.
@@ -151,9 +151,10 @@ pub struct TargetArgs {
     /// Profile, region, zone and endpoint.
     #[command(flatten)]
     pub place: PlaceArgs,
-    /// One deadline for the whole run, e.g. 90s, 10m.
-    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
-    pub timeout: Duration,
+    /// One deadline for the whole run, e.g. 90s, 10m [default: CLOUDSTART_TIMEOUT, else the
+    /// profile's `timeout`, else 10m].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
     /// Send every request through this proxy (else HTTPS_PROXY / HTTP_PROXY / ALL_PROXY,
     /// minus NO_PROXY).
     #[arg(long, value_name = "URL")]
@@ -161,9 +162,10 @@ pub struct TargetArgs {
     /// Trust the CA certificates in this PEM file too, e.g. a corporate CA.
     #[arg(long, env = EnvVars::SSL_CERT_FILE, value_name = "FILE")]
     pub ca_bundle: Option<PathBuf>,
-    /// Report format on stdout.
-    #[arg(short, long, value_enum, ignore_case = true, value_name = "FORMAT", default_value_t = OutputFormat::Text)]
-    pub output: OutputFormat,
+    /// Report format on stdout [default: CLOUDSTART_OUTPUT, else the profile's `output`, else
+    /// text].
+    #[arg(short, long, value_enum, ignore_case = true, value_name = "FORMAT")]
+    pub output: Option<OutputFormat>,
     /// Machines: provider:id, or bare ids of --provider's cloud.
     #[arg(value_name = "TARGET", required_unless_present = "targets_file")]
     pub targets: Vec<String>,
@@ -271,10 +273,12 @@ pub struct ReachArgs {
 #[derive(Debug, Args)]
 pub struct PollArgs {
     /// Poll with backoff from this delay instead of the default (a round about once a second,
-    /// within half the cloud's request limit).
+    /// within half the cloud's request limit) [default: CLOUDSTART_POLL_INTERVAL, else the
+    /// profile's `poll_interval`].
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub poll_interval: Option<Duration>,
-    /// Longest delay of that backoff (jittered, exponential); also chooses backoff.
+    /// Longest delay of that backoff (jittered, exponential); also chooses backoff [default:
+    /// CLOUDSTART_POLL_MAX, else the profile's `poll_max`].
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub poll_max: Option<Duration>,
 }
@@ -293,6 +297,15 @@ pub enum ConfigCommand {
     /// Show, per cloud, where each setting comes from and whether credentials are present (never
     /// their values); exit non-zero if the selected cloud cannot be used.
     Check(ConfigCheckArgs),
+    /// Write a commented starter config file (mode 0600) at the config file's path
+    /// (CLOUDSTART_CONFIG, else ~/.config/cloudstart/config.toml); never over an existing file.
+    Init,
+    /// Set one key of the config file, checked as a run would check it, keeping every comment;
+    /// creates the file (mode 0600) when missing.
+    Set(ConfigSetArgs),
+    /// Print one key of the config file; a secret only with --show-secret. A key that is not set
+    /// exits 2.
+    Get(ConfigGetArgs),
 }
 
 /// `cloudstart config check`.
@@ -305,6 +318,46 @@ pub struct ConfigCheckArgs {
     /// Profile, region, zone and endpoint, as `start` would take them.
     #[command(flatten)]
     pub place: PlaceArgs,
+    /// The run's deadline, as `start` would take it (shown with its source).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+    /// The check's format, and the report format `start` would use [default: CLOUDSTART_OUTPUT,
+    /// else the profile's `output`, else text].
+    #[arg(short, long, value_enum, ignore_case = true, value_name = "FORMAT")]
+    pub output: Option<OutputFormat>,
+    /// The poll settings, as `start` would take them.
+    #[command(flatten)]
+    pub poll: PollArgs,
+    /// Also make one cheap authenticated read per cloud checked (a describe call listing at
+    /// most one machine; nothing is touched) to see whether it accepts the credentials.
+    #[arg(long)]
+    pub online: bool,
+}
+
+/// `cloudstart config set`.
+#[derive(Debug, Args)]
+pub struct ConfigSetArgs {
+    /// The key: profile.<name>.<setting> (timeout, output, poll_interval, poll_max) or
+    /// profile.<name>.<cloud>.<field> (access_key_id, secret_access_key, session_token, region,
+    /// zone, endpoint).
+    #[arg(value_name = "KEY")]
+    pub key: String,
+    /// The value; `-` reads it from the first line of standard input, so a secret stays out of
+    /// the shell's history and the process list.
+    #[arg(value_name = "VALUE", allow_hyphen_values = true)]
+    pub value: String,
+}
+
+/// `cloudstart config get`.
+#[derive(Debug, Args)]
+pub struct ConfigGetArgs {
+    /// The key, as for `config set`.
+    #[arg(value_name = "KEY")]
+    pub key: String,
+    /// Print the value of a secret (secret_access_key, session_token) too; without it a secret
+    /// is never printed.
+    #[arg(long)]
+    pub show_secret: bool,
 }
 
 /// Where machines are and whose credentials reach them: shared by `start`, `status` and

@@ -78,6 +78,14 @@ env_vars! {
     Cloud CLOUDSTART_VOLCENGINE_ENDPOINT;
     /// Zenlayer-only endpoint override; wins over `CLOUDSTART_ENDPOINT`, loses to `--endpoint`.
     Cloud CLOUDSTART_ZENLAYER_ENDPOINT;
+    /// Default for `--timeout` (e.g. `90s`, `10m`); wins over the profile's `timeout`.
+    Cloud CLOUDSTART_TIMEOUT;
+    /// Default for `--output` (`text`, `json`, `ndjson`); wins over the profile's `output`.
+    Cloud CLOUDSTART_OUTPUT;
+    /// Default for `--poll-interval`; wins over the profile's `poll_interval`.
+    Wait CLOUDSTART_POLL_INTERVAL;
+    /// Default for `--poll-max`; wins over the profile's `poll_max`.
+    Wait CLOUDSTART_POLL_MAX;
     /// How often, off a terminal, a "still waiting" line is written to stderr (default 30s).
     Wait CLOUDSTART_HEARTBEAT;
     /// A PEM file of extra CA certificates to trust; `--ca-bundle` wins.

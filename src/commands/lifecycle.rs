@@ -28,13 +28,12 @@ pub(super) async fn run(
     operation: Operation,
     task: Task,
     flags: RunFlags,
+    config: Result<Config, Error>,
     dry_run: bool,
     quiet: bool,
 ) -> Result<u8, Error> {
-    let planned = RunOptions::of(&flags).and_then(|run| {
-        let config = Config::load(&process_env)?;
-        Plan::resolve(&flags.targets, &run, &process_env, &config)
-    });
+    let planned = RunOptions::of(&flags)
+        .and_then(|run| Plan::resolve(&flags.targets, &run, &process_env, &config?));
     let plan = match planned {
         Ok(plan) => plan,
         Err(err) if dry_run => return Err(err),

@@ -325,6 +325,14 @@ fn extras(path: &str) -> Option<&'static Extras> {
             "The same for every cloud, with a profile's settings:",
             "cloudstart config check --profile prod",
         ),
+        (
+            "Ask each configured cloud whether it accepts the credentials (exit 3 if not):",
+            "cloudstart config check --online",
+        ),
+        (
+            "The resolved settings and their sources as JSON, for a script:",
+            "cloudstart config check -o json",
+        ),
     ];
     const EVERY_SCOPE: &[Scope] = &[
         Scope::Every,
@@ -337,8 +345,15 @@ fn extras(path: &str) -> Option<&'static Extras> {
     const CHECK: Extras = Extras {
         env: &[Scope::Every, Scope::Cloud],
         files: "",
-        success: "the check was printed and (with --provider) that cloud can be used",
-        codes: &[ErrorKind::Internal, ErrorKind::Usage, ErrorKind::Auth],
+        success: "the check was printed, (with --provider) that cloud can be used and (with \
+                  --online) every configured cloud accepted its credentials",
+        codes: &[
+            ErrorKind::Internal,
+            ErrorKind::Usage,
+            ErrorKind::Auth,
+            ErrorKind::Api,
+            ErrorKind::Transport,
+        ],
         examples: CHECK_EXAMPLES,
     };
     let extras = match path {
@@ -432,6 +447,45 @@ fn extras(path: &str) -> Option<&'static Extras> {
             ],
         },
         "config" | "config-check" => &CHECK,
+        "config-init" => &Extras {
+            env: &[Scope::Every, Scope::Cloud],
+            files: "",
+            success: "the starter file was written",
+            codes: USAGE_CODES,
+            examples: &[(
+                "Write the starter file, then fill in a region:",
+                "cloudstart config init && cloudstart config set profile.default.tencent.region \
+                 ap-guangzhou",
+            )],
+        },
+        "config-set" => &Extras {
+            env: &[Scope::Every, Scope::Cloud],
+            files: "",
+            success: "the key was written",
+            codes: USAGE_CODES,
+            examples: &[
+                (
+                    "Give the farm profile a Tencent region and a default deadline:",
+                    "cloudstart config set profile.farm.tencent.region ap-guangzhou && \
+                     cloudstart config set profile.farm.timeout 20m",
+                ),
+                (
+                    "Set a secret from standard input, out of the shell's history:",
+                    "pass show tencent/secret | cloudstart config set \
+                     profile.farm.tencent.secret_access_key -",
+                ),
+            ],
+        },
+        "config-get" => &Extras {
+            env: &[Scope::Every, Scope::Cloud],
+            files: "",
+            success: "the value was printed",
+            codes: USAGE_CODES,
+            examples: &[(
+                "Print a profile's region (exit 2 if it is not set):",
+                "cloudstart config get profile.farm.tencent.region",
+            )],
+        },
         "sim" => &Extras {
             env: &[Scope::Every],
             files: "Only the files named by --state (read) and --log (appended to).",

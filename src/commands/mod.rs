@@ -1,12 +1,14 @@
 //! One module per subcommand; [`run`] dispatches to them and returns the exit code.
 
 mod completions;
+mod config;
 mod config_check;
 mod demo;
 mod dry_run;
 mod interrupt;
 mod lifecycle;
 mod man;
+mod online;
 mod place;
 mod sim;
 mod start;
@@ -26,8 +28,9 @@ use crate::engine::reach::AddressKind;
 use crate::env_vars::{process_env, EnvVars};
 use crate::error::Error;
 use crate::output::{self, ErrorRecord, Outcome, OutputFormat, Progress, Record, Report, Task};
-use crate::settings::config::Config;
-use crate::settings::{self, PlaceFlags, Plan, RunFlags, RunOptions, TargetFlags};
+use crate::settings::config::{Config, DEFAULT_PROFILE};
+use crate::settings::defaults::{DefaultFlags, RunDefaults};
+use crate::settings::{self, PlaceFlags, Plan, ProfileChoice, RunFlags, RunOptions, TargetFlags};
 
 /// Runs the parsed command line and returns the process exit code.
 pub async fn run(cli: Cli) -> Result<u8, Error> {
@@ -37,8 +40,9 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
         Command::Stop(args) => stop::run(args, quiet).await,
         Command::Wait(args) => wait::run(args, quiet).await,
         Command::Status(args) => {
-            let args = target_flags(args.targets);
-            let planned = Config::load(&process_env).and_then(|config| {
+            let prelude = Prelude::read(&args.targets, None);
+            let args = target_flags(args.targets, &prelude.defaults);
+            let planned = prelude.config.and_then(|config| {
                 Plan::resolve(&args, &RunOptions::look_only(), &process_env, &config)
             });
             let plan = match planned {
@@ -50,10 +54,10 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
             let report = Report::merge(Task::Status, vec![observed, unready]).in_order(&plan.order);
             output::finish(&progress_for(quiet, plan.output), &report, plan.output)
         }
-        Command::Config(ConfigCommand::Check(args)) => {
-            let config = Config::load(&process_env)?;
-            config_check::run(&args, &process_env, &config)
-        }
+        Command::Config(ConfigCommand::Check(args)) => config_check::run(&args).await,
+        Command::Config(ConfigCommand::Init) => config::init(),
+        Command::Config(ConfigCommand::Set(args)) => config::set(&args),
+        Command::Config(ConfigCommand::Get(args)) => config::get(&args),
         Command::Sim(args) => sim::run(&args).await,
         Command::Demo(args) => demo::run(&args, quiet).await,
         Command::Completions(args) => completions::run(&args),
@@ -61,15 +65,78 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
     }
 }
 
+/// What a run reads before its targets: the config file, and the run's own settings (timeout,
+/// output, poll) from flags, environment and profile.
+struct Prelude {
+    /// The config file, or why it cannot be read (reported with the run's records).
+    config: Result<Config, Error>,
+    /// The run's settings; when they cannot be resolved, the flags over the built-in defaults
+    /// and the error is in `config`.
+    defaults: RunDefaults,
+}
+
+impl Prelude {
+    fn read(targets: &TargetArgs, poll: Option<&PollArgs>) -> Self {
+        Self::with_flags(
+            default_flags(targets, poll),
+            targets.place.profile.as_deref(),
+        )
+    }
+
+    fn with_flags(flags: DefaultFlags, profile: Option<&str>) -> Self {
+        let profile = ProfileChoice::new(profile, &process_env)
+            .map_or_else(|_| DEFAULT_PROFILE.to_string(), |choice| choice.name);
+        let resolved = Config::load(&process_env).and_then(|config| {
+            let defaults = RunDefaults::resolve(&flags, &process_env, &config, &profile)?;
+            Ok((config, defaults))
+        });
+        match resolved {
+            Ok((config, defaults)) => Self {
+                config: Ok(config),
+                defaults,
+            },
+            // The refusal is still reported in the format the flag or variable asked for.
+            Err(err) => Self {
+                defaults: RunDefaults::resolve(&flags, &process_env, &Config::default(), "")
+                    .unwrap_or_else(|_| RunDefaults::flags_only(&flags)),
+                config: Err(err),
+            },
+        }
+    }
+}
+
+impl Prelude {
+    /// `config check`'s: it shows the run settings `start` would use with these flags.
+    fn read_for_check(args: &crate::cli::ConfigCheckArgs) -> Self {
+        let flags = DefaultFlags {
+            timeout: args.timeout,
+            output: args.output,
+            poll_interval: args.poll.poll_interval,
+            poll_max: args.poll.poll_max,
+        };
+        Self::with_flags(flags, args.place.profile.as_deref())
+    }
+}
+
+/// The run settings' flags, `None` where not given.
+fn default_flags(targets: &TargetArgs, poll: Option<&PollArgs>) -> DefaultFlags {
+    DefaultFlags {
+        timeout: targets.timeout,
+        output: targets.output,
+        poll_interval: poll.and_then(|poll| poll.poll_interval),
+        poll_max: poll.and_then(|poll| poll.poll_max),
+    }
+}
+
 /// The flags `start`, `stop` and `wait` share, as the plain values settings resolve; the rest
 /// (`--no-wait`, `--force`, ...) are off, for each command to set.
-fn run_flags(targets: TargetArgs, reach: Option<ReachArgs>, poll: PollArgs) -> RunFlags {
+fn run_flags(targets: TargetArgs, reach: Option<ReachArgs>, defaults: &RunDefaults) -> RunFlags {
     let (wait_port, wait_ssh, address) = match reach {
         Some(reach) => (reach.wait_port, reach.wait_ssh, reach.address),
         None => (Vec::new(), None, AddressArg::Public),
     };
     RunFlags {
-        targets: target_flags(targets),
+        targets: target_flags(targets, defaults),
         no_wait: false,
         without_gpu: false,
         retry_capacity: false,
@@ -81,22 +148,22 @@ fn run_flags(targets: TargetArgs, reach: Option<ReachArgs>, poll: PollArgs) -> R
             AddressArg::Public => AddressKind::Public,
             AddressArg::Private => AddressKind::Private,
         },
-        poll_interval: poll.poll_interval,
-        poll_max: poll.poll_max,
+        poll_interval: defaults.poll_interval.as_ref().map(|found| found.value),
+        poll_max: defaults.poll_max.as_ref().map(|found| found.value),
     }
 }
 
 /// The targets' flags of `start`, `stop`, `wait` and `status` as the plain values settings
 /// resolve.
-fn target_flags(args: TargetArgs) -> TargetFlags {
+fn target_flags(args: TargetArgs, defaults: &RunDefaults) -> TargetFlags {
     TargetFlags {
         provider: args.provider,
         targets_file: args.targets_file,
         place: place_flags(args.place),
-        timeout: args.timeout,
+        timeout: defaults.timeout.value,
         proxy: args.proxy,
         ca_bundle: args.ca_bundle,
-        output: args.output,
+        output: defaults.output.value,
         targets: args.targets,
     }
 }
@@ -230,7 +297,10 @@ mod tests {
         let mut argv = vec!["cloudstart", "start", "-p", "tencent"];
         argv.extend_from_slice(extra);
         match Cli::try_parse_from(argv).unwrap().command {
-            Command::Start(args) => start::flags(args),
+            Command::Start(args) => {
+                let flags = default_flags(&args.targets, Some(&args.poll));
+                start::flags(args, &RunDefaults::flags_only(&flags))
+            }
             _ => unreachable!(),
         }
     }

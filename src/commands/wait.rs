@@ -20,6 +20,8 @@ pub(super) async fn run(args: WaitArgs, quiet: bool) -> Result<u8, Error> {
              --for running, not --for stopped",
         ));
     }
-    let flags = super::run_flags(args.targets, Some(args.reach), args.poll);
-    super::lifecycle::run(Operation::wait_for(goal), Task::Wait, flags, false, quiet).await
+    let prelude = super::Prelude::read(&args.targets, Some(&args.poll));
+    let flags = super::run_flags(args.targets, Some(args.reach), &prelude.defaults);
+    let operation = Operation::wait_for(goal);
+    super::lifecycle::run(operation, Task::Wait, flags, prelude.config, false, quiet).await
 }

@@ -196,6 +196,16 @@ impl<'a> ApiClient<'a> {
         Ok(ActReply { job_id, refused })
     }
 
+    /// The cloud's [`Provider::probe_call`]: `Ok` once it answered, so it accepted the
+    /// credentials; the call's error (auth, transport, ...) otherwise.
+    pub async fn probe(&self) -> Result<(), CallError> {
+        let call = self.provider.probe_call(self.location);
+        (self.sender)
+            .call(call, Effect::Read, |r| self.provider.parse_describe(r))
+            .await
+            .map(drop)
+    }
+
     /// The current state of `ids` (one describe call's worth), with what this run knows added:
     /// a failed start or stop the cloud reports counts only if it is this run's call, and a job
     /// of this run's that failed fails its machines at once.

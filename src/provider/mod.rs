@@ -91,6 +91,16 @@ pub trait Provider: Sync {
     /// The call that reports the state of `ids` (at most `spec().describe_batch` of them).
     fn describe_call(&self, ids: &[String], location: &Location) -> ApiCall;
 
+    /// A cheap authenticated read that touches no machine, for `config check --online`: whether
+    /// the cloud accepts the credentials. Its answer is parsed as a describe's. By default the
+    /// describe call without ids — the first page of the account's machines in `location`
+    /// (Tencent `DescribeInstances`, Volcengine `DescribeInstances`, QingCloud EHPC
+    /// `/api/ehpc/hpc/cluster/list`, CompShare `DescribeCompShareInstance`: each takes no ids as
+    /// "list").
+    fn probe_call(&self, location: &Location) -> ApiCall {
+        self.describe_call(&[], location)
+    }
+
     /// Signs `call` for the endpoint host `host` (the `Host` value sent) at time `now`; `location`
     /// is there for schemes whose credential scope names the region.
     fn sign(

@@ -203,6 +203,17 @@ impl Provider for ZenlayerZec {
         call("DescribeInstancesStatus", page_body(ids))
     }
 
+    /// `DescribeInstancesStatus` (ZEC API reference; `../shared/providers/zenlayer.md` §4: a paged
+    /// list, `instanceIds` a filter of up to 100, `pageSize` default 20) without `instanceIds` and
+    /// with a page of one: the account's first machine, if any. An empty `instanceIds` would be
+    /// refused as an invalid parameter, so the filter is left out rather than sent empty.
+    fn probe_call(&self, _location: &Location) -> ApiCall {
+        call(
+            "DescribeInstancesStatus",
+            r#"{"pageSize": 1, "pageNum": 1}"#.to_string(),
+        )
+    }
+
     fn sign(
         &self,
         call: &ApiCall,

@@ -55,7 +55,85 @@ pub struct CloudConfig {
 #[serde(deny_unknown_fields)]
 struct ConfigFile {
     #[serde(default)]
-    profile: BTreeMap<String, BTreeMap<String, CloudConfig>>,
+    profile: BTreeMap<String, ProfileConfig>,
+}
+
+/// One profile: the run defaults ([`RunSettings`]) beside one table per cloud.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProfileConfig {
+    /// `timeout`, `output`, `poll_interval`, `poll_max`: text, checked where they are used.
+    pub run: RunSettings,
+    /// One table per cloud, by its `--provider` name.
+    pub clouds: BTreeMap<String, CloudConfig>,
+}
+
+/// The run's defaults a profile may hold, as written (validated by `settings::defaults`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunSettings {
+    /// Default for `--timeout`.
+    pub timeout: Option<String>,
+    /// Default for `--output`.
+    pub output: Option<String>,
+    /// Default for `--poll-interval`.
+    pub poll_interval: Option<String>,
+    /// Default for `--poll-max`.
+    pub poll_max: Option<String>,
+}
+
+/// The keys of a profile's own settings, beside its cloud tables.
+pub const RUN_KEYS: [&str; 4] = ["timeout", "output", "poll_interval", "poll_max"];
+
+impl RunSettings {
+    /// The value of `key` (one of [`RUN_KEYS`]).
+    pub fn get(&self, key: &str) -> Option<&String> {
+        match key {
+            "timeout" => self.timeout.as_ref(),
+            "output" => self.output.as_ref(),
+            "poll_interval" => self.poll_interval.as_ref(),
+            "poll_max" => self.poll_max.as_ref(),
+            _ => None,
+        }
+    }
+
+    fn slot(&mut self, key: &str) -> Option<&mut Option<String>> {
+        match key {
+            "timeout" => Some(&mut self.timeout),
+            "output" => Some(&mut self.output),
+            "poll_interval" => Some(&mut self.poll_interval),
+            "poll_max" => Some(&mut self.poll_max),
+            _ => None,
+        }
+    }
+}
+
+// By hand rather than `#[serde(flatten)]`: flatten buffers the table, and the parse errors would
+// lose the line and column they now name. A run key is a string; any other key is a cloud table.
+impl<'de> Deserialize<'de> for ProfileConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = ProfileConfig;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a profile: run settings and one table per cloud")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProfileConfig, A::Error> {
+                let mut profile = ProfileConfig::default();
+                while let Some(key) = map.next_key::<String>()? {
+                    if let Some(slot) = profile.run.slot(&key) {
+                        *slot = Some(map.next_value()?);
+                    } else {
+                        let cloud = map.next_value()?;
+                        profile.clouds.insert(key, cloud);
+                    }
+                }
+                Ok(profile)
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
 }
 
 /// The loaded config file, if there is one.
@@ -63,7 +141,7 @@ struct ConfigFile {
 pub struct Config {
     /// Where it was read from.
     pub path: Option<PathBuf>,
-    profiles: BTreeMap<String, BTreeMap<String, CloudConfig>>,
+    profiles: BTreeMap<String, ProfileConfig>,
 }
 
 impl Config {
@@ -81,24 +159,10 @@ impl Config {
             Err(err) if !explicit && err.is_not_found() => return Ok(Self::default()),
             Err(err) => return Err(err.into()),
         };
-        let file: ConfigFile =
-            toml::from_str(&text).map_err(|err| toml_error("config file", &path, &text, &err))?;
+        let file = parse(&path, &text)?;
         // A file of regions and endpoints is no secret: the chmod advice would be noise.
         if file.holds_secret() {
             warn_if_readable_by_others(&path);
-        }
-        for (profile, clouds) in &file.profile {
-            if let Some(cloud) = clouds
-                .keys()
-                .find(|cloud| crate::provider::find(cloud).is_none())
-            {
-                return Err(Error::usage(format!(
-                    "invalid config file {}: profile `{profile}` names an unknown cloud `{cloud}`; \
-                     known: {}",
-                    path.display(),
-                    crate::provider::names().collect::<Vec<_>>().join(", ")
-                )));
-            }
         }
         Ok(Self {
             path: Some(path),
@@ -108,7 +172,12 @@ impl Config {
 
     /// `cloud`'s settings in `profile`, if the file has them.
     pub fn cloud(&self, profile: &str, cloud: &str) -> Option<&CloudConfig> {
-        self.profiles.get(profile)?.get(cloud)
+        self.profiles.get(profile)?.clouds.get(cloud)
+    }
+
+    /// `profile`'s run defaults (`timeout`, `output`, `poll_interval`, `poll_max`), if any.
+    pub fn run_settings(&self, profile: &str) -> Option<&RunSettings> {
+        self.profiles.get(profile).map(|p| &p.run)
     }
 
     /// Whether the file defines `profile`.
@@ -117,12 +186,44 @@ impl Config {
     }
 }
 
+/// Checks `text` as [`Config::load`] would read it from `path`: `config set` writes nothing the
+/// loader would refuse.
+pub fn check_text(path: &Path, text: &str) -> Result<(), Error> {
+    parse(path, text).map(drop)
+}
+
+fn parse(path: &Path, text: &str) -> Result<ConfigFile, Error> {
+    let file: ConfigFile =
+        toml::from_str(text).map_err(|err| toml_error("config file", path, text, &err))?;
+    for (profile, settings) in &file.profile {
+        if let Some(cloud) =
+            (settings.clouds.keys()).find(|cloud| crate::provider::find(cloud).is_none())
+        {
+            return Err(Error::usage(format!(
+                "invalid config file {}: profile `{profile}` names an unknown cloud `{cloud}`; \
+                 known: {}",
+                path.display(),
+                crate::provider::names().collect::<Vec<_>>().join(", ")
+            )));
+        }
+    }
+    Ok(file)
+}
+
 impl ConfigFile {
     /// Whether any profile holds a secret key or a session token (a key id alone is no secret).
     fn holds_secret(&self) -> bool {
-        (self.profile.values().flat_map(BTreeMap::values))
+        (self.profile.values().flat_map(|p| p.clouds.values()))
             .any(|cloud| cloud.secret_access_key.is_some() || cloud.session_token.is_some())
     }
+}
+
+/// Where the config file is: `$CLOUDSTART_CONFIG`, else the platform default; `None` when
+/// neither can be found (no home directory).
+pub fn path(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    env(EnvVars::CLOUDSTART_CONFIG)
+        .map(PathBuf::from)
+        .or_else(|| default_path(env))
 }
 
 /// The platform config directory's `cloudstart/config.toml`.
@@ -188,6 +289,25 @@ mod tests {
         );
         assert!(config.cloud("prod", "tencent").is_none());
         assert!(config.has_profile("prod") && !config.has_profile("staging"));
+    }
+
+    #[test]
+    fn a_profile_holds_run_settings_beside_its_clouds() {
+        let config = load(
+            "[profile.farm]\ntimeout = \"20m\"\npoll_max = \"9s\"\n\
+             [profile.farm.tencent]\nregion = \"ap-guangzhou\"\n",
+        )
+        .unwrap();
+        let run = config.run_settings("farm").unwrap();
+        assert_eq!(run.timeout.as_deref(), Some("20m"));
+        assert_eq!(run.get("poll_max").map(String::as_str), Some("9s"));
+        assert_eq!(run.output, None);
+        assert!(config.cloud("farm", "tencent").is_some());
+        // A run setting is text: a number is refused where it stands.
+        let err = load("[profile.farm]\ntimeout = 30\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("config.toml:2:11: "), "{err}");
     }
 
     #[test]

@@ -14,6 +14,8 @@
 //! the environment, so an exported key cannot quietly start machines in another account.
 
 pub mod config;
+pub mod defaults;
+pub mod edit;
 pub mod files;
 pub mod targets;
 pub mod vendor;
@@ -593,14 +595,7 @@ impl<'a> Layers<'a> {
                 sources.join(" or ")
             )));
         };
-        let value = found.value.as_bytes();
-        let alphanumeric = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
-        // A dash alone, or at either end, names no place any cloud has.
-        let well_formed = value.len() <= 64
-            && value.first().is_some_and(alphanumeric)
-            && value.last().is_some_and(alphanumeric)
-            && value.iter().all(|b| alphanumeric(b) || *b == b'-');
-        if !well_formed {
+        if !edit::well_formed_place(&found.value) {
             return Err(Error::usage(format!(
                 "invalid {name} {what} `{}` (from {}): expected lowercase letters, digits and \
                  dashes, starting and ending with a letter or digit",

@@ -5,6 +5,7 @@ mod addresses;
 mod cli;
 mod completions;
 mod config;
+mod config_cli;
 mod contract;
 mod docs;
 mod faults;
