@@ -185,9 +185,15 @@ fn words(line: &str) -> Vec<String> {
 }
 
 /// The cloudstart command a shell line runs, as arguments after the program name: leading
-/// `NAME=value` assignments and a crontab line's five schedule fields are skipped, and the program
-/// is `cloudstart` or a path ending in `/cloudstart`. `None` for other lines.
+/// `NAME=value` assignments and a crontab line's five schedule fields are skipped, the program
+/// is `cloudstart` or a path ending in `/cloudstart`, and a pipeline's first command that runs
+/// it counts (`pass show key | cloudstart config set KEY -`). `None` for other lines.
 fn cloudstart_args(line: &str) -> Option<Vec<String>> {
+    line.split('|').find_map(command_args)
+}
+
+/// [`cloudstart_args`] for one command of a pipeline.
+fn command_args(line: &str) -> Option<Vec<String>> {
     let mut words = words(line);
     let schedule = |w: &String| w.chars().all(|c| c.is_ascii_digit() || "*,/-".contains(c));
     if words.len() > 5 && words[..5].iter().all(schedule) {
