@@ -346,7 +346,11 @@ fn without_gpu_starts_the_machine() {
 
 #[test]
 fn an_operation_lock_is_waited_out_until_the_deadline() {
-    let sim = Sim::start(&seed("uhost-a1", "state = \"Stopping\""));
+    // Stopping for an hour: locked for the whole run.
+    let sim = Sim::start_with(
+        &seed("uhost-a1", "state = \"Stopping\""),
+        &["--stop-delay", "1h"],
+    );
     let output = sim
         .start_cmd(compshare(), &["uhost-a1"])
         .args(["-o", "json", "--timeout", "300ms"])

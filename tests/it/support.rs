@@ -12,6 +12,31 @@ use tempfile::TempDir;
 
 pub(crate) use cloudstart::sim::{profiles, Profile};
 
+/// Runs `check` for every cloud at once, each on its own thread named after it, so a failure
+/// names its cloud and the clouds' waits overlap instead of adding up.
+pub(crate) fn for_every_cloud(check: impl Fn(&'static Profile) + Sync) {
+    std::thread::scope(|scope| {
+        for profile in profiles() {
+            let check = &check;
+            std::thread::Builder::new()
+                .name(profile.provider.into())
+                .spawn_scoped(scope, move || check(profile))
+                .unwrap();
+        }
+    });
+}
+
+/// Runs `check` on every case at once, each on its own thread: cases that wait on the
+/// simulator (retry pauses, boot delays) overlap instead of adding up.
+pub(crate) fn at_once<T: Send>(cases: impl IntoIterator<Item = T>, check: impl Fn(T) + Sync) {
+    std::thread::scope(|scope| {
+        for case in cases {
+            let check = &check;
+            scope.spawn(move || check(case));
+        }
+    });
+}
+
 /// The Tencent dialect's profile, for tests about the command line rather than a cloud.
 pub(crate) fn tencent() -> &'static Profile {
     profiles().find(|p| p.provider == "tencent").unwrap()
@@ -25,9 +50,10 @@ pub(crate) struct Sim {
 }
 
 impl Sim {
-    /// Starts the simulator with zero boot delay and `state` (TOML) as its seed file.
+    /// Starts the simulator with machines that boot and stop at once and `state` (TOML) as its
+    /// seed file.
     pub(crate) fn start(state: &str) -> Self {
-        Self::start_with(state, &["--boot-delay", "0s"])
+        Self::start_with(state, &["--boot-delay", "0s", "--stop-delay", "0s"])
     }
 
     /// Starts the simulator with extra flags.
