@@ -336,6 +336,62 @@ pub(crate) fn serve(
     addr
 }
 
+/// What the server answered a [`send_raw`] request: status, headers (names as sent), body.
+pub(crate) struct RawAnswer {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: String,
+}
+
+impl RawAnswer {
+    /// The value of the header `name` (any case), if the answer has one.
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        (self.headers.iter())
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// The body as JSON.
+    pub(crate) fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|err| panic!("not JSON ({err}): {}", self.body))
+    }
+}
+
+/// Sends `request` to `host` (`127.0.0.1:PORT`) over a fresh connection, byte for byte as the
+/// signer made it — no client library re-encodes the path, query or headers, so a test can send
+/// a request broken on purpose — and reads the whole answer.
+pub(crate) fn send_raw(host: &str, request: &cloudstart::provider::SignedRequest) -> RawAnswer {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    let mut head = format!(
+        "{} {} HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n",
+        request.method.as_str(),
+        request.path_and_query,
+        request.body.len()
+    );
+    for header in &request.headers {
+        head.push_str(&format!("{}: {}\r\n", header.name, header.value));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(&request.body).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    let mut lines = head.lines();
+    let status = lines.next().unwrap()[9..12].parse().unwrap();
+    let headers = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.to_string(), value.trim().to_string()))
+        .collect();
+    RawAnswer {
+        status,
+        headers,
+        body: body.to_string(),
+    }
+}
+
 /// Sends `signal` (`kill`'s spelling, e.g. `-INT`) to process `pid`.
 pub(crate) fn kill(pid: u32, signal: &str) {
     let status = StdCommand::new("kill")
