@@ -295,44 +295,55 @@ fn free_port() -> u16 {
 #[test]
 fn wait_port_holds_running_until_the_port_opens_and_reports_it() {
     // Every cloud with addresses: the machine's public address is loopback, and the port opens
-    // a second after the run begins.
-    for profile in profiles().filter(|p| p.provider != "qingcloud") {
+    // only once the run has seen the machine running, so the run is waiting on the port.
+    support::for_every_cloud(|profile| {
+        if profile.provider == "qingcloud" {
+            return;
+        }
         let id = id(profile, 5);
         let sim = Sim::start(&seed(profile, &id, "public_ip = \"127.0.0.1\""));
         let port = free_port();
-        let opener = std::thread::spawn(move || {
-            std::thread::sleep(std::time::Duration::from_secs(1));
-            let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
-            // Accept the connection(s) cloudstart makes, then close.
-            listener.set_nonblocking(true).unwrap();
-            let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
-            while std::time::Instant::now() < until {
-                if listener.accept().is_ok() {
-                    return true;
-                }
+        let mut child = sim
+            .start_std_cmd(profile, &[&id])
+            .args(["-o", "ndjson", "--wait-port", &port.to_string()])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut events = support::stream(child.stdout.take().unwrap());
+        let errors = support::stream(child.stderr.take().unwrap());
+        events.wait_for(&format!("\"state\":\"{}\"", profile.running_state()));
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+        // Accept the connection(s) cloudstart makes, then close.
+        listener.set_nonblocking(true).unwrap();
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let mut connected = false;
+        while !connected && std::time::Instant::now() < until {
+            connected = listener.accept().is_ok();
+            if !connected {
                 std::thread::sleep(std::time::Duration::from_millis(20));
             }
-            false
-        });
-        let output = sim
-            .start_cmd(profile, &[&id])
-            .args(["-o", "ndjson", "--wait-port", &port.to_string()])
-            .output()
-            .unwrap();
+        }
         let name = profile.provider;
-        assert_eq!(output.status.code(), Some(0), "{name}: {}", stderr(&output));
-        assert!(opener.join().unwrap(), "{name}: never connected");
-        let events: Vec<Value> = support::json_lines(&output);
+        let status = support::wait_for_exit(&mut child, name);
+        let (text, errors) = (events.finish(), errors.finish());
+        assert_eq!(status.code(), Some(0), "{name}: {errors}");
+        assert!(connected, "{name}: never connected");
+        let events: Vec<Value> = (text.lines())
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect();
+        let running = (events.iter())
+            .position(|e| e["event"] == "state" && e["state"] == profile.running_state());
         let reachable = events.iter().position(|e| e["event"] == "reachable");
         let last = events.iter().position(|e| e["event"] == "final");
         assert!(
-            reachable.is_some() && reachable < last,
+            running < reachable && reachable.is_some() && reachable < last,
             "{name}: {events:?}"
         );
         let event = &events[reachable.unwrap()];
         assert_eq!(event["address"], format!("127.0.0.1:{port}"));
         assert_eq!(events[last.unwrap()]["record"]["outcome"], "running");
-    }
+    });
 }
 
 #[test]
