@@ -177,7 +177,10 @@ impl Drop for Sim {
     }
 }
 
-/// The binary with an empty environment, its own HOME, and retries without delays.
+/// The binary with an empty environment and its own HOME. Nothing shortens its retries: a test
+/// that makes it retry sits out the real backoff and Retry-After pauses, which is why the timing
+/// rules are judged on paused time in the engine's unit tests and binary tests keep their
+/// retries few.
 pub(crate) fn cloudstart(home: &Path) -> Command {
     let mut cmd = Command::from_std(cloudstart_std(home));
     cmd.timeout(std::time::Duration::from_secs(60));
