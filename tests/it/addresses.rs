@@ -155,6 +155,7 @@ fn a_failed_address_call_is_asked_again_before_a_port_wait_gives_up_on_the_machi
             .envs(zenlayer().credentials.iter().copied())
             .args(["start", "-o", "json", "-p", "zenlayer", "--endpoint"])
             .arg(format!("http://{addr}"))
+            .args(["--poll-interval", "5ms", "--poll-max", "20ms"])
             .args(["--timeout", "20s", "--wait-port", &port, &target])
             .output()
             .unwrap()
@@ -189,6 +190,7 @@ fn a_machine_found_already_running_is_asked_again_for_addresses_its_describe_cou
         .envs(zenlayer().credentials.iter().copied())
         .args(["start", "-o", "json", "-p", "zenlayer", "--endpoint"])
         .arg(format!("http://{addr}"))
+        .args(["--poll-interval", "5ms", "--poll-max", "20ms"])
         .args(["--timeout", "20s", "--wait-port", &port, &target])
         .output()
         .unwrap();
