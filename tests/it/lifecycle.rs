@@ -142,9 +142,10 @@ fn a_machine_already_underway_is_waited_for() {
     each(|op, profile| {
         let id = id(profile, 7);
         let state = format!("state = \"{}\"", (op.underway)(profile));
-        // The seeded machine arrives 1 s after the simulator starts: the call lands well before,
-        // is refused or accepted as the cloud does, and the machine is polled to the goal.
-        let flags = ["--boot-delay", "1s", "--stop-delay", "1s"];
+        // The seeded machine arrives 3 s after the simulator starts: the call lands well before
+        // (even with every case running at once on a loaded machine), is refused or accepted as
+        // the cloud does, and the machine is polled to the goal.
+        let flags = ["--boot-delay", "3s", "--stop-delay", "3s"];
         let sim = Sim::start_with(&seed(profile, &id, &state), &flags);
         let (json, _) = op.run(&sim, profile, &[&id], &[], 0);
         let record = &json["instances"][0];
@@ -201,7 +202,9 @@ fn a_machine_that_never_arrives_times_out_with_exit_six() {
     each(|op, profile| {
         let id = id(profile, 6);
         let sim = Sim::start(&op.seed(profile, &[&id], &format!("{} = \"never\"", op.then)));
-        let (json, _) = op.run(&sim, profile, &[&id], &["--timeout", "300ms"], 6);
+        // Long enough that, on a loaded machine, the call itself is answered before the deadline
+        // and it is the wait that times out.
+        let (json, _) = op.run(&sim, profile, &[&id], &["--timeout", "2s"], 6);
         let record = &json["instances"][0];
         assert_eq!(
             record["outcome"], "timeout",
