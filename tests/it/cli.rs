@@ -227,9 +227,10 @@ fn interrupt_reports_what_was_requested_and_exits_130() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait until the start was sent and polling began, then press Ctrl-C.
+    // Wait until the start was sent and a first describe's answer (STARTING) was read — the
+    // second describe leaves only after it — then press Ctrl-C.
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while sim.calls("tencent", "DescribeInstances").is_empty() {
+    while sim.calls("tencent", "DescribeInstances").len() < 2 {
         assert!(std::time::Instant::now() < deadline, "never polled");
         std::thread::sleep(Duration::from_millis(20));
     }

@@ -346,12 +346,14 @@ fn a_skewed_cloud_clock_is_measured_once_and_signed_with() {
                 profile.provider,
                 stderr(&output)
             );
+            // Measured from the cloud's Date header, to the second, less however long the
+            // answer took to arrive: a few seconds short of the skew on a loaded machine.
             let text = stderr(&output);
-            assert!(
-                text.contains("local clock is 3599 s off")
-                    || text.contains("local clock is 3600 s off"),
-                "{text}"
-            );
+            let seconds: u32 = (text.split("local clock is ").nth(1))
+                .and_then(|rest| rest.split(' ').next())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("no measured offset: {text}"));
+            assert!((3590..=3600).contains(&seconds), "{text}");
         }
     });
 }
