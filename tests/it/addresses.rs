@@ -288,10 +288,10 @@ fn a_seeded_address_that_is_not_an_ip_address_is_a_usage_error() {
     );
 }
 
-/// A port on 127.0.0.1 that nothing listens on yet.
-fn free_port() -> u16 {
-    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    probe.local_addr().unwrap().port()
+/// A port on 127.0.0.1 that nothing listens on yet, and the socket that keeps it so (see
+/// [`support::closed_port`]): drop it just before binding the port's listener.
+fn free_port() -> (u16, tokio::net::TcpSocket) {
+    support::closed_port()
 }
 
 #[test]
@@ -304,7 +304,7 @@ fn wait_port_holds_running_until_the_port_opens_and_reports_it() {
         }
         let id = id(profile, 5);
         let sim = Sim::start(&seed(profile, &id, "public_ip = \"127.0.0.1\""));
-        let port = free_port();
+        let (port, reserved) = free_port();
         let mut child = sim
             .start_std_cmd(profile, &[&id])
             .args(["-o", "ndjson", "--wait-port", &port.to_string()])
@@ -315,6 +315,7 @@ fn wait_port_holds_running_until_the_port_opens_and_reports_it() {
         let mut events = support::stream(child.stdout.take().unwrap());
         let errors = support::stream(child.stderr.take().unwrap());
         events.wait_for(&format!("\"state\":\"{}\"", profile.running_state()));
+        drop(reserved);
         let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
         // Accept the connection(s) cloudstart makes, then close.
         listener.set_nonblocking(true).unwrap();
@@ -353,7 +354,7 @@ fn a_port_that_never_opens_is_a_timeout_naming_address_and_port() {
     let profile = support::tencent();
     let id = id(profile, 6);
     let sim = Sim::start(&seed(profile, &id, "public_ip = \"127.0.0.1\""));
-    let port = free_port();
+    let (port, _closed) = free_port();
     let output = sim
         .start_cmd(profile, &[&id])
         .args([
@@ -386,7 +387,7 @@ fn a_machine_already_running_has_its_ports_checked_too() {
         profile.running_state()
     );
     let sim = Sim::start(&seed(profile, &id, &running));
-    let port = free_port();
+    let (port, reserved) = free_port();
     let closed = sim
         .start_cmd(profile, &[&id])
         .args([
@@ -410,6 +411,7 @@ fn a_machine_already_running_has_its_ports_checked_too() {
         (record["error"]["message"].as_str().unwrap()).contains(&format!("127.0.0.1:{port}")),
         "{record}"
     );
+    drop(reserved);
     let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
     let open = sim
         .start_cmd(profile, &[&id])

@@ -51,12 +51,7 @@ fn machine_in_a_terminal_state_is_refused_with_exit_four() {
 
 #[test]
 fn unreachable_endpoint_exits_five_after_retries() {
-    // Bind and drop a listener to get a port nobody listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let (port, _closed) = support::closed_port();
     let home = tempfile::tempdir().unwrap();
     let output = cloudstart(home.path())
         .envs(tencent().credentials.iter().copied())

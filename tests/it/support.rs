@@ -339,6 +339,15 @@ pub(crate) fn serve(
     addr
 }
 
+/// A port on 127.0.0.1 that refuses connections for as long as the returned socket lives: bound
+/// but never listening. A port bound and released instead can be handed to the next test's
+/// simulator or listener (the suite runs many at once), which then answers on it.
+pub(crate) fn closed_port() -> (u16, tokio::net::TcpSocket) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    (socket.local_addr().unwrap().port(), socket)
+}
+
 /// What the server answered a [`send_raw`] request: status, headers (names as sent), body.
 pub(crate) struct RawAnswer {
     pub(crate) status: u16,
