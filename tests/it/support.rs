@@ -344,6 +344,8 @@ pub(crate) fn serve(
 /// simulator or listener (the suite runs many at once), which then answers on it.
 pub(crate) fn closed_port() -> (u16, tokio::net::TcpSocket) {
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    // As std's listeners do, so a test can bind one to the port once this socket is dropped.
+    socket.set_reuseaddr(true).unwrap();
     socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
     (socket.local_addr().unwrap().port(), socket)
 }
