@@ -2,9 +2,9 @@
 //!
 //! It is built from an [`EngineConfig`] — one cloud, place and set of credentials with their
 //! deadline — never from command-line settings, and it reports what happened through
-//! [`lifecycle::Events`] rather than writing a report itself. It may import `provider`, `credentials`
-//! and `error`; it never imports `cli`, `settings`, `commands`, `output` or `progress`, which sit
-//! above it.
+//! [`lifecycle::Events`] rather than writing a report itself. It may import `provider`,
+//! `credentials` and `error` (and `sim`, in its unit tests, to run against the simulator on
+//! loopback); it never imports `cli`, `commands`, `settings` or `output`, which sit above it.
 //!
 //! Wall-clock time (signing, the cloud's clock, `Retry-After` dates) comes from
 //! [`EngineConfig::clock`] and randomness (client tokens, backoff and poll jitter) from a generator
@@ -18,8 +18,10 @@
 //! - [`lifecycle`]: start, stop and wait as one protocol over an [`lifecycle::Operation`] —
 //!   batches, refusals explained by a describe, one resend, transitions waited out, and ambiguous
 //!   answers settled by a describe before anything is sent again.
-//! - [`wait`]: the waiter — polls until its acceptor's phase, failed, gone or the deadline.
-//! - [`reach`]: after RUNNING, waits for TCP ports to accept a connection.
+//! - [`wait`]: the poller — describe rounds paced by a [`wait::PollBudget`] (or a fixed backoff)
+//!   until its acceptor's phase, failed, gone or the deadline, the last round trimmed to land on it.
+//! - [`reach`]: after RUNNING, waits for TCP ports to accept a connection (`--wait-port`) or to
+//!   send an SSH identification line (`--wait-ssh`).
 //! - `config`, `endpoint`: what the engine is built from.
 
 mod config;

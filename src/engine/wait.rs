@@ -748,6 +748,32 @@ mod tests {
         }
     }
 
+    /// The final poll, trimmed to land on the deadline, is sent and its answer counts: polls every
+    /// 2 s (at 2 and 4 s), a deadline at 5 s, and RUNNING only in the third answer.
+    #[tokio::test(start_paused = true)]
+    async fn the_final_poll_on_the_deadline_is_sent_and_counts() {
+        let script = Script::new(vec![
+            starting(),
+            starting(),
+            vec![("a", "RUNNING", Phase::Running)],
+        ]);
+        let every_two = PollConfig::Backoff(Backoff {
+            min_delay: Duration::from_secs(2),
+            max_delay: Duration::from_secs(2),
+        });
+        let began = Instant::now();
+        let finished = wait_with(&script, &["a"], every_two, Duration::from_secs(5)).await;
+        let asked: Vec<Duration> = (script.asked_at.borrow().iter())
+            .map(|t| *t - began)
+            .collect();
+        let seconds: Vec<Duration> = [2, 4, 5].map(Duration::from_secs).to_vec();
+        assert_eq!(asked, seconds);
+        assert!(
+            matches!(finished[..], [(_, Finish::Done(_))]),
+            "{finished:?}"
+        );
+    }
+
     #[tokio::test(start_paused = true)]
     async fn failure_state_ends_the_wait_at_once() {
         let script = Script::new(vec![

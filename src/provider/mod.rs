@@ -1,10 +1,12 @@
 //! The [`Provider`] trait, the types it speaks in, and the [`PROVIDERS`] registry.
 //!
-//! A provider translates and does no I/O: it says what to send to start machines and to ask their
-//! state, how to sign a request, and how to read the answers. The engine (`http`, `poll`,
-//! `commands::start`) owns every `.await`, so the trait stays synchronous and object-safe and the
-//! registry is a plain slice of `&dyn Provider`. A new cloud is one module here plus one line in
-//! [`PROVIDERS`].
+//! A provider translates and does no I/O: it says what to send to start or stop machines and to ask
+//! their state (and, as data, any second call a cloud needs: QingCloud's job log, Zenlayer's
+//! addresses), how to sign a request, and how to read the answers into [`Phase`]s and classed
+//! [`ApiError`]s. The engine (`crate::engine`: its sender signs, sends and retries, its client
+//! makes the calls, its lifecycle, poller and port waits decide what comes next) owns every
+//! `.await`, so the trait stays synchronous and object-safe and the registry is a plain slice of
+//! `&dyn Provider`. A new cloud is one module here plus one line in [`PROVIDERS`].
 
 use std::fmt;
 use std::ops::RangeInclusive;

@@ -725,8 +725,9 @@ mod tests {
         assert_eq!(statuses(&body), ["STARTING", "RUNNING"]);
     }
 
-    #[test]
-    fn a_client_token_seen_before_gets_its_first_answer_without_acting_again() {
+    /// The simulator's clock is tokio's, so paused time ages the first request without a sleep.
+    #[tokio::test(start_paused = true)]
+    async fn a_client_token_seen_before_gets_its_first_answer_without_acting_again() {
         let mut fleet = fleet();
         let (_, first) = send(&mut fleet, &start(&[4], "tok-replay"));
         // At once, the first request is still being processed.
@@ -737,7 +738,7 @@ mod tests {
             "IdempotentProcessing"
         );
         // Starting now, so a fresh token would be refused; the replay is not.
-        std::thread::sleep(IDEMPOTENT_PROCESSING);
+        tokio::time::advance(IDEMPOTENT_PROCESSING).await;
         let (_, again) = send(&mut fleet, &start(&[4], "tok-replay"));
         assert_eq!(again["Result"], first["Result"]);
         assert_eq!(
@@ -847,11 +848,11 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_stop_s_client_token_replays_the_stop_and_no_other_request() {
+    #[tokio::test(start_paused = true)]
+    async fn a_stop_s_client_token_replays_the_stop_and_no_other_request() {
         let mut fleet = fleet();
         let (_, first) = send(&mut fleet, &stop(&[2], "tok-stop", false));
-        std::thread::sleep(IDEMPOTENT_PROCESSING);
+        tokio::time::advance(IDEMPOTENT_PROCESSING).await;
         // STOPPING now, so a fresh token would be refused; the replay is not.
         let (_, again) = send(&mut fleet, &stop(&[2], "tok-stop", false));
         assert_eq!(again["Result"], first["Result"]);

@@ -155,6 +155,7 @@ fn a_failed_address_call_is_asked_again_before_a_port_wait_gives_up_on_the_machi
             .envs(zenlayer().credentials.iter().copied())
             .args(["start", "-o", "json", "-p", "zenlayer", "--endpoint"])
             .arg(format!("http://{addr}"))
+            .args(["--poll-interval", "5ms", "--poll-max", "20ms"])
             .args(["--timeout", "20s", "--wait-port", &port, &target])
             .output()
             .unwrap()
@@ -189,6 +190,7 @@ fn a_machine_found_already_running_is_asked_again_for_addresses_its_describe_cou
         .envs(zenlayer().credentials.iter().copied())
         .args(["start", "-o", "json", "-p", "zenlayer", "--endpoint"])
         .arg(format!("http://{addr}"))
+        .args(["--poll-interval", "5ms", "--poll-max", "20ms"])
         .args(["--timeout", "20s", "--wait-port", &port, &target])
         .output()
         .unwrap();
@@ -286,53 +288,65 @@ fn a_seeded_address_that_is_not_an_ip_address_is_a_usage_error() {
     );
 }
 
-/// A port on 127.0.0.1 that nothing listens on yet.
-fn free_port() -> u16 {
-    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    probe.local_addr().unwrap().port()
+/// A port on 127.0.0.1 that nothing listens on yet, and the socket that keeps it so (see
+/// [`support::closed_port`]): drop it just before binding the port's listener.
+fn free_port() -> (u16, tokio::net::TcpSocket) {
+    support::closed_port()
 }
 
 #[test]
 fn wait_port_holds_running_until_the_port_opens_and_reports_it() {
     // Every cloud with addresses: the machine's public address is loopback, and the port opens
-    // a second after the run begins.
-    for profile in profiles().filter(|p| p.provider != "qingcloud") {
+    // only once the run has seen the machine running, so the run is waiting on the port.
+    support::for_every_cloud(|profile| {
+        if profile.provider == "qingcloud" {
+            return;
+        }
         let id = id(profile, 5);
         let sim = Sim::start(&seed(profile, &id, "public_ip = \"127.0.0.1\""));
-        let port = free_port();
-        let opener = std::thread::spawn(move || {
-            std::thread::sleep(std::time::Duration::from_secs(1));
-            let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
-            // Accept the connection(s) cloudstart makes, then close.
-            listener.set_nonblocking(true).unwrap();
-            let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
-            while std::time::Instant::now() < until {
-                if listener.accept().is_ok() {
-                    return true;
-                }
+        let (port, reserved) = free_port();
+        let mut child = sim
+            .start_std_cmd(profile, &[&id])
+            .args(["-o", "ndjson", "--wait-port", &port.to_string()])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut events = support::stream(child.stdout.take().unwrap());
+        let errors = support::stream(child.stderr.take().unwrap());
+        events.wait_for(&format!("\"state\":\"{}\"", profile.running_state()));
+        drop(reserved);
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+        // Accept the connection(s) cloudstart makes, then close.
+        listener.set_nonblocking(true).unwrap();
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let mut connected = false;
+        while !connected && std::time::Instant::now() < until {
+            connected = listener.accept().is_ok();
+            if !connected {
                 std::thread::sleep(std::time::Duration::from_millis(20));
             }
-            false
-        });
-        let output = sim
-            .start_cmd(profile, &[&id])
-            .args(["-o", "ndjson", "--wait-port", &port.to_string()])
-            .output()
-            .unwrap();
+        }
         let name = profile.provider;
-        assert_eq!(output.status.code(), Some(0), "{name}: {}", stderr(&output));
-        assert!(opener.join().unwrap(), "{name}: never connected");
-        let events: Vec<Value> = support::json_lines(&output);
+        let status = support::wait_for_exit(&mut child, name);
+        let (text, errors) = (events.finish(), errors.finish());
+        assert_eq!(status.code(), Some(0), "{name}: {errors}");
+        assert!(connected, "{name}: never connected");
+        let events: Vec<Value> = (text.lines())
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect();
+        let running = (events.iter())
+            .position(|e| e["event"] == "state" && e["state"] == profile.running_state());
         let reachable = events.iter().position(|e| e["event"] == "reachable");
         let last = events.iter().position(|e| e["event"] == "final");
         assert!(
-            reachable.is_some() && reachable < last,
+            running < reachable && reachable.is_some() && reachable < last,
             "{name}: {events:?}"
         );
         let event = &events[reachable.unwrap()];
         assert_eq!(event["address"], format!("127.0.0.1:{port}"));
         assert_eq!(events[last.unwrap()]["record"]["outcome"], "running");
-    }
+    });
 }
 
 #[test]
@@ -340,7 +354,7 @@ fn a_port_that_never_opens_is_a_timeout_naming_address_and_port() {
     let profile = support::tencent();
     let id = id(profile, 6);
     let sim = Sim::start(&seed(profile, &id, "public_ip = \"127.0.0.1\""));
-    let port = free_port();
+    let (port, _closed) = free_port();
     let output = sim
         .start_cmd(profile, &[&id])
         .args([
@@ -373,7 +387,7 @@ fn a_machine_already_running_has_its_ports_checked_too() {
         profile.running_state()
     );
     let sim = Sim::start(&seed(profile, &id, &running));
-    let port = free_port();
+    let (port, reserved) = free_port();
     let closed = sim
         .start_cmd(profile, &[&id])
         .args([
@@ -397,6 +411,7 @@ fn a_machine_already_running_has_its_ports_checked_too() {
         (record["error"]["message"].as_str().unwrap()).contains(&format!("127.0.0.1:{port}")),
         "{record}"
     );
+    drop(reserved);
     let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
     let open = sim
         .start_cmd(profile, &[&id])

@@ -51,12 +51,7 @@ fn machine_in_a_terminal_state_is_refused_with_exit_four() {
 
 #[test]
 fn unreachable_endpoint_exits_five_after_retries() {
-    // Bind and drop a listener to get a port nobody listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let (port, _closed) = support::closed_port();
     let home = tempfile::tempdir().unwrap();
     let output = cloudstart(home.path())
         .envs(tencent().credentials.iter().copied())
@@ -227,9 +222,10 @@ fn interrupt_reports_what_was_requested_and_exits_130() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait until the start was sent and polling began, then press Ctrl-C.
+    // Wait until the start was sent and a first describe's answer (STARTING) was read — the
+    // second describe leaves only after it — then press Ctrl-C.
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while sim.calls("tencent", "DescribeInstances").is_empty() {
+    while sim.calls("tencent", "DescribeInstances").len() < 2 {
         assert!(std::time::Instant::now() < deadline, "never polled");
         std::thread::sleep(Duration::from_millis(20));
     }

@@ -95,21 +95,6 @@ fn signed_calls_never_follow_a_redirect() {
 }
 
 #[test]
-fn the_final_poll_on_the_deadline_is_sent_and_counts() {
-    // Polls every 2 s (at 2 and 4 s); the machine is RUNNING at 4.5 s and the deadline is 5 s:
-    // only the last poll, trimmed to the deadline, can see it. Half a second either side, so a
-    // loaded machine does not move the flip past a poll.
-    let sim = Sim::start_with("", &["--boot-delay", "4500ms"]);
-    let output = tencent_at(&sim)
-        .args(["-o", "json", "--poll-interval", "2s", "--poll-max", "2s"])
-        .args(["--timeout", "5s", "ins-aaaaaaaa"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    assert_eq!(report(&output)["instances"][0]["outcome"], "running");
-}
-
-#[test]
 fn huge_durations_are_usage_errors_naming_the_largest_accepted() {
     let sim = Sim::start("");
     for flag in ["--timeout", "--poll-interval", "--poll-max"] {

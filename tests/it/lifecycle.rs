@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::support::{id, profiles, run_json, seed, Profile, Sim};
+use crate::support::{for_every_cloud, id, profiles, run_json, seed, Profile, Sim};
 
 /// One operation and its words: where its machines begin, and the outcomes it reports.
 struct Op {
@@ -76,13 +76,20 @@ impl Op {
     }
 }
 
-/// Every operation on every cloud.
-fn each(check: impl Fn(&Op, &'static Profile)) {
-    for op in &OPS {
-        for profile in profiles() {
-            check(op, profile);
+/// Every operation on every cloud, all at once (a thread each, named for the case), so their
+/// waits overlap.
+fn each(check: impl Fn(&Op, &'static Profile) + Sync) {
+    std::thread::scope(|scope| {
+        for op in &OPS {
+            for profile in profiles() {
+                let check = &check;
+                std::thread::Builder::new()
+                    .name(format!("{} {}", op.command, profile.provider))
+                    .spawn_scoped(scope, move || check(op, profile))
+                    .unwrap();
+            }
         }
-    }
+    });
 }
 
 fn outcomes(json: &Value) -> Vec<&str> {
@@ -135,9 +142,10 @@ fn a_machine_already_underway_is_waited_for() {
     each(|op, profile| {
         let id = id(profile, 7);
         let state = format!("state = \"{}\"", (op.underway)(profile));
-        // The seeded machine arrives 1 s after the simulator starts: the call lands well before,
-        // is refused or accepted as the cloud does, and the machine is polled to the goal.
-        let flags = ["--boot-delay", "1s", "--stop-delay", "1s"];
+        // The seeded machine arrives 3 s after the simulator starts: the call lands well before
+        // (even with every case running at once on a loaded machine), is refused or accepted as
+        // the cloud does, and the machine is polled to the goal.
+        let flags = ["--boot-delay", "3s", "--stop-delay", "3s"];
         let sim = Sim::start_with(&seed(profile, &id, &state), &flags);
         let (json, _) = op.run(&sim, profile, &[&id], &[], 0);
         let record = &json["instances"][0];
@@ -170,7 +178,11 @@ fn a_machine_the_cloud_does_not_know_fails_only_itself_with_exit_four() {
 fn a_call_that_fails_on_the_machine_exits_seven() {
     each(|op, profile| {
         let id = id(profile, 5);
-        let sim = Sim::start(&op.seed(profile, &[&id], &format!("{} = \"fail\"", op.then)));
+        // A second on the way, so the poller sees the machine move before it falls back (a
+        // cloud with no failed state of its own, CompShare, shows only the fall).
+        let flags = ["--boot-delay", "1s", "--stop-delay", "1s"];
+        let state = op.seed(profile, &[&id], &format!("{} = \"fail\"", op.then));
+        let sim = Sim::start_with(&state, &flags);
         let (json, _) = op.run(&sim, profile, &[&id], &[], 7);
         let record = &json["instances"][0];
         let context = format!("{} {}: {json}", op.command, profile.provider);
@@ -190,7 +202,9 @@ fn a_machine_that_never_arrives_times_out_with_exit_six() {
     each(|op, profile| {
         let id = id(profile, 6);
         let sim = Sim::start(&op.seed(profile, &[&id], &format!("{} = \"never\"", op.then)));
-        let (json, _) = op.run(&sim, profile, &[&id], &["--timeout", "300ms"], 6);
+        // Long enough that, on a loaded machine, the call itself is answered before the deadline
+        // and it is the wait that times out.
+        let (json, _) = op.run(&sim, profile, &[&id], &["--timeout", "2s"], 6);
         let record = &json["instances"][0];
         assert_eq!(
             record["outcome"], "timeout",
@@ -230,7 +244,7 @@ fn no_wait_returns_once_the_call_is_accepted() {
 
 #[test]
 fn wait_polls_until_the_state_and_never_acts() {
-    for profile in profiles() {
+    for_every_cloud(|profile| {
         let (up, down) = (id(profile, 1), id(profile, 2));
         let state = seed(
             profile,
@@ -252,12 +266,12 @@ fn wait_polls_until_the_state_and_never_acts() {
             .filter(|r| r["action"] == actions.start || r["action"] == actions.stop)
             .count();
         assert_eq!(acted, 0, "{}: wait sent a start or stop", profile.provider);
-    }
+    });
 }
 
 #[test]
 fn wait_for_stopped_follows_a_stop_sent_elsewhere() {
-    for profile in profiles() {
+    for_every_cloud(|profile| {
         let id = id(profile, 4);
         let state = seed(
             profile,
@@ -270,5 +284,5 @@ fn wait_for_stopped_follows_a_stop_sent_elsewhere() {
         let record = &json["instances"][0];
         assert_eq!(record["outcome"], "stopped", "{}: {json}", profile.provider);
         assert_eq!(record["state"], profile.stopped_state());
-    }
+    });
 }

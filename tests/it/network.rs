@@ -4,7 +4,7 @@
 
 use assert_cmd::Command;
 
-use crate::support::{cloudstart, stderr, tencent, Sim};
+use crate::support::{self, cloudstart, stderr, tencent, Sim};
 
 /// `start` on Tencent aimed at `endpoint` instead of the simulator.
 fn start_at(sim: &Sim, endpoint: &str, id: &str) -> Command {
@@ -125,12 +125,6 @@ fn a_ca_bundle_is_loaded_from_the_flag_or_ssl_cert_file() {
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
 }
 
-/// A port on 127.0.0.1 that nothing listens on: bound, then released.
-fn closed_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
 /// The JSON record's message and everything on stderr of a run that must fail with `code`.
 fn failed(mut cmd: Command, code: i32) -> (String, String) {
     let output = cmd
@@ -167,7 +161,7 @@ fn failed(mut cmd: Command, code: i32) -> (String, String) {
 #[test]
 fn a_refused_connection_names_the_host_and_port_and_what_to_check() {
     let sim = Sim::start("");
-    let port = closed_port();
+    let (port, _closed) = support::closed_port();
     let (message, _) = failed(
         start_at(&sim, &format!("http://127.0.0.1:{port}"), "ins-aaaaaaaa"),
         5,
@@ -207,7 +201,7 @@ fn an_unresolvable_host_is_named_as_a_dns_failure() {
 #[test]
 fn a_dead_proxy_is_named_with_where_it_was_set() {
     let sim = Sim::start("");
-    let port = closed_port();
+    let (port, _closed) = support::closed_port();
     let mut cmd = start_at(&sim, UNRESOLVED, "ins-aaaaaaaa");
     cmd.env("HTTP_PROXY", format!("http://127.0.0.1:{port}"));
     let (message, _) = failed(cmd, 5);

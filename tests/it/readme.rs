@@ -106,7 +106,10 @@ fn the_cron_line_runs_as_shown_under_home() {
     let home = home.path();
     let bin = home.join(".cargo/bin");
     std::fs::create_dir_all(&bin).unwrap();
-    std::fs::copy(
+    // A link, not a copy: a copy is a file open for writing, and a child another test forks
+    // meanwhile holds it open until its exec, so running the copy could fail with "text file
+    // busy" (ETXTBSY).
+    std::os::unix::fs::symlink(
         assert_cmd::cargo::cargo_bin("cloudstart"),
         bin.join("cloudstart"),
     )

@@ -3,9 +3,6 @@
 //! binary's CompShare-only behaviour (settings fallbacks, `--without-gpu`, `stop --force`, the
 //! operation lock).
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-
 use chrono::Utc;
 use serde_json::Value;
 
@@ -15,7 +12,7 @@ use cloudstart::provider::{
     Action, ActionOptions, ApiCall, Location, Provider, SignedRequest, UcloudCompshare,
 };
 
-use crate::support::{cloudstart, profiles, report, start_json, stderr, Profile, Sim};
+use crate::support::{self, cloudstart, profiles, report, start_json, stderr, Profile, Sim};
 
 const PUBLIC_KEY: &str = "cloudstartSIMULATOR-compshare-public-key";
 const PRIVATE_KEY: &str = "cloudstartSIMULATOR-compshare-private-key";
@@ -111,31 +108,11 @@ impl Answer {
 
 /// Sends `request` over a fresh connection.
 fn send(sim: &Sim, request: &SignedRequest) -> Answer {
-    let mut stream = TcpStream::connect(host(sim)).unwrap();
-    let mut head = format!(
-        "{} {} HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n",
-        request.method.as_str(),
-        request.path_and_query,
-        request.body.len()
-    );
-    for header in &request.headers {
-        head.push_str(&format!("{}: {}\r\n", header.name, header.value));
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).unwrap();
-    stream.write_all(&request.body).unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
-    let request_id = head.lines().find_map(|line| {
-        let (name, value) = line.split_once(": ")?;
-        name.eq_ignore_ascii_case("x-ucloud-request-uuid")
-            .then(|| value.to_string())
-    });
+    let answer = support::send_raw(host(sim), request);
     Answer {
-        status: head[9..12].parse().unwrap(),
-        request_id,
-        body: serde_json::from_str(body).unwrap(),
+        status: answer.status,
+        request_id: answer.header("x-ucloud-request-uuid").map(str::to_string),
+        body: answer.json(),
     }
 }
 
@@ -346,7 +323,11 @@ fn without_gpu_starts_the_machine() {
 
 #[test]
 fn an_operation_lock_is_waited_out_until_the_deadline() {
-    let sim = Sim::start(&seed("uhost-a1", "state = \"Stopping\""));
+    // Stopping for an hour: locked for the whole run.
+    let sim = Sim::start_with(
+        &seed("uhost-a1", "state = \"Stopping\""),
+        &["--stop-delay", "1h"],
+    );
     let output = sim
         .start_cmd(compshare(), &["uhost-a1"])
         .args(["-o", "json", "--timeout", "300ms"])

@@ -3,9 +3,6 @@
 //! `cloudstart stop` against it, through the stopping state, an already stopped machine and a
 //! soft stop the OS ignores.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 
@@ -66,24 +63,8 @@ fn host(sim: &Sim) -> &str {
 
 /// Sends `request` over a fresh connection and returns the status and the JSON body.
 fn send(sim: &Sim, request: &SignedRequest) -> (u16, Value) {
-    let mut stream = TcpStream::connect(host(sim)).unwrap();
-    let mut head = format!(
-        "{} {} HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n",
-        request.method.as_str(),
-        request.path_and_query,
-        request.body.len()
-    );
-    for header in &request.headers {
-        head.push_str(&format!("{}: {}\r\n", header.name, header.value));
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).unwrap();
-    stream.write_all(&request.body).unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    let status = answer[9..12].parse().unwrap();
-    let body = answer.split_once("\r\n\r\n").unwrap().1;
-    (status, serde_json::from_str(body).unwrap())
+    let answer = support::send_raw(host(sim), request);
+    (answer.status, answer.json())
 }
 
 fn error_code(body: &Value) -> &str {

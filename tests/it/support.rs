@@ -12,6 +12,31 @@ use tempfile::TempDir;
 
 pub(crate) use cloudstart::sim::{profiles, Profile};
 
+/// Runs `check` for every cloud at once, each on its own thread named after it, so a failure
+/// names its cloud and the clouds' waits overlap instead of adding up.
+pub(crate) fn for_every_cloud(check: impl Fn(&'static Profile) + Sync) {
+    std::thread::scope(|scope| {
+        for profile in profiles() {
+            let check = &check;
+            std::thread::Builder::new()
+                .name(profile.provider.into())
+                .spawn_scoped(scope, move || check(profile))
+                .unwrap();
+        }
+    });
+}
+
+/// Runs `check` on every case at once, each on its own thread: cases that wait on the
+/// simulator (retry pauses, boot delays) overlap instead of adding up.
+pub(crate) fn at_once<T: Send>(cases: impl IntoIterator<Item = T>, check: impl Fn(T) + Sync) {
+    std::thread::scope(|scope| {
+        for case in cases {
+            let check = &check;
+            scope.spawn(move || check(case));
+        }
+    });
+}
+
 /// The Tencent dialect's profile, for tests about the command line rather than a cloud.
 pub(crate) fn tencent() -> &'static Profile {
     profiles().find(|p| p.provider == "tencent").unwrap()
@@ -25,9 +50,10 @@ pub(crate) struct Sim {
 }
 
 impl Sim {
-    /// Starts the simulator with zero boot delay and `state` (TOML) as its seed file.
+    /// Starts the simulator with machines that boot and stop at once and `state` (TOML) as its
+    /// seed file.
     pub(crate) fn start(state: &str) -> Self {
-        Self::start_with(state, &["--boot-delay", "0s"])
+        Self::start_with(state, &["--boot-delay", "0s", "--stop-delay", "0s"])
     }
 
     /// Starts the simulator with extra flags.
@@ -151,7 +177,10 @@ impl Drop for Sim {
     }
 }
 
-/// The binary with an empty environment, its own HOME, and retries without delays.
+/// The binary with an empty environment and its own HOME. Nothing shortens its retries: a test
+/// that makes it retry sits out the real backoff and Retry-After pauses, which is why the timing
+/// rules are judged on paused time in the engine's unit tests and binary tests keep their
+/// retries few.
 pub(crate) fn cloudstart(home: &Path) -> Command {
     let mut cmd = Command::from_std(cloudstart_std(home));
     cmd.timeout(std::time::Duration::from_secs(60));
@@ -308,6 +337,73 @@ pub(crate) fn serve(
         });
     });
     addr
+}
+
+/// A port on 127.0.0.1 that refuses connections for as long as the returned socket lives: bound
+/// but never listening. A port bound and released instead can be handed to the next test's
+/// simulator or listener (the suite runs many at once), which then answers on it.
+pub(crate) fn closed_port() -> (u16, tokio::net::TcpSocket) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    // As std's listeners do, so a test can bind one to the port once this socket is dropped.
+    socket.set_reuseaddr(true).unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    (socket.local_addr().unwrap().port(), socket)
+}
+
+/// What the server answered a [`send_raw`] request: status, headers (names as sent), body.
+pub(crate) struct RawAnswer {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: String,
+}
+
+impl RawAnswer {
+    /// The value of the header `name` (any case), if the answer has one.
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        (self.headers.iter())
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// The body as JSON.
+    pub(crate) fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|err| panic!("not JSON ({err}): {}", self.body))
+    }
+}
+
+/// Sends `request` to `host` (`127.0.0.1:PORT`) over a fresh connection, byte for byte as the
+/// signer made it — no client library re-encodes the path, query or headers, so a test can send
+/// a request broken on purpose — and reads the whole answer.
+pub(crate) fn send_raw(host: &str, request: &cloudstart::provider::SignedRequest) -> RawAnswer {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    let mut head = format!(
+        "{} {} HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n",
+        request.method.as_str(),
+        request.path_and_query,
+        request.body.len()
+    );
+    for header in &request.headers {
+        head.push_str(&format!("{}: {}\r\n", header.name, header.value));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(&request.body).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    let mut lines = head.lines();
+    let status = lines.next().unwrap()[9..12].parse().unwrap();
+    let headers = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.to_string(), value.trim().to_string()))
+        .collect();
+    RawAnswer {
+        status,
+        headers,
+        body: body.to_string(),
+    }
 }
 
 /// Sends `signal` (`kill`'s spelling, e.g. `-INT`) to process `pid`.
