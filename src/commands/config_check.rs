@@ -128,7 +128,7 @@ pub(super) async fn run(args: &ConfigCheckArgs) -> Result<u8, Error> {
     }
     let mut worst: Option<ErrorKind> = None;
     if !probes.is_empty() {
-        let network = settings::defaults::network_from_env(env)?;
+        let network = settings::network_from_env(env)?;
         let timeout = defaults.timeout.value;
         let network = &network;
         let reads = (probes.into_iter())

@@ -1,0 +1,396 @@
+//! Where each setting of one cloud comes from: flag (or targets file) > environment > config
+//! profile > vendor CLI file > built-in default, resolved by [`Layers`] for a region or zone
+//!, the endpoint and the credentials, each value [`Sourced`] so that
+//! `cloudstart config check` can say which [`Source`] supplied it.
+//!
+//! One exception, as in the AWS CLI: a profile asked for by name ([`ProfileChoice::explicit`])
+//! takes its credentials from that profile only, never from the credential variables in the
+//! environment. The run's own settings (timeout, output, poll) are layered the same way in
+//! [`super::defaults`].
+
+use std::fmt;
+use std::path::PathBuf;
+
+use super::config::{CloudConfig, Config, DEFAULT_PROFILE};
+use super::edit;
+use super::vendor::{self, VendorSettings};
+use crate::credentials::{CredentialOrigin, Credentials};
+use crate::engine::Endpoint;
+use crate::env_vars::EnvVars;
+use crate::error::Error;
+use crate::provider::{Location, Provider, Requirement};
+
+/// Where a setting's value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A command-line flag.
+    Flag(&'static str),
+    /// A line of a targets file.
+    TargetsFile(PathBuf),
+    /// An environment variable.
+    Env(&'static str),
+    /// A profile of the config file.
+    Profile(String),
+    /// A vendor CLI's file.
+    Vendor(PathBuf),
+    /// The built-in default.
+    Default,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Flag(flag) => write!(f, "flag {flag}"),
+            Source::TargetsFile(path) => write!(f, "targets file {}", path.display()),
+            Source::Env(var) => write!(f, "environment {var}"),
+            Source::Profile(name) => write!(f, "config profile `{name}`"),
+            Source::Vendor(path) => write!(f, "vendor CLI file {}", path.display()),
+            Source::Default => f.write_str("built-in default"),
+        }
+    }
+}
+
+/// A value and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sourced<T> {
+    /// The value.
+    pub value: T,
+    /// Its source.
+    pub source: Source,
+}
+
+/// The profile a group of targets uses, and how it was chosen.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ProfileChoice {
+    /// Its name.
+    pub name: String,
+    /// Asked for by name (`--profile`, a targets file's `profile`), rather than by
+    /// `CLOUDSTART_PROFILE` or by default: then its credentials beat the environment's.
+    pub explicit: bool,
+}
+
+impl ProfileChoice {
+    /// `named` (from `--profile` or a targets file) if given, else `CLOUDSTART_PROFILE`, else
+    /// `default`. A name is letters, digits, `-`, `_` and `.`, not starting with a dot (a usage
+    /// error otherwise): it becomes part of vendor CLI file names (`~/.tccli/<name>.credential`),
+    /// so `../` must never reach a path.
+    pub fn new(named: Option<&str>, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        let (name, explicit) = match named {
+            Some(name) => (name.to_string(), true),
+            None => match env(EnvVars::CLOUDSTART_PROFILE) {
+                Some(name) => (name, false),
+                None => (DEFAULT_PROFILE.to_string(), false),
+            },
+        };
+        let well_formed = name.len() <= 64
+            && !name.starts_with('.')
+            && !name.is_empty()
+            && (name.chars()).all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if !well_formed {
+            return Err(Error::usage(format!(
+                "invalid profile name `{}`: expected letters, digits, `-`, `_` and `.`, not \
+                 starting with a dot",
+                crate::error::clip(&name)
+            )));
+        }
+        Ok(Self { name, explicit })
+    }
+}
+
+/// The sources one cloud's settings come from, below the targets file and the flags.
+pub struct Layers<'a> {
+    /// The cloud.
+    pub provider: &'static dyn Provider,
+    /// The environment.
+    pub env: &'a dyn Fn(&str) -> Option<String>,
+    /// The profile.
+    pub profile: ProfileChoice,
+    /// The cloud's section of that profile, if the config file has one.
+    pub config: Option<&'a CloudConfig>,
+    /// What the cloud's own CLI keeps on disk.
+    pub vendor: Option<VendorSettings>,
+}
+
+impl<'a> Layers<'a> {
+    /// The sources for `provider` under `profile`: the environment, the config file's profile,
+    /// and the vendor CLI's files. A profile other than `default` must exist in one of the two
+    /// files (a usage error otherwise).
+    pub fn new(
+        provider: &'static dyn Provider,
+        env: &'a dyn Fn(&str) -> Option<String>,
+        profile: &ProfileChoice,
+        config: &'a Config,
+    ) -> Result<Self, Error> {
+        let name = &profile.name;
+        let vendor = vendor::read(provider.name(), name, env);
+        if *name != DEFAULT_PROFILE && !config.has_profile(name) && vendor.is_none() {
+            let file = match &config.path {
+                Some(path) => format!("the config file {}", path.display()),
+                None => "a config file (none found; set CLOUDSTART_CONFIG)".into(),
+            };
+            let cli = vendor::cli_for(provider.name())
+                .map(|cli| format!(" nor in {}'s files", cli.cli))
+                .unwrap_or_default();
+            return Err(Error::usage(format!(
+                "no profile `{name}` for {} in {file}{cli}",
+                provider.name()
+            )));
+        }
+        Ok(Self {
+            provider,
+            env,
+            profile: profile.clone(),
+            config: config.cloud(name, provider.name()),
+            vendor,
+        })
+    }
+
+    /// A region, zone or endpoint from the vendor CLI's settings file.
+    fn vendor_value(
+        &self,
+        value: impl Fn(&VendorSettings) -> Option<String>,
+    ) -> Option<Sourced<String>> {
+        let vendor = self.vendor.as_ref()?;
+        value(vendor).map(|value| Sourced {
+            value,
+            source: Source::Vendor(vendor.settings_file.clone()),
+        })
+    }
+    /// The region or zone (`what`), from `given` (targets file or flag), the cloud's variables, or
+    /// the profile; `None` for clouds that do not use it.
+    pub fn location(
+        &self,
+        what: &'static str,
+        given: Option<Sourced<String>>,
+    ) -> Result<Option<Sourced<String>>, Error> {
+        let spec = self.provider.spec();
+        let (requirement, from_profile, from_vendor) = match what {
+            "zone" => (
+                &spec.zone,
+                self.config.and_then(|c| c.zone.clone()),
+                self.vendor_value(|v| v.zone.clone()),
+            ),
+            _ => (
+                &spec.region,
+                self.config.and_then(|c| c.region.clone()),
+                self.vendor_value(|v| v.region.clone()),
+            ),
+        };
+        let Requirement::Required(vars) = requirement else {
+            return Ok(None);
+        };
+        let found = given
+            .filter(|g| !g.value.is_empty())
+            .or_else(|| {
+                vars.iter().find_map(|&var| {
+                    (self.env)(var).map(|value| Sourced {
+                        value,
+                        source: Source::Env(var),
+                    })
+                })
+            })
+            .or_else(|| {
+                from_profile.map(|value| Sourced {
+                    value,
+                    source: Source::Profile(self.profile.name.clone()),
+                })
+            })
+            .or(from_vendor);
+        let name = self.provider.name();
+        let Some(found) = found else {
+            let mut sources = vec![format!("--{what}")];
+            sources.extend(vars.iter().map(|v| v.to_string()));
+            sources.push(format!(
+                "`{what}` in the config profile `{}`",
+                self.profile.name
+            ));
+            return Err(Error::usage(format!(
+                "{name} needs a {what}: set {}",
+                sources.join(" or ")
+            )));
+        };
+        if !edit::well_formed_place(&found.value) {
+            return Err(Error::usage(format!(
+                "invalid {name} {what} `{}` (from {}): expected lowercase letters, digits and \
+                 dashes, starting and ending with a letter or digit",
+                crate::error::clip(&found.value),
+                found.source
+            )));
+        }
+        Ok(Some(found))
+    }
+
+    /// The endpoint: the flag, the cloud's variable, `CLOUDSTART_ENDPOINT`, the profile, or the
+    /// cloud's own for `location`.
+    pub fn endpoint(
+        &self,
+        flag: Option<&str>,
+        location: &Location,
+    ) -> Result<Sourced<Endpoint>, Error> {
+        let spec = self.provider.spec();
+        let (url, source) = if let Some(url) = flag {
+            (url.to_string(), Source::Flag("--endpoint"))
+        } else if let Some(url) = (self.env)(spec.endpoint_var) {
+            (url, Source::Env(spec.endpoint_var))
+        } else if let Some(url) = (self.env)(EnvVars::CLOUDSTART_ENDPOINT) {
+            (url, Source::Env(EnvVars::CLOUDSTART_ENDPOINT))
+        } else if let Some(url) = self.config.and_then(|c| c.endpoint.clone()) {
+            (url, Source::Profile(self.profile.name.clone()))
+        } else if let Some(found) = self.vendor_value(|v| v.endpoint.clone()) {
+            (found.value, found.source)
+        } else {
+            (self.provider.default_endpoint(location), Source::Default)
+        };
+        let endpoint = Endpoint::parse(&url).map_err(|reason| {
+            Error::usage(format!(
+                "invalid {} endpoint (from {source}): {reason}",
+                self.provider.name()
+            ))
+        })?;
+        Ok(Sourced {
+            value: endpoint,
+            source,
+        })
+    }
+
+    /// The credentials: the cloud's variables, else the profile (the config file's, else the
+    /// vendor CLI's); a profile chosen by name skips the variables. Key id and secret always come
+    /// from the same place.
+    /// Surrounding whitespace is dropped (as Zenlayer's SDK does; no key ends in a space), and
+    /// credentials whose bytes could never be sent are refused here (exit 3), naming where they
+    /// came from, before any request.
+    pub fn credentials(&self) -> Result<Sourced<Credentials>, Error> {
+        let mut found = self.find_credentials()?;
+        found.value = found.value.trimmed();
+        let Some(part) = found.value.malformed_part() else {
+            return Ok(found);
+        };
+        let vars = &self.provider.spec().credentials;
+        let whence = match &found.source {
+            Source::Env(_) => {
+                let names = match part {
+                    "key id" => vars.key_id,
+                    "secret" => vars.secret,
+                    _ => vars.token,
+                };
+                let set = names.iter().copied().find(|var| (self.env)(var).is_some());
+                format!("environment {}", set.unwrap_or_default())
+            }
+            other => other.to_string(),
+        };
+        Err(Error::auth(format!(
+            "the {} {part} from {whence} holds a control character or a byte that is not \
+             visible ASCII (a stray newline, space or quote?); nothing was sent",
+            self.provider.name()
+        )))
+    }
+
+    /// Where `found` (from [`Layers::credentials`]) came from, in the words an error about a
+    /// refused key uses: the variables that were set, the config profile, or the vendor CLI's
+    /// file; and where its session token came from.
+    pub fn credentials_origin(&self, found: &Sourced<Credentials>) -> CredentialOrigin {
+        let vars = &self.provider.spec().credentials;
+        let set =
+            |names: &[&'static str]| names.iter().copied().find(|var| (self.env)(var).is_some());
+        let has_token = found.value.token.is_some();
+        let (keys, token) = match &found.source {
+            Source::Env(_) => {
+                let keys = match (set(vars.key_id), set(vars.secret)) {
+                    (Some(id), Some(secret)) => format!("{id} and {secret}"),
+                    _ => "the environment".to_string(),
+                };
+                (keys, set(vars.token).map(str::to_string))
+            }
+            Source::Profile(name) => {
+                let profile = format!("config profile `{name}`");
+                let token = has_token.then(|| profile.clone());
+                (profile, token)
+            }
+            Source::Vendor(path) => {
+                let file = match vendor::cli_for(self.provider.name()) {
+                    Some(cli) => format!("{}'s file {}", cli.cli, path.display()),
+                    None => format!("the file {}", path.display()),
+                };
+                let token = has_token.then(|| file.clone());
+                (file, token)
+            }
+            other => (other.to_string(), None),
+        };
+        CredentialOrigin {
+            keys,
+            token: token.filter(|_| has_token),
+            token_var: vars.token.first().copied(),
+        }
+    }
+
+    fn find_credentials(&self) -> Result<Sourced<Credentials>, Error> {
+        let vars = &self.provider.spec().credentials;
+        let name = self.provider.name();
+        let from_env = vars.resolve(name, self.env);
+        let set_var = || {
+            vars.key_id
+                .iter()
+                .copied()
+                .find(|var| (self.env)(var).is_some())
+        };
+        if !self.profile.explicit {
+            if let Ok(credentials) = from_env {
+                return Ok(Sourced {
+                    value: credentials,
+                    source: Source::Env(set_var().unwrap_or_default()),
+                });
+            }
+        }
+        let profile = &self.profile.name;
+        if let Some(config) = self.config {
+            if let (Some(key_id), Some(secret)) = (&config.access_key_id, &config.secret_access_key)
+            {
+                return Ok(Sourced {
+                    value: Credentials {
+                        key_id: key_id.clone(),
+                        secret: secret.clone(),
+                        token: config.session_token.clone(),
+                    },
+                    source: Source::Profile(profile.clone()),
+                });
+            }
+        }
+        if let Some(vendor) = &self.vendor {
+            if let (Some(key_id), Some(secret)) = (&vendor.key_id, &vendor.secret) {
+                return Ok(Sourced {
+                    value: Credentials {
+                        key_id: key_id.clone(),
+                        secret: secret.clone(),
+                        token: vendor.token.clone(),
+                    },
+                    source: Source::Vendor(vendor.credentials_file.clone()),
+                });
+            }
+        }
+        let in_config = format!(
+            "access_key_id and secret_access_key under [profile.{profile}.{name}] in the config file"
+        );
+        if self.profile.explicit {
+            let ignored = set_var()
+                .map(|var| {
+                    format!(
+                        "; {var} in the environment is not used, because the profile was named \
+                         (--profile or the targets file)"
+                    )
+                })
+                .unwrap_or_default();
+            let cli = vendor::cli_for(name)
+                .map(|cli| format!(" or in {}'s profile `{profile}`", cli.cli))
+                .unwrap_or_default();
+            return Err(Error::auth(format!(
+                "profile `{profile}` has no {name} credentials: set {in_config}{cli}{ignored}"
+            )));
+        }
+        from_env
+            .map(|credentials| Sourced {
+                value: credentials,
+                source: Source::Default,
+            })
+            .map_err(|err| Error::auth(format!("{err}, or {in_config}")))
+    }
+}
