@@ -1,6 +1,6 @@
 //! Where each setting of one cloud comes from: flag (or targets file) > environment > config
 //! profile > vendor CLI file > built-in default, resolved by [`Layers`] for a region or zone
-//!, the endpoint and the credentials, each value [`Sourced`] so that
+//! ([`PlaceKind`]), the endpoint and the credentials, each value [`Sourced`] so that
 //! `cloudstart config check` can say which [`Source`] supplied it.
 //!
 //! One exception, as in the AWS CLI: a profile asked for by name ([`ProfileChoice::explicit`])
@@ -18,7 +18,57 @@ use crate::credentials::{CredentialOrigin, Credentials};
 use crate::engine::Endpoint;
 use crate::env_vars::EnvVars;
 use crate::error::Error;
-use crate::provider::{Location, Provider, Requirement};
+use crate::provider::{Location, Provider, ProviderSpec, Requirement};
+
+/// Which of a cloud's places a setting names: its word in messages and config keys, its flag,
+/// and its field of the cloud's [`ProviderSpec`] and of a [`Location`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlaceKind {
+    /// The region (`--region`, `region`).
+    Region,
+    /// The zone (`--zone`, `zone`).
+    Zone,
+}
+
+impl PlaceKind {
+    /// `region` or `zone`: the word in messages and the config file's key.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlaceKind::Region => "region",
+            PlaceKind::Zone => "zone",
+        }
+    }
+
+    /// `--region` or `--zone`.
+    pub fn flag(self) -> &'static str {
+        match self {
+            PlaceKind::Region => "--region",
+            PlaceKind::Zone => "--zone",
+        }
+    }
+
+    /// Whether `spec`'s cloud needs this place, and the variables that give it.
+    pub fn requirement(self, spec: &ProviderSpec) -> &Requirement {
+        match self {
+            PlaceKind::Region => &spec.region,
+            PlaceKind::Zone => &spec.zone,
+        }
+    }
+
+    /// This place's field of `location`.
+    pub fn of(self, location: &mut Location) -> &mut Option<String> {
+        match self {
+            PlaceKind::Region => &mut location.region,
+            PlaceKind::Zone => &mut location.zone,
+        }
+    }
+}
+
+impl fmt::Display for PlaceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// Where a setting's value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -156,27 +206,24 @@ impl<'a> Layers<'a> {
             source: Source::Vendor(vendor.settings_file.clone()),
         })
     }
-    /// The region or zone (`what`), from `given` (targets file or flag), the cloud's variables, or
-    /// the profile; `None` for clouds that do not use it.
+    /// The region or zone (`what`), from `given` (targets file or flag), the cloud's variables, the
+    /// profile, or the vendor CLI's settings; `None` for clouds that do not use it.
     pub fn location(
         &self,
-        what: &'static str,
+        what: PlaceKind,
         given: Option<Sourced<String>>,
     ) -> Result<Option<Sourced<String>>, Error> {
-        let spec = self.provider.spec();
-        let (requirement, from_profile, from_vendor) = match what {
-            "zone" => (
-                &spec.zone,
+        let (from_profile, from_vendor) = match what {
+            PlaceKind::Zone => (
                 self.config.and_then(|c| c.zone.clone()),
                 self.vendor_value(|v| v.zone.clone()),
             ),
-            _ => (
-                &spec.region,
+            PlaceKind::Region => (
                 self.config.and_then(|c| c.region.clone()),
                 self.vendor_value(|v| v.region.clone()),
             ),
         };
-        let Requirement::Required(vars) = requirement else {
+        let Requirement::Required(vars) = what.requirement(self.provider.spec()) else {
             return Ok(None);
         };
         let found = given
@@ -198,7 +245,7 @@ impl<'a> Layers<'a> {
             .or(from_vendor);
         let name = self.provider.name();
         let Some(found) = found else {
-            let mut sources = vec![format!("--{what}")];
+            let mut sources = vec![what.flag().to_string()];
             sources.extend(vars.iter().map(|v| v.to_string()));
             sources.push(format!(
                 "`{what}` in the config profile `{}`",

@@ -21,7 +21,7 @@
 //! - [`targets`]: `provider:id` arguments and targets files;
 //! - `network`: proxy and extra trusted roots;
 //! - `layers`: flag > environment > profile > vendor CLI file > default for one cloud
-//!   ([`Layers`], [`Source`], [`Sourced`], [`ProfileChoice`]), reading [`config`]
+//!   ([`Layers`], [`Source`], [`Sourced`], [`ProfileChoice`], [`PlaceKind`]), reading [`config`]
 //!   and [`vendor`];
 //! - `plan`: [`Plan::resolve`], which groups the targets and resolves each group;
 //! - [`edit`] (`config init`/`set`/`get`) and [`files`] (the rules for every local file read).
@@ -38,6 +38,6 @@ pub mod targets;
 pub mod vendor;
 
 pub use flags::{PlaceFlags, RunFlags, RunOptions, TargetFlags};
-pub use layers::{Layers, ProfileChoice, Source, Sourced};
+pub use layers::{Layers, PlaceKind, ProfileChoice, Source, Sourced};
 pub use network::network_from_env;
 pub use plan::{listed_targets, GroupSettings, Plan, Unready};

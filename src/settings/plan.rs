@@ -11,7 +11,7 @@ use tracing::warn;
 
 use super::config::Config;
 use super::flags::{RunOptions, TargetFlags};
-use super::layers::{Layers, ProfileChoice, Source, Sourced};
+use super::layers::{Layers, PlaceKind, ProfileChoice, Source, Sourced};
 use super::network::resolve_network;
 use super::targets::{self, Target};
 use crate::credentials::{CredentialOrigin, Credentials};
@@ -265,12 +265,15 @@ fn resolve_group(
     let location = Location {
         region: layers
             .location(
-                "region",
-                given(&first.region, &args.place.region, "--region"),
+                PlaceKind::Region,
+                given(&first.region, &args.place.region, PlaceKind::Region.flag()),
             )?
             .map(|s| s.value),
         zone: layers
-            .location("zone", given(&first.zone, &args.place.zone, "--zone"))?
+            .location(
+                PlaceKind::Zone,
+                given(&first.zone, &args.place.zone, PlaceKind::Zone.flag()),
+            )?
             .map(|s| s.value),
     };
     let endpoint = layers
@@ -358,9 +361,15 @@ fn check_target(target: &Target, args: &TargetFlags) -> Result<(), Error> {
         )));
     }
     let place = &args.place;
+    use PlaceKind::{Region, Zone};
     for (what, line, flag, flag_name) in [
-        ("region", &target.region, &place.region, "--region"),
-        ("zone", &target.zone, &place.zone, "--zone"),
+        (
+            Region.as_str(),
+            &target.region,
+            &place.region,
+            Region.flag(),
+        ),
+        (Zone.as_str(), &target.zone, &place.zone, Zone.flag()),
         ("profile", &target.profile, &place.profile, "--profile"),
     ] {
         if let (Some(line), Some(flag), Some(file)) = (line, flag, &target.file) {
