@@ -151,3 +151,19 @@ impl RunOptions {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::error::ErrorKind;
+    use crate::settings::testing::{args, env, resolve, CREDS};
+
+    #[test]
+    fn poll_bounds_are_checked() {
+        let err = resolve(
+            &args(&["--poll-interval", "5s", "--poll-max", "1s", "ins-aaaaaaaa"]),
+            &env(CREDS),
+        )
+        .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Usage);
+    }
+}

@@ -441,3 +441,232 @@ impl<'a> Layers<'a> {
             .map_err(|err| Error::auth(format!("{err}, or {in_config}")))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::error::ErrorKind;
+    use crate::settings::config::Config;
+    use crate::settings::testing::{args, config_with, env, resolve, resolve_with, CREDS};
+
+    #[test]
+    fn region_flag_wins_over_environment() {
+        let settings =
+            resolve(&args(&["-r", "ap-guangzhou", "ins-aaaaaaaa"]), &env(CREDS)).unwrap();
+        assert_eq!(settings.location.region.as_deref(), Some("ap-guangzhou"));
+        let settings = resolve(&args(&["ins-aaaaaaaa"]), &env(CREDS)).unwrap();
+        assert_eq!(settings.location.region.as_deref(), Some("ap-shanghai"));
+    }
+
+    #[test]
+    fn missing_region_names_flag_and_variable() {
+        let err = resolve(
+            &args(&["ins-aaaaaaaa"]),
+            &env(&[
+                ("TENCENTCLOUD_SECRET_ID", "id"),
+                ("TENCENTCLOUD_SECRET_KEY", "key"),
+            ]),
+        )
+        .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Usage);
+        assert_eq!(
+            err.to_string(),
+            "tencent needs a region: set --region or TENCENTCLOUD_REGION or `region` in the config \
+             profile `default`"
+        );
+    }
+
+    #[test]
+    fn endpoint_precedence_is_flag_then_cloud_variable_then_general_variable() {
+        let both: &[(&str, &str)] = &[
+            ("TENCENTCLOUD_SECRET_ID", "id"),
+            ("TENCENTCLOUD_SECRET_KEY", "key"),
+            ("TENCENTCLOUD_REGION", "ap-shanghai"),
+            ("CLOUDSTART_ENDPOINT", "http://127.0.0.1:1"),
+            ("CLOUDSTART_TENCENT_ENDPOINT", "http://127.0.0.1:2"),
+        ];
+        let resolve = |extra: &[&str], vars: &'static [(&'static str, &'static str)]| {
+            resolve(&args(extra), &env(vars))
+                .unwrap()
+                .endpoint
+                .host()
+                .to_string()
+        };
+        assert_eq!(
+            resolve(&["--endpoint", "http://127.0.0.1:3", "ins-aaaaaaaa"], both),
+            "127.0.0.1:3"
+        );
+        assert_eq!(resolve(&["ins-aaaaaaaa"], both), "127.0.0.1:2");
+        assert_eq!(resolve(&["ins-aaaaaaaa"], &both[..4]), "127.0.0.1:1");
+        assert_eq!(resolve(&["ins-aaaaaaaa"], CREDS), "cvm.tencentcloudapi.com");
+    }
+
+    #[test]
+    fn profiles_come_below_flags_and_environment() {
+        let config = config_with(
+            "[profile.default.tencent]\naccess_key_id = \"cfg-id\"\n\
+             secret_access_key = \"cfg-key\"\nregion = \"ap-beijing\"\n\
+             endpoint = \"http://127.0.0.1:7\"\n\
+             [profile.prod.tencent]\nregion = \"ap-singapore\"\n",
+        );
+        // Nothing else set: everything from the profile.
+        let settings = resolve_with(&args(&["ins-aaaaaaaa"]), &env(&[]), &config).unwrap();
+        assert_eq!(settings.location.region.as_deref(), Some("ap-beijing"));
+        assert_eq!(settings.credentials.key_id, "cfg-id");
+        assert_eq!(settings.endpoint.host(), "127.0.0.1:7");
+        // The environment wins over the profile, the flag over both.
+        let settings = resolve_with(&args(&["ins-aaaaaaaa"]), &env(CREDS), &config).unwrap();
+        assert_eq!(settings.location.region.as_deref(), Some("ap-shanghai"));
+        assert_eq!(settings.credentials.key_id, "id");
+        let settings = resolve_with(
+            &args(&["-r", "ap-tokyo", "ins-aaaaaaaa"]),
+            &env(CREDS),
+            &config,
+        )
+        .unwrap();
+        assert_eq!(settings.location.region.as_deref(), Some("ap-tokyo"));
+        // Another profile by CLOUDSTART_PROFILE: the environment's credentials still win.
+        let settings = resolve_with(
+            &args(&["ins-aaaaaaaa"]),
+            &env(&[
+                ("CLOUDSTART_PROFILE", "prod"),
+                ("TENCENTCLOUD_SECRET_ID", "id"),
+                ("TENCENTCLOUD_SECRET_KEY", "key"),
+            ]),
+            &config,
+        )
+        .unwrap();
+        assert_eq!(settings.location.region.as_deref(), Some("ap-singapore"));
+        assert_eq!(settings.credentials.key_id, "id");
+        // An unknown one is a usage error.
+        let err = resolve_with(
+            &args(&["--profile", "staging", "ins-aaaaaaaa"]),
+            &env(CREDS),
+            &config,
+        )
+        .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Usage);
+        assert!(err.to_string().contains("no profile `staging`"), "{err}");
+    }
+
+    /// As in the AWS CLI: `--profile` (or a targets file's `profile`) takes the profile's
+    /// credentials over the ones exported in the environment, and never falls back to those.
+    /// botocore `credentials.py`, `create_credential_resolver`: "An explicitly provided profile
+    /// will negate an EnvProvider" — the profile given on the command line, not `AWS_PROFILE`.
+    #[test]
+    fn a_named_profile_beats_the_environments_credentials() {
+        let config = config_with(
+            "[profile.prod.tencent]\naccess_key_id = \"prod-id\"\n\
+             secret_access_key = \"prod-key\"\nregion = \"ap-singapore\"\n\
+             [profile.bare.tencent]\nregion = \"ap-tokyo\"\n",
+        );
+        let flagged = resolve_with(
+            &args(&["--profile", "prod", "ins-aaaaaaaa"]),
+            &env(CREDS),
+            &config,
+        )
+        .unwrap();
+        assert_eq!(flagged.credentials.key_id, "prod-id");
+        // The region is not a credential: the environment's still beats the profile's.
+        assert_eq!(flagged.location.region.as_deref(), Some("ap-shanghai"));
+        let ambient = resolve_with(
+            &args(&["ins-aaaaaaaa"]),
+            &env(&[CREDS, &[("CLOUDSTART_PROFILE", "prod")]].concat()),
+            &config,
+        )
+        .unwrap();
+        assert_eq!(ambient.credentials.key_id, "id");
+        let err = resolve_with(
+            &args(&["--profile", "bare", "ins-aaaaaaaa"]),
+            &env(CREDS),
+            &config,
+        )
+        .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Auth);
+        let message = err.to_string();
+        assert!(
+            message.contains("profile `bare` has no tencent credentials")
+                && message.contains("TENCENTCLOUD_SECRET_ID in the environment is not used"),
+            "{message}"
+        );
+    }
+
+    /// A profile name becomes part of vendor CLI file names: one that could climb out of their
+    /// directory is refused before any file is read.
+    #[test]
+    fn a_profile_name_that_could_leave_the_vendor_directory_is_a_usage_error() {
+        for name in [
+            "../../etc/passwd",
+            "..",
+            ".hidden",
+            "a/b",
+            "a\\b",
+            "",
+            "x\n",
+        ] {
+            let err =
+                resolve(&args(&["--profile", name, "ins-aaaaaaaa"]), &env(CREDS)).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Usage, "{name:?}");
+            assert!(err.to_string().contains("invalid profile name"), "{err}");
+        }
+        let err = resolve(
+            &args(&["ins-aaaaaaaa"]),
+            &env(&[CREDS, &[("CLOUDSTART_PROFILE", "../x")]].concat()),
+        )
+        .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Usage);
+        for name in ["prod", "team-a.gpu_2", "default"] {
+            let err = resolve(&args(&["--profile", name, "ins-aaaaaaaa"]), &env(CREDS)).err();
+            assert!(
+                err.is_none_or(|err| !err.to_string().contains("invalid profile name")),
+                "{name}"
+            );
+        }
+    }
+
+    /// `--profile NAME` reaches the vendor CLI's profile `NAME` when cloudstart's own config
+    /// file has none, with its region from tccli's `.configure` beside the `.credential`.
+    #[test]
+    fn a_named_profile_reaches_the_vendor_clis_profile() {
+        let home = tempfile::tempdir().unwrap();
+        let tccli = home.path().join(".tccli");
+        std::fs::create_dir_all(&tccli).unwrap();
+        std::fs::write(
+            tccli.join("ops.credential"),
+            r#"{"secretId": "ops-id", "secretKey": "ops-key"}"#,
+        )
+        .unwrap();
+        std::fs::write(
+            tccli.join("ops.configure"),
+            r#"{"_sys_param": {"region": "ap-seoul"}}"#,
+        )
+        .unwrap();
+        let home_dir = home.path().to_string_lossy().into_owned();
+        let vars = [CREDS, &[("HOME", home_dir.as_str())]].concat();
+        let settings = resolve_with(
+            &args(&["--profile", "ops", "ins-aaaaaaaa"]),
+            &env(&vars),
+            &Config::default(),
+        )
+        .unwrap();
+        assert_eq!(settings.credentials.key_id, "ops-id");
+        let vars: Vec<_> = vars
+            .into_iter()
+            .filter(|(name, _)| *name != "TENCENTCLOUD_REGION")
+            .collect();
+        let settings = resolve_with(
+            &args(&["--profile", "ops", "ins-aaaaaaaa"]),
+            &env(&vars),
+            &Config::default(),
+        )
+        .unwrap();
+        assert_eq!(settings.location.region.as_deref(), Some("ap-seoul"));
+        let err = resolve_with(
+            &args(&["--profile", "nosuch", "ins-aaaaaaaa"]),
+            &env(&vars),
+            &Config::default(),
+        )
+        .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Usage);
+        assert!(err.to_string().contains("nor in tccli's files"), "{err}");
+    }
+}

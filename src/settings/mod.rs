@@ -35,6 +35,8 @@ mod layers;
 mod network;
 mod plan;
 pub mod targets;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod vendor;
 
 pub use flags::{PlaceFlags, RunFlags, RunOptions, TargetFlags};

@@ -386,3 +386,69 @@ fn check_target(target: &Target, args: &TargetFlags) -> Result<(), Error> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+    use crate::settings::testing::{args, env, resolve, CREDS};
+
+    #[test]
+    fn retry_capacity_reaches_the_engine_and_is_off_by_default() {
+        let settings = resolve(&args(&["ins-aaaaaaaa"]), &env(CREDS)).unwrap();
+        assert!(!settings.retry.retry_capacity);
+        let settings = resolve(&args(&["--retry-capacity", "ins-aaaaaaaa"]), &env(CREDS)).unwrap();
+        assert!(settings.retry.retry_capacity);
+        assert!(
+            settings
+                .engine(tokio::time::Instant::now())
+                .retry
+                .retry_capacity
+        );
+    }
+
+    #[test]
+    fn usage_errors_come_before_missing_credentials() {
+        let err = resolve(&args(&["-r", "ap-guangzhou", "bad-id"]), &env(&[])).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Usage);
+        let err = resolve(&args(&["-r", "ap-guangzhou", "ins-aaaaaaaa"]), &env(&[])).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Auth);
+    }
+
+    #[test]
+    fn a_cloud_without_credentials_is_set_aside_and_the_others_planned() {
+        let targets = ["-r", "ap-guangzhou", "zenlayer:abc", "tencent:ins-aaaaaaaa"];
+        let args = args(&targets);
+        let run = RunOptions::of(&args).unwrap();
+        let plan = Plan::resolve(&args.targets, &run, &env(CREDS), &Config::default()).unwrap();
+        assert_eq!(plan.groups.len(), 1);
+        assert_eq!(plan.groups[0].provider.name(), "tencent");
+        assert_eq!(plan.unready.len(), 1);
+        assert_eq!(plan.unready[0].provider, "zenlayer");
+        assert_eq!(plan.unready[0].ids, ["abc"]);
+        assert_eq!(plan.unready[0].error.kind(), ErrorKind::Auth);
+    }
+
+    #[test]
+    fn repeated_targets_are_kept_once_in_linear_time() {
+        let ids: Vec<String> = (0..50_000).map(|n| format!("ins-{n:08x}")).collect();
+        let mut given = vec!["-r", "ap-guangzhou"];
+        given.extend(ids.iter().map(String::as_str));
+        given.extend(ids.iter().map(String::as_str));
+        let args = args(&given);
+        let run = RunOptions::of(&args).unwrap();
+        let plan = Plan::resolve(&args.targets, &run, &env(CREDS), &Config::default()).unwrap();
+        assert_eq!(plan.order.len(), 50_000);
+        assert_eq!(plan.groups[0].ids, ids);
+    }
+
+    #[test]
+    fn duplicate_ids_are_started_once() {
+        let settings = resolve(
+            &args(&["ins-aaaaaaaa", "ins-bbbbbbbb", "ins-aaaaaaaa"]),
+            &env(CREDS),
+        )
+        .unwrap();
+        assert_eq!(settings.ids, ["ins-aaaaaaaa", "ins-bbbbbbbb"]);
+    }
+}
