@@ -9,7 +9,7 @@ use crate::error::{Error, ErrorKind};
 use crate::output::config_check::{CheckRow, CheckSource, CloudCheck, ConfigCheck, OnlineCheck};
 use crate::provider::{self, Location, Provider, Requirement};
 use crate::settings::defaults::RunDefaults;
-use crate::settings::{self, Layers, ProfileChoice, Source, Sourced};
+use crate::settings::{self, Layers, PlaceKind, ProfileChoice, Source, Sourced};
 
 /// Prints the check; with `--provider`, fails with that cloud's first problem; with `--online`,
 /// exits with the most severe code of the reads.
@@ -52,24 +52,21 @@ pub(super) async fn run(args: &ConfigCheckArgs) -> Result<u8, Error> {
         let spec = provider.spec();
         let mut location = Location::default();
         let mut usable = true;
-        for (what, requirement, given) in [
-            ("region", &spec.region, flag(&args.place.region, "--region")),
-            ("zone", &spec.zone, flag(&args.place.zone, "--zone")),
+        for (what, given) in [
+            (PlaceKind::Region, &args.place.region),
+            (PlaceKind::Zone, &args.place.zone),
         ] {
-            if matches!(requirement, Requirement::Unused) {
+            if matches!(what.requirement(spec), Requirement::Unused) {
                 continue;
             }
-            match layers.location(what, given) {
+            match layers.location(what, flag(given, what.flag())) {
                 Ok(None) => {}
                 Ok(Some(found)) => {
-                    lines.push(row(what, &found.value, &found.source));
-                    match what {
-                        "zone" => location.zone = Some(found.value),
-                        _ => location.region = Some(found.value),
-                    }
+                    lines.push(row(what.as_str(), &found.value, &found.source));
+                    *what.of(&mut location) = Some(found.value);
                 }
                 Err(err) => {
-                    lines.push(problem(what, "missing", &err));
+                    lines.push(problem(what.as_str(), "missing", &err));
                     first_problem.get_or_insert(err);
                     usable = false;
                 }
@@ -128,7 +125,7 @@ pub(super) async fn run(args: &ConfigCheckArgs) -> Result<u8, Error> {
     }
     let mut worst: Option<ErrorKind> = None;
     if !probes.is_empty() {
-        let network = settings::defaults::network_from_env(env)?;
+        let network = settings::network_from_env(env)?;
         let timeout = defaults.timeout.value;
         let network = &network;
         let reads = (probes.into_iter())

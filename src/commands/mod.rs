@@ -285,12 +285,11 @@ fn heartbeat() -> Result<Duration, Error> {
 
 #[cfg(test)]
 mod tests {
-    //! The command line resolved into a plan: parsed by `cli`, copied into settings' flags here,
-    //! resolved by `settings`.
+    //! The command line copied into settings' flags. How settings resolve those flags is
+    //! tested in `settings` (its `flags`, `layers` and `plan` files), with flags built by
+    //! `settings::testing::args`: this checks that clap fills them the same way.
 
     use super::*;
-    use crate::error::ErrorKind;
-    use crate::settings::GroupSettings;
     use clap::Parser;
 
     fn args(extra: &[&str]) -> RunFlags {
@@ -305,344 +304,25 @@ mod tests {
         }
     }
 
-    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let pairs: Vec<(String, String)> = pairs
-            .iter()
-            .map(|(name, value)| (name.to_string(), value.to_string()))
-            .collect();
-        move |name| {
-            pairs
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| v.clone())
-        }
-    }
-
-    /// The config file `text`, loaded.
-    fn config_with(text: &str) -> Config {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("config.toml");
-        std::fs::write(&path, text).unwrap();
-        let path = path.to_string_lossy().into_owned();
-        Config::load(&move |n| (n == EnvVars::CLOUDSTART_CONFIG).then(|| path.clone())).unwrap()
-    }
-
-    /// The one group `extra` resolves to, with no config file.
-    fn resolve(
-        extra: &RunFlags,
-        env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<GroupSettings, Error> {
-        resolve_with(extra, env, &Config::default())
-    }
-
-    fn resolve_with(
-        args: &RunFlags,
-        env: &dyn Fn(&str) -> Option<String>,
-        config: &Config,
-    ) -> Result<GroupSettings, Error> {
-        let run = RunOptions::of(args)?;
-        let mut plan = Plan::resolve(&args.targets, &run, env, config)?;
-        if let Some(unready) = plan.unready.pop() {
-            return Err(unready.error);
-        }
-        assert_eq!(plan.groups.len(), 1);
-        Ok(plan.groups.remove(0))
-    }
-
-    const CREDS: &[(&str, &str)] = &[
-        ("TENCENTCLOUD_SECRET_ID", "id"),
-        ("TENCENTCLOUD_SECRET_KEY", "key"),
-        ("TENCENTCLOUD_REGION", "ap-shanghai"),
-    ];
-
     #[test]
-    fn region_flag_wins_over_environment() {
-        let settings =
-            resolve(&args(&["-r", "ap-guangzhou", "ins-aaaaaaaa"]), &env(CREDS)).unwrap();
-        assert_eq!(settings.location.region.as_deref(), Some("ap-guangzhou"));
-        let settings = resolve(&args(&["ins-aaaaaaaa"]), &env(CREDS)).unwrap();
-        assert_eq!(settings.location.region.as_deref(), Some("ap-shanghai"));
-    }
-
-    #[test]
-    fn retry_capacity_reaches_the_engine_and_is_off_by_default() {
-        let settings = resolve(&args(&["ins-aaaaaaaa"]), &env(CREDS)).unwrap();
-        assert!(!settings.retry.retry_capacity);
-        let settings = resolve(&args(&["--retry-capacity", "ins-aaaaaaaa"]), &env(CREDS)).unwrap();
-        assert!(settings.retry.retry_capacity);
-        assert!(
-            settings
-                .engine(tokio::time::Instant::now())
-                .retry
-                .retry_capacity
-        );
-    }
-
-    #[test]
-    fn missing_region_names_flag_and_variable() {
-        let err = resolve(
-            &args(&["ins-aaaaaaaa"]),
-            &env(&[
-                ("TENCENTCLOUD_SECRET_ID", "id"),
-                ("TENCENTCLOUD_SECRET_KEY", "key"),
-            ]),
-        )
-        .unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::Usage);
-        assert_eq!(
-            err.to_string(),
-            "tencent needs a region: set --region or TENCENTCLOUD_REGION or `region` in the config \
-             profile `default`"
-        );
-    }
-
-    #[test]
-    fn endpoint_precedence_is_flag_then_cloud_variable_then_general_variable() {
-        let both: &[(&str, &str)] = &[
-            ("TENCENTCLOUD_SECRET_ID", "id"),
-            ("TENCENTCLOUD_SECRET_KEY", "key"),
-            ("TENCENTCLOUD_REGION", "ap-shanghai"),
-            ("CLOUDSTART_ENDPOINT", "http://127.0.0.1:1"),
-            ("CLOUDSTART_TENCENT_ENDPOINT", "http://127.0.0.1:2"),
-        ];
-        let resolve = |extra: &[&str], vars: &'static [(&'static str, &'static str)]| {
-            resolve(&args(extra), &env(vars))
-                .unwrap()
-                .endpoint
-                .host()
-                .to_string()
-        };
-        assert_eq!(
-            resolve(&["--endpoint", "http://127.0.0.1:3", "ins-aaaaaaaa"], both),
-            "127.0.0.1:3"
-        );
-        assert_eq!(resolve(&["ins-aaaaaaaa"], both), "127.0.0.1:2");
-        assert_eq!(resolve(&["ins-aaaaaaaa"], &both[..4]), "127.0.0.1:1");
-        assert_eq!(resolve(&["ins-aaaaaaaa"], CREDS), "cvm.tencentcloudapi.com");
-    }
-
-    #[test]
-    fn usage_errors_come_before_missing_credentials() {
-        let err = resolve(&args(&["-r", "ap-guangzhou", "bad-id"]), &env(&[])).unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::Usage);
-        let err = resolve(&args(&["-r", "ap-guangzhou", "ins-aaaaaaaa"]), &env(&[])).unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::Auth);
-    }
-
-    #[test]
-    fn a_cloud_without_credentials_is_set_aside_and_the_others_planned() {
-        let targets = ["-r", "ap-guangzhou", "zenlayer:abc", "tencent:ins-aaaaaaaa"];
-        let args = args(&targets);
-        let run = RunOptions::of(&args).unwrap();
-        let plan = Plan::resolve(&args.targets, &run, &env(CREDS), &Config::default()).unwrap();
-        assert_eq!(plan.groups.len(), 1);
-        assert_eq!(plan.groups[0].provider.name(), "tencent");
-        assert_eq!(plan.unready.len(), 1);
-        assert_eq!(plan.unready[0].provider, "zenlayer");
-        assert_eq!(plan.unready[0].ids, ["abc"]);
-        assert_eq!(plan.unready[0].error.kind(), ErrorKind::Auth);
-    }
-
-    #[test]
-    fn repeated_targets_are_kept_once_in_linear_time() {
-        let ids: Vec<String> = (0..50_000).map(|n| format!("ins-{n:08x}")).collect();
-        let mut given = vec!["-r", "ap-guangzhou"];
-        given.extend(ids.iter().map(String::as_str));
-        given.extend(ids.iter().map(String::as_str));
-        let args = args(&given);
-        let run = RunOptions::of(&args).unwrap();
-        let plan = Plan::resolve(&args.targets, &run, &env(CREDS), &Config::default()).unwrap();
-        assert_eq!(plan.order.len(), 50_000);
-        assert_eq!(plan.groups[0].ids, ids);
-    }
-
-    #[test]
-    fn profiles_come_below_flags_and_environment() {
-        let config = config_with(
-            "[profile.default.tencent]\naccess_key_id = \"cfg-id\"\n\
-             secret_access_key = \"cfg-key\"\nregion = \"ap-beijing\"\n\
-             endpoint = \"http://127.0.0.1:7\"\n\
-             [profile.prod.tencent]\nregion = \"ap-singapore\"\n",
-        );
-        // Nothing else set: everything from the profile.
-        let settings = resolve_with(&args(&["ins-aaaaaaaa"]), &env(&[]), &config).unwrap();
-        assert_eq!(settings.location.region.as_deref(), Some("ap-beijing"));
-        assert_eq!(settings.credentials.key_id, "cfg-id");
-        assert_eq!(settings.endpoint.host(), "127.0.0.1:7");
-        // The environment wins over the profile, the flag over both.
-        let settings = resolve_with(&args(&["ins-aaaaaaaa"]), &env(CREDS), &config).unwrap();
-        assert_eq!(settings.location.region.as_deref(), Some("ap-shanghai"));
-        assert_eq!(settings.credentials.key_id, "id");
-        let settings = resolve_with(
-            &args(&["-r", "ap-tokyo", "ins-aaaaaaaa"]),
-            &env(CREDS),
-            &config,
-        )
-        .unwrap();
-        assert_eq!(settings.location.region.as_deref(), Some("ap-tokyo"));
-        // Another profile by CLOUDSTART_PROFILE: the environment's credentials still win.
-        let settings = resolve_with(
-            &args(&["ins-aaaaaaaa"]),
-            &env(&[
-                ("CLOUDSTART_PROFILE", "prod"),
-                ("TENCENTCLOUD_SECRET_ID", "id"),
-                ("TENCENTCLOUD_SECRET_KEY", "key"),
-            ]),
-            &config,
-        )
-        .unwrap();
-        assert_eq!(settings.location.region.as_deref(), Some("ap-singapore"));
-        assert_eq!(settings.credentials.key_id, "id");
-        // An unknown one is a usage error.
-        let err = resolve_with(
-            &args(&["--profile", "staging", "ins-aaaaaaaa"]),
-            &env(CREDS),
-            &config,
-        )
-        .unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::Usage);
-        assert!(err.to_string().contains("no profile `staging`"), "{err}");
-    }
-
-    /// As in the AWS CLI: `--profile` (or a targets file's `profile`) takes the profile's
-    /// credentials over the ones exported in the environment, and never falls back to those.
-    /// botocore `credentials.py`, `create_credential_resolver`: "An explicitly provided profile
-    /// will negate an EnvProvider" — the profile given on the command line, not `AWS_PROFILE`.
-    #[test]
-    fn a_named_profile_beats_the_environments_credentials() {
-        let config = config_with(
-            "[profile.prod.tencent]\naccess_key_id = \"prod-id\"\n\
-             secret_access_key = \"prod-key\"\nregion = \"ap-singapore\"\n\
-             [profile.bare.tencent]\nregion = \"ap-tokyo\"\n",
-        );
-        let flagged = resolve_with(
-            &args(&["--profile", "prod", "ins-aaaaaaaa"]),
-            &env(CREDS),
-            &config,
-        )
-        .unwrap();
-        assert_eq!(flagged.credentials.key_id, "prod-id");
-        // The region is not a credential: the environment's still beats the profile's.
-        assert_eq!(flagged.location.region.as_deref(), Some("ap-shanghai"));
-        let ambient = resolve_with(
-            &args(&["ins-aaaaaaaa"]),
-            &env(&[CREDS, &[("CLOUDSTART_PROFILE", "prod")]].concat()),
-            &config,
-        )
-        .unwrap();
-        assert_eq!(ambient.credentials.key_id, "id");
-        let err = resolve_with(
-            &args(&["--profile", "bare", "ins-aaaaaaaa"]),
-            &env(CREDS),
-            &config,
-        )
-        .unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::Auth);
-        let message = err.to_string();
-        assert!(
-            message.contains("profile `bare` has no tencent credentials")
-                && message.contains("TENCENTCLOUD_SECRET_ID in the environment is not used"),
-            "{message}"
-        );
-    }
-
-    /// A profile name becomes part of vendor CLI file names: one that could climb out of their
-    /// directory is refused before any file is read.
-    #[test]
-    fn a_profile_name_that_could_leave_the_vendor_directory_is_a_usage_error() {
-        for name in [
-            "../../etc/passwd",
-            "..",
-            ".hidden",
-            "a/b",
-            "a\\b",
-            "",
-            "x\n",
+    fn start_flags_are_copied_as_the_settings_tests_build_them() {
+        for extra in [
+            &["ins-aaaaaaaa"][..],
+            &["-r", "ap-guangzhou", "ins-aaaaaaaa", "ins-bbbbbbbb"],
+            &[
+                "--retry-capacity",
+                "--endpoint",
+                "http://127.0.0.1:3",
+                "ins-aaaaaaaa",
+            ],
+            &["--profile", "ops", "--zone", "ap-seoul-1", "ins-aaaaaaaa"],
+            &["--poll-interval", "5s", "--poll-max", "1s", "ins-aaaaaaaa"],
         ] {
-            let err =
-                resolve(&args(&["--profile", name, "ins-aaaaaaaa"]), &env(CREDS)).unwrap_err();
-            assert_eq!(err.kind(), ErrorKind::Usage, "{name:?}");
-            assert!(err.to_string().contains("invalid profile name"), "{err}");
+            let mut parsed = args(extra);
+            // clap fills --ca-bundle from SSL_CERT_FILE, which the test's environment may set.
+            parsed.targets.ca_bundle = None;
+            let built = settings::testing::args(extra);
+            assert_eq!(format!("{parsed:?}"), format!("{built:?}"), "{extra:?}");
         }
-        let err = resolve(
-            &args(&["ins-aaaaaaaa"]),
-            &env(&[CREDS, &[("CLOUDSTART_PROFILE", "../x")]].concat()),
-        )
-        .unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::Usage);
-        for name in ["prod", "team-a.gpu_2", "default"] {
-            let err = resolve(&args(&["--profile", name, "ins-aaaaaaaa"]), &env(CREDS)).err();
-            assert!(
-                err.is_none_or(|err| !err.to_string().contains("invalid profile name")),
-                "{name}"
-            );
-        }
-    }
-
-    /// `--profile NAME` reaches the vendor CLI's profile `NAME` when cloudstart's own config
-    /// file has none, with its region from tccli's `.configure` beside the `.credential`.
-    #[test]
-    fn a_named_profile_reaches_the_vendor_clis_profile() {
-        let home = tempfile::tempdir().unwrap();
-        let tccli = home.path().join(".tccli");
-        std::fs::create_dir_all(&tccli).unwrap();
-        std::fs::write(
-            tccli.join("ops.credential"),
-            r#"{"secretId": "ops-id", "secretKey": "ops-key"}"#,
-        )
-        .unwrap();
-        std::fs::write(
-            tccli.join("ops.configure"),
-            r#"{"_sys_param": {"region": "ap-seoul"}}"#,
-        )
-        .unwrap();
-        let home_dir = home.path().to_string_lossy().into_owned();
-        let vars = [CREDS, &[("HOME", home_dir.as_str())]].concat();
-        let settings = resolve_with(
-            &args(&["--profile", "ops", "ins-aaaaaaaa"]),
-            &env(&vars),
-            &Config::default(),
-        )
-        .unwrap();
-        assert_eq!(settings.credentials.key_id, "ops-id");
-        let vars: Vec<_> = vars
-            .into_iter()
-            .filter(|(name, _)| *name != "TENCENTCLOUD_REGION")
-            .collect();
-        let settings = resolve_with(
-            &args(&["--profile", "ops", "ins-aaaaaaaa"]),
-            &env(&vars),
-            &Config::default(),
-        )
-        .unwrap();
-        assert_eq!(settings.location.region.as_deref(), Some("ap-seoul"));
-        let err = resolve_with(
-            &args(&["--profile", "nosuch", "ins-aaaaaaaa"]),
-            &env(&vars),
-            &Config::default(),
-        )
-        .unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::Usage);
-        assert!(err.to_string().contains("nor in tccli's files"), "{err}");
-    }
-
-    #[test]
-    fn duplicate_ids_are_started_once() {
-        let settings = resolve(
-            &args(&["ins-aaaaaaaa", "ins-bbbbbbbb", "ins-aaaaaaaa"]),
-            &env(CREDS),
-        )
-        .unwrap();
-        assert_eq!(settings.ids, ["ins-aaaaaaaa", "ins-bbbbbbbb"]);
-    }
-
-    #[test]
-    fn poll_bounds_are_checked() {
-        let err = resolve(
-            &args(&["--poll-interval", "5s", "--poll-max", "1s", "ins-aaaaaaaa"]),
-            &env(CREDS),
-        )
-        .unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::Usage);
     }
 }

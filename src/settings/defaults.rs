@@ -6,12 +6,10 @@
 //! else `default`): a deadline or a report format is the run's, not a target's, so a targets
 //! file's per-line profile does not change them.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use super::config::{Config, RunSettings};
-use super::{PlaceFlags, Source, Sourced, TargetFlags};
-use crate::engine::Network;
+use super::{Source, Sourced};
 use crate::env_vars::EnvVars;
 use crate::error::Error;
 use crate::output::OutputFormat;
@@ -173,21 +171,6 @@ fn describe(layer: &Layer, source: &Source) -> String {
         Source::Profile(name) => format!("`{}` in config profile `{name}`", layer.key),
         _ => layer.flag.to_string(),
     }
-}
-
-/// The proxy and CA variables alone, for `config check --online`, which has no such flags.
-pub fn network_from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Network, Error> {
-    let flags = TargetFlags {
-        provider: None,
-        targets_file: None,
-        place: PlaceFlags::default(),
-        timeout: DEFAULT_TIMEOUT,
-        proxy: None,
-        ca_bundle: env(EnvVars::SSL_CERT_FILE).map(PathBuf::from),
-        output: OutputFormat::Text,
-        targets: Vec::new(),
-    };
-    super::resolve_network(&flags, env)
 }
 
 /// A duration such as `500ms`, `30s` or `10m`, at most 30 days: the command line's rule.
