@@ -15,6 +15,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::credentials::{CredentialVars, Credentials};
+use crate::env_vars::{self, EnvVar};
 
 pub mod compshare;
 pub mod qingcloud;
@@ -45,6 +46,12 @@ pub fn find(name: &str) -> Option<&'static dyn Provider> {
 /// Every provider's name, in registry order: the values `--provider` accepts.
 pub fn names() -> impl Iterator<Item = &'static str> {
     PROVIDERS.iter().map(|p| p.name())
+}
+
+/// Every environment variable cloudstart reads: the ones all clouds share ([`env_vars::ALL`]),
+/// then each registered cloud's own, in registry order.
+pub fn every_env_var() -> impl Iterator<Item = &'static EnvVar> {
+    (env_vars::ALL.iter()).chain(PROVIDERS.iter().flat_map(|p| p.spec().env_vars))
 }
 
 /// A cloud API: requests to build, sign and read. See the module docs for the division of labour.
@@ -174,6 +181,9 @@ pub struct ProviderSpec {
     pub zone: Requirement,
     /// Where credentials come from.
     pub credentials: CredentialVars,
+    /// Every environment variable this cloud reads (declared with `env_vars::cloud_env_vars!`
+    /// in its module): the man pages list them beside [`env_vars::ALL`].
+    pub env_vars: &'static [EnvVar],
     /// The per-cloud endpoint override variable, e.g. `CLOUDSTART_TENCENT_ENDPOINT`.
     pub endpoint_var: &'static str,
     /// The cloud's state names and error codes, declared once.

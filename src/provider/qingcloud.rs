@@ -20,7 +20,7 @@ use super::{
     Vocabulary,
 };
 use crate::credentials::{CredentialVars, Credentials};
-use crate::env_vars::EnvVars;
+use crate::env_vars::{cloud_env_vars, EnvVar, Scope};
 use crate::sign::{
     base64_hmac_sha256, encode_query, form_encode, hex_md5, percent_encode_keep_slash,
 };
@@ -59,6 +59,21 @@ const PROVIDER: &str = "qingcloud";
 #[derive(Debug)]
 pub struct QingcloudEhpc;
 
+cloud_env_vars! {
+    /// QingCloud-only endpoint override; wins over `CLOUDSTART_ENDPOINT`, loses to `--endpoint`.
+    CLOUDSTART_QINGCLOUD_ENDPOINT;
+    /// QingCloud access key id (the Terraform provider's name).
+    QINGCLOUD_ACCESS_KEY;
+    /// QingCloud secret access key (the Terraform provider's name).
+    QINGCLOUD_SECRET_KEY;
+    /// QingCloud zone, used when `--zone` is not given (EHPC: e.g. `jinan1a`).
+    QINGCLOUD_ZONE;
+    /// QingCloud access key id, qingcloud-cli's name; read if `QINGCLOUD_ACCESS_KEY` is unset.
+    QY_ACCESS_KEY_ID;
+    /// QingCloud secret access key, qingcloud-cli's name; read if `QINGCLOUD_SECRET_KEY` is unset.
+    QY_SECRET_ACCESS_KEY;
+}
+
 static SPEC: ProviderSpec = ProviderSpec {
     name: PROVIDER,
     id_shape: IdShape {
@@ -72,13 +87,14 @@ static SPEC: ProviderSpec = ProviderSpec {
     // The documented list filter takes one exact cluster id.
     describe_batch: 1,
     region: Requirement::Unused,
-    zone: Requirement::Required(&[EnvVars::QINGCLOUD_ZONE]),
+    zone: Requirement::Required(&[QINGCLOUD_ZONE]),
     credentials: CredentialVars {
-        key_id: &[EnvVars::QINGCLOUD_ACCESS_KEY, EnvVars::QY_ACCESS_KEY_ID],
-        secret: &[EnvVars::QINGCLOUD_SECRET_KEY, EnvVars::QY_SECRET_ACCESS_KEY],
+        key_id: &[QINGCLOUD_ACCESS_KEY, QY_ACCESS_KEY_ID],
+        secret: &[QINGCLOUD_SECRET_KEY, QY_SECRET_ACCESS_KEY],
         token: &[],
     },
-    endpoint_var: EnvVars::CLOUDSTART_QINGCLOUD_ENDPOINT,
+    env_vars: ENV_VARS,
+    endpoint_var: CLOUDSTART_QINGCLOUD_ENDPOINT,
     vocabulary: VOCABULARY,
     without_gpu: false,
     idempotent_actions: false,

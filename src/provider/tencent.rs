@@ -17,7 +17,7 @@ use super::{
     SignedRequest, StopSupport, Vocabulary, WireIps, WireZone,
 };
 use crate::credentials::{CredentialVars, Credentials};
-use crate::env_vars::EnvVars;
+use crate::env_vars::{cloud_env_vars, EnvVar, Scope};
 use crate::sign::{canonical_request, hex_hmac_sha256, hex_sha256, hmac_sha256};
 
 /// The TC3 service name, part of the host and of the credential scope.
@@ -35,6 +35,21 @@ const PROVIDER: &str = "tencent";
 #[derive(Debug)]
 pub struct TencentCvm;
 
+cloud_env_vars! {
+    /// Tencent-only endpoint override; wins over `CLOUDSTART_ENDPOINT`, loses to `--endpoint`.
+    CLOUDSTART_TENCENT_ENDPOINT;
+    /// Tencent Cloud SecretId (the SDK's and tccli's name).
+    TENCENTCLOUD_SECRET_ID;
+    /// Tencent Cloud SecretKey.
+    TENCENTCLOUD_SECRET_KEY;
+    /// Tencent Cloud temporary-credential token, sent as `X-TC-Token`.
+    TENCENTCLOUD_SECURITY_TOKEN;
+    /// Tencent Cloud region, used when `--region` is not given.
+    TENCENTCLOUD_REGION;
+    /// tccli's profile, when `--profile` is not given (else `default`).
+    TCCLI_PROFILE;
+}
+
 static SPEC: ProviderSpec = ProviderSpec {
     name: PROVIDER,
     id_shape: IdShape {
@@ -46,14 +61,15 @@ static SPEC: ProviderSpec = ProviderSpec {
     },
     action_batch: 100,
     describe_batch: 100,
-    region: Requirement::Required(&[EnvVars::TENCENTCLOUD_REGION]),
+    region: Requirement::Required(&[TENCENTCLOUD_REGION]),
     zone: Requirement::Unused,
     credentials: CredentialVars {
-        key_id: &[EnvVars::TENCENTCLOUD_SECRET_ID],
-        secret: &[EnvVars::TENCENTCLOUD_SECRET_KEY],
-        token: &[EnvVars::TENCENTCLOUD_SECURITY_TOKEN],
+        key_id: &[TENCENTCLOUD_SECRET_ID],
+        secret: &[TENCENTCLOUD_SECRET_KEY],
+        token: &[TENCENTCLOUD_SECURITY_TOKEN],
     },
-    endpoint_var: EnvVars::CLOUDSTART_TENCENT_ENDPOINT,
+    env_vars: ENV_VARS,
+    endpoint_var: CLOUDSTART_TENCENT_ENDPOINT,
     vocabulary: VOCABULARY,
     without_gpu: false,
     idempotent_actions: false,

@@ -23,7 +23,7 @@ use super::{
     SignedRequest, StopSupport, Vocabulary, WireIps, WireZone,
 };
 use crate::credentials::{CredentialVars, Credentials};
-use crate::env_vars::EnvVars;
+use crate::env_vars::{cloud_env_vars, EnvVar, Scope};
 use crate::sign::{
     canonical_request, encode_query, hex_hmac_sha256, hex_sha256, hmac_sha256,
     percent_encode_unreserved,
@@ -52,6 +52,19 @@ const REGIONAL_HOST_REGIONS: [&str; 5] = [
 #[derive(Debug)]
 pub struct VolcengineEcs;
 
+cloud_env_vars! {
+    /// Volcengine-only endpoint override; wins over `CLOUDSTART_ENDPOINT`, loses to `--endpoint`.
+    CLOUDSTART_VOLCENGINE_ENDPOINT;
+    /// Volcengine AccessKey ID (the official SDK's and Terraform provider's name).
+    VOLCENGINE_ACCESS_KEY;
+    /// Volcengine SecretAccessKey.
+    VOLCENGINE_SECRET_KEY;
+    /// Volcengine STS session token, sent and signed as `X-Security-Token`.
+    VOLCENGINE_SESSION_TOKEN;
+    /// Volcengine region, used when `--region` is not given.
+    VOLCENGINE_REGION;
+}
+
 static SPEC: ProviderSpec = ProviderSpec {
     name: PROVIDER,
     id_shape: IdShape {
@@ -63,14 +76,15 @@ static SPEC: ProviderSpec = ProviderSpec {
     },
     action_batch: 100,
     describe_batch: 100,
-    region: Requirement::Required(&[EnvVars::VOLCENGINE_REGION]),
+    region: Requirement::Required(&[VOLCENGINE_REGION]),
     zone: Requirement::Unused,
     credentials: CredentialVars {
-        key_id: &[EnvVars::VOLCENGINE_ACCESS_KEY],
-        secret: &[EnvVars::VOLCENGINE_SECRET_KEY],
-        token: &[EnvVars::VOLCENGINE_SESSION_TOKEN],
+        key_id: &[VOLCENGINE_ACCESS_KEY],
+        secret: &[VOLCENGINE_SECRET_KEY],
+        token: &[VOLCENGINE_SESSION_TOKEN],
     },
-    endpoint_var: EnvVars::CLOUDSTART_VOLCENGINE_ENDPOINT,
+    env_vars: ENV_VARS,
+    endpoint_var: CLOUDSTART_VOLCENGINE_ENDPOINT,
     vocabulary: VOCABULARY,
     without_gpu: false,
     idempotent_actions: true,

@@ -21,7 +21,7 @@ use super::{
     WireZone,
 };
 use crate::credentials::{CredentialVars, Credentials};
-use crate::env_vars::EnvVars;
+use crate::env_vars::{cloud_env_vars, EnvVar, Scope};
 use crate::sign::{canonical_request, hex_hmac_sha256, hex_sha256};
 
 /// The service, last segment of the path and the `x-zc-service` header.
@@ -47,6 +47,22 @@ const FAILED_TO_STOP: &str = "FAILED_TO_STOP";
 #[derive(Debug)]
 pub struct ZenlayerZec;
 
+cloud_env_vars! {
+    /// Zenlayer-only endpoint override; wins over `CLOUDSTART_ENDPOINT`, loses to `--endpoint`.
+    CLOUDSTART_ZENLAYER_ENDPOINT;
+    /// Zenlayer access key id (the `zeno` CLI's name); read first.
+    ZENLAYER_ACCESS_KEY_ID;
+    /// Zenlayer access key password (the `zeno` CLI's name); read first.
+    ZENLAYER_ACCESS_KEY_SECRET;
+    /// Zenlayer access key id (the Terraform provider's name), when `ZENLAYER_ACCESS_KEY_ID` is unset.
+    ZENLAYERCLOUD_ACCESS_KEY_ID;
+    /// Zenlayer access key password (the Terraform provider's name), when
+    /// `ZENLAYER_ACCESS_KEY_SECRET` is unset.
+    ZENLAYERCLOUD_ACCESS_KEY_PASSWORD;
+    /// The `zeno` CLI's profile, when `--profile` is not given.
+    ZENLAYER_PROFILE;
+}
+
 static SPEC: ProviderSpec = ProviderSpec {
     name: PROVIDER,
     id_shape: IdShape {
@@ -62,17 +78,15 @@ static SPEC: ProviderSpec = ProviderSpec {
     region: Requirement::Unused,
     zone: Requirement::Unused,
     credentials: CredentialVars {
-        key_id: &[
-            EnvVars::ZENLAYER_ACCESS_KEY_ID,
-            EnvVars::ZENLAYERCLOUD_ACCESS_KEY_ID,
-        ],
+        key_id: &[ZENLAYER_ACCESS_KEY_ID, ZENLAYERCLOUD_ACCESS_KEY_ID],
         secret: &[
-            EnvVars::ZENLAYER_ACCESS_KEY_SECRET,
-            EnvVars::ZENLAYERCLOUD_ACCESS_KEY_PASSWORD,
+            ZENLAYER_ACCESS_KEY_SECRET,
+            ZENLAYERCLOUD_ACCESS_KEY_PASSWORD,
         ],
         token: &[],
     },
-    endpoint_var: EnvVars::CLOUDSTART_ZENLAYER_ENDPOINT,
+    env_vars: ENV_VARS,
+    endpoint_var: CLOUDSTART_ZENLAYER_ENDPOINT,
     vocabulary: VOCABULARY,
     without_gpu: false,
     idempotent_actions: false,
