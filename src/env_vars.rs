@@ -2,7 +2,7 @@
 //!
 //! The variables every cloud shares are here, in [`ALL`]; each cloud declares its own (credentials,
 //! place, endpoint override, its vendor CLI's profile) in its provider module with
-//! [`cloud_env_vars!`], and its `ProviderSpec` carries them. `provider::every_env_var` lists both,
+//! `cloud_env_vars!`, and its `ProviderSpec` carries them. `provider::every_env_var` lists both,
 //! for the man pages. Cloud-specific names follow each vendor's own CLI and SDK conventions, so
 //! people who already use those tools need no new setup.
 
