@@ -20,6 +20,7 @@ use super::{
     Phase, Provider, ProviderSpec, RateLimit, Requirement, SignedRequest, StopSupport, Vocabulary,
     WireIps, WireZone,
 };
+use super::{vector_pairs, vector_text, VectorStages};
 use crate::credentials::{CredentialVars, Credentials, Secret};
 use crate::env_vars::{cloud_env_vars, EnvVar, Scope};
 use crate::sign::{form_encode, hex_sha1};
@@ -237,6 +238,21 @@ impl Provider for UcloudCompshare {
             headers,
             body: form_body(&params).into_bytes(),
         }
+    }
+
+    fn vector_stages(&self, inputs: &serde_json::Value) -> Result<VectorStages, String> {
+        let mut params = vector_pairs(inputs, "/params_in_sdk_order")?;
+        let signature = verify_ac_sign(&params, vector_text(inputs, "/credentials/private_key")?);
+        // The form body the SDK sent: its parameters in its order, then the signature.
+        params.push(("Signature".into(), signature.signature.clone()));
+        Ok(vec![
+            (
+                "/expected/string_to_sign",
+                signature.string_to_sign.expose().to_string(),
+            ),
+            ("/expected/signature", signature.signature),
+            ("/inputs/body", form_body(&params)),
+        ])
     }
 
     fn parse_action(&self, action: Action, response: &HttpResponse) -> Result<Accepted, ApiError> {

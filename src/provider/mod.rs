@@ -119,6 +119,12 @@ pub trait Provider: Sync {
         now: DateTime<Utc>,
     ) -> SignedRequest;
 
+    /// Signs the `inputs` of one of the cloud's signing vectors (`tests/fixtures/vectors/<cloud>.json`,
+    /// written from the vendor's SDK) and returns every stage the signer exposes, each under the
+    /// JSON pointer of the SDK's value in the vector (`/expected/signature`): one test checks every
+    /// cloud's stages byte for byte. `Err` names an input the vector lacks.
+    fn vector_stages(&self, inputs: &serde_json::Value) -> Result<VectorStages, String>;
+
     /// Reads the answer to an [`Provider::action_call`] for `action`; its error codes mean what
     /// the vocabulary says they mean for that action ([`Vocabulary::class_in`]).
     fn parse_action(&self, action: Action, response: &HttpResponse) -> Result<Accepted, ApiError>;
@@ -162,6 +168,41 @@ impl fmt::Debug for dyn Provider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
+}
+
+/// A signer's stages for one signing vector: `(pointer to the SDK's value in the vector, value)`.
+pub type VectorStages = Vec<(&'static str, String)>;
+
+/// The string at `pointer` in a signing vector's inputs, or which input is missing.
+pub(crate) fn vector_text<'a>(
+    inputs: &'a serde_json::Value,
+    pointer: &str,
+) -> Result<&'a str, String> {
+    (inputs.pointer(pointer).and_then(serde_json::Value::as_str))
+        .ok_or_else(|| format!("the vector has no text input {pointer}"))
+}
+
+/// The integer at `pointer` in a signing vector's inputs.
+pub(crate) fn vector_int(inputs: &serde_json::Value, pointer: &str) -> Result<i64, String> {
+    (inputs.pointer(pointer).and_then(serde_json::Value::as_i64))
+        .ok_or_else(|| format!("the vector has no integer input {pointer}"))
+}
+
+/// The `[[name, value], …]` list at `pointer` in a signing vector's inputs.
+pub(crate) fn vector_pairs(
+    inputs: &serde_json::Value,
+    pointer: &str,
+) -> Result<Vec<(String, String)>, String> {
+    let pairs = (inputs
+        .pointer(pointer)
+        .and_then(serde_json::Value::as_array))
+    .ok_or_else(|| format!("the vector has no list input {pointer}"))?;
+    (pairs.iter())
+        .map(|pair| match (pair[0].as_str(), pair[1].as_str()) {
+            (Some(name), Some(value)) => Ok((name.to_string(), value.to_string())),
+            _ => Err(format!("{pointer}: not a [name, value] pair")),
+        })
+        .collect()
 }
 
 /// Static facts about one cloud, read by the settings resolver and the engine.

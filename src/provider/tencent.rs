@@ -16,6 +16,7 @@ use super::{
     Lenient, Location, Method, Phase, Provider, ProviderSpec, RateLimit, Requirement,
     SignedRequest, StopSupport, Vocabulary, WireIps, WireZone,
 };
+use super::{vector_int, vector_text, VectorStages};
 use crate::credentials::{CredentialVars, Credentials};
 use crate::env_vars::{cloud_env_vars, EnvVar, Scope};
 use crate::sign::{canonical_request, hex_hmac_sha256, hex_sha256, hmac_sha256};
@@ -298,6 +299,32 @@ impl Provider for TencentCvm {
             headers,
             body: call.body.clone(),
         }
+    }
+
+    fn vector_stages(&self, inputs: &serde_json::Value) -> Result<VectorStages, String> {
+        let body = vector_text(inputs, "/body")?;
+        let request = Tc3Request {
+            method: vector_text(inputs, "/method")?,
+            canonical_query: vector_text(inputs, "/query")?,
+            content_type: vector_text(inputs, "/content_type")?,
+            host: vector_text(inputs, "/host")?,
+            body: body.as_bytes(),
+            timestamp: vector_int(inputs, "/timestamp")?,
+        };
+        let signature = tc3_sign(
+            &request,
+            vector_text(inputs, "/credentials/secret_id")?,
+            vector_text(inputs, "/credentials/secret_key")?,
+        );
+        // GET sends no body and hashes the empty string, like the SDK.
+        Ok(vec![
+            ("/expected/hashed_payload", hex_sha256(body.as_bytes())),
+            ("/expected/canonical_request", signature.canonical_request),
+            ("/expected/credential_scope", signature.credential_scope),
+            ("/expected/string_to_sign", signature.string_to_sign),
+            ("/expected/signature", signature.signature),
+            ("/expected/authorization", signature.authorization),
+        ])
     }
 
     fn parse_action(&self, action: Action, response: &HttpResponse) -> Result<Accepted, ApiError> {

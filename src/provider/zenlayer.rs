@@ -20,6 +20,7 @@ use super::{
     ProviderSpec, RateLimit, Requirement, SignedRequest, StopSupport, Vocabulary, WireIps,
     WireZone,
 };
+use super::{vector_int, vector_text, VectorStages};
 use crate::credentials::{CredentialVars, Credentials};
 use crate::env_vars::{cloud_env_vars, EnvVar, Scope};
 use crate::sign::{canonical_request, hex_hmac_sha256, hex_sha256};
@@ -261,6 +262,28 @@ impl Provider for ZenlayerZec {
             headers,
             body: call.body.clone(),
         }
+    }
+
+    fn vector_stages(&self, inputs: &serde_json::Value) -> Result<VectorStages, String> {
+        let request = Zc2Request {
+            method: vector_text(inputs, "/method")?,
+            content_type: vector_text(inputs, "/content_type")?,
+            host: vector_text(inputs, "/host")?,
+            body: vector_text(inputs, "/body")?.as_bytes(),
+            timestamp: vector_int(inputs, "/timestamp")?,
+        };
+        let signature = zc2_sign(
+            &request,
+            vector_text(inputs, "/credentials/access_key_id")?,
+            vector_text(inputs, "/credentials/access_key_password")?,
+        );
+        Ok(vec![
+            ("/expected/hashed_payload", signature.hashed_payload),
+            ("/expected/canonical_request", signature.canonical_request),
+            ("/expected/string_to_sign", signature.string_to_sign),
+            ("/expected/signature", signature.signature),
+            ("/expected/authorization", signature.authorization),
+        ])
     }
 
     fn parse_action(&self, action: Action, response: &HttpResponse) -> Result<Accepted, ApiError> {

@@ -38,6 +38,64 @@ fn text<'a>(value: &'a Value, pointer: &str) -> &'a str {
         .unwrap_or_else(|| panic!("missing {pointer}"))
 }
 
+/// The vector files, by cloud: every `tests/fixtures/vectors/*.json`.
+fn vector_files() -> BTreeMap<String, Value> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/vectors");
+    (std::fs::read_dir(&dir).unwrap())
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "json"))
+        .map(|path| {
+            let cloud = path.file_stem().unwrap().to_string_lossy().into_owned();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let file = serde_json::from_str(&text)
+                .unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+            (cloud, file)
+        })
+        .collect()
+}
+
+/// Every vector file belongs to a registered cloud and every registered cloud has one; each
+/// vector (or each request of a multi-request vector) is signed through its provider's
+/// `vector_stages`, and every stage it exposes equals the SDK's byte for byte. A new cloud needs
+/// only its provider and its vectors file for this test to cover it.
+#[test]
+fn every_vectors_file_reproduces_its_cloud_s_stages() {
+    let files = vector_files();
+    for cloud in files.keys() {
+        assert!(
+            cloudstart::provider::find(cloud).is_some(),
+            "tests/fixtures/vectors/{cloud}.json names no registered cloud"
+        );
+    }
+    for provider in cloudstart::provider::PROVIDERS {
+        let cloud = provider.name();
+        let file = (files.get(cloud))
+            .unwrap_or_else(|| panic!("{cloud}: no tests/fixtures/vectors/{cloud}.json"));
+        assert_eq!(file["provider"], cloud, "{cloud}.json: its `provider`");
+        let vectors = file["vectors"].as_array().unwrap();
+        assert!(!vectors.is_empty(), "{cloud}.json has no vectors");
+        let mut checked = 0;
+        for vector in vectors {
+            let cases = match vector["requests"].as_array() {
+                Some(requests) => requests.iter().collect(),
+                None => vec![vector],
+            };
+            for (n, case) in cases.iter().enumerate() {
+                let name = format!("{cloud}: {} #{n}", text(vector, "/name"));
+                let stages = (provider.vector_stages(&case["inputs"]))
+                    .unwrap_or_else(|err| panic!("{name}: {err}"));
+                assert!(!stages.is_empty(), "{name}: no stages");
+                for (pointer, computed) in stages {
+                    let expected = case.pointer(pointer).and_then(Value::as_str);
+                    assert_eq!(Some(computed.as_str()), expected, "{name}: {pointer}");
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked > 0, "{cloud}: no vector checked");
+    }
+}
+
 #[test]
 fn tencent_vectors_reproduce_every_stage() {
     let vectors = load("tencent");
