@@ -4,26 +4,32 @@
 
 use std::hint::black_box;
 
-use chrono::DateTime;
+use chrono::{DateTime, Utc};
 use criterion::{criterion_group, criterion_main, Criterion};
 
 use cloudstart::credentials::{Credentials, Secret};
-use cloudstart::provider::{Action, ActionOptions, HttpResponse, Location, PROVIDERS};
-use cloudstart::sim::profiles;
+use cloudstart::provider::{Action, ActionOptions, HttpResponse, Location};
+use cloudstart::sim::{profiles, Profile};
+
+/// Where and as whom the simulator's dialect for `profile` is reached.
+fn reach(profile: &Profile) -> (Location, Credentials) {
+    let location = Location {
+        region: profile.region.map(str::to_string),
+        zone: profile.zone.map(str::to_string),
+    };
+    let credentials = Credentials {
+        key_id: profile.credentials[0].1.to_string(),
+        secret: Secret::new(profile.credentials[1].1),
+        token: None,
+    };
+    (location, credentials)
+}
 
 fn signing(c: &mut Criterion) {
     let now = DateTime::from_timestamp(1_741_996_770, 0).unwrap();
     for profile in profiles() {
         let provider = cloudstart::provider::find(profile.provider).unwrap();
-        let location = Location {
-            region: profile.region.map(str::to_string),
-            zone: profile.zone.map(str::to_string),
-        };
-        let credentials = Credentials {
-            key_id: profile.credentials[0].1.to_string(),
-            secret: Secret::new(profile.credentials[1].1),
-            token: None,
-        };
+        let (location, credentials) = reach(profile);
         let ids = [(profile.example_id)(1)];
         let call = provider.action_call(Action::Start, &ids, &location, &ActionOptions::default());
         c.bench_function(&format!("sign/{}", profile.provider), |b| {
@@ -40,40 +46,33 @@ fn signing(c: &mut Criterion) {
     }
 }
 
-/// A describe answer listing 100 running machines, in each cloud's shape.
-fn describe_answer(cloud: &str) -> String {
-    let list = |item: &dyn Fn(usize) -> String| (0..100).map(item).collect::<Vec<_>>().join(",");
-    match cloud {
-        "tencent" => format!(
-            r#"{{"Response":{{"TotalCount":100,"InstanceSet":[{}],"RequestId":"r"}}}}"#,
-            list(&|n| format!(r#"{{"InstanceId":"ins-{n:08}","InstanceState":"RUNNING"}}"#))
-        ),
-        "volcengine" => format!(
-            r#"{{"ResponseMetadata":{{"RequestId":"r"}},"Result":{{"Instances":[{}]}}}}"#,
-            list(&|n| format!(r#"{{"InstanceId":"i-{n:020}","Status":"RUNNING"}}"#))
-        ),
-        "zenlayer" => format!(
-            r#"{{"requestId":"r","response":{{"dataSet":[{}],"totalCount":100}}}}"#,
-            list(&|n| format!(r#"{{"instanceId":"{n}","instanceStatus":"RUNNING"}}"#))
-        ),
-        "compshare" => format!(
-            r#"{{"RetCode":0,"UHostSet":[{}],"TotalCount":100}}"#,
-            list(&|n| format!(r#"{{"UHostId":"uhost-{n:08}","State":"Running"}}"#))
-        ),
-        "qingcloud" => format!(
-            r#"{{"ret_code":0,"cluster_set":[{}],"total_count":100}}"#,
-            list(&|n| format!(r#"{{"cluster_id":"hpc-{n:08}","status":"active"}}"#))
-        ),
-        // Each cloud answers in its own shape: a new cloud gets an arm, never another cloud's.
-        other => panic!("no describe answer for {other}: add its shape to describe_answer"),
-    }
+/// A describe answer listing up to 100 running machines (the cloud's describe batch), in the
+/// cloud's own shape: its simulator dialect's answer, so a new cloud needs nothing here.
+fn describe_answer(profile: &Profile) -> (usize, HttpResponse) {
+    let provider = cloudstart::provider::find(profile.provider).unwrap();
+    let (location, credentials) = reach(profile);
+    let ids: Vec<String> = (0..provider.spec().describe_batch.min(100))
+        .map(profile.example_id)
+        .collect();
+    let call = provider.describe_call(&ids, &location);
+    let host = "127.0.0.1";
+    let signed = provider.sign(&call, host, &location, &credentials, Utc::now());
+    let (status, body) =
+        cloudstart::sim::answer(profile.provider, &signed, &ids).unwrap_or_else(|| {
+            panic!(
+                "{}: the simulator cannot seed its machines",
+                profile.provider
+            )
+        });
+    (ids.len(), HttpResponse::new(status, body))
 }
 
 fn parsing(c: &mut Criterion) {
-    for provider in PROVIDERS {
-        let response = HttpResponse::new(200, describe_answer(provider.name()));
+    for profile in profiles() {
+        let provider = cloudstart::provider::find(profile.provider).unwrap();
+        let (count, response) = describe_answer(profile);
         let parsed = provider.parse_describe(&response).unwrap();
-        assert_eq!(parsed.len(), 100, "{}", provider.name());
+        assert_eq!(parsed.len(), count, "{}", provider.name());
         c.bench_function(&format!("parse_describe_100/{}", provider.name()), |b| {
             b.iter(|| provider.parse_describe(black_box(&response)))
         });

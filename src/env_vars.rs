@@ -1,7 +1,10 @@
 //! Every environment variable cloudstart reads, as one documented constant each (uv's `EnvVars`).
 //!
-//! Cloud-specific names follow each vendor's own CLI and SDK conventions, so people who already use
-//! those tools need no new setup.
+//! The variables every cloud shares are here, in [`ALL`]; each cloud declares its own (credentials,
+//! place, endpoint override, its vendor CLI's profile) in its provider module with
+//! `cloud_env_vars!`, and its `ProviderSpec` carries them. `provider::every_env_var` lists both,
+//! for the man pages. Cloud-specific names follow each vendor's own CLI and SDK conventions, so
+//! people who already use those tools need no new setup.
 
 /// Reads one environment variable; unset and empty are the same, for every variable cloudstart
 /// reads (an unset CI secret often arrives as an empty one).
@@ -49,7 +52,7 @@ macro_rules! env_vars {
             $($(#[doc = $doc])+ pub const $name: &'static str = stringify!($name);)+
         }
 
-        /// Every variable cloudstart reads, in declaration order.
+        /// Every variable cloudstart reads for all clouds alike, in declaration order.
         pub static ALL: &[EnvVar] = &[$(EnvVar {
             name: stringify!($name),
             doc: concat!($($doc),+),
@@ -57,6 +60,23 @@ macro_rules! env_vars {
         }),+];
     };
 }
+
+/// Declares one cloud's variables, in its provider module: a constant each with its doc comment,
+/// and `ENV_VARS`, the list (scope [`Scope::Cloud`]) its `ProviderSpec` carries, so the man pages
+/// list what the cloud reads without a line here.
+macro_rules! cloud_env_vars {
+    ($($(#[doc = $doc:literal])+ $name:ident;)+) => {
+        $($(#[doc = $doc])+ pub const $name: &str = stringify!($name);)+
+
+        /// This cloud's environment variables, in declaration order.
+        pub static ENV_VARS: &[EnvVar] = &[$(EnvVar {
+            name: stringify!($name),
+            doc: concat!($($doc),+),
+            scope: Scope::Cloud,
+        }),+];
+    };
+}
+pub(crate) use cloud_env_vars;
 
 env_vars! {
     /// Default for `--provider`.
@@ -68,16 +88,6 @@ env_vars! {
     Cloud CLOUDSTART_PROFILE;
     /// Default for `--endpoint`, for every cloud.
     Cloud CLOUDSTART_ENDPOINT;
-    /// CompShare-only endpoint override; wins over `CLOUDSTART_ENDPOINT`, loses to `--endpoint`.
-    Cloud CLOUDSTART_COMPSHARE_ENDPOINT;
-    /// QingCloud-only endpoint override; wins over `CLOUDSTART_ENDPOINT`, loses to `--endpoint`.
-    Cloud CLOUDSTART_QINGCLOUD_ENDPOINT;
-    /// Tencent-only endpoint override; wins over `CLOUDSTART_ENDPOINT`, loses to `--endpoint`.
-    Cloud CLOUDSTART_TENCENT_ENDPOINT;
-    /// Volcengine-only endpoint override; wins over `CLOUDSTART_ENDPOINT`, loses to `--endpoint`.
-    Cloud CLOUDSTART_VOLCENGINE_ENDPOINT;
-    /// Zenlayer-only endpoint override; wins over `CLOUDSTART_ENDPOINT`, loses to `--endpoint`.
-    Cloud CLOUDSTART_ZENLAYER_ENDPOINT;
     /// Default for `--timeout` (e.g. `90s`, `10m`); wins over the profile's `timeout`.
     Cloud CLOUDSTART_TIMEOUT;
     /// Default for `--output` (`text`, `json`, `ndjson`); wins over the profile's `output`.
@@ -93,62 +103,6 @@ env_vars! {
     /// Log filter in `tracing` syntax; wins over `-q`/`-v`.
     Every RUST_LOG;
 
-    /// QingCloud access key id (the Terraform provider's name).
-    Cloud QINGCLOUD_ACCESS_KEY;
-    /// QingCloud secret access key (the Terraform provider's name).
-    Cloud QINGCLOUD_SECRET_KEY;
-    /// QingCloud zone, used when `--zone` is not given (EHPC: e.g. `jinan1a`).
-    Cloud QINGCLOUD_ZONE;
-    /// QingCloud access key id, qingcloud-cli's name; read if `QINGCLOUD_ACCESS_KEY` is unset.
-    Cloud QY_ACCESS_KEY_ID;
-    /// QingCloud secret access key, qingcloud-cli's name; read if `QINGCLOUD_SECRET_KEY` is unset.
-    Cloud QY_SECRET_ACCESS_KEY;
-
-    /// Tencent Cloud SecretId (the SDK's and tccli's name).
-    Cloud TENCENTCLOUD_SECRET_ID;
-    /// Tencent Cloud SecretKey.
-    Cloud TENCENTCLOUD_SECRET_KEY;
-    /// Tencent Cloud temporary-credential token, sent as `X-TC-Token`.
-    Cloud TENCENTCLOUD_SECURITY_TOKEN;
-    /// Tencent Cloud region, used when `--region` is not given.
-    Cloud TENCENTCLOUD_REGION;
-
-    /// Volcengine AccessKey ID (the official SDK's and Terraform provider's name).
-    Cloud VOLCENGINE_ACCESS_KEY;
-    /// Volcengine SecretAccessKey.
-    Cloud VOLCENGINE_SECRET_KEY;
-    /// Volcengine STS session token, sent and signed as `X-Security-Token`.
-    Cloud VOLCENGINE_SESSION_TOKEN;
-    /// Volcengine region, used when `--region` is not given.
-    Cloud VOLCENGINE_REGION;
-
-    /// Zenlayer access key id (the `zeno` CLI's name); read first.
-    Cloud ZENLAYER_ACCESS_KEY_ID;
-    /// Zenlayer access key password (the `zeno` CLI's name); read first.
-    Cloud ZENLAYER_ACCESS_KEY_SECRET;
-    /// Zenlayer access key id (the Terraform provider's name), when `ZENLAYER_ACCESS_KEY_ID` is unset.
-    Cloud ZENLAYERCLOUD_ACCESS_KEY_ID;
-    /// Zenlayer access key password (the Terraform provider's name), when
-    /// `ZENLAYER_ACCESS_KEY_SECRET` is unset.
-    Cloud ZENLAYERCLOUD_ACCESS_KEY_PASSWORD;
-
-    /// CompShare API public key (the name compshare-cli reads).
-    Cloud COMPSHARE_PUBLIC_KEY;
-    /// CompShare API private key; signs requests and is never sent.
-    Cloud COMPSHARE_PRIVATE_KEY;
-    /// CompShare region (e.g. `cn-wlcb`), used when `--region` is not given.
-    Cloud COMPSHARE_REGION;
-    /// CompShare zone (e.g. `cn-wlcb-01`), used when `--zone` is not given.
-    Cloud COMPSHARE_ZONE;
-    /// UCloud public key (UCloud CLI and Terraform), the fallback for `COMPSHARE_PUBLIC_KEY`.
-    Cloud UCLOUD_PUBLIC_KEY;
-    /// UCloud private key, the fallback for `COMPSHARE_PRIVATE_KEY`.
-    Cloud UCLOUD_PRIVATE_KEY;
-    /// UCloud region, the fallback for `COMPSHARE_REGION`.
-    Cloud UCLOUD_REGION;
-    /// UCloud zone, the fallback for `COMPSHARE_ZONE`.
-    Cloud UCLOUD_ZONE;
-
     /// The home directory: the default config file, the vendor CLIs' files and the directories
     /// `completions --install` writes to are under it.
     Cloud HOME;
@@ -159,10 +113,6 @@ env_vars! {
     Cloud XDG_CONFIG_HOME;
     /// The config directory on Windows (`%APPDATA%\cloudstart\config.toml`).
     Cloud APPDATA;
-    /// tccli's profile, when `--profile` is not given (else `default`).
-    Cloud TCCLI_PROFILE;
-    /// The `zeno` CLI's profile, when `--profile` is not given.
-    Cloud ZENLAYER_PROFILE;
 
     /// The proxy for HTTPS requests (also `https_proxy`), when `--proxy` is not given.
     Network HTTPS_PROXY;

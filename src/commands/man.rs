@@ -4,7 +4,7 @@
 //!
 //! clap_mangen renders what clap knows (NAME, SYNOPSIS, DESCRIPTION, OPTIONS, SUBCOMMANDS); this
 //! module adds ENVIRONMENT, FILES, EXIT STATUS, EXAMPLES and SEE ALSO from the data the code runs
-//! on: the [`env_vars::ALL`] registry, [`vendor::VENDOR_CLIS`] and [`ErrorKind::meaning`]. Only the
+//! on: every variable ([`provider::every_env_var`]: the shared ones and each cloud's), [`vendor::VENDOR_CLIS`] and [`ErrorKind::meaning`]. Only the
 //! examples and which of those apply to which page ([`extras`]) are written here.
 
 use std::path::Path;
@@ -14,9 +14,10 @@ use clap_mangen::roff::{bold, roman, Inline, Roff};
 use clap_mangen::Man;
 
 use crate::cli::{Cli, ManArgs};
-use crate::env_vars::{self, EnvVars, Scope};
+use crate::env_vars::{EnvVars, Scope};
 use crate::error::{Error, ErrorKind, SUCCESS};
 use crate::output;
+use crate::provider;
 use crate::settings::vendor;
 
 use super::place;
@@ -131,10 +132,7 @@ impl Page {
     fn sections(&self, extras: &Extras) -> Roff {
         let mut roff = Roff::new();
         roff.control("SH", ["ENVIRONMENT"]);
-        for var in env_vars::ALL
-            .iter()
-            .filter(|v| extras.env.contains(&v.scope))
-        {
+        for var in provider::every_env_var().filter(|v| extras.env.contains(&v.scope)) {
             roff.control("TP", []).text([bold(var.name)]);
             roff.text(code_spans(var.doc.trim()));
         }
@@ -568,6 +566,7 @@ fn extras(path: &str) -> Option<&'static Extras> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::provider::tencent;
 
     #[test]
     fn every_visible_subcommand_has_a_page_with_every_section() {
@@ -604,7 +603,7 @@ mod tests {
     #[test]
     fn every_variable_is_listed_on_the_tool_page() {
         let text = String::from_utf8(pages()[0].render().unwrap()).unwrap();
-        for var in env_vars::ALL {
+        for var in crate::provider::every_env_var() {
             assert!(text.contains(var.name), "{}", var.name);
         }
     }
@@ -615,9 +614,9 @@ mod tests {
             let page = pages().into_iter().find(|p| p.name() == name).unwrap();
             String::from_utf8(page.render().unwrap()).unwrap()
         };
-        assert!(page("cloudstart-start").contains(EnvVars::TENCENTCLOUD_SECRET_ID));
-        assert!(page("cloudstart-config-check").contains(EnvVars::TENCENTCLOUD_SECRET_ID));
-        assert!(!page("cloudstart-completions").contains(EnvVars::TENCENTCLOUD_SECRET_ID));
+        assert!(page("cloudstart-start").contains(tencent::TENCENTCLOUD_SECRET_ID));
+        assert!(page("cloudstart-config-check").contains(tencent::TENCENTCLOUD_SECRET_ID));
+        assert!(!page("cloudstart-completions").contains(tencent::TENCENTCLOUD_SECRET_ID));
         assert!(!page("cloudstart-status").contains(EnvVars::CLOUDSTART_HEARTBEAT));
     }
 }

@@ -20,8 +20,9 @@ use super::{
     Phase, Provider, ProviderSpec, RateLimit, Requirement, SignedRequest, StopSupport, Vocabulary,
     WireIps, WireZone,
 };
+use super::{vector_pairs, vector_text, VectorStages};
 use crate::credentials::{CredentialVars, Credentials, Secret};
-use crate::env_vars::EnvVars;
+use crate::env_vars::{cloud_env_vars, EnvVar, Scope};
 use crate::sign::{form_encode, hex_sha1};
 
 /// The start action: one instance per request, there is no batch form.
@@ -45,6 +46,27 @@ const PROVIDER: &str = "compshare";
 #[derive(Debug)]
 pub struct UcloudCompshare;
 
+cloud_env_vars! {
+    /// CompShare-only endpoint override; wins over `CLOUDSTART_ENDPOINT`, loses to `--endpoint`.
+    CLOUDSTART_COMPSHARE_ENDPOINT;
+    /// CompShare API public key (the name compshare-cli reads).
+    COMPSHARE_PUBLIC_KEY;
+    /// CompShare API private key; signs requests and is never sent.
+    COMPSHARE_PRIVATE_KEY;
+    /// CompShare region (e.g. `cn-wlcb`), used when `--region` is not given.
+    COMPSHARE_REGION;
+    /// CompShare zone (e.g. `cn-wlcb-01`), used when `--zone` is not given.
+    COMPSHARE_ZONE;
+    /// UCloud public key (UCloud CLI and Terraform), the fallback for `COMPSHARE_PUBLIC_KEY`.
+    UCLOUD_PUBLIC_KEY;
+    /// UCloud private key, the fallback for `COMPSHARE_PRIVATE_KEY`.
+    UCLOUD_PRIVATE_KEY;
+    /// UCloud region, the fallback for `COMPSHARE_REGION`.
+    UCLOUD_REGION;
+    /// UCloud zone, the fallback for `COMPSHARE_ZONE`.
+    UCLOUD_ZONE;
+}
+
 static SPEC: ProviderSpec = ProviderSpec {
     name: PROVIDER,
     id_shape: IdShape {
@@ -56,14 +78,15 @@ static SPEC: ProviderSpec = ProviderSpec {
     },
     action_batch: 1,
     describe_batch: MAX_DESCRIBE_IDS,
-    region: Requirement::Required(&[EnvVars::COMPSHARE_REGION, EnvVars::UCLOUD_REGION]),
-    zone: Requirement::Required(&[EnvVars::COMPSHARE_ZONE, EnvVars::UCLOUD_ZONE]),
+    region: Requirement::Required(&[COMPSHARE_REGION, UCLOUD_REGION]),
+    zone: Requirement::Required(&[COMPSHARE_ZONE, UCLOUD_ZONE]),
     credentials: CredentialVars {
-        key_id: &[EnvVars::COMPSHARE_PUBLIC_KEY, EnvVars::UCLOUD_PUBLIC_KEY],
-        secret: &[EnvVars::COMPSHARE_PRIVATE_KEY, EnvVars::UCLOUD_PRIVATE_KEY],
+        key_id: &[COMPSHARE_PUBLIC_KEY, UCLOUD_PUBLIC_KEY],
+        secret: &[COMPSHARE_PRIVATE_KEY, UCLOUD_PRIVATE_KEY],
         token: &[],
     },
-    endpoint_var: EnvVars::CLOUDSTART_COMPSHARE_ENDPOINT,
+    env_vars: ENV_VARS,
+    endpoint_var: CLOUDSTART_COMPSHARE_ENDPOINT,
     vocabulary: VOCABULARY,
     without_gpu: true,
     idempotent_actions: false,
@@ -215,6 +238,21 @@ impl Provider for UcloudCompshare {
             headers,
             body: form_body(&params).into_bytes(),
         }
+    }
+
+    fn vector_stages(&self, inputs: &serde_json::Value) -> Result<VectorStages, String> {
+        let mut params = vector_pairs(inputs, "/params_in_sdk_order")?;
+        let signature = verify_ac_sign(&params, vector_text(inputs, "/credentials/private_key")?);
+        // The form body the SDK sent: its parameters in its order, then the signature.
+        params.push(("Signature".into(), signature.signature.clone()));
+        Ok(vec![
+            (
+                "/expected/string_to_sign",
+                signature.string_to_sign.expose().to_string(),
+            ),
+            ("/expected/signature", signature.signature),
+            ("/inputs/body", form_body(&params)),
+        ])
     }
 
     fn parse_action(&self, action: Action, response: &HttpResponse) -> Result<Accepted, ApiError> {

@@ -17,6 +17,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::credentials::{CredentialVars, Credentials};
+use crate::env_vars::{self, EnvVar};
 
 pub mod compshare;
 pub mod qingcloud;
@@ -47,6 +48,12 @@ pub fn find(name: &str) -> Option<&'static dyn Provider> {
 /// Every provider's name, in registry order: the values `--provider` accepts.
 pub fn names() -> impl Iterator<Item = &'static str> {
     PROVIDERS.iter().map(|p| p.name())
+}
+
+/// Every environment variable cloudstart reads: the ones all clouds share ([`env_vars::ALL`]),
+/// then each registered cloud's own, in registry order.
+pub fn every_env_var() -> impl Iterator<Item = &'static EnvVar> {
+    (env_vars::ALL.iter()).chain(PROVIDERS.iter().flat_map(|p| p.spec().env_vars))
 }
 
 /// A cloud API: requests to build, sign and read. See the module docs for the division of labour.
@@ -114,6 +121,12 @@ pub trait Provider: Sync {
         now: DateTime<Utc>,
     ) -> SignedRequest;
 
+    /// Signs the `inputs` of one of the cloud's signing vectors (`tests/fixtures/vectors/<cloud>.json`,
+    /// written from the vendor's SDK) and returns every stage the signer exposes, each under the
+    /// JSON pointer of the SDK's value in the vector (`/expected/signature`): one test checks every
+    /// cloud's stages byte for byte. `Err` names an input the vector lacks.
+    fn vector_stages(&self, inputs: &serde_json::Value) -> Result<VectorStages, String>;
+
     /// Reads the answer to an [`Provider::action_call`] for `action`; its error codes mean what
     /// the vocabulary says they mean for that action ([`Vocabulary::class_in`]).
     fn parse_action(&self, action: Action, response: &HttpResponse) -> Result<Accepted, ApiError>;
@@ -159,6 +172,41 @@ impl fmt::Debug for dyn Provider {
     }
 }
 
+/// A signer's stages for one signing vector: `(pointer to the SDK's value in the vector, value)`.
+pub type VectorStages = Vec<(&'static str, String)>;
+
+/// The string at `pointer` in a signing vector's inputs, or which input is missing.
+pub(crate) fn vector_text<'a>(
+    inputs: &'a serde_json::Value,
+    pointer: &str,
+) -> Result<&'a str, String> {
+    (inputs.pointer(pointer).and_then(serde_json::Value::as_str))
+        .ok_or_else(|| format!("the vector has no text input {pointer}"))
+}
+
+/// The integer at `pointer` in a signing vector's inputs.
+pub(crate) fn vector_int(inputs: &serde_json::Value, pointer: &str) -> Result<i64, String> {
+    (inputs.pointer(pointer).and_then(serde_json::Value::as_i64))
+        .ok_or_else(|| format!("the vector has no integer input {pointer}"))
+}
+
+/// The `[[name, value], …]` list at `pointer` in a signing vector's inputs.
+pub(crate) fn vector_pairs(
+    inputs: &serde_json::Value,
+    pointer: &str,
+) -> Result<Vec<(String, String)>, String> {
+    let pairs = (inputs
+        .pointer(pointer)
+        .and_then(serde_json::Value::as_array))
+    .ok_or_else(|| format!("the vector has no list input {pointer}"))?;
+    (pairs.iter())
+        .map(|pair| match (pair[0].as_str(), pair[1].as_str()) {
+            (Some(name), Some(value)) => Ok((name.to_string(), value.to_string())),
+            _ => Err(format!("{pointer}: not a [name, value] pair")),
+        })
+        .collect()
+}
+
 /// Static facts about one cloud, read by the settings resolver and the engine.
 #[derive(Debug)]
 pub struct ProviderSpec {
@@ -176,6 +224,9 @@ pub struct ProviderSpec {
     pub zone: Requirement,
     /// Where credentials come from.
     pub credentials: CredentialVars,
+    /// Every environment variable this cloud reads (declared with `env_vars::cloud_env_vars!`
+    /// in its module): the man pages list them beside [`env_vars::ALL`].
+    pub env_vars: &'static [EnvVar],
     /// The per-cloud endpoint override variable, e.g. `CLOUDSTART_TENCENT_ENDPOINT`.
     pub endpoint_var: &'static str,
     /// The cloud's state names and error codes, declared once.

@@ -19,10 +19,11 @@ use super::{
     Method, Phase, Provider, ProviderSpec, RateLimit, Requirement, SignedRequest, StopSupport,
     Vocabulary,
 };
+use super::{vector_text, VectorStages};
 use crate::credentials::{CredentialVars, Credentials};
-use crate::env_vars::EnvVars;
+use crate::env_vars::{cloud_env_vars, EnvVar, Scope};
 use crate::sign::{
-    base64_hmac_sha256, encode_query, form_encode, hex_md5, percent_encode_keep_slash,
+    base64_hmac_sha256, encode_query, form_decode, form_encode, hex_md5, percent_encode_keep_slash,
 };
 
 /// The start call's path. The docs' heading spells it `startClusrer`; the SDK and the docs'
@@ -59,6 +60,21 @@ const PROVIDER: &str = "qingcloud";
 #[derive(Debug)]
 pub struct QingcloudEhpc;
 
+cloud_env_vars! {
+    /// QingCloud-only endpoint override; wins over `CLOUDSTART_ENDPOINT`, loses to `--endpoint`.
+    CLOUDSTART_QINGCLOUD_ENDPOINT;
+    /// QingCloud access key id (the Terraform provider's name).
+    QINGCLOUD_ACCESS_KEY;
+    /// QingCloud secret access key (the Terraform provider's name).
+    QINGCLOUD_SECRET_KEY;
+    /// QingCloud zone, used when `--zone` is not given (EHPC: e.g. `jinan1a`).
+    QINGCLOUD_ZONE;
+    /// QingCloud access key id, qingcloud-cli's name; read if `QINGCLOUD_ACCESS_KEY` is unset.
+    QY_ACCESS_KEY_ID;
+    /// QingCloud secret access key, qingcloud-cli's name; read if `QINGCLOUD_SECRET_KEY` is unset.
+    QY_SECRET_ACCESS_KEY;
+}
+
 static SPEC: ProviderSpec = ProviderSpec {
     name: PROVIDER,
     id_shape: IdShape {
@@ -72,13 +88,14 @@ static SPEC: ProviderSpec = ProviderSpec {
     // The documented list filter takes one exact cluster id.
     describe_batch: 1,
     region: Requirement::Unused,
-    zone: Requirement::Required(&[EnvVars::QINGCLOUD_ZONE]),
+    zone: Requirement::Required(&[QINGCLOUD_ZONE]),
     credentials: CredentialVars {
-        key_id: &[EnvVars::QINGCLOUD_ACCESS_KEY, EnvVars::QY_ACCESS_KEY_ID],
-        secret: &[EnvVars::QINGCLOUD_SECRET_KEY, EnvVars::QY_SECRET_ACCESS_KEY],
+        key_id: &[QINGCLOUD_ACCESS_KEY, QY_ACCESS_KEY_ID],
+        secret: &[QINGCLOUD_SECRET_KEY, QY_SECRET_ACCESS_KEY],
         token: &[],
     },
-    endpoint_var: EnvVars::CLOUDSTART_QINGCLOUD_ENDPOINT,
+    env_vars: ENV_VARS,
+    endpoint_var: CLOUDSTART_QINGCLOUD_ENDPOINT,
     vocabulary: VOCABULARY,
     without_gpu: false,
     idempotent_actions: false,
@@ -247,6 +264,38 @@ impl Provider for QingcloudEhpc {
             headers,
             body: call.body.clone(),
         }
+    }
+
+    fn vector_stages(&self, inputs: &serde_json::Value) -> Result<VectorStages, String> {
+        // The signer takes decoded parameters, as the SDK's signer parses its own query.
+        let query: Vec<(String, String)> = vector_text(inputs, "/query_before_signature")?
+            .split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .map(|(k, v)| (form_decode(k), form_decode(v)))
+            .collect();
+        let signature = qingcloud_sign(
+            &QingcloudRequest {
+                method: vector_text(inputs, "/method")?,
+                path: vector_text(inputs, "/path")?,
+                query: &query,
+                body: vector_text(inputs, "/body")?.as_bytes(),
+            },
+            vector_text(inputs, "/credentials/secret_access_key")?,
+        );
+        // The query the SDK sent: its own parameters in its order, then the signature.
+        let wire_query = format!(
+            "{}&signature={}",
+            encode_query(&query),
+            signature.wire_value
+        );
+        Ok(vec![
+            ("/expected/body_md5_hex", signature.body_md5),
+            ("/expected/string_to_sign", signature.string_to_sign),
+            ("/expected/signature_base64", signature.signature),
+            ("/expected/signature_sdk_value", signature.form_value),
+            ("/expected/signature_query_value_raw", signature.wire_value),
+            ("/expected/wire/query", wire_query),
+        ])
     }
 
     fn parse_action(&self, action: Action, response: &HttpResponse) -> Result<Accepted, ApiError> {

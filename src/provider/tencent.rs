@@ -16,8 +16,9 @@ use super::{
     Lenient, Location, Method, Phase, Provider, ProviderSpec, RateLimit, Requirement,
     SignedRequest, StopSupport, Vocabulary, WireIps, WireZone,
 };
+use super::{vector_int, vector_text, VectorStages};
 use crate::credentials::{CredentialVars, Credentials};
-use crate::env_vars::EnvVars;
+use crate::env_vars::{cloud_env_vars, EnvVar, Scope};
 use crate::sign::{canonical_request, hex_hmac_sha256, hex_sha256, hmac_sha256};
 
 /// The TC3 service name, part of the host and of the credential scope.
@@ -35,6 +36,21 @@ const PROVIDER: &str = "tencent";
 #[derive(Debug)]
 pub struct TencentCvm;
 
+cloud_env_vars! {
+    /// Tencent-only endpoint override; wins over `CLOUDSTART_ENDPOINT`, loses to `--endpoint`.
+    CLOUDSTART_TENCENT_ENDPOINT;
+    /// Tencent Cloud SecretId (the SDK's and tccli's name).
+    TENCENTCLOUD_SECRET_ID;
+    /// Tencent Cloud SecretKey.
+    TENCENTCLOUD_SECRET_KEY;
+    /// Tencent Cloud temporary-credential token, sent as `X-TC-Token`.
+    TENCENTCLOUD_SECURITY_TOKEN;
+    /// Tencent Cloud region, used when `--region` is not given.
+    TENCENTCLOUD_REGION;
+    /// tccli's profile, when `--profile` is not given (else `default`).
+    TCCLI_PROFILE;
+}
+
 static SPEC: ProviderSpec = ProviderSpec {
     name: PROVIDER,
     id_shape: IdShape {
@@ -46,14 +62,15 @@ static SPEC: ProviderSpec = ProviderSpec {
     },
     action_batch: 100,
     describe_batch: 100,
-    region: Requirement::Required(&[EnvVars::TENCENTCLOUD_REGION]),
+    region: Requirement::Required(&[TENCENTCLOUD_REGION]),
     zone: Requirement::Unused,
     credentials: CredentialVars {
-        key_id: &[EnvVars::TENCENTCLOUD_SECRET_ID],
-        secret: &[EnvVars::TENCENTCLOUD_SECRET_KEY],
-        token: &[EnvVars::TENCENTCLOUD_SECURITY_TOKEN],
+        key_id: &[TENCENTCLOUD_SECRET_ID],
+        secret: &[TENCENTCLOUD_SECRET_KEY],
+        token: &[TENCENTCLOUD_SECURITY_TOKEN],
     },
-    endpoint_var: EnvVars::CLOUDSTART_TENCENT_ENDPOINT,
+    env_vars: ENV_VARS,
+    endpoint_var: CLOUDSTART_TENCENT_ENDPOINT,
     vocabulary: VOCABULARY,
     without_gpu: false,
     idempotent_actions: false,
@@ -282,6 +299,32 @@ impl Provider for TencentCvm {
             headers,
             body: call.body.clone(),
         }
+    }
+
+    fn vector_stages(&self, inputs: &serde_json::Value) -> Result<VectorStages, String> {
+        let body = vector_text(inputs, "/body")?;
+        let request = Tc3Request {
+            method: vector_text(inputs, "/method")?,
+            canonical_query: vector_text(inputs, "/query")?,
+            content_type: vector_text(inputs, "/content_type")?,
+            host: vector_text(inputs, "/host")?,
+            body: body.as_bytes(),
+            timestamp: vector_int(inputs, "/timestamp")?,
+        };
+        let signature = tc3_sign(
+            &request,
+            vector_text(inputs, "/credentials/secret_id")?,
+            vector_text(inputs, "/credentials/secret_key")?,
+        );
+        // GET sends no body and hashes the empty string, like the SDK.
+        Ok(vec![
+            ("/expected/hashed_payload", hex_sha256(body.as_bytes())),
+            ("/expected/canonical_request", signature.canonical_request),
+            ("/expected/credential_scope", signature.credential_scope),
+            ("/expected/string_to_sign", signature.string_to_sign),
+            ("/expected/signature", signature.signature),
+            ("/expected/authorization", signature.authorization),
+        ])
     }
 
     fn parse_action(&self, action: Action, response: &HttpResponse) -> Result<Accepted, ApiError> {

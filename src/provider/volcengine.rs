@@ -22,8 +22,9 @@ use super::{
     Lenient, Location, Method, Phase, Provider, ProviderSpec, RateLimit, Requirement,
     SignedRequest, StopSupport, Vocabulary, WireIps, WireZone,
 };
+use super::{vector_pairs, vector_text, VectorStages};
 use crate::credentials::{CredentialVars, Credentials};
-use crate::env_vars::EnvVars;
+use crate::env_vars::{cloud_env_vars, EnvVar, Scope};
 use crate::sign::{
     canonical_request, encode_query, hex_hmac_sha256, hex_sha256, hmac_sha256,
     percent_encode_unreserved,
@@ -52,6 +53,19 @@ const REGIONAL_HOST_REGIONS: [&str; 5] = [
 #[derive(Debug)]
 pub struct VolcengineEcs;
 
+cloud_env_vars! {
+    /// Volcengine-only endpoint override; wins over `CLOUDSTART_ENDPOINT`, loses to `--endpoint`.
+    CLOUDSTART_VOLCENGINE_ENDPOINT;
+    /// Volcengine AccessKey ID (the official SDK's and Terraform provider's name).
+    VOLCENGINE_ACCESS_KEY;
+    /// Volcengine SecretAccessKey.
+    VOLCENGINE_SECRET_KEY;
+    /// Volcengine STS session token, sent and signed as `X-Security-Token`.
+    VOLCENGINE_SESSION_TOKEN;
+    /// Volcengine region, used when `--region` is not given.
+    VOLCENGINE_REGION;
+}
+
 static SPEC: ProviderSpec = ProviderSpec {
     name: PROVIDER,
     id_shape: IdShape {
@@ -63,14 +77,15 @@ static SPEC: ProviderSpec = ProviderSpec {
     },
     action_batch: 100,
     describe_batch: 100,
-    region: Requirement::Required(&[EnvVars::VOLCENGINE_REGION]),
+    region: Requirement::Required(&[VOLCENGINE_REGION]),
     zone: Requirement::Unused,
     credentials: CredentialVars {
-        key_id: &[EnvVars::VOLCENGINE_ACCESS_KEY],
-        secret: &[EnvVars::VOLCENGINE_SECRET_KEY],
-        token: &[EnvVars::VOLCENGINE_SESSION_TOKEN],
+        key_id: &[VOLCENGINE_ACCESS_KEY],
+        secret: &[VOLCENGINE_SECRET_KEY],
+        token: &[VOLCENGINE_SESSION_TOKEN],
     },
-    endpoint_var: EnvVars::CLOUDSTART_VOLCENGINE_ENDPOINT,
+    env_vars: ENV_VARS,
+    endpoint_var: CLOUDSTART_VOLCENGINE_ENDPOINT,
     vocabulary: VOCABULARY,
     without_gpu: false,
     idempotent_actions: true,
@@ -234,6 +249,40 @@ impl Provider for VolcengineEcs {
             headers: sent,
             body: call.body.clone(),
         }
+    }
+
+    fn vector_stages(&self, inputs: &serde_json::Value) -> Result<VectorStages, String> {
+        let body = vector_text(inputs, "/body")?;
+        let query = vector_pairs(inputs, "/query_params_in_sdk_order")?;
+        // The SDK vectors signed its own extra headers; the signer takes whatever set it is given.
+        let header_values = (inputs.pointer("/signed_header_values"))
+            .and_then(serde_json::Value::as_object)
+            .ok_or("the vector has no input /signed_header_values")?;
+        let headers: Vec<(&str, &str)> = (header_values.iter())
+            .filter_map(|(name, value)| Some((name.as_str(), value.as_str()?)))
+            .collect();
+        let signature = sign_v4(
+            &V4Request {
+                method: vector_text(inputs, "/method")?,
+                path: vector_text(inputs, "/path")?,
+                query: &query,
+                headers: &headers,
+                body: body.as_bytes(),
+                region: vector_text(inputs, "/region")?,
+                x_date: vector_text(inputs, "/x_date")?,
+            },
+            vector_text(inputs, "/credentials/access_key_id")?,
+            vector_text(inputs, "/credentials/secret_access_key")?,
+        );
+        Ok(vec![
+            ("/expected/body_sha256", hex_sha256(body.as_bytes())),
+            ("/expected/signed_headers", signature.signed_headers),
+            ("/expected/canonical_request", signature.canonical_request),
+            ("/expected/credential_scope", signature.credential_scope),
+            ("/expected/string_to_sign", signature.string_to_sign),
+            ("/expected/signature", signature.signature),
+            ("/expected/authorization", signature.authorization),
+        ])
     }
 
     fn parse_action(&self, action: Action, response: &HttpResponse) -> Result<Accepted, ApiError> {

@@ -20,8 +20,9 @@ use super::{
     ProviderSpec, RateLimit, Requirement, SignedRequest, StopSupport, Vocabulary, WireIps,
     WireZone,
 };
+use super::{vector_int, vector_text, VectorStages};
 use crate::credentials::{CredentialVars, Credentials};
-use crate::env_vars::EnvVars;
+use crate::env_vars::{cloud_env_vars, EnvVar, Scope};
 use crate::sign::{canonical_request, hex_hmac_sha256, hex_sha256};
 
 /// The service, last segment of the path and the `x-zc-service` header.
@@ -47,6 +48,22 @@ const FAILED_TO_STOP: &str = "FAILED_TO_STOP";
 #[derive(Debug)]
 pub struct ZenlayerZec;
 
+cloud_env_vars! {
+    /// Zenlayer-only endpoint override; wins over `CLOUDSTART_ENDPOINT`, loses to `--endpoint`.
+    CLOUDSTART_ZENLAYER_ENDPOINT;
+    /// Zenlayer access key id (the `zeno` CLI's name); read first.
+    ZENLAYER_ACCESS_KEY_ID;
+    /// Zenlayer access key password (the `zeno` CLI's name); read first.
+    ZENLAYER_ACCESS_KEY_SECRET;
+    /// Zenlayer access key id (the Terraform provider's name), when `ZENLAYER_ACCESS_KEY_ID` is unset.
+    ZENLAYERCLOUD_ACCESS_KEY_ID;
+    /// Zenlayer access key password (the Terraform provider's name), when
+    /// `ZENLAYER_ACCESS_KEY_SECRET` is unset.
+    ZENLAYERCLOUD_ACCESS_KEY_PASSWORD;
+    /// The `zeno` CLI's profile, when `--profile` is not given.
+    ZENLAYER_PROFILE;
+}
+
 static SPEC: ProviderSpec = ProviderSpec {
     name: PROVIDER,
     id_shape: IdShape {
@@ -62,17 +79,15 @@ static SPEC: ProviderSpec = ProviderSpec {
     region: Requirement::Unused,
     zone: Requirement::Unused,
     credentials: CredentialVars {
-        key_id: &[
-            EnvVars::ZENLAYER_ACCESS_KEY_ID,
-            EnvVars::ZENLAYERCLOUD_ACCESS_KEY_ID,
-        ],
+        key_id: &[ZENLAYER_ACCESS_KEY_ID, ZENLAYERCLOUD_ACCESS_KEY_ID],
         secret: &[
-            EnvVars::ZENLAYER_ACCESS_KEY_SECRET,
-            EnvVars::ZENLAYERCLOUD_ACCESS_KEY_PASSWORD,
+            ZENLAYER_ACCESS_KEY_SECRET,
+            ZENLAYERCLOUD_ACCESS_KEY_PASSWORD,
         ],
         token: &[],
     },
-    endpoint_var: EnvVars::CLOUDSTART_ZENLAYER_ENDPOINT,
+    env_vars: ENV_VARS,
+    endpoint_var: CLOUDSTART_ZENLAYER_ENDPOINT,
     vocabulary: VOCABULARY,
     without_gpu: false,
     idempotent_actions: false,
@@ -247,6 +262,28 @@ impl Provider for ZenlayerZec {
             headers,
             body: call.body.clone(),
         }
+    }
+
+    fn vector_stages(&self, inputs: &serde_json::Value) -> Result<VectorStages, String> {
+        let request = Zc2Request {
+            method: vector_text(inputs, "/method")?,
+            content_type: vector_text(inputs, "/content_type")?,
+            host: vector_text(inputs, "/host")?,
+            body: vector_text(inputs, "/body")?.as_bytes(),
+            timestamp: vector_int(inputs, "/timestamp")?,
+        };
+        let signature = zc2_sign(
+            &request,
+            vector_text(inputs, "/credentials/access_key_id")?,
+            vector_text(inputs, "/credentials/access_key_password")?,
+        );
+        Ok(vec![
+            ("/expected/hashed_payload", signature.hashed_payload),
+            ("/expected/canonical_request", signature.canonical_request),
+            ("/expected/string_to_sign", signature.string_to_sign),
+            ("/expected/signature", signature.signature),
+            ("/expected/authorization", signature.authorization),
+        ])
     }
 
     fn parse_action(&self, action: Action, response: &HttpResponse) -> Result<Accepted, ApiError> {

@@ -23,6 +23,7 @@ use super::config::DEFAULT_PROFILE;
 use super::files::{json_problem, read_local_text};
 use crate::credentials::Secret;
 use crate::env_vars::EnvVars;
+use crate::provider::{tencent, zenlayer};
 
 /// What a vendor CLI's files hold for one cloud.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -175,7 +176,7 @@ fn tccli(
 ) -> Option<VendorSettings> {
     let profile = chosen
         .map(str::to_string)
-        .or_else(|| env(EnvVars::TCCLI_PROFILE))
+        .or_else(|| env(tencent::TCCLI_PROFILE))
         .unwrap_or_else(|| DEFAULT_PROFILE.into());
     let dir = home.join(".tccli");
     let credentials_file = dir.join(format!("{profile}.credential"));
@@ -222,7 +223,7 @@ fn zeno(
     let dir = home.join(".zenlayer");
     let profile = chosen
         .map(str::to_string)
-        .or_else(|| env(EnvVars::ZENLAYER_PROFILE))
+        .or_else(|| env(zenlayer::ZENLAYER_PROFILE))
         .or_else(|| text(&json_file(&dir.join("config.json"))?, "/current_profile"))
         .unwrap_or_else(|| DEFAULT_PROFILE.into());
     let path = dir.join("credentials.json");

@@ -15,11 +15,11 @@
 use serde_json::{json, Value};
 
 use super::{Dialect, Fleet, MachinePhase, Profile, SignatureCheck, SimReply, SimRequest};
-use crate::env_vars::EnvVars;
 use crate::provider::compshare::{
     verify_ac_sign, CONTENT_TYPE, DESCRIBE_ACTION, MAX_DESCRIBE_IDS, OPERATION_LOCK,
     REQUEST_ID_HEADER, START_ACTION, STOP_ACTION,
 };
+use crate::provider::compshare::{COMPSHARE_PRIVATE_KEY, COMPSHARE_PUBLIC_KEY};
 use crate::provider::{Action, ErrorClass, Phase, Provider, UcloudCompshare};
 use crate::sign::{constant_time_eq, form_pairs};
 
@@ -33,8 +33,8 @@ const ZONE: &str = "cn-wlcb-01";
 static PROFILE: Profile = Profile {
     provider: "compshare",
     credentials: &[
-        (EnvVars::COMPSHARE_PUBLIC_KEY, SIM_PUBLIC_KEY),
-        (EnvVars::COMPSHARE_PRIVATE_KEY, SIM_PRIVATE_KEY),
+        (COMPSHARE_PUBLIC_KEY, SIM_PUBLIC_KEY),
+        (COMPSHARE_PRIVATE_KEY, SIM_PRIVATE_KEY),
     ],
     region: Some(REGION),
     zone: Some(ZONE),

@@ -23,7 +23,7 @@ use tokio::net::TcpListener;
 use tokio::time::Instant;
 
 use crate::error::Error;
-use crate::provider::{Action, ActionOptions, Location, Phase, Vocabulary};
+use crate::provider::{Action, ActionOptions, Location, Phase, SignedRequest, Vocabulary};
 use faults::FaultState;
 
 mod compshare;
@@ -172,6 +172,39 @@ pub struct Actions {
 /// Every dialect's profile, in listening order.
 pub fn profiles() -> impl Iterator<Item = &'static Profile> {
     DIALECTS.iter().map(|dialect| dialect.profile())
+}
+
+/// What the dialect for `provider` answers `request` (signed with its profile's credentials) with
+/// every machine in `running` seeded as running: an answer in the cloud's own shape, made without
+/// a socket, so the parsing benchmark needs no per-cloud sample. `None` for a cloud without a
+/// dialect or a machine id it cannot seed.
+pub fn answer(
+    provider: &str,
+    request: &SignedRequest,
+    running: &[String],
+) -> Option<(u16, Vec<u8>)> {
+    let dialect = *DIALECTS.iter().find(|d| d.profile().provider == provider)?;
+    let mut fleet = Fleet::new(Duration::ZERO, Duration::ZERO);
+    let seed = SeedMachine {
+        state: Some(dialect.profile().running_state().to_string()),
+        ..SeedMachine::default()
+    };
+    for id in running {
+        fleet.seed(dialect, id, &seed).ok()?;
+    }
+    let (path, query) =
+        (request.path_and_query.split_once('?')).unwrap_or((request.path_and_query.as_str(), ""));
+    let request = SimRequest {
+        method: request.method.as_str().to_string(),
+        path: path.to_string(),
+        query: query.to_string(),
+        headers: (request.headers.iter())
+            .map(|h| (h.name.to_ascii_lowercase(), h.value.clone()))
+            .collect(),
+        body: request.body.clone(),
+    };
+    let reply = dialect.handle(&request, &mut fleet);
+    Some((reply.status, reply.body.to_string().into_bytes()))
 }
 
 /// Help text for `sim`: what it prints and the credentials it accepts; README.md lists the same.

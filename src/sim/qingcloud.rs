@@ -12,12 +12,12 @@ use chrono::{NaiveDateTime, Utc};
 use serde_json::{json, Value};
 
 use super::{Dialect, Fleet, MachinePhase, Profile, SignatureCheck, SimReply, SimRequest};
-use crate::env_vars::EnvVars;
 use crate::provider::qingcloud::{
     qingcloud_sign, QingcloudRequest, LIST_ACTION, LIST_PATH, MAX_CLUSTERS, OPERATION_ACTION,
     OPERATION_PATH, SIGNATURE_METHOD, SIGNATURE_VERSION, START_ACTION, START_PATH, STOP_ACTION,
     STOP_PATH, TIMESTAMP_FORMAT,
 };
+use crate::provider::qingcloud::{QINGCLOUD_ACCESS_KEY, QINGCLOUD_SECRET_KEY};
 use crate::provider::{Action, ErrorClass, Phase, Provider, QingcloudEhpc};
 use crate::sign::{constant_time_eq, form_pairs};
 
@@ -29,8 +29,8 @@ const SIM_SECRET_KEY: &str = "cloudstartSIMULATOR-qingcloud-secret-key";
 static PROFILE: Profile = Profile {
     provider: "qingcloud",
     credentials: &[
-        (EnvVars::QINGCLOUD_ACCESS_KEY, SIM_ACCESS_KEY_ID),
-        (EnvVars::QINGCLOUD_SECRET_KEY, SIM_SECRET_KEY),
+        (QINGCLOUD_ACCESS_KEY, SIM_ACCESS_KEY_ID),
+        (QINGCLOUD_SECRET_KEY, SIM_SECRET_KEY),
     ],
     region: None,
     zone: Some("jinan1a"),

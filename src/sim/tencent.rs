@@ -4,8 +4,8 @@
 use serde_json::{json, Value};
 
 use super::{Dialect, Fleet, MachinePhase, Profile, SignatureCheck, SimReply, SimRequest};
-use crate::env_vars::EnvVars;
 use crate::provider::tencent::{tc3_sign, Tc3Request, ALGORITHM, SERVICE, VERSION};
+use crate::provider::tencent::{TENCENTCLOUD_SECRET_ID, TENCENTCLOUD_SECRET_KEY};
 use crate::provider::{Action, ErrorClass, Provider};
 use crate::sign::constant_time_eq;
 
@@ -17,8 +17,8 @@ const SIM_SECRET_KEY: &str = "cloudstart-simulator-secret-key";
 static PROFILE: Profile = Profile {
     provider: "tencent",
     credentials: &[
-        (EnvVars::TENCENTCLOUD_SECRET_ID, SIM_SECRET_ID),
-        (EnvVars::TENCENTCLOUD_SECRET_KEY, SIM_SECRET_KEY),
+        (TENCENTCLOUD_SECRET_ID, SIM_SECRET_ID),
+        (TENCENTCLOUD_SECRET_KEY, SIM_SECRET_KEY),
     ],
     region: Some("ap-guangzhou"),
     zone: None,

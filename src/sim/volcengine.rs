@@ -10,8 +10,8 @@ use chrono::{NaiveDateTime, Utc};
 use serde_json::{json, Value};
 
 use super::{Dialect, Fleet, MachinePhase, Profile, SignatureCheck, SimReply, SimRequest};
-use crate::env_vars::EnvVars;
 use crate::provider::volcengine::{sign_v4, V4Request, ALGORITHM, SERVICE, VERSION};
+use crate::provider::volcengine::{VOLCENGINE_ACCESS_KEY, VOLCENGINE_SECRET_KEY};
 use crate::provider::{Action, ErrorClass, Phase, Provider, VolcengineEcs};
 use crate::sign::{constant_time_eq, form_pairs, hex_sha256};
 
@@ -23,8 +23,8 @@ const SIM_SECRET_KEY: &str = "cloudstartSIMULATOR-volcengine-secret-key";
 static PROFILE: Profile = Profile {
     provider: "volcengine",
     credentials: &[
-        (EnvVars::VOLCENGINE_ACCESS_KEY, SIM_ACCESS_KEY),
-        (EnvVars::VOLCENGINE_SECRET_KEY, SIM_SECRET_KEY),
+        (VOLCENGINE_ACCESS_KEY, SIM_ACCESS_KEY),
+        (VOLCENGINE_SECRET_KEY, SIM_SECRET_KEY),
     ],
     region: Some("cn-beijing"),
     zone: None,

@@ -7,8 +7,8 @@
 use serde_json::{json, Value};
 
 use super::{Dialect, Fleet, MachinePhase, Profile, SignatureCheck, SimReply, SimRequest};
-use crate::env_vars::EnvVars;
 use crate::provider::zenlayer::{zc2_sign, Zc2Request, ALGORITHM, MAX_IDS, PATH, SERVICE};
+use crate::provider::zenlayer::{ZENLAYER_ACCESS_KEY_ID, ZENLAYER_ACCESS_KEY_SECRET};
 use crate::provider::{Action, ErrorClass, Provider, ZenlayerZec};
 use crate::sign::constant_time_eq;
 
@@ -20,8 +20,8 @@ const SIM_ACCESS_KEY_PASSWORD: &str = "cloudstart-simulator-zenlayer-password";
 static PROFILE: Profile = Profile {
     provider: "zenlayer",
     credentials: &[
-        (EnvVars::ZENLAYER_ACCESS_KEY_ID, SIM_ACCESS_KEY_ID),
-        (EnvVars::ZENLAYER_ACCESS_KEY_SECRET, SIM_ACCESS_KEY_PASSWORD),
+        (ZENLAYER_ACCESS_KEY_ID, SIM_ACCESS_KEY_ID),
+        (ZENLAYER_ACCESS_KEY_SECRET, SIM_ACCESS_KEY_PASSWORD),
     ],
     region: None,
     zone: None,

@@ -358,16 +358,13 @@ fn a_skewed_cloud_clock_is_measured_once_and_signed_with() {
     });
 }
 
-/// A code each cloud answers a start with that is a plain refusal (balance or capacity).
+/// A code each cloud answers a start with that is a plain refusal: its vocabulary's first
+/// `Refused` code, else its first `Capacity` one (a refusal too without `--retry-capacity`).
 fn refusal_code(profile: &Profile) -> &'static str {
-    match profile.provider {
-        "qingcloud" => "2400",
-        "tencent" => "ResourceInsufficient.SpecifiedInstanceType",
-        "volcengine" => "Insufficient.Balance",
-        "zenlayer" => "INSUFFICIENT_BALANCE",
-        "compshare" => "InsufficientBalance",
-        other => panic!("no refusal code for {other}: add its balance or capacity code here"),
-    }
+    let words = profile.vocabulary();
+    (words.code(ErrorClass::Refused))
+        .or_else(|| words.code(ErrorClass::Capacity))
+        .unwrap_or_else(|| panic!("{}: its vocabulary lists no refusal", profile.provider))
 }
 
 #[test]

@@ -1,7 +1,10 @@
 //! Every signing vector in `tests/fixtures/vectors/`, reproduced stage by stage, byte for byte.
 //!
-//! The vectors come from the vendors' official SDKs (see the fixtures README). A failing assertion
-//! names the vector and the stage, so a broken step is found without a debugger.
+//! The vectors come from the vendors' official SDKs (see the fixtures README). One data-driven test
+//! walks every vectors file and the registry, signing each vector through its provider's
+//! `vector_stages`; a failing assertion names the cloud, the vector and the stage's pointer, so a
+//! broken step is found without a debugger. The per-cloud tests below check what that cannot see
+//! generically: the requests the SDK sent on the wire and the ones the provider itself builds.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -38,13 +41,70 @@ fn text<'a>(value: &'a Value, pointer: &str) -> &'a str {
         .unwrap_or_else(|| panic!("missing {pointer}"))
 }
 
+/// The vector files, by cloud: every `tests/fixtures/vectors/*.json`.
+fn vector_files() -> BTreeMap<String, Value> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/vectors");
+    (std::fs::read_dir(&dir).unwrap())
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "json"))
+        .map(|path| {
+            let cloud = path.file_stem().unwrap().to_string_lossy().into_owned();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let file = serde_json::from_str(&text)
+                .unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+            (cloud, file)
+        })
+        .collect()
+}
+
+/// Every vector file belongs to a registered cloud and every registered cloud has one; each
+/// vector (or each request of a multi-request vector) is signed through its provider's
+/// `vector_stages`, and every stage it exposes equals the SDK's byte for byte. A new cloud needs
+/// only its provider and its vectors file for this test to cover it.
 #[test]
-fn tencent_vectors_reproduce_every_stage() {
+fn every_vectors_file_reproduces_its_cloud_s_stages() {
+    let files = vector_files();
+    for cloud in files.keys() {
+        assert!(
+            cloudstart::provider::find(cloud).is_some(),
+            "tests/fixtures/vectors/{cloud}.json names no registered cloud"
+        );
+    }
+    for provider in cloudstart::provider::PROVIDERS {
+        let cloud = provider.name();
+        let file = (files.get(cloud))
+            .unwrap_or_else(|| panic!("{cloud}: no tests/fixtures/vectors/{cloud}.json"));
+        assert_eq!(file["provider"], cloud, "{cloud}.json: its `provider`");
+        let vectors = file["vectors"].as_array().unwrap();
+        assert!(!vectors.is_empty(), "{cloud}.json has no vectors");
+        let mut checked = 0;
+        for vector in vectors {
+            let cases = match vector["requests"].as_array() {
+                Some(requests) => requests.iter().collect(),
+                None => vec![vector],
+            };
+            for (n, case) in cases.iter().enumerate() {
+                let name = format!("{cloud}: {} #{n}", text(vector, "/name"));
+                let stages = (provider.vector_stages(&case["inputs"]))
+                    .unwrap_or_else(|err| panic!("{name}: {err}"));
+                assert!(!stages.is_empty(), "{name}: no stages");
+                for (pointer, computed) in stages {
+                    let expected = case.pointer(pointer).and_then(Value::as_str);
+                    assert_eq!(Some(computed.as_str()), expected, "{name}: {pointer}");
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked > 0, "{cloud}: no vector checked");
+    }
+}
+
+#[test]
+fn tencent_vectors_authorize_what_the_sdk_sent() {
     let vectors = load("tencent");
     for vector in &vectors {
         let name = text(vector, "/name");
         let inputs = &vector["inputs"];
-        let expected = &vector["expected"];
         let body = text(inputs, "/body");
         let request = Tc3Request {
             method: text(inputs, "/method"),
@@ -58,37 +118,6 @@ fn tencent_vectors_reproduce_every_stage() {
             &request,
             text(inputs, "/credentials/secret_id"),
             text(inputs, "/credentials/secret_key"),
-        );
-        // GET sends no body and hashes the empty string, like the SDK.
-        assert_eq!(
-            hex_sha256(body.as_bytes()),
-            text(expected, "/hashed_payload"),
-            "{name}: hashed payload"
-        );
-        assert_eq!(
-            signature.canonical_request,
-            text(expected, "/canonical_request"),
-            "{name}: canonical request"
-        );
-        assert_eq!(
-            signature.credential_scope,
-            text(expected, "/credential_scope"),
-            "{name}: credential scope"
-        );
-        assert_eq!(
-            signature.string_to_sign,
-            text(expected, "/string_to_sign"),
-            "{name}: string to sign"
-        );
-        assert_eq!(
-            signature.signature,
-            text(expected, "/signature"),
-            "{name}: signature"
-        );
-        assert_eq!(
-            signature.authorization,
-            text(expected, "/authorization"),
-            "{name}: authorization"
         );
         // The Authorization the SDK actually sent is the one computed.
         let sent = vector["expected"]["wire"]["headers"]
@@ -119,7 +148,7 @@ fn tencent_signing_uses_the_utc_date_of_the_timestamp() {
 }
 
 #[test]
-fn qingcloud_vectors_reproduce_every_stage() {
+fn qingcloud_vectors_decode_and_send_as_the_sdk_did() {
     let vectors = load("qingcloud");
     for vector in &vectors {
         let name = text(vector, "/name");
@@ -147,35 +176,11 @@ fn qingcloud_vectors_reproduce_every_stage() {
             },
             text(inputs, "/credentials/secret_access_key"),
         );
-        assert_eq!(
-            signature.body_md5,
-            text(expected, "/body_md5_hex"),
-            "{name}: body md5"
-        );
         let string_to_sign = text(expected, "/string_to_sign");
         assert_eq!(
             signature.canonical_query,
             string_to_sign.split('\n').nth(2).unwrap(),
             "{name}: canonical query"
-        );
-        assert_eq!(
-            signature.string_to_sign, string_to_sign,
-            "{name}: string to sign"
-        );
-        assert_eq!(
-            signature.signature,
-            text(expected, "/signature_base64"),
-            "{name}: signature"
-        );
-        assert_eq!(
-            signature.form_value,
-            text(expected, "/signature_sdk_value"),
-            "{name}: signature after quote_plus"
-        );
-        assert_eq!(
-            signature.wire_value,
-            text(expected, "/signature_query_value_raw"),
-            "{name}: signature on the wire (double-encoded)"
         );
         // What the server sees after decoding the query once.
         let decoded_once = form_decode(&signature.wire_value);
@@ -193,11 +198,6 @@ fn qingcloud_vectors_reproduce_every_stage() {
             "{}&signature={}",
             encode_query(&query),
             signature.wire_value
-        );
-        assert_eq!(
-            wire_query,
-            text(expected, "/wire/query"),
-            "{name}: wire query"
         );
         assert_eq!(
             format!("{method} {path}?{wire_query} HTTP/1.1"),
@@ -279,7 +279,7 @@ fn string_map(value: &Value) -> BTreeMap<String, String> {
 }
 
 #[test]
-fn volcengine_vectors_reproduce_every_stage() {
+fn volcengine_vectors_send_what_the_sdk_sent() {
     let vectors = load("volcengine");
     let (mut wire_checked, mut provider_checked) = (0, 0);
     for vector in &vectors {
@@ -323,38 +323,6 @@ fn volcengine_vectors_reproduce_every_stage() {
             secret_key,
         );
         let canonical_request = text(expected, "/canonical_request");
-        let stages = [
-            ("body sha256", hex_sha256(body.as_bytes()), "/body_sha256"),
-            (
-                "signed headers",
-                signature.signed_headers.clone(),
-                "/signed_headers",
-            ),
-            (
-                "canonical request",
-                signature.canonical_request.clone(),
-                "/canonical_request",
-            ),
-            (
-                "credential scope",
-                signature.credential_scope.clone(),
-                "/credential_scope",
-            ),
-            (
-                "string to sign",
-                signature.string_to_sign.clone(),
-                "/string_to_sign",
-            ),
-            ("signature", signature.signature.clone(), "/signature"),
-            (
-                "authorization",
-                signature.authorization.clone(),
-                "/authorization",
-            ),
-        ];
-        for (stage, actual, pointer) in stages {
-            assert_eq!(actual, text(expected, pointer), "{name}: {stage}");
-        }
         assert_eq!(
             Some(signature.canonical_query.as_str()),
             canonical_request.lines().nth(2),
@@ -457,7 +425,7 @@ fn volcengine_signing_drops_only_default_ports_from_the_host() {
 }
 
 #[test]
-fn zenlayer_vectors_reproduce_every_stage() {
+fn zenlayer_vectors_send_what_the_sdk_sent() {
     let vectors = load("zenlayer");
     let mut through_the_provider = 0;
     for vector in &vectors {
@@ -478,28 +446,6 @@ fn zenlayer_vectors_reproduce_every_stage() {
             timestamp,
         };
         let signature = zc2_sign(&request, key_id, password);
-        let stages = [
-            (
-                "hashed payload",
-                &signature.hashed_payload,
-                "/hashed_payload",
-            ),
-            (
-                "canonical request",
-                &signature.canonical_request,
-                "/canonical_request",
-            ),
-            (
-                "string to sign",
-                &signature.string_to_sign,
-                "/string_to_sign",
-            ),
-            ("signature", &signature.signature, "/signature"),
-            ("authorization", &signature.authorization, "/authorization"),
-        ];
-        for (stage, computed, pointer) in stages {
-            assert_eq!(computed, text(expected, pointer), "{name}: {stage}");
-        }
         let signed_headers = text(expected, "/signed_headers");
         assert!(
             signature
@@ -651,7 +597,7 @@ fn wire_header<'a>(wire: &'a Value, name: &str) -> &'a str {
 }
 
 #[test]
-fn compshare_vectors_reproduce_every_stage() {
+fn compshare_vectors_send_what_the_sdk_sent() {
     let vectors = load("compshare");
     let mut requests_checked = 0;
     for vector in &vectors {
@@ -688,16 +634,6 @@ fn compshare_vectors_reproduce_every_stage() {
                 string_to_sign.strip_suffix(private_key).unwrap(),
                 "{name}: sorted parameters"
             );
-            assert_eq!(
-                signature.string_to_sign.expose(),
-                string_to_sign,
-                "{name}: string to sign"
-            );
-            assert_eq!(
-                signature.signature,
-                text(expected, "/signature"),
-                "{name}: signature"
-            );
             if let Some(published) = expected["published_signature"].as_str() {
                 assert_eq!(
                     signature.signature, published,
@@ -708,7 +644,6 @@ fn compshare_vectors_reproduce_every_stage() {
             let mut sent = params.clone();
             sent.push(("Signature".into(), signature.signature.clone()));
             let body = form_body(&sent);
-            assert_eq!(body, text(inputs, "/body"), "{name}: form body");
             let wire = &expected["wire"];
             if !wire.is_null() {
                 assert_eq!(body, text(wire, "/body"), "{name}: wire body");
