@@ -11,7 +11,8 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tracing::debug;
 
-use super::sender::{CallError, Effect, Failure, Sender};
+use super::retry::Effect;
+use super::sender::{CallError, Failure, Sender};
 use super::EngineConfig;
 use crate::provider::{
     Action, ActionOptions, InstanceState, JobPhase, JobStatus, Location, Phase, Provider,

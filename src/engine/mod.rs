@@ -27,7 +27,9 @@
 mod config;
 mod endpoint;
 
+mod retry;
 mod sender;
+mod trouble;
 
 pub mod client;
 pub mod lifecycle;
