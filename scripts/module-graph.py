@@ -197,11 +197,16 @@ def main(argv: list[str] | None = None) -> int:
         module, depth = module_of(path, src), depth_of(path, src)
         text = path.read_text()
         code = "\n".join(line.split("//")[0] for line in text.splitlines())
-        split = TESTS.search(code)
-        at = split.start() if split else len(code)
-        # The tests module sits one level below the file's own module.
-        found = [(n, o, False) for n, o in names(code[:at], depth)]
-        found += [(n, at + o, True) for n, o in names(code[at:], depth + 1)]
+        if path.name == "tests.rs":
+            # A file's unit tests moved beside it (`#[cfg(test)] mod tests;` in `x.rs` reads
+            # `x/tests.rs`): all of it is tests, at its own depth.
+            found = [(n, o, True) for n, o in names(code, depth)]
+        else:
+            split = TESTS.search(code)
+            at = split.start() if split else len(code)
+            # The tests module sits one level below the file's own module.
+            found = [(n, o, False) for n, o in names(code[:at], depth)]
+            found += [(n, at + o, True) for n, o in names(code[at:], depth + 1)]
         for target, offset, in_tests in found:
             if target not in modules or target == module:
                 continue

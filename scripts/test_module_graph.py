@@ -106,6 +106,13 @@ class ModuleGraph(unittest.TestCase):
         result = self.run_script(self.with_file("engine/mod.rs", "pub mod client;\nuse crate::sign::hmac;\nuse crate::sim::spawn;\n"))
         self.assertFails(result, "forbidden import: engine -> sim (src/engine/mod.rs:3; the table allows it in tests only)")
 
+    def test_a_tests_file_beside_its_module_is_all_tests(self):
+        files = {**CLEAN, "engine/client.rs": "use super::hmac;\n#[cfg(test)]\nmod tests;\n",
+                 "engine/client/tests.rs": "use super::super::super::sim::spawn;\nuse crate::sim::x;\n"}
+        self.assertEqual(self.run_script(files).returncode, 0)
+        files["engine/client/tests.rs"] += "use crate::cli::Flags;\n"
+        self.assertFails(self.run_script(files), "forbidden import: engine -> cli (src/engine/client/tests.rs:3)")
+
     def test_forbidden_import_in_tests_fails(self):
         result = self.run_script(self.with_file("sign.rs", "pub fn hmac() {}\n" + TESTS.format("    use crate::error::Error;")))
         self.assertFails(result, "forbidden import: sign -> error (src/sign.rs:5)")

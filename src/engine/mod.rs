@@ -27,6 +27,7 @@
 mod config;
 mod endpoint;
 
+mod ports;
 mod retry;
 mod sender;
 mod trouble;
