@@ -11,7 +11,7 @@ use cloudstart::provider::Requirement;
 use crate::support::{self, cloudstart, id, profiles, provider_of, report, stderr, Profile, Sim};
 
 /// `cloudstart start` against every cloud of `sim`, polling fast.
-fn start_everywhere(sim: &Sim) -> Command {
+pub(crate) fn start_everywhere(sim: &Sim) -> Command {
     let mut cmd = everywhere(sim);
     cmd.args(["start", "--poll-interval", "5ms", "--poll-max", "20ms"]);
     cmd
@@ -19,7 +19,7 @@ fn start_everywhere(sim: &Sim) -> Command {
 
 /// `cloudstart` with every cloud's endpoint, location and credentials in the environment, the
 /// way a pipeline would set them: `CLOUDSTART_<PROVIDER>_ENDPOINT`, the clouds' own variables.
-fn everywhere(sim: &Sim) -> Command {
+pub(crate) fn everywhere(sim: &Sim) -> Command {
     let mut cmd = cloudstart(sim.dir());
     for profile in profiles() {
         let spec = provider_of(profile).spec();
@@ -35,7 +35,7 @@ fn everywhere(sim: &Sim) -> Command {
     cmd
 }
 
-fn records(output: &std::process::Output) -> Vec<Value> {
+pub(crate) fn records(output: &std::process::Output) -> Vec<Value> {
     report(output)["instances"].as_array().unwrap().clone()
 }
 
@@ -46,7 +46,7 @@ fn check_row<'t>(text: &'t str, setting: &str) -> &'t str {
         .unwrap_or_default()
 }
 
-fn target(profile: &Profile, n: usize) -> String {
+pub(crate) fn target(profile: &Profile, n: usize) -> String {
     format!("{}:{}", profile.provider, id(profile, n))
 }
 
@@ -339,111 +339,6 @@ fn set_mode(path: &Path, mode: u32) {
 
 #[cfg(not(unix))]
 fn set_mode(_path: &Path, _mode: u32) {}
-
-#[test]
-fn status_reports_current_states_without_starting_anything() {
-    let state: String = profiles()
-        .map(|p| {
-            support::seed(p, &id(p, 2), &format!("state = \"{}\"", p.running_state()))
-                + &support::seed(p, &id(p, 3), "state = \"not_found\"")
-        })
-        .collect();
-    let sim = Sim::start(&state);
-    let mut all: Vec<String> = Vec::new();
-    for profile in profiles() {
-        all.extend([target(profile, 1), target(profile, 2), target(profile, 3)]);
-    }
-    let output = everywhere(&sim)
-        .arg("status")
-        .args(&all)
-        .args(["-o", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
-    // status starts nothing, so it does not say machines "did not start".
-    let err = stderr(&output);
-    assert!(
-        err.contains("could not be looked up") && !err.contains("did not start"),
-        "{err}"
-    );
-    let records = records(&output);
-    assert_eq!(records.len(), all.len());
-    for (chunk, profile) in records.chunks(3).zip(profiles()) {
-        assert_eq!(chunk[0]["outcome"], "observed", "{}", profile.provider);
-        assert_eq!(chunk[1]["outcome"], "observed");
-        assert_eq!(chunk[1]["state"], profile.running_state());
-        assert_eq!(chunk[2]["outcome"], "failed");
-        assert_eq!(chunk[2]["error"]["kind"], "api");
-        let (start_action, _) = support::actions(profile);
-        assert!(sim.calls(profile.provider, start_action).is_empty());
-    }
-    // Every machine found: exit 0.
-    let found: Vec<String> = profiles().map(|p| target(p, 2)).collect();
-    let output = everywhere(&sim)
-        .arg("status")
-        .args(&found)
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-}
-
-#[test]
-fn dry_run_prints_every_request_redacted_and_sends_nothing() {
-    let sim = Sim::start("");
-    let targets: Vec<String> = profiles().map(|p| target(p, 1)).collect();
-    for format in ["text", "json"] {
-        let output = start_everywhere(&sim)
-            .args(&targets)
-            .args(["--dry-run", "-o", format])
-            .output()
-            .unwrap();
-        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-        let text = support::stdout(&output);
-        for profile in profiles() {
-            assert!(text.contains(sim.url(profile.provider)), "{format}: {text}");
-            for (_, value) in profile.credentials.iter().skip(1) {
-                assert!(
-                    !text.contains(value),
-                    "{}: secret printed",
-                    profile.provider
-                );
-            }
-        }
-        assert!(text.contains("(redacted)"), "{text}");
-        if format == "json" {
-            // The documented shape (README "Dry run"), field for field.
-            #[derive(serde::Deserialize)]
-            #[serde(deny_unknown_fields)]
-            #[allow(dead_code)] // read by serde: the test is that it parses
-            struct DryRun {
-                schema_version: u32,
-                dry_run: bool,
-                requests: Vec<Planned>,
-            }
-            #[derive(serde::Deserialize)]
-            #[serde(deny_unknown_fields)]
-            #[allow(dead_code)] // read by serde: the test is that it parses
-            struct Planned {
-                provider: String,
-                region: Option<String>,
-                zone: Option<String>,
-                action: String,
-                ids: Vec<String>,
-                method: String,
-                url: String,
-                headers: Vec<[String; 2]>,
-                body: String,
-            }
-            let document: DryRun = serde_json::from_str(&text).unwrap();
-            assert_eq!(document.schema_version, 1);
-            assert_eq!(document.requests.len(), profiles().count());
-        }
-        // QingCloud and CompShare carry their signatures in the query and the form body.
-        assert!(!text.contains("signature=") || text.contains("signature=(redacted)"));
-        assert!(!text.contains("Signature=") || text.contains("Signature=(redacted)"));
-    }
-    assert!(sim.requests().is_empty(), "a dry run sent requests");
-}
 
 #[test]
 fn config_check_names_each_setting_s_source_and_never_a_secret() {

@@ -5,6 +5,8 @@
 //! `vector_stages`; a failing assertion names the cloud, the vector and the stage's pointer, so a
 //! broken step is found without a debugger. The per-cloud tests below check what that cannot see
 //! generically: the requests the SDK sent on the wire and the ones the provider itself builds.
+//!
+//! One cohesive suite (every cloud's vectors and what its provider sends), kept in one file.
 
 use std::collections::BTreeMap;
 use std::path::Path;
