@@ -105,6 +105,12 @@ static SPEC: ProviderSpec = ProviderSpec {
         requests: 20,
         per: Duration::from_secs(1),
     }],
+    // The commented table `config init` writes for this cloud.
+    config_table: "\
+# access_key_id = \"…\"         # public key\n\
+# secret_access_key = \"…\"     # private key\n\
+# region = \"cn-wlcb\"\n\
+# zone = \"cn-wlcb-01\"\n",
 };
 
 /// CompShare's host `State` values (UCloudDoc-Team/api `describe_comp_share_instance.md`) and

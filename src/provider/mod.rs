@@ -255,6 +255,9 @@ pub struct ProviderSpec {
     /// The request rates cloudstart keeps under, per cloud and region; every one holds at once
     /// (an hourly quota and a per-second ceiling, say).
     pub rate_limits: &'static [RateLimit],
+    /// The body of this cloud's table in the file `config init` writes: its credential fields and
+    /// place, every line a comment, each ending in a newline.
+    pub config_table: &'static str,
 }
 
 /// What a lifecycle call asks of a machine.

@@ -120,6 +120,11 @@ static SPEC: ProviderSpec = ProviderSpec {
             per: Duration::from_secs(1),
         },
     ],
+    // The commented table `config init` writes for this cloud.
+    config_table: "\
+# access_key_id = \"…\"         # QingCloud access key id\n\
+# secret_access_key = \"…\"     # its secret access key\n\
+# zone = \"jinan1a\"\n",
 };
 
 /// EHPC's cluster `status` values (the list page's `status` filter: pending, active, stopped,

@@ -87,6 +87,12 @@ static SPEC: ProviderSpec = ProviderSpec {
         requests: 10,
         per: Duration::from_secs(1),
     }],
+    // The commented table `config init` writes for this cloud.
+    config_table: "\
+# access_key_id = \"AKID…\"     # SecretId\n\
+# secret_access_key = \"…\"     # SecretKey\n\
+# session_token = \"…\"         # temporary credentials only\n\
+# region = \"ap-guangzhou\"\n",
 };
 
 /// CVM's `InstanceState` values (DescribeInstances, data type `Instance`) and the error codes

@@ -103,6 +103,12 @@ static SPEC: ProviderSpec = ProviderSpec {
         requests: 10,
         per: Duration::from_secs(1),
     }],
+    // The commented table `config init` writes for this cloud.
+    config_table: "\
+# access_key_id = \"AKLT…\"     # AccessKey ID\n\
+# secret_access_key = \"…\"     # SecretAccessKey\n\
+# session_token = \"…\"         # STS credentials only\n\
+# region = \"cn-beijing\"\n",
 };
 
 /// ECS's instance `Status` values (DescribeInstances; the official Terraform provider waits for

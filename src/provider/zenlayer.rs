@@ -104,6 +104,10 @@ static SPEC: ProviderSpec = ProviderSpec {
         requests: 10,
         per: Duration::from_secs(1),
     }],
+    // The commented table `config init` writes for this cloud.
+    config_table: "\
+# access_key_id = \"…\"         # access key id\n\
+# secret_access_key = \"…\"     # access key password\n",
 };
 
 /// ZEC's `InstanceStatus` values and error codes. States: the Terraform provider's

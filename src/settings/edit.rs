@@ -235,11 +235,26 @@ pub fn config_path(env: &dyn Fn(&str) -> Option<String>) -> Result<PathBuf, Erro
     })
 }
 
-/// The starter file `config init` writes: every line a comment but the profile's table headers,
-/// one table per cloud, and it loads as an empty profile.
-pub const STARTER: &str = include_str!("starter.toml");
+/// The starter file's text around its clouds' tables (at `@CLOUDS@`).
+const STARTER_TEMPLATE: &str = include_str!("starter.toml");
 
-/// Writes [`STARTER`] at `path`, mode 0600, creating its directory (mode 0700); never over an
+/// The starter file `config init` writes: every line a comment but the profile's table headers,
+/// one table per registered cloud (its provider's `config_table`), and it loads as an empty
+/// profile.
+pub fn starter() -> String {
+    let tables: String = (crate::provider::PROVIDERS.iter())
+        .map(|p| {
+            format!(
+                "[profile.default.{}]\n{}\n",
+                p.spec().name,
+                p.spec().config_table
+            )
+        })
+        .collect();
+    STARTER_TEMPLATE.replace("@CLOUDS@\n", &tables)
+}
+
+/// Writes [`starter`]'s text at `path`, mode 0600, creating its directory (mode 0700); never over an
 /// existing file (a usage error naming it).
 pub fn init(path: &Path) -> Result<(), Error> {
     create_parent(path)?;
@@ -257,7 +272,7 @@ pub fn init(path: &Path) -> Result<(), Error> {
         }
         Err(err) => return Err(write_error(path, &err)),
     };
-    (file.write_all(STARTER.as_bytes()))
+    (file.write_all(starter().as_bytes()))
         .and_then(|()| file.sync_all())
         .map_err(|err| write_error(path, &err))
 }
@@ -465,11 +480,17 @@ mod tests {
 
     #[test]
     fn the_starter_file_loads_and_names_every_cloud() {
-        config::check_text(Path::new("config.toml"), STARTER).unwrap();
-        for name in crate::provider::names() {
+        let starter = starter();
+        config::check_text(Path::new("config.toml"), &starter).unwrap();
+        assert!(!starter.contains("@CLOUDS@"));
+        for provider in crate::provider::PROVIDERS {
+            let spec = provider.spec();
+            let table = format!("[profile.default.{}]\n{}", spec.name, spec.config_table);
+            assert!(starter.contains(&table), "{}", spec.name);
             assert!(
-                STARTER.contains(&format!("[profile.default.{name}]")),
-                "{name}"
+                (spec.config_table.lines()).all(|line| line.starts_with("# ")),
+                "{}: every line of its table is a comment",
+                spec.name
             );
         }
     }
