@@ -31,6 +31,8 @@ pub enum Scope {
     Display,
     /// Where `completions --install` writes (with `HOME` and `XDG_CONFIG_HOME`).
     Completions,
+    /// Where the config file is: what reaches a cloud, and `config init`, `set` and `get`.
+    ConfigFile,
 }
 
 /// One environment variable: its name, its documentation and who reads it.
@@ -82,7 +84,7 @@ env_vars! {
     /// Default for `--provider`.
     Cloud CLOUDSTART_PROVIDER;
     /// Where the config file is, instead of the platform config directory.
-    Cloud CLOUDSTART_CONFIG;
+    ConfigFile CLOUDSTART_CONFIG;
     /// The profile when `--profile` is not given; unlike `--profile`, it leaves the credentials
     /// in the environment first.
     Cloud CLOUDSTART_PROFILE;

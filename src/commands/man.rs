@@ -132,7 +132,12 @@ impl Page {
     fn sections(&self, extras: &Extras) -> Roff {
         let mut roff = Roff::new();
         roff.control("SH", ["ENVIRONMENT"]);
-        for var in provider::every_env_var().filter(|v| extras.env.contains(&v.scope)) {
+        // The config file's location matters wherever a cloud is reached, too.
+        let listed = |scope: &Scope| {
+            extras.env.contains(scope)
+                || (*scope == Scope::ConfigFile && extras.env.contains(&Scope::Cloud))
+        };
+        for var in provider::every_env_var().filter(|v| listed(&v.scope)) {
             roff.control("TP", []).text([bold(var.name)]);
             roff.text(code_spans(var.doc.trim()));
         }
@@ -339,6 +344,7 @@ fn extras(path: &str) -> Option<&'static Extras> {
         Scope::Wait,
         Scope::Display,
         Scope::Completions,
+        Scope::ConfigFile,
     ];
     const CHECK: Extras = Extras {
         env: &[Scope::Every, Scope::Cloud],
@@ -446,7 +452,7 @@ fn extras(path: &str) -> Option<&'static Extras> {
         },
         "config" | "config-check" => &CHECK,
         "config-init" => &Extras {
-            env: &[Scope::Every, Scope::Cloud],
+            env: &[Scope::Every, Scope::ConfigFile],
             files: "",
             success: "the starter file was written",
             codes: USAGE_CODES,
@@ -457,7 +463,7 @@ fn extras(path: &str) -> Option<&'static Extras> {
             )],
         },
         "config-set" => &Extras {
-            env: &[Scope::Every, Scope::Cloud],
+            env: &[Scope::Every, Scope::ConfigFile],
             files: "",
             success: "the key was written",
             codes: USAGE_CODES,
@@ -475,7 +481,7 @@ fn extras(path: &str) -> Option<&'static Extras> {
             ],
         },
         "config-get" => &Extras {
-            env: &[Scope::Every, Scope::Cloud],
+            env: &[Scope::Every, Scope::ConfigFile],
             files: "",
             success: "the value was printed",
             codes: USAGE_CODES,
