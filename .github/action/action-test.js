@@ -6,6 +6,9 @@
 //
 // The binary is $CLOUDSTART_BIN, else $CARGO_TARGET_DIR/debug/cloudstart, else target/debug/cloudstart.
 // Every simulator it starts is killed when it exits, however it exits.
+//
+// One suite kept in one file (Node runs it with no test framework): its cases share the step
+// runner, the loopback release server and the simulator set-up below.
 'use strict';
 
 const assert = require('assert');
