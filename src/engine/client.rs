@@ -133,8 +133,8 @@ impl<'a> ApiClient<'a> {
         self.sender.fork_rng()
     }
 
-    /// When this client's latest describe or job-log request left (after its rate limit and any
-    /// retry pause), if one did.
+    /// When this client's latest describe, job-log or address request left (after its rate limit
+    /// and any retry pause), if one did: Zenlayer's next describe is paced from its address call.
     pub fn last_read_sent(&self) -> Option<Instant> {
         self.sender.last_read()
     }

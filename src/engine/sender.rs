@@ -163,7 +163,8 @@ pub(crate) struct Sender<'a> {
     clock: Clock,
     /// Client tokens and backoff jitter.
     rng: RefCell<fastrand::Rng>,
-    /// When the latest read (describe, job log) left, after the rate limiter and any retry pause.
+    /// When the latest read (describe, job log, address detail) left, after the rate limiter and
+    /// any retry pause.
     last_read: Cell<Option<Instant>>,
 }
 
@@ -227,7 +228,7 @@ impl<'a> Sender<'a> {
         self.rng.borrow_mut().fork()
     }
 
-    /// When the latest read request (a describe, a job log) was sent, if one was.
+    /// When the latest read request (a describe, a job log, an address detail) was sent, if one was.
     pub(crate) fn last_read(&self) -> Option<Instant> {
         self.last_read.get()
     }
@@ -308,7 +309,7 @@ impl<'a> Sender<'a> {
                 self.now(),
             );
             let timeout = remaining.min(self.retry.request_timeout);
-            if effect == Effect::Read {
+            if matches!(effect, Effect::Read | Effect::Detail) {
                 self.last_read.set(Some(Instant::now()));
             }
             let (attempt, failure, response) = match self.send(&signed, timeout).await {

@@ -224,8 +224,8 @@ impl Provider for ZenlayerZec {
 
     /// `DescribeInstancesStatus` (ZEC API reference; `../shared/providers/zenlayer.md` §4: a paged
     /// list, `instanceIds` a filter of up to 100, `pageSize` default 20) without `instanceIds` and
-    /// with a page of one: the account's first machine, if any. An empty `instanceIds` would be
-    /// refused as an invalid parameter, so the filter is left out rather than sent empty.
+    /// with a page of one: the account's first machine, if any. The filter is optional there, so it
+    /// is left out rather than sent empty: what an empty list means, no vendor page says.
     fn probe_call(&self, _location: &Location) -> ApiCall {
         call(
             "DescribeInstancesStatus",
